@@ -1,0 +1,41 @@
+/** Decoding of change-log stream entries. */
+import { decode } from '@msgpack/msgpack';
+
+export type ChangeOp = 'hold' | 'release' | 'expire' | 'book' | 'block' | 'unblock' | 'cancel';
+
+export interface ChangeEntry {
+  readonly seq: number;
+  readonly op: ChangeOp;
+  /** [seat, state, seat, state, ...], to be applied in order */
+  readonly changes: number[];
+  /** when the operation was applied (ms) */
+  readonly at: number;
+}
+
+type RawStreamEntry = [Buffer, Buffer[]];
+
+export function decodeChangeEntry([id, fields]: RawStreamEntry): ChangeEntry {
+  const seq = Number(id.toString('latin1').split('-', 1)[0]);
+  let op = '';
+  let changes: number[] = [];
+  let at = 0;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString('latin1');
+    const value = fields[i + 1]!;
+    if (name === 'op') op = value.toString('latin1');
+    else if (name === 'ch') changes = decodeChanges(value);
+    else if (name === 'at') at = Number(value.toString('latin1'));
+  }
+  return { seq, op: op as ChangeOp, changes, at };
+}
+
+function decodeChanges(packed: Buffer): number[] {
+  const value = decode(packed);
+  // Lua's cmsgpack packs an empty table as a map.
+  return Array.isArray(value) ? (value as number[]) : [];
+}
+
+/** Applies an entry's changes to a status array, in order. */
+export function applyChanges(status: Uint8Array, changes: readonly number[]): void {
+  for (let i = 0; i + 1 < changes.length; i += 2) status[changes[i]!] = changes[i + 1]!;
+}

@@ -1,0 +1,146 @@
+/**
+ * Frees expired holds soon after their expiry, across any number of events,
+ * without scanning the keyspace: holds index their event in one sorted set
+ * (the sweep index) and each tick claims the events that are due.
+ *
+ * Several processes may sweep at once: a claim is atomic and leased, so an
+ * event is swept by one process at a time, and a process that dies mid-sweep
+ * only delays its events until the lease lapses. See docs/store.md.
+ */
+import type { SeatStore } from './seat-store.js';
+import { SCRIPTS } from './scripts.js';
+
+export interface SweeperOptions {
+  /** how often to look for due events (ms) */
+  intervalMs?: number;
+  /** events claimed per round; a full round is followed by another at once */
+  eventsPerRound?: number;
+  /** tokens expired per event per script call */
+  tokensPerEvent?: number;
+  /** how long a claim keeps other sweepers away (ms) */
+  leaseMs?: number;
+  /** how often to re-index every registered event, repairing a lost index entry (ms, 0 = never) */
+  reconcileEveryMs?: number;
+  onSweep?: (stats: SweepStats) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface SweepStats {
+  events: number;
+  tokensExpired: number;
+  seatsFreed: number;
+}
+
+export class ExpirySweeper {
+  private readonly intervalMs: number;
+  private readonly eventsPerRound: number;
+  private readonly tokensPerEvent: number;
+  private readonly leaseMs: number;
+  private readonly reconcileEveryMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastReconcile = 0;
+  private stopped = true;
+
+  constructor(
+    private readonly store: SeatStore,
+    private readonly options: SweeperOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 200;
+    this.eventsPerRound = options.eventsPerRound ?? 200;
+    this.tokensPerEvent = options.tokensPerEvent ?? 500;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.lastReconcile = Date.now();
+    this.schedule(0);
+  }
+
+  /** Stops the timer and waits for a round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    let again = false;
+    try {
+      if (this.reconcileEveryMs > 0 && Date.now() - this.lastReconcile >= this.reconcileEveryMs) {
+        this.lastReconcile = Date.now();
+        await this.reconcile();
+      }
+      const stats = await this.sweepOnce();
+      again = stats.events >= this.eventsPerRound;
+      if (stats.events > 0) this.options.onSweep?.(stats);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    this.schedule(again ? 0 : this.intervalMs);
+  }
+
+  /** One round: claim due events, expire their tokens, settle the claims. */
+  async sweepOnce(): Promise<SweepStats> {
+    const { store } = this;
+    const now = await store.now();
+    const leaseEnd = now + this.leaseMs;
+    const claimed = (await store.scripts.run(SCRIPTS.sweepClaim, store.global, {
+      now,
+      leaseEnd,
+      limit: this.eventsPerRound,
+    })) as string[];
+    const results = await Promise.all(claimed.map((eventId) => this.sweepEvent(eventId, leaseEnd)));
+    const stats: SweepStats = { events: claimed.length, tokensExpired: 0, seatsFreed: 0 };
+    for (const r of results) {
+      stats.tokensExpired += r.tokensExpired;
+      stats.seatsFreed += r.seatsFreed;
+    }
+    return stats;
+  }
+
+  private async sweepEvent(eventId: string, leaseEnd: number): Promise<{ tokensExpired: number; seatsFreed: number }> {
+    const result = await this.store.expire(eventId, this.tokensPerEvent);
+    // An event that no longer exists has nothing left to expire.
+    const nextExpiry = result.ok ? (result.nextExpiry ?? -1) : -1;
+    await this.store.scripts.run(SCRIPTS.sweepSettle, this.store.global, { eventId, leaseEnd, nextExpiry });
+    return result.ok ? result : { tokensExpired: 0, seatsFreed: 0 };
+  }
+
+  /**
+   * Re-indexes every registered event that has tokens. Walks the event
+   * registry (never the keyspace); repairs an index entry lost when a process
+   * died between a hold and its index update.
+   */
+  async reconcile(): Promise<number> {
+    const { store } = this;
+    let cursor = '0';
+    let touched = 0;
+    do {
+      const [next, eventIds] = await store.redis.sscan(store.global.events, cursor, 'COUNT', 500);
+      cursor = next;
+      await Promise.all(
+        eventIds.map(async (eventId) => {
+          const first = await store.redis.zrange(store.keys(eventId).expiry, 0, 0, 'WITHSCORES');
+          if (first[1] === undefined) return;
+          await store.scripts.run(SCRIPTS.sweepTouch, store.global, { eventId, dueAt: Number(first[1]) });
+          touched++;
+        }),
+      );
+    } while (cursor !== '0');
+    return touched;
+  }
+}

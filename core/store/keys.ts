@@ -1,0 +1,69 @@
+/**
+ * The one key builder. Every key of an event carries the `{eventId}` hash tag,
+ * so all of them live in one Redis Cluster slot and every Lua script of the
+ * event touches a single slot. Global keys (the expiry index, the event
+ * registry) are touched only by single-key commands and scripts.
+ */
+
+const EVENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function isValidEventId(eventId: string): boolean {
+  return EVENT_ID.test(eventId);
+}
+
+export function assertEventId(eventId: string): void {
+  if (!isValidEventId(eventId)) {
+    throw new TypeError(`invalid event id ${JSON.stringify(eventId)}: 1-64 of [A-Za-z0-9_.-]`);
+  }
+}
+
+export interface EventKeys {
+  /** hash: seats, epoch, seq, settings, createdAt */
+  meta: string;
+  /** string: one byte per seat (0 free, 1 held, 2 booked, 3 blocked) */
+  status: string;
+  /** string: the layout JSON the event was created from */
+  layout: string;
+  /** hash: seat index -> hold token */
+  seatHolds: string;
+  /** hash: hold token -> JSON {h: holder, s: [seats], c: createdAt, e: expiresAt} */
+  tokens: string;
+  /** sorted set: hold token scored by its expiry (ms) */
+  expiry: string;
+  /** hash: holder -> number of seats held */
+  holders: string;
+  /** stream: the change log, entry id `<seq>-0`, fields op, ch (msgpack [seat, state, ...]), at */
+  log: string;
+  /** stream: booking records waiting to be flushed to Postgres */
+  outbox: string;
+  /** hash: idempotency key -> JSON booking record */
+  bookings: string;
+}
+
+export interface GlobalKeys {
+  /** sorted set: event id -> when it next needs an expiry sweep (negative = claimed by a sweeper until -score) */
+  sweepIndex: string;
+  /** set: ids of all events (walked by the slow reconcile pass, never a KEYS/SCAN of the keyspace) */
+  events: string;
+}
+
+export function eventKeys(prefix: string, eventId: string): EventKeys {
+  assertEventId(eventId);
+  const base = `${prefix}{${eventId}}:`;
+  return {
+    meta: `${base}meta`,
+    status: `${base}status`,
+    layout: `${base}layout`,
+    seatHolds: `${base}seatHolds`,
+    tokens: `${base}tokens`,
+    expiry: `${base}expiry`,
+    holders: `${base}holders`,
+    log: `${base}log`,
+    outbox: `${base}outbox`,
+    bookings: `${base}bookings`,
+  };
+}
+
+export function globalKeys(prefix: string): GlobalKeys {
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events` };
+}

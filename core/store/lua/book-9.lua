@@ -1,0 +1,89 @@
+--[[
+  Books every seat of a hold token and appends a booking record to the outbox.
+  Idempotent on the client's key: the same key with the same token returns the
+  first booking again without change; with another token it is a CONFLICT.
+
+  Input:
+    KEYS[1] meta
+    KEYS[2] status
+    KEYS[3] seatHolds
+    KEYS[4] tokens
+    KEYS[5] expiry
+    KEYS[6] holders
+    KEYS[7] log
+    KEYS[8] outbox
+    KEYS[9] bookings
+
+    ARGV[1] now (ms, '' = Redis clock)
+    ARGV[2] holder
+    ARGV[3] token
+    ARGV[4] idempotency key
+    ARGV[5] booking id (used only when a new booking is made)
+
+  Output:
+    {'OK', bookingId, seq, {seats}, replayed}   replayed = 1 for an earlier booking returned again
+    {'NO_EVENT'}
+    {'CONFLICT'}      the key was used for another token or holder
+    {'EXPIRED'}
+    {'NOT_HOLDER'}
+    {'BAD_REQUEST'}   the token holds no seats
+    {'INTERNAL'}      a token seat is not held by it (never expected)
+]]
+--- @include "includes/now"
+--- @include "includes/meta"
+--- @include "includes/seats"
+--- @include "includes/tokens"
+--- @include "includes/changeLog"
+
+local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
+local now = getNow(ARGV[1])
+local holder, token, key, bookingId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local meta = readMeta(keys.meta)
+if not meta then
+  return {'NO_EVENT'}
+end
+
+local earlier = redis.call('HGET', keys.bookings, key)
+if earlier then
+  local b = cjson.decode(earlier)
+  if b.tok == token and b.h == holder then
+    return {'OK', b.id, b.seq, b.s, 1}
+  end
+  return {'CONFLICT'}
+end
+
+local tok = loadToken(keys.tokens, token)
+if not tok or tok.e <= now then
+  return {'EXPIRED'}
+end
+if tok.h ~= holder then
+  return {'NOT_HOLDER'}
+end
+if #tok.s == 0 then
+  return {'BAD_REQUEST'}
+end
+for _, seat in ipairs(tok.s) do
+  if redis.call('HGET', keys.seatHolds, seat) ~= token or getSeatState(keys.status, seat) ~= HELD then
+    return {'INTERNAL'}
+  end
+end
+
+local changes = {}
+for _, seat in ipairs(tok.s) do
+  redis.call('HDEL', keys.seatHolds, seat)
+  setSeatState(keys.status, seat, BOOKED)
+  changes[#changes + 1] = seat
+  changes[#changes + 1] = BOOKED
+end
+deleteToken(keys.tokens, keys.expiry, token)
+addHolderSeats(keys.holders, holder, -#tok.s)
+
+local seq = appendChange(keys.meta, keys.log, meta, 'book', changes, now)
+local seatsJson = cjson.encode(tok.s)
+redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
+  'token', token, 'seats', seatsJson, 'seq', seq, 'epoch', meta.epoch, 'at', now)
+redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
+  s = tok.s, seq = seq, at = now}))
+return {'OK', bookingId, seq, tok.s, 0}

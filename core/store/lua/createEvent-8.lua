@@ -1,0 +1,55 @@
+--[[
+  Creates an event: meta hash, an all-free status string and the layout.
+  Leftovers of an earlier incarnation (holds, tokens, change log) are removed;
+  the outbox and booking records are kept, they are the durable side's input.
+
+  Input:
+    KEYS[1] meta
+    KEYS[2] status
+    KEYS[3] layout
+    KEYS[4] seatHolds
+    KEYS[5] tokens
+    KEYS[6] expiry
+    KEYS[7] holders
+    KEYS[8] log
+
+    ARGV[1] seat count
+    ARGV[2] epoch
+    ARGV[3] holdTtlMs
+    ARGV[4] maxHoldLifetimeMs
+    ARGV[5] maxSeatsPerToken
+    ARGV[6] maxSeatsPerHolder
+    ARGV[7] logMaxLen
+    ARGV[8] layout JSON
+    ARGV[9] now (ms, '' = Redis clock)
+
+  Output:
+    {'OK', epoch}
+    {'CONFLICT'}     the event already exists
+    {'BAD_REQUEST'}  seat count < 1
+]]
+--- @include "includes/now"
+
+local seatCount = tonumber(ARGV[1])
+if not seatCount or seatCount < 1 then
+  return {'BAD_REQUEST'}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'CONFLICT'}
+end
+
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+-- SETRANGE pads with zero bytes: every seat starts free.
+redis.call('SETRANGE', KEYS[2], seatCount - 1, string.char(0))
+redis.call('SET', KEYS[3], ARGV[8])
+redis.call('HSET', KEYS[1],
+  'seats', seatCount,
+  'seq', 0,
+  'epoch', ARGV[2],
+  'holdTtlMs', ARGV[3],
+  'maxHoldLifetimeMs', ARGV[4],
+  'maxSeatsPerToken', ARGV[5],
+  'maxSeatsPerHolder', ARGV[6],
+  'logMaxLen', ARGV[7],
+  'createdAt', getNow(ARGV[9]))
+return {'OK', ARGV[2]}

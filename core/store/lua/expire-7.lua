@@ -1,0 +1,57 @@
+--[[
+  Expires hold tokens whose time has passed, in one bounded batch: their seats
+  become free in one change-log entry. Safe to run from several processes at
+  once: a token is expired by whichever call gets to it first.
+
+  Input:
+    KEYS[1] meta
+    KEYS[2] status
+    KEYS[3] seatHolds
+    KEYS[4] tokens
+    KEYS[5] expiry
+    KEYS[6] holders
+    KEYS[7] log
+
+    ARGV[1] now (ms, '' = Redis clock)
+    ARGV[2] batch limit (tokens)
+
+  Output:
+    {'OK', tokensExpired, seatsFreed, nextExpiry, seq}   nextExpiry = -1 when no token is left
+    {'NO_EVENT'}
+]]
+--- @include "includes/now"
+--- @include "includes/meta"
+--- @include "includes/tokens"
+--- @include "includes/changeLog"
+
+local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
+local now = getNow(ARGV[1])
+local limit = tonumber(ARGV[2])
+
+local meta = readMeta(keys.meta)
+if not meta then
+  return {'NO_EVENT'}
+end
+
+local due = redis.call('ZRANGEBYSCORE', keys.expiry, '-inf', now, 'LIMIT', 0, limit)
+local changes = {}
+for _, token in ipairs(due) do
+  local tok = loadToken(keys.tokens, token)
+  if tok then
+    freeToken(keys, token, tok, changes)
+  else
+    redis.call('ZREM', keys.expiry, token)
+  end
+end
+
+local seq = meta.seq
+if #changes > 0 then
+  seq = appendChange(keys.meta, keys.log, meta, 'expire', changes, now)
+end
+local nextExpiry = -1
+local first = redis.call('ZRANGE', keys.expiry, 0, 0, 'WITHSCORES')
+if first[2] then
+  nextExpiry = tonumber(first[2])
+end
+return {'OK', #due, #changes / 2, nextExpiry, seq}

@@ -1,0 +1,34 @@
+--[[
+  Moves a list of seats from one state to another, all or nothing, with one
+  change-log entry. KEYS: meta, status, log. ARGV: now, seats.
+]]
+local function setStates(from, to, op, refusal)
+  local now = getNow(ARGV[1])
+  local meta = readMeta(KEYS[1])
+  if not meta then
+    return {'NO_EVENT'}
+  end
+  local seats, err, bad = parseSeats(ARGV[2], meta.seats)
+  if not seats then
+    return {err, bad}
+  end
+  if #seats == 0 then
+    return {'BAD_REQUEST'}
+  end
+  local wrong = {}
+  for _, seat in ipairs(seats) do
+    if getSeatState(KEYS[2], seat) ~= from then
+      wrong[#wrong + 1] = seat
+    end
+  end
+  if #wrong > 0 then
+    return {refusal, wrong}
+  end
+  local changes = {}
+  for _, seat in ipairs(seats) do
+    setSeatState(KEYS[2], seat, to)
+    changes[#changes + 1] = seat
+    changes[#changes + 1] = to
+  end
+  return {'OK', appendChange(KEYS[1], KEYS[3], meta, op, changes, now)}
+end

@@ -1,0 +1,57 @@
+--[[
+  Hold tokens: tokens hash (token -> JSON), expiry sorted set, holders counts.
+  A token record is {h = holder, s = {seats}, c = createdAt, e = expiresAt}.
+]]
+local function loadToken(tokensKey, token)
+  local raw = redis.call('HGET', tokensKey, token)
+  if not raw then
+    return nil
+  end
+  local t = cjson.decode(raw)
+  -- cjson decodes an empty array as an empty object; both are an empty Lua table.
+  if type(t.s) ~= 'table' then
+    t.s = {}
+  end
+  return t
+end
+
+local function saveToken(tokensKey, expiryKey, token, t)
+  redis.call('HSET', tokensKey, token, cjson.encode(t))
+  redis.call('ZADD', expiryKey, t.e, token)
+end
+
+local function deleteToken(tokensKey, expiryKey, token)
+  redis.call('HDEL', tokensKey, token)
+  redis.call('ZREM', expiryKey, token)
+end
+
+local function addHolderSeats(holdersKey, holder, delta)
+  if delta == 0 then
+    return
+  end
+  local n = redis.call('HINCRBY', holdersKey, holder, delta)
+  if n <= 0 then
+    redis.call('HDEL', holdersKey, holder)
+  end
+end
+
+-- The sliding expiry: ttl from now, never past the token's maximum total lifetime.
+local function slidingExpiry(t, now, meta)
+  return math.min(now + meta.holdTtlMs, t.c + meta.maxHoldLifetimeMs)
+end
+
+--[[
+  Frees every seat of a token, deletes it and appends (seat, FREE) pairs to changes.
+]]
+local function freeToken(keys, token, t, changes)
+  for _, seat in ipairs(t.s) do
+    if redis.call('HGET', keys.seatHolds, seat) == token then
+      redis.call('HDEL', keys.seatHolds, seat)
+      redis.call('SETRANGE', keys.status, seat, string.char(0))
+      changes[#changes + 1] = seat
+      changes[#changes + 1] = 0
+    end
+  end
+  addHolderSeats(keys.holders, t.h, -#t.s)
+  deleteToken(keys.tokens, keys.expiry, token)
+end

@@ -1,0 +1,90 @@
+--[[
+  Releases seats of a hold token, all or nothing. Only the token's own seats
+  can be released; an empty list releases all of them. The token itself stays
+  (empty) until it expires, so the same shopping session can hold again.
+
+  Input:
+    KEYS[1] meta
+    KEYS[2] status
+    KEYS[3] seatHolds
+    KEYS[4] tokens
+    KEYS[5] expiry
+    KEYS[6] holders
+    KEYS[7] log
+
+    ARGV[1] now (ms, '' = Redis clock)
+    ARGV[2] holder
+    ARGV[3] token
+    ARGV[4] seats, comma-separated indexes ('' = every seat of the token)
+
+  Output:
+    {'OK', seq, releasedCount}
+    {'NO_EVENT'}
+    {'BAD_REQUEST'}
+    {'BAD_SEAT', {seats}}
+    {'EXPIRED'}
+    {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
+]]
+--- @include "includes/now"
+--- @include "includes/meta"
+--- @include "includes/seats"
+--- @include "includes/tokens"
+--- @include "includes/changeLog"
+
+local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
+local now = getNow(ARGV[1])
+local holder, token = ARGV[2], ARGV[3]
+
+local meta = readMeta(keys.meta)
+if not meta then
+  return {'NO_EVENT'}
+end
+local seats, err, bad = parseSeats(ARGV[4], meta.seats)
+if not seats then
+  return {err, bad}
+end
+local tok = loadToken(keys.tokens, token)
+if not tok or tok.e <= now then
+  return {'EXPIRED'}
+end
+if tok.h ~= holder then
+  return {'NOT_HOLDER', {}}
+end
+if ARGV[4] == '' then
+  seats = tok.s
+end
+
+local notHeld = {}
+for _, seat in ipairs(seats) do
+  if redis.call('HGET', keys.seatHolds, seat) ~= token then
+    notHeld[#notHeld + 1] = seat
+  end
+end
+if #notHeld > 0 then
+  return {'NOT_HOLDER', notHeld}
+end
+if #seats == 0 then
+  return {'OK', meta.seq, 0}
+end
+
+local releasing, changes = {}, {}
+for _, seat in ipairs(seats) do
+  releasing[seat] = true
+  redis.call('HDEL', keys.seatHolds, seat)
+  setSeatState(keys.status, seat, FREE)
+  changes[#changes + 1] = seat
+  changes[#changes + 1] = FREE
+end
+local kept = {}
+for _, seat in ipairs(tok.s) do
+  if not releasing[seat] then
+    kept[#kept + 1] = seat
+  end
+end
+tok.s = kept
+saveToken(keys.tokens, keys.expiry, token, tok)
+addHolderSeats(keys.holders, holder, -#seats)
+
+local seq = appendChange(keys.meta, keys.log, meta, 'release', changes, now)
+return {'OK', seq, #seats}

@@ -1,0 +1,95 @@
+/**
+ * The one script loader. Reads each registered script, inlines its
+ * `--- @include "includes/x"` lines (each include once), and defines it on an
+ * ioredis client: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
+ * per node in a Cluster, and pipelines the calls like any other command.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import { SCRIPTS, scriptFileName, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+const INCLUDE = /^--- @include "([\w/]+)"\s*$/gm;
+
+export type RedisClient = Redis | Cluster;
+
+export interface LoadedScript {
+  readonly def: ScriptDef;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function readLua(relativePath: string): string {
+  return readFileSync(new URL(relativePath, LUA_DIR), 'utf8');
+}
+
+/** Source of a script with every include inlined once, in first-use order. */
+export function resolveIncludes(source: string, included = new Set<string>()): string {
+  return source.replace(INCLUDE, (_line, name: string) => {
+    if (included.has(name)) return '';
+    included.add(name);
+    return resolveIncludes(readLua(`${name}.lua`), included);
+  });
+}
+
+let cache: Map<string, LoadedScript> | undefined;
+
+/** Every registered script, read and resolved once per process. */
+export function loadScripts(): ReadonlyMap<string, LoadedScript> {
+  if (!cache) {
+    cache = new Map();
+    for (const def of Object.values(SCRIPTS) as ScriptDef[]) {
+      const lua = resolveIncludes(readLua(scriptFileName(def)));
+      cache.set(def.name, { def, lua, sha: createHash('sha1').update(lua).digest('hex') });
+    }
+  }
+  return cache;
+}
+
+const commandName = (def: ScriptDef) => `seatmap_${def.name}`;
+const defined = new WeakSet<RedisClient>();
+
+type ScriptCaller = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/** Runs registered scripts on one client, with typed keys and arguments. */
+export class ScriptRunner {
+  constructor(readonly redis: RedisClient) {
+    if (!defined.has(redis)) {
+      for (const { def, lua } of loadScripts().values()) {
+        redis.defineCommand(commandName(def), { numberOfKeys: def.keys.length, lua });
+      }
+      defined.add(redis);
+    }
+  }
+
+  /** Loads every script into the script cache up front (readiness), on every master of a Cluster. */
+  async preload(): Promise<void> {
+    const nodes = 'nodes' in this.redis && typeof this.redis.nodes === 'function' && this.redis.isCluster
+      ? (this.redis as Cluster).nodes('master')
+      : [this.redis as Redis];
+    const scripts = [...loadScripts().values()];
+    await Promise.all(nodes.flatMap((node) => scripts.map((s) => node.script('LOAD', s.lua))));
+  }
+
+  run<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): Promise<unknown> {
+    return this.caller(commandName(def))(...this.flatten(def, keys, args));
+  }
+
+  /** Same as run, with bulk replies as Buffers (binary status strings). */
+  runBuffer<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): Promise<unknown> {
+    return this.caller(`${commandName(def)}Buffer`)(...this.flatten(def, keys, args));
+  }
+
+  private caller(name: string): ScriptCaller {
+    const fn = (this.redis as unknown as Record<string, ScriptCaller>)[name];
+    if (typeof fn !== 'function') throw new Error(`script ${name} is not defined on this client`);
+    return fn.bind(this.redis);
+  }
+
+  private flatten<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): (string | number)[] {
+    const k = keys as Record<string, string>;
+    const a = args as Record<string, string | number>;
+    return [...def.keys.map((name) => k[name]!), ...def.args.map((name) => a[name]!)];
+  }
+}

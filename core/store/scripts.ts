@@ -1,0 +1,55 @@
+/**
+ * The typed registry of Lua scripts. Each entry names its keys (fields of the
+ * key builder's output) and its arguments in the order the script reads them;
+ * the script file is `lua/<name>-<keys.length>.lua`, and the loader refuses a
+ * registry entry whose file does not exist.
+ */
+import type { EventKeys, GlobalKeys } from './keys.js';
+
+export type KeyName = keyof EventKeys | keyof GlobalKeys;
+
+export interface ScriptDef<K extends readonly KeyName[] = readonly KeyName[], A extends readonly string[] = readonly string[]> {
+  readonly name: string;
+  readonly keys: K;
+  readonly args: A;
+}
+
+function script<const K extends readonly KeyName[], const A extends readonly string[]>(
+  name: string,
+  keys: K,
+  args: A,
+): ScriptDef<K, A> {
+  return { name, keys, args };
+}
+
+/** The keys a script call needs, by name. */
+export type ScriptKeys<S extends ScriptDef> = { readonly [P in S['keys'][number]]: string };
+/** The arguments a script call needs, by name. */
+export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number };
+
+const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'] as const;
+
+export const SCRIPTS = {
+  createEvent: script(
+    'createEvent',
+    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'],
+    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now'],
+  ),
+  hold: script('hold', seatOpKeys, ['now', 'holder', 'token', 'create', 'seats']),
+  release: script('release', seatOpKeys, ['now', 'holder', 'token', 'seats']),
+  extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
+  expire: script('expire', seatOpKeys, ['now', 'limit']),
+  book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
+  block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
+  unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
+  snapshot: script('snapshot', ['meta', 'status'], []),
+  sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
+  sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
+  sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+export function scriptFileName(def: ScriptDef): string {
+  return `${def.name}-${def.keys.length}.lua`;
+}

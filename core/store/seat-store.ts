@@ -1,0 +1,341 @@
+/**
+ * The Redis seat store: every seat operation of an event is one atomic Lua
+ * script over keys of one hash slot. Inputs are checked here first, so that a
+ * malformed call is refused without a round trip, and the scripts check again.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { eventKeys, globalKeys, type EventKeys, type GlobalKeys } from './keys.js';
+import { ScriptRunner, type RedisClient } from './script-loader.js';
+import { SCRIPTS } from './scripts.js';
+import { parseReply, refusalFrom, refuse, type OpResult } from './results.js';
+import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
+
+/** Per-event hold rules (the layout's settings). */
+export interface HoldRules {
+  holdTtlMs: number;
+  maxHoldLifetimeMs: number;
+  maxSeatsPerToken: number;
+  maxSeatsPerHolder: number;
+}
+
+export interface SeatStoreOptions {
+  redis: RedisClient;
+  /** prepended to every key; tests use their own */
+  prefix?: string;
+  /** a clock for tests (virtual time); by default scripts use the Redis server clock */
+  clock?: () => number;
+  /** approximate bound of each event's change log (entries) */
+  logMaxLen?: number;
+}
+
+export interface CreateEventInput {
+  eventId: string;
+  seatCount: number;
+  rules: HoldRules;
+  /** the layout document, stored beside the seat map for gateway nodes to serve */
+  layout?: unknown;
+  /** defaults to the current time in ms; must differ from any earlier epoch of the event */
+  epoch?: number;
+}
+
+export interface HoldInput {
+  eventId: string;
+  holder: string;
+  seats: readonly number[];
+  /** an existing token to add seats to; a new token is created when absent */
+  token?: string;
+}
+
+export interface TokenInput {
+  eventId: string;
+  holder: string;
+  token: string;
+}
+
+export interface EventMeta {
+  eventId: string;
+  seatCount: number;
+  epoch: number;
+  seq: number;
+  rules: HoldRules;
+  logMaxLen: number;
+  createdAt: number;
+}
+
+export interface Snapshot {
+  epoch: number;
+  seq: number;
+  /** one byte per seat, the SeatState values */
+  status: Buffer;
+}
+
+export interface ChangesSince {
+  epoch: number;
+  /** the event's current sequence number */
+  seq: number;
+  /** false when the log no longer holds every change after the given seq: take a snapshot */
+  covered: boolean;
+  entries: ChangeEntry[];
+}
+
+export interface ExpireResult {
+  tokensExpired: number;
+  seatsFreed: number;
+  /** ms of the earliest remaining token expiry, or null when none is left */
+  nextExpiry: number | null;
+  seq: number;
+}
+
+export const STORE_LIMITS = {
+  /** seats in one call; the per-event rules are usually far lower */
+  maxSeatsPerCall: 1000,
+  maxHolderLength: 128,
+  maxKeyLength: 128,
+} as const;
+
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
+const DEFAULT_LOG_MAX_LEN = 10_000;
+
+export class SeatStore {
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  readonly scripts: ScriptRunner;
+  readonly global: GlobalKeys;
+  private readonly clock: (() => number) | undefined;
+  private readonly logMaxLen: number;
+
+  constructor(options: SeatStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix ?? 'seatmap:';
+    this.clock = options.clock;
+    this.logMaxLen = options.logMaxLen ?? DEFAULT_LOG_MAX_LEN;
+    this.scripts = new ScriptRunner(this.redis);
+    this.global = globalKeys(this.prefix);
+  }
+
+  keys(eventId: string): EventKeys {
+    return eventKeys(this.prefix, eventId);
+  }
+
+  /** The time the store works with: the test clock, else the Redis server clock. */
+  async now(): Promise<number> {
+    if (this.clock) return this.clock();
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /** What the scripts get as `now`: '' lets them read the Redis clock. */
+  private scriptNow(): string | number {
+    return this.clock ? this.clock() : '';
+  }
+
+  async createEvent(input: CreateEventInput): Promise<OpResult<{ epoch: number }>> {
+    const { eventId, seatCount, rules } = input;
+    if (!Number.isSafeInteger(seatCount) || seatCount < 1 || !validRules(rules)) return refuse('BAD_REQUEST');
+    const epoch = input.epoch ?? (this.clock ? this.clock() : Date.now());
+    await this.redis.sadd(this.global.events, eventId);
+    const reply = await this.scripts.run(SCRIPTS.createEvent, this.keys(eventId), {
+      seatCount,
+      epoch,
+      holdTtlMs: rules.holdTtlMs,
+      maxHoldLifetimeMs: rules.maxHoldLifetimeMs,
+      maxSeatsPerToken: rules.maxSeatsPerToken,
+      maxSeatsPerHolder: rules.maxSeatsPerHolder,
+      logMaxLen: this.logMaxLen,
+      layoutJson: JSON.stringify(input.layout ?? null),
+      now: this.scriptNow(),
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return { ok: true, epoch: Number(rest[0]) };
+  }
+
+  /** Removes every key of an event (admin and tests). */
+  async deleteEvent(eventId: string): Promise<void> {
+    const k = this.keys(eventId);
+    await this.redis.del(...Object.values(k));
+    await this.redis.srem(this.global.events, eventId);
+    await this.redis.zrem(this.global.sweepIndex, eventId);
+  }
+
+  async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
+    if (bad) return bad;
+    const create = input.token === undefined;
+    const token = input.token ?? newToken();
+    const reply = await this.scripts.run(SCRIPTS.hold, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token,
+      create: create ? 1 : 0,
+      seats: input.seats.join(','),
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    const expiresAt = Number(rest[1]);
+    // Index the event for the sweeper; see docs/store.md on why this cannot race with a sweep.
+    await this.scripts.run(SCRIPTS.sweepTouch, this.global, { eventId: input.eventId, dueAt: expiresAt });
+    return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
+  }
+
+  /** Releases the given seats of a token, or all of them when `seats` is absent. */
+  async release(input: TokenInput & { seats?: readonly number[] }): Promise<OpResult<{ seq: number; released: number }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? (input.seats ? checkSeats(input.seats, true) : undefined);
+    if (bad) return bad;
+    const reply = await this.scripts.run(SCRIPTS.release, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token: input.token,
+      seats: input.seats ? input.seats.join(',') : '',
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return { ok: true, seq: Number(rest[0]), released: Number(rest[1]) };
+  }
+
+  async extend(input: TokenInput): Promise<OpResult<{ expiresAt: number; seq: number }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token);
+    if (bad) return bad;
+    const reply = await this.scripts.run(SCRIPTS.extend, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token: input.token,
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return { ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) };
+  }
+
+  /** Books every seat of a token; `key` makes retries return the same booking. */
+  async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
+    if (bad) return bad;
+    const reply = await this.scripts.run(SCRIPTS.book, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token: input.token,
+      key: input.key,
+      bookingId: randomUUID(),
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return {
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+    };
+  }
+
+  /** Admin: takes free seats off sale. */
+  block(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('block', eventId, seats);
+  }
+
+  /** Admin: puts blocked seats back on sale. */
+  unblock(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('unblock', eventId, seats);
+  }
+
+  private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
+    const bad = checkSeats(seats, false);
+    if (bad) return bad;
+    const reply = await this.scripts.run(SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return { ok: true, seq: Number(rest[0]) };
+  }
+
+  /** Frees the seats of up to `limit` tokens whose time has passed. */
+  async expire(eventId: string, limit = 500): Promise<OpResult<ExpireResult>> {
+    const reply = await this.scripts.run(SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    const next = Number(rest[2]);
+    return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+  }
+
+  /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
+  async snapshot(eventId: string): Promise<Snapshot | null> {
+    const reply = await this.scripts.runBuffer(SCRIPTS.snapshot, this.keys(eventId), {});
+    if (!Array.isArray(reply) || reply.length !== 3) return null;
+    const [epoch, seq, status] = reply as [Buffer, Buffer, Buffer];
+    return { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+  }
+
+  async meta(eventId: string): Promise<EventMeta | null> {
+    const m = await this.redis.hgetall(this.keys(eventId).meta);
+    if (!m.seats) return null;
+    return {
+      eventId,
+      seatCount: Number(m.seats),
+      epoch: Number(m.epoch),
+      seq: Number(m.seq),
+      rules: {
+        holdTtlMs: Number(m.holdTtlMs),
+        maxHoldLifetimeMs: Number(m.maxHoldLifetimeMs),
+        maxSeatsPerToken: Number(m.maxSeatsPerToken),
+        maxSeatsPerHolder: Number(m.maxSeatsPerHolder),
+      },
+      logMaxLen: Number(m.logMaxLen),
+      createdAt: Number(m.createdAt),
+    };
+  }
+
+  /** The layout document the event was created with. */
+  async layout(eventId: string): Promise<unknown> {
+    const raw = await this.redis.get(this.keys(eventId).layout);
+    return raw === null ? undefined : JSON.parse(raw);
+  }
+
+  /**
+   * Changes after `afterSeq`, at most `limit` entries. `covered` is false when
+   * the log was trimmed past `afterSeq` (or `afterSeq` is from the future),
+   * and the caller must take a snapshot instead.
+   */
+  async changesSince(eventId: string, afterSeq: number, limit = 1000): Promise<ChangesSince | null> {
+    const k = this.keys(eventId);
+    const [metaReply, rangeReply] = await Promise.all([
+      this.redis.hmget(k.meta, 'epoch', 'seq'),
+      this.redis.xrangeBuffer(k.log, `${afterSeq + 1}-0`, '+', 'COUNT', limit),
+    ]);
+    if (metaReply[0] === null) return null;
+    const epoch = Number(metaReply[0]);
+    const seq = Number(metaReply[1]);
+    const entries = (rangeReply as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry);
+    const first = entries[0];
+    const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
+    return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
+  }
+}
+
+function newToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function validRules(r: HoldRules): boolean {
+  const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
+  return positive(r.holdTtlMs) && positive(r.maxHoldLifetimeMs) && positive(r.maxSeatsPerToken) && positive(r.maxSeatsPerHolder);
+}
+
+function checkHolder(holder: unknown) {
+  return typeof holder === 'string' && holder.length > 0 && holder.length <= STORE_LIMITS.maxHolderLength ? undefined : refuse('BAD_REQUEST');
+}
+
+function checkToken(token: unknown) {
+  return typeof token === 'string' && TOKEN.test(token) ? undefined : refuse('BAD_REQUEST');
+}
+
+function checkKey(key: unknown) {
+  return typeof key === 'string' && key.length > 0 && key.length <= STORE_LIMITS.maxKeyLength ? undefined : refuse('BAD_REQUEST');
+}
+
+/** Type and sign checks; range and duplicates are the script's (it knows the seat count). */
+function checkSeats(seats: unknown, allowEmpty: boolean) {
+  if (!Array.isArray(seats) || seats.length > STORE_LIMITS.maxSeatsPerCall) return refuse('BAD_REQUEST');
+  if (!allowEmpty && seats.length === 0) return refuse('BAD_REQUEST');
+  if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
+  const negative = (seats as number[]).filter((s) => s < 0);
+  return negative.length > 0 ? refuse('BAD_SEAT', negative) : undefined;
+}

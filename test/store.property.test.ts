@@ -1,0 +1,180 @@
+/**
+ * Model-based property test against the real Redis: random interleavings of
+ * hold / release / extend / expire / book / block / unblock from several
+ * holders and tokens, under a virtual clock. After every step the results and
+ * the whole state must equal the reference model's, the invariants must hold,
+ * and a refused call must have changed nothing.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SeatModel, type ModelResult } from './support/seat-model.js';
+import { checkInvariants, digest, readRawState, type RawState } from './support/store-state.js';
+import { createTestStore } from './support/redis.js';
+import type { HoldRules, OpResult } from '../core/store/index.js';
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
+const HOLDERS = ['ann', 'bob', 'cyd', 'dee'];
+const BOGUS_TOKEN = 'bogusToken000000';
+
+// Mostly valid seat lists on a few hot seats (contention); sometimes empty, repeated or out of range.
+const seatList = fc.oneof(
+  { weight: 9, arbitrary: fc.uniqueArray(fc.nat(9), { minLength: 1, maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.array(fc.integer({ min: -1, max: 13 }), { minLength: 0, maxLength: 5 }) },
+);
+const tokenRef = fc.option(fc.nat(), { nil: undefined, freq: 6 }); // undefined = the bogus token
+const opArb = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('hold' as const), holder: fc.nat(3), newToken: fc.boolean(), token: tokenRef, seats: seatList }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('release' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef, seats: fc.option(seatList, { nil: undefined }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('extend' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('book' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef, key: fc.constantFrom('k1', 'k2', 'k3', 'k4') }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('block' as const), seats: seatList }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unblock' as const), seats: seatList }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('expire' as const), limit: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 500 }) }) },
+);
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+const caseArb = fc.record({
+  seatCount: fc.integer({ min: 10, max: 14 }),
+  rules: fc.record({
+    holdTtlMs: fc.integer({ min: 300, max: 2000 }),
+    extraLifetimeMs: fc.integer({ min: 0, max: 3000 }),
+    maxSeatsPerToken: fc.integer({ min: 1, max: 4 }),
+    extraPerHolder: fc.integer({ min: 0, max: 3 }),
+  }),
+  ops: fc.array(opArb, { minLength: 5, maxLength: 40 }),
+});
+
+const t = createTestStore();
+const outcomes = new Map<string, number>();
+afterAll(() => { console.log(JSON.stringify(Object.fromEntries([...outcomes].sort()))); return t.cleanup(); });
+
+/** Compares a store result with the model's, field by field where the model knows the value. */
+function expectSameResult(actual: OpResult<Record<string, unknown>>, expected: ModelResult, context: string) {
+  if (!expected.ok) {
+    expect(actual, context).toEqual(expected);
+    return;
+  }
+  expect(actual.ok, `${context}: ${JSON.stringify(actual)}`).toBe(true);
+  for (const [field, value] of Object.entries(expected)) {
+    expect((actual as Record<string, unknown>)[field], `${context}.${field}`).toEqual(value);
+  }
+}
+
+function expectSameState(raw: RawState, model: SeatModel) {
+  expect(raw.status).toEqual(model.status);
+  expect(raw.seq).toBe(model.seq);
+  expect(new Map([...raw.seatHolds].sort())).toEqual(new Map([...model.seatHolds].sort()));
+  const tokens = (m: Map<string, { h: string; s: number[]; c: number; e: number }>) =>
+    new Map([...m].map(([k, v]) => [k, { h: v.h, s: [...v.s].sort((a, b) => a - b), c: v.c, e: v.e }]).sort());
+  expect(tokens(raw.tokens)).toEqual(tokens(model.tokens));
+  expect(new Map([...raw.holders].sort())).toEqual(new Map([...model.holders].sort()));
+  expect(new Map([...raw.bookings].map(([k, b]) => [k, { tok: b.tok, h: b.h, s: b.s, seq: b.seq }]).sort())).toEqual(new Map([...model.bookings].sort()));
+  // Each log entry's net effect equals the model's for that step.
+  const net = raw.log.map((e) => {
+    const m = new Map<number, number>();
+    for (let i = 0; i < e.changes.length; i += 2) m.set(e.changes[i]!, e.changes[i + 1]!);
+    return new Map([...m].sort());
+  });
+  expect(net).toEqual(model.log.map((m) => new Map([...m].sort())));
+}
+
+describe('seat store, model-based', () => {
+  let caseNo = 0;
+  it(`agrees with the reference model over ${RUNS} random operation sequences`, async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ seatCount, rules: r, ops }) => {
+        const rules: HoldRules = {
+          holdTtlMs: r.holdTtlMs,
+          maxHoldLifetimeMs: r.holdTtlMs + r.extraLifetimeMs,
+          maxSeatsPerToken: r.maxSeatsPerToken,
+          maxSeatsPerHolder: r.maxSeatsPerToken + r.extraPerHolder,
+        };
+        let now = 1_700_000_000_000;
+        const store = t.connect({ clock: () => now });
+        const eventId = `prop${++caseNo}`;
+        const created = await store.createEvent({ eventId, seatCount, rules });
+        expect(created.ok).toBe(true);
+        const model = new SeatModel(seatCount, rules);
+        const known: string[] = []; // tokens the store has handed out, in order
+        // Mostly a live token, sometimes any token ever handed out (booked, released, expired), rarely a bogus one.
+        const pick = (ref: number | undefined) => {
+          if (ref === undefined || known.length === 0) return BOGUS_TOKEN;
+          const live = known.filter((tok) => (model.tokens.get(tok)?.e ?? 0) > now);
+          const pool = ref % 4 !== 0 && live.length > 0 ? live : known;
+          return pool[ref % pool.length]!;
+        };
+        const holderOf = (token: string, ownHolder: boolean, holder: number) =>
+          ownHolder && model.tokens.has(token) ? model.tokens.get(token)!.h : HOLDERS[holder]!;
+
+        let before = await readRawState(store, eventId);
+        try {
+          for (const [step, op] of ops.entries()) {
+            const context = `step ${step} ${JSON.stringify(op)}`;
+            let actual: OpResult<Record<string, unknown>>;
+            let expected: ModelResult;
+            switch (op.op) {
+              case 'hold': {
+                const holder = HOLDERS[op.holder]!;
+                const token = op.newToken || known.length === 0 ? undefined : pick(op.token);
+                actual = await store.hold({ eventId, holder, seats: op.seats, ...(token ? { token } : {}) });
+                const used = token ?? (actual.ok ? String(actual.token) : 'notCreated000000');
+                expected = model.hold(now, holder, used, token === undefined, op.seats);
+                if (actual.ok && token === undefined) known.push(used);
+                break;
+              }
+              case 'release': {
+                const token = pick(op.token);
+                const holder = holderOf(token, op.ownHolder, op.holder);
+                actual = await store.release({ eventId, holder, token, ...(op.seats ? { seats: op.seats } : {}) });
+                expected = model.release(now, holder, token, op.seats);
+                break;
+              }
+              case 'extend': {
+                const token = pick(op.token);
+                const holder = holderOf(token, op.ownHolder, op.holder);
+                actual = await store.extend({ eventId, holder, token });
+                expected = model.extend(now, holder, token);
+                break;
+              }
+              case 'book': {
+                const token = pick(op.token);
+                const holder = holderOf(token, op.ownHolder, op.holder);
+                actual = await store.book({ eventId, holder, token, key: op.key });
+                expected = model.book(now, holder, token, op.key);
+                break;
+              }
+              case 'block':
+                actual = await store.block(eventId, op.seats);
+                expected = model.setStates(0, 3, 'UNAVAILABLE', op.seats);
+                break;
+              case 'unblock':
+                actual = await store.unblock(eventId, op.seats);
+                expected = model.setStates(3, 0, 'CONFLICT', op.seats);
+                break;
+              case 'expire':
+                actual = await store.expire(eventId, op.limit);
+                expected = model.expire(now, op.limit);
+                break;
+              case 'advance':
+                now += op.ms;
+                continue;
+            }
+            outcomes.set(`${op.op}:${actual.ok ? "OK" : actual.code}`, (outcomes.get(`${op.op}:${actual.ok ? "OK" : actual.code}`) ?? 0) + 1);
+            expectSameResult(actual, expected, context);
+            const after = await readRawState(store, eventId);
+            if (!actual.ok) expect(digest(after), `${context} refused but changed state`).toBe(digest(before));
+            checkInvariants(after);
+            expectSameState(after, model);
+            before = after;
+          }
+        } finally {
+          await store.deleteEvent(eventId);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+});
+
+export type { Op };

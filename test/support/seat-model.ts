@@ -1,0 +1,218 @@
+/**
+ * A reference model of the seat store's semantics, in plain TypeScript, for
+ * model-based property tests: every operation is applied to the model and to
+ * the real Redis, and results and states must agree. It mirrors the contract
+ * in docs/store.md, not the Lua code.
+ */
+import type { ErrorCode } from '../../core/errors.js';
+import type { HoldRules } from '../../core/store/index.js';
+
+export const FREE = 0, HELD = 1, BOOKED = 2, BLOCKED = 3;
+
+export interface ModelToken { h: string; s: number[]; c: number; e: number }
+export interface ModelBooking { tok: string; h: string; s: number[]; seq: number }
+export type ModelResult = { ok: true; [k: string]: unknown } | { ok: false; code: ErrorCode; seats?: number[] };
+
+const refuse = (code: ErrorCode, seats?: number[]): ModelResult =>
+  seats && seats.length > 0 ? { ok: false, code, seats } : { ok: false, code };
+
+export class SeatModel {
+  status: number[];
+  seatHolds = new Map<number, string>();
+  tokens = new Map<string, ModelToken>();
+  holders = new Map<string, number>();
+  bookings = new Map<string, ModelBooking>();
+  seq = 0;
+  /** net effect of each log entry: seat -> final state */
+  log: Map<number, number>[] = [];
+
+  constructor(readonly seatCount: number, readonly rules: HoldRules) {
+    this.status = new Array<number>(seatCount).fill(FREE);
+  }
+
+  /** The store's input checks and the script's seat-list parsing. */
+  private parseSeats(seats: readonly number[], allowEmpty: boolean): number[] | ModelResult {
+    if (seats.length === 0 && !allowEmpty) return refuse('BAD_REQUEST');
+    const negative = seats.filter((s) => s < 0);
+    if (negative.length > 0) return refuse('BAD_SEAT', negative);
+    const seen = new Set<number>();
+    const bad: number[] = [];
+    for (const s of seats) {
+      if (s >= this.seatCount || seen.has(s)) bad.push(s);
+      else seen.add(s);
+    }
+    return bad.length > 0 ? refuse('BAD_SEAT', bad) : [...seats];
+  }
+
+  private append(changes: Map<number, number>): number {
+    this.seq++;
+    this.log.push(changes);
+    return this.seq;
+  }
+
+  private setHolder(holder: string, delta: number) {
+    const n = (this.holders.get(holder) ?? 0) + delta;
+    if (n <= 0) this.holders.delete(holder);
+    else this.holders.set(holder, n);
+  }
+
+  private freeToken(token: string, changes: Map<number, number>) {
+    const t = this.tokens.get(token)!;
+    for (const s of t.s) {
+      if (this.seatHolds.get(s) === token) {
+        this.seatHolds.delete(s);
+        this.status[s] = FREE;
+        changes.set(s, FREE);
+      }
+    }
+    this.setHolder(t.h, -t.s.length);
+    this.tokens.delete(token);
+  }
+
+  private dueTokens(now: number, limit: number): string[] {
+    return [...this.tokens.entries()]
+      .filter(([, t]) => t.e <= now)
+      .sort(([a, x], [b, y]) => x.e - y.e || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([tok]) => tok);
+  }
+
+  private liveToken(token: string, holder: string, now: number): ModelToken | ModelResult {
+    const t = this.tokens.get(token);
+    if (!t || t.e <= now) return refuse('EXPIRED');
+    if (t.h !== holder) return refuse('NOT_HOLDER');
+    return t;
+  }
+
+  private expiryFor(t: ModelToken, now: number): number {
+    return Math.min(now + this.rules.holdTtlMs, t.c + this.rules.maxHoldLifetimeMs);
+  }
+
+  /** `token` is the token the call used: the store's new token when `create`. */
+  hold(now: number, holder: string, token: string, create: boolean, seatsIn: readonly number[]): ModelResult {
+    const seats = this.parseSeats(seatsIn, false);
+    if (!Array.isArray(seats)) return seats;
+    let tok: ModelToken;
+    if (create) {
+      if (this.tokens.has(token)) return refuse('CONFLICT');
+      tok = { h: holder, s: [], c: now, e: 0 };
+    } else {
+      const t = this.liveToken(token, holder, now);
+      if (!('s' in t)) return t;
+      tok = t;
+    }
+    const overdue = new Set(this.dueTokens(now, 100));
+    const taken: number[] = [];
+    const fresh: number[] = [];
+    for (const s of seats) {
+      const state = this.status[s];
+      if (state === FREE) fresh.push(s);
+      else if (state === HELD) {
+        const owner = this.seatHolds.get(s)!;
+        if (owner === token && !create) continue;
+        if (overdue.has(owner)) fresh.push(s);
+        else taken.push(s);
+      } else taken.push(s);
+    }
+    if (taken.length > 0) return refuse('UNAVAILABLE', taken);
+    if (tok.s.length + fresh.length > this.rules.maxSeatsPerToken) return refuse('HOLD_LIMIT');
+    let holderSeats = this.holders.get(holder) ?? 0;
+    for (const o of overdue) {
+      const t = this.tokens.get(o)!;
+      if (t.h === holder) holderSeats -= t.s.length;
+    }
+    if (holderSeats + fresh.length > this.rules.maxSeatsPerHolder) return refuse('HOLD_LIMIT');
+
+    const changes = new Map<number, number>();
+    for (const o of overdue) this.freeToken(o, changes);
+    for (const s of fresh) {
+      this.status[s] = HELD;
+      this.seatHolds.set(s, token);
+      tok.s.push(s);
+      changes.set(s, HELD);
+    }
+    tok.e = this.expiryFor(tok, now);
+    this.tokens.set(token, tok);
+    this.setHolder(holder, fresh.length);
+    const seq = changes.size > 0 ? this.append(changes) : this.seq;
+    return { ok: true, token, expiresAt: tok.e, seq };
+  }
+
+  release(now: number, holder: string, token: string, seatsIn: readonly number[] | undefined): ModelResult {
+    const parsed = this.parseSeats(seatsIn ?? [], true);
+    if (!Array.isArray(parsed)) return parsed;
+    const t = this.tokens.get(token);
+    if (!t || t.e <= now) return refuse('EXPIRED');
+    if (t.h !== holder) return refuse('NOT_HOLDER');
+    const seats = parsed.length === 0 ? [...t.s] : parsed;
+    const notHeld = seats.filter((s) => this.seatHolds.get(s) !== token);
+    if (notHeld.length > 0) return refuse('NOT_HOLDER', notHeld);
+    if (seats.length === 0) return { ok: true, seq: this.seq, released: 0 };
+    const changes = new Map<number, number>();
+    for (const s of seats) {
+      this.seatHolds.delete(s);
+      this.status[s] = FREE;
+      changes.set(s, FREE);
+    }
+    t.s = t.s.filter((s) => !seats.includes(s));
+    this.setHolder(holder, -seats.length);
+    return { ok: true, seq: this.append(changes), released: seats.length };
+  }
+
+  extend(now: number, holder: string, token: string): ModelResult {
+    const t = this.liveToken(token, holder, now);
+    if (!('s' in t)) return t;
+    t.e = Math.max(t.e, this.expiryFor(t, now));
+    return { ok: true, expiresAt: t.e, seq: this.seq };
+  }
+
+  book(now: number, holder: string, token: string, key: string): ModelResult {
+    const earlier = this.bookings.get(key);
+    if (earlier) {
+      return earlier.tok === token && earlier.h === holder
+        ? { ok: true, seq: earlier.seq, seats: earlier.s, replayed: true }
+        : refuse('CONFLICT');
+    }
+    const t = this.liveToken(token, holder, now);
+    if (!('s' in t)) return t;
+    if (t.s.length === 0) return refuse('BAD_REQUEST');
+    const changes = new Map<number, number>();
+    for (const s of t.s) {
+      this.seatHolds.delete(s);
+      this.status[s] = BOOKED;
+      changes.set(s, BOOKED);
+    }
+    this.tokens.delete(token);
+    this.setHolder(holder, -t.s.length);
+    const seq = this.append(changes);
+    this.bookings.set(key, { tok: token, h: holder, s: t.s, seq });
+    return { ok: true, seq, seats: t.s, replayed: false };
+  }
+
+  setStates(from: number, to: number, refusal: ErrorCode, seatsIn: readonly number[]): ModelResult {
+    const seats = this.parseSeats(seatsIn, false);
+    if (!Array.isArray(seats)) return seats;
+    const wrong = seats.filter((s) => this.status[s] !== from);
+    if (wrong.length > 0) return refuse(refusal, wrong);
+    const changes = new Map<number, number>();
+    for (const s of seats) {
+      this.status[s] = to;
+      changes.set(s, to);
+    }
+    return { ok: true, seq: this.append(changes) };
+  }
+
+  expire(now: number, limit: number): ModelResult {
+    const due = this.dueTokens(now, limit);
+    const changes = new Map<number, number>();
+    let freed = 0;
+    for (const tok of due) {
+      const before = changes.size;
+      this.freeToken(tok, changes);
+      freed += changes.size - before;
+    }
+    const seq = changes.size > 0 ? this.append(changes) : this.seq;
+    const remaining = [...this.tokens.values()].map((t) => t.e);
+    return { ok: true, tokensExpired: due.length, seatsFreed: freed, nextExpiry: remaining.length ? Math.min(...remaining) : null, seq };
+  }
+}

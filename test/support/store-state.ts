@@ -1,0 +1,121 @@
+/**
+ * Reads an event's raw Redis state and checks the store's invariants on it,
+ * independently of the code that wrote it.
+ */
+import { expect } from 'vitest';
+import { applyChanges, decodeChangeEntry, type SeatStore } from '../../core/store/index.js';
+
+export interface RawToken { h: string; s: number[]; c: number; e: number }
+
+export interface RawState {
+  seatCount: number;
+  seq: number;
+  status: number[];
+  seatHolds: Map<number, string>;
+  tokens: Map<string, RawToken>;
+  expiry: Map<string, number>;
+  holders: Map<string, number>;
+  bookings: Map<string, { id: string; tok: string; h: string; s: number[]; seq: number }>;
+  outbox: { id: string; key: string; seats: number[]; seq: number }[];
+  log: { seq: number; changes: number[] }[];
+}
+
+export async function readRawState(store: SeatStore, eventId: string): Promise<RawState> {
+  const k = store.keys(eventId);
+  const r = store.redis;
+  const [meta, status, seatHolds, tokens, expiry, holders, bookings, outbox, log] = await Promise.all([
+    r.hgetall(k.meta),
+    r.getBuffer(k.status),
+    r.hgetall(k.seatHolds),
+    r.hgetall(k.tokens),
+    r.zrange(k.expiry, 0, -1, 'WITHSCORES'),
+    r.hgetall(k.holders),
+    r.hgetall(k.bookings),
+    r.xrange(k.outbox, '-', '+'),
+    r.xrangeBuffer(k.log, '-', '+'),
+  ]);
+  const expiryMap = new Map<string, number>();
+  for (let i = 0; i < expiry.length; i += 2) expiryMap.set(expiry[i]!, Number(expiry[i + 1]));
+  return {
+    seatCount: Number(meta.seats),
+    seq: Number(meta.seq),
+    status: [...(status ?? Buffer.alloc(0))],
+    seatHolds: new Map(Object.entries(seatHolds).map(([s, t]) => [Number(s), t])),
+    tokens: new Map(Object.entries(tokens).map(([t, json]) => {
+      const v = JSON.parse(json) as RawToken & { s: number[] | Record<string, never> };
+      return [t, { ...v, s: Array.isArray(v.s) ? v.s : [] }];
+    })),
+    expiry: expiryMap,
+    holders: new Map(Object.entries(holders).map(([h, n]) => [h, Number(n)])),
+    bookings: new Map(Object.entries(bookings).map(([key, json]) => {
+      const b = JSON.parse(json);
+      return [key, { ...b, s: Array.isArray(b.s) ? b.s : [] }];
+    })),
+    outbox: outbox.map(([, f]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i + 1 < f.length; i += 2) o[f[i]!] = f[i + 1]!;
+      return { id: o.id!, key: o.key!, seats: JSON.parse(o.seats!), seq: Number(o.seq) };
+    }),
+    log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes })),
+  };
+}
+
+/** The invariants that hold after any sequence of operations, whatever their outcome. */
+export function checkInvariants(s: RawState): void {
+  expect(s.status.length).toBe(s.seatCount);
+  for (const v of s.status) expect([0, 1, 2, 3]).toContain(v);
+
+  // A held seat has exactly one holder token, and the token lists it.
+  for (let seat = 0; seat < s.seatCount; seat++) {
+    const tok = s.seatHolds.get(seat);
+    if (s.status[seat] === 1) {
+      expect(tok, `held seat ${seat} has a token`).toBeDefined();
+      expect(s.tokens.get(tok!)?.s, `token of seat ${seat} lists it`).toContain(seat);
+    } else {
+      expect(tok, `seat ${seat} in state ${s.status[seat]} has no hold`).toBeUndefined();
+    }
+  }
+  const seatsOfTokens = new Map<number, string>();
+  const perHolder = new Map<string, number>();
+  for (const [token, t] of s.tokens) {
+    for (const seat of t.s) {
+      expect(seatsOfTokens.has(seat), `seat ${seat} in two tokens`).toBe(false);
+      seatsOfTokens.set(seat, token);
+      expect(s.seatHolds.get(seat)).toBe(token);
+    }
+    perHolder.set(t.h, (perHolder.get(t.h) ?? 0) + t.s.length);
+    expect(s.expiry.get(token), `expiry index of ${token}`).toBe(t.e);
+  }
+  expect(s.expiry.size).toBe(s.tokens.size);
+  for (const [h, n] of [...perHolder]) if (n === 0) perHolder.delete(h);
+  expect(new Map([...s.holders].sort())).toEqual(new Map([...perHolder].sort()));
+
+  // No seat is booked twice; every booked seat is in exactly one booking, and in the outbox once.
+  const bookedBy = new Map<number, string>();
+  for (const [key, b] of s.bookings) {
+    for (const seat of b.s) {
+      expect(bookedBy.has(seat), `seat ${seat} booked twice`).toBe(false);
+      bookedBy.set(seat, key);
+      expect(s.status[seat]).toBe(2);
+    }
+  }
+  for (let seat = 0; seat < s.seatCount; seat++) if (s.status[seat] === 2) expect(bookedBy.has(seat)).toBe(true);
+  expect(s.outbox.map((o) => o.key).sort()).toEqual([...s.bookings.keys()].sort());
+  expect(new Set(s.outbox.map((o) => o.id)).size).toBe(s.outbox.length);
+
+  // The change log replayed from an all-free map is the status string, with no gap in sequence numbers.
+  const replay = new Uint8Array(s.seatCount);
+  s.log.forEach((entry, i) => {
+    expect(entry.seq).toBe(i + 1);
+    expect(entry.changes.length).toBeGreaterThan(0);
+    applyChanges(replay, entry.changes);
+  });
+  expect(s.log.at(-1)?.seq ?? 0).toBe(s.seq);
+  expect([...replay]).toEqual(s.status);
+}
+
+/** Everything an operation could change, for checking that a refused one changed nothing. */
+export function digest(s: RawState): string {
+  const sorted = <K, V>(m: Map<K, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.log]);
+}
