@@ -11,9 +11,10 @@ export const FREE = 0, HELD = 1, BOOKED = 2, BLOCKED = 3;
 
 export interface ModelToken { h: string; s: number[]; c: number; e: number }
 export interface ModelBooking { tok: string; h: string; s: number[]; seq: number }
-export type ModelResult = { ok: true; [k: string]: unknown } | { ok: false; code: ErrorCode; seats?: number[] };
+export type ModelRefusal = { ok: false; code: ErrorCode; seats?: number[] };
+export type ModelResult = { ok: true; [k: string]: unknown } | ModelRefusal;
 
-const refuse = (code: ErrorCode, seats?: number[]): ModelResult =>
+const refuse = (code: ErrorCode, seats?: number[]): ModelRefusal =>
   seats && seats.length > 0 ? { ok: false, code, seats } : { ok: false, code };
 
 export class SeatModel {
@@ -31,7 +32,7 @@ export class SeatModel {
   }
 
   /** The store's input checks and the script's seat-list parsing. */
-  private parseSeats(seats: readonly number[], allowEmpty: boolean): number[] | ModelResult {
+  private parseSeats(seats: readonly number[], allowEmpty: boolean): number[] | ModelRefusal {
     if (seats.length === 0 && !allowEmpty) return refuse('BAD_REQUEST');
     const negative = seats.filter((s) => s < 0);
     if (negative.length > 0) return refuse('BAD_SEAT', negative);
@@ -77,7 +78,7 @@ export class SeatModel {
       .map(([tok]) => tok);
   }
 
-  private liveToken(token: string, holder: string, now: number): ModelToken | ModelResult {
+  private liveToken(token: string, holder: string, now: number): ModelToken | ModelRefusal {
     const t = this.tokens.get(token);
     if (!t || t.e <= now) return refuse('EXPIRED');
     if (t.h !== holder) return refuse('NOT_HOLDER');
@@ -98,7 +99,7 @@ export class SeatModel {
       tok = { h: holder, s: [], c: now, e: 0 };
     } else {
       const t = this.liveToken(token, holder, now);
-      if (!('s' in t)) return t;
+      if ('ok' in t) return t;
       tok = t;
     }
     const overdue = new Set(this.dueTokens(now, 100));
@@ -161,7 +162,7 @@ export class SeatModel {
 
   extend(now: number, holder: string, token: string): ModelResult {
     const t = this.liveToken(token, holder, now);
-    if (!('s' in t)) return t;
+    if ('ok' in t) return t;
     t.e = Math.max(t.e, this.expiryFor(t, now));
     return { ok: true, expiresAt: t.e, seq: this.seq };
   }
@@ -174,7 +175,7 @@ export class SeatModel {
         : refuse('CONFLICT');
     }
     const t = this.liveToken(token, holder, now);
-    if (!('s' in t)) return t;
+    if ('ok' in t) return t;
     if (t.s.length === 0) return refuse('BAD_REQUEST');
     const changes = new Map<number, number>();
     for (const s of t.s) {

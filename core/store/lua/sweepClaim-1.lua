@@ -4,7 +4,7 @@
   sets the score to -(lease end), so other sweepers skip the event until then.
 
   Input:
-    KEYS[1] sweep index
+    KEYS[1] sweepIndex
 
     ARGV[1] now (ms)
     ARGV[2] lease end (ms)

@@ -4,7 +4,7 @@
   touched it meanwhile, the earlier of the two due times wins.
 
   Input:
-    KEYS[1] sweep index
+    KEYS[1] sweepIndex
 
     ARGV[1] event id
     ARGV[2] lease end (ms) the claim was made with

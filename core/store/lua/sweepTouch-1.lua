@@ -4,7 +4,7 @@
   the claiming sweeper knows it must not drop the event.
 
   Input:
-    KEYS[1] sweep index (sorted set: event id -> due ms, or -(lease end) while claimed)
+    KEYS[1] sweepIndex (sorted set: event id -> due ms, or -(lease end) while claimed)
 
     ARGV[1] event id
     ARGV[2] due at (ms)

@@ -1,0 +1,159 @@
+import { LayoutError } from './issues.js';
+import type { Category, Layout } from './schema.js';
+import type { EventSettings } from './settings.js';
+import { findContentIssues, resolveLayoutSettings } from './validate.js';
+
+/**
+ * A layout flattened for the hot path. Seats get dense indexes in row-major
+ * order: section order, then row order, then seat order, so the seats of a row
+ * are a contiguous index range [rowStart[r], rowStart[r + 1]).
+ */
+export interface CompiledLayout {
+  name: string;
+  currency: string;
+  seatCount: number;
+  /** The layout's overrides merged over DEFAULT_SETTINGS. */
+  settings: EventSettings;
+  categories: Category[];
+  /** Per seat: index into `categories`. */
+  seatCategory: Uint16Array;
+  seatX: Float32Array;
+  seatY: Float32Array;
+  /** First seat index of each row; one extra entry at the end equals seatCount. */
+  rowStart: Uint32Array;
+  /** Per seat: its row number, an index into `rows` and `rowStart`. */
+  seatRow: Uint32Array;
+  rows: { section: number; label: string }[];
+  sections: { id: string; label: string; firstRow: number; rowCount: number }[];
+  /** Human labels of a seat; throws RangeError for an index out of range. */
+  seatLabel(index: number): { section: string; row: string; seat: string };
+  /** The index of a seat given its section id and row and seat labels. */
+  seatIndex(section: string, row: string, seat: string): number | undefined;
+  /** Whether two valid seat indexes are in the same row (false when either is out of range). */
+  sameRow(a: number, b: number): boolean;
+}
+
+/**
+ * Compiles a layout, normally one returned by parseLayout. The semantic checks
+ * are repeated (they are cheap) so a hand-built layout cannot produce
+ * ambiguous lookups; failures throw LayoutError.
+ */
+export function compileLayout(layout: Layout): CompiledLayout {
+  const resolved = resolveLayoutSettings(layout.settings);
+  const issues = [...findContentIssues(layout), ...(resolved.ok ? [] : resolved.issues)];
+  if (!resolved.ok || issues.length > 0) throw new LayoutError(issues);
+
+  const categoryIndex = new Map(layout.categories.map((category, i) => [category.id, i]));
+  let seatCount = 0;
+  let rowCount = 0;
+  for (const section of layout.sections) {
+    rowCount += section.rows.length;
+    for (const row of section.rows) seatCount += row.seats.length;
+  }
+
+  const seatCategory = new Uint16Array(seatCount);
+  const seatX = new Float32Array(seatCount);
+  const seatY = new Float32Array(seatCount);
+  const seatRow = new Uint32Array(seatCount);
+  const rowStart = new Uint32Array(rowCount + 1);
+  const seatLabels: string[] = new Array<string>(seatCount);
+  const rows: CompiledLayout['rows'] = [];
+  const sections: CompiledLayout['sections'] = [];
+
+  let seat = 0;
+  layout.sections.forEach((section, s) => {
+    sections.push({ id: section.id, label: section.label, firstRow: rows.length, rowCount: section.rows.length });
+    for (const row of section.rows) {
+      const r = rows.length;
+      rows.push({ section: s, label: row.label });
+      rowStart[r] = seat;
+      const inherited = row.category ?? section.category;
+      for (const { label, x, y, category } of row.seats) {
+        // findContentIssues guarantees the chain ends in a declared category.
+        seatCategory[seat] = categoryIndex.get((category ?? inherited) as string) as number;
+        seatX[seat] = x;
+        seatY[seat] = y;
+        seatRow[seat] = r;
+        seatLabels[seat] = label;
+        seat++;
+      }
+    }
+  });
+  rowStart[rowCount] = seatCount;
+
+  const lookup = createSeatLookup(sections, rows, rowStart, seatLabels);
+
+  return {
+    name: layout.name,
+    currency: layout.currency,
+    seatCount,
+    settings: resolved.settings,
+    categories: layout.categories.map(({ id, label, price }) => ({ id, label, price })),
+    seatCategory,
+    seatX,
+    seatY,
+    rowStart,
+    seatRow,
+    rows,
+    sections,
+    seatLabel(index) {
+      if (!Number.isInteger(index) || index < 0 || index >= seatCount) {
+        throw new RangeError(`seat index ${index} is out of range [0, ${seatCount})`);
+      }
+      const row = rows[seatRow[index] as number] as CompiledLayout['rows'][number];
+      const section = sections[row.section] as CompiledLayout['sections'][number];
+      return { section: section.id, row: row.label, seat: seatLabels[index] as string };
+    },
+    seatIndex: lookup,
+    sameRow(a, b) {
+      return isSeat(a, seatCount) && isSeat(b, seatCount) && seatRow[a] === seatRow[b];
+    },
+  };
+}
+
+/** Seats per category: `result[c]` counts the seats of `compiled.categories[c]`. */
+export function seatsByCategory(compiled: CompiledLayout): Uint32Array {
+  const counts = new Uint32Array(compiled.categories.length);
+  for (const category of compiled.seatCategory) counts[category]! += 1;
+  return counts;
+}
+
+function isSeat(index: number, seatCount: number): boolean {
+  return Number.isInteger(index) && index >= 0 && index < seatCount;
+}
+
+/**
+ * Reverse lookup by labels. Sections and rows are indexed up front; the
+ * per-seat map is built on first use, since most consumers never need it and
+ * it is the only part that costs memory per seat.
+ */
+function createSeatLookup(
+  sections: CompiledLayout['sections'],
+  rows: CompiledLayout['rows'],
+  rowStart: Uint32Array,
+  seatLabels: readonly string[],
+): CompiledLayout['seatIndex'] {
+  const sectionById = new Map(sections.map((section, s) => [section.id, s]));
+  // Keys lead with a number, so "<number>:<label>" is unambiguous whatever the label holds.
+  const rowByKey = new Map(rows.map((row, r) => [`${row.section}:${row.label}`, r]));
+  let seatByKey: Map<string, number> | undefined;
+
+  const buildSeatMap = (): Map<string, number> => {
+    const map = new Map<string, number>();
+    for (let r = 0; r < rows.length; r++) {
+      for (let seat = rowStart[r] as number; seat < (rowStart[r + 1] as number); seat++) {
+        map.set(`${r}:${seatLabels[seat] as string}`, seat);
+      }
+    }
+    return map;
+  };
+
+  return (sectionId, rowLabel, seatLabel) => {
+    const section = sectionById.get(sectionId);
+    if (section === undefined) return undefined;
+    const row = rowByKey.get(`${section}:${rowLabel}`);
+    if (row === undefined) return undefined;
+    seatByKey ??= buildSeatMap();
+    return seatByKey.get(`${row}:${seatLabel}`);
+  };
+}

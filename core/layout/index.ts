@@ -1,0 +1,33 @@
+/** Venue layouts: the JSON format, its validation and the compiled form the gateway serves from. */
+export {
+  LAYOUT_ISSUE_CATALOGUE,
+  LAYOUT_ISSUE_CODES,
+  LayoutError,
+  type LayoutIssue,
+  type LayoutIssueCode,
+} from './issues.js';
+export {
+  DEFAULT_CURRENCY,
+  MAX_CATEGORIES,
+  MAX_COORDINATE,
+  MAX_ID_LENGTH,
+  MAX_LABEL_LENGTH,
+  type Category,
+  type Layout,
+  type Row,
+  type Section,
+  type Seat,
+} from './schema.js';
+export {
+  DEFAULT_SETTINGS,
+  SETTINGS_LIMITS,
+  eventSettingsOverridesSchema,
+  eventSettingsSchema,
+  resolveSettings,
+  type EventSettings,
+  type EventSettingsOverrides,
+  type SettingsProblem,
+  type SettingsResolution,
+} from './settings.js';
+export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from './validate.js';
+export { compileLayout, seatsByCategory, type CompiledLayout } from './compile.js';
