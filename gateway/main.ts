@@ -1,0 +1,35 @@
+/**
+ * Entry point of a gateway process: `npm start` (through scripts/start.ts,
+ * which finds or starts Redis and Postgres first).
+ */
+import { pino } from 'pino';
+import { generateVenue } from '../scripts/generate-venue.js';
+import { loadConfig } from './config.js';
+import { startGatewayNode } from './node.js';
+
+const config = loadConfig();
+const logger = pino({ level: config.logLevel, base: { service: 'seatmap-gateway', pid: process.pid } });
+
+const node = await startGatewayNode({
+  config,
+  logger,
+  demoLayout: () => generateVenue({ seats: config.demo.seats, seed: config.demo.seed, name: 'Demo Arena' }),
+});
+logger.info({ demoEvent: config.demo.eventId }, 'gateway node ready');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  try {
+    await node.stop();
+    logger.info('stopped');
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, 'unclean shutdown');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
