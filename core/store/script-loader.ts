@@ -66,7 +66,7 @@ export class ScriptRunner {
   /** Loads every script into the script cache up front (readiness), on every master of a Cluster. */
   async preload(): Promise<void> {
     const nodes = 'nodes' in this.redis && typeof this.redis.nodes === 'function' && this.redis.isCluster
-      ? (this.redis as Cluster).nodes('master')
+      ? await clusterMasters(this.redis as Cluster)
       : [this.redis as Redis];
     const scripts = [...loadScripts().values()];
     await Promise.all(nodes.flatMap((node) => scripts.map((s) => node.script('LOAD', s.lua))));
@@ -92,4 +92,35 @@ export class ScriptRunner {
     const a = args as Record<string, string | number>;
     return [...def.keys.map((name) => k[name]!), ...def.args.map((name) => a[name]!)];
   }
+}
+
+/**
+ * The masters of a Cluster client. A Cluster knows its nodes only once it is
+ * ready (it has read the slot map): before that `nodes('master')` is empty,
+ * and a preload right after `new Cluster(...)` would load nothing. So wait
+ * for readiness first (connecting a lazyConnect client), and refuse an empty
+ * node list rather than report success.
+ */
+async function clusterMasters(cluster: Cluster): Promise<Redis[]> {
+  if (cluster.status === 'wait') {
+    await cluster.connect();
+  } else if (cluster.status === 'end') {
+    throw new Error('cannot preload scripts: the Cluster connection is closed');
+  } else if (cluster.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        cluster.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = () => {
+        cluster.off('ready', onReady);
+        reject(new Error('cannot preload scripts: the Cluster connection closed before it was ready'));
+      };
+      cluster.once('ready', onReady);
+      cluster.once('end', onEnd);
+    });
+  }
+  const masters = cluster.nodes('master');
+  if (masters.length === 0) throw new Error('cannot preload scripts: the Cluster reports no master nodes');
+  return masters;
 }
