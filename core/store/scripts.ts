@@ -36,6 +36,7 @@ export const SCRIPTS = {
     ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now'],
   ),
   hold: script('hold', seatOpKeys, ['now', 'holder', 'token', 'create', 'seats']),
+  holdIndexed: script('holdIndexed', [...seatOpKeys, 'sweepIndex'], ['now', 'holder', 'token', 'create', 'seats', 'eventId']),
   release: script('release', seatOpKeys, ['now', 'holder', 'token', 'seats']),
   extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
   expire: script('expire', seatOpKeys, ['now', 'limit']),

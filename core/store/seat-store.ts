@@ -103,6 +103,7 @@ export class SeatStore {
   readonly global: GlobalKeys;
   private readonly clock: (() => number) | undefined;
   private readonly logMaxLen: number;
+  private readonly isCluster: boolean;
 
   constructor(options: SeatStoreOptions) {
     this.redis = options.redis;
@@ -111,6 +112,7 @@ export class SeatStore {
     this.logMaxLen = options.logMaxLen ?? DEFAULT_LOG_MAX_LEN;
     this.scripts = new ScriptRunner(this.redis);
     this.global = globalKeys(this.prefix);
+    this.isCluster = 'isCluster' in this.redis && this.redis.isCluster === true;
   }
 
   keys(eventId: string): EventKeys {
@@ -161,20 +163,19 @@ export class SeatStore {
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
     const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
-    const create = input.token === undefined;
+    const { eventId } = input;
     const token = input.token ?? newToken();
-    const reply = await this.scripts.run(SCRIPTS.hold, this.keys(input.eventId), {
-      now: this.scriptNow(),
-      holder: input.holder,
-      token,
-      create: create ? 1 : 0,
-      seats: input.seats.join(','),
-    });
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(',') };
+    // On one Redis the hold also indexes the event for the expiry sweeper, atomically. On a
+    // Cluster the index is in another slot, so it is a second step; docs/store.md explains
+    // why that step cannot race with a sweep.
+    const reply = this.isCluster
+      ? await this.scripts.run(SCRIPTS.hold, this.keys(eventId), args)
+      : await this.scripts.run(SCRIPTS.holdIndexed, { ...this.keys(eventId), ...this.global }, { ...args, eventId });
     const { status, rest } = parseReply(reply);
     if (status !== 'OK') return refusalFrom(status, rest);
     const expiresAt = Number(rest[1]);
-    // Index the event for the sweeper; see docs/store.md on why this cannot race with a sweep.
-    await this.scripts.run(SCRIPTS.sweepTouch, this.global, { eventId: input.eventId, dueAt: expiresAt });
+    if (this.isCluster) await this.scripts.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
     return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
   }
 

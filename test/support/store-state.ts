@@ -18,12 +18,14 @@ export interface RawState {
   bookings: Map<string, { id: string; tok: string; h: string; s: number[]; seq: number }>;
   outbox: { id: string; key: string; seats: number[]; seq: number }[];
   log: { seq: number; changes: number[] }[];
+  /** the event's score in the sweep index (null when absent) */
+  sweepScore: number | null;
 }
 
 export async function readRawState(store: SeatStore, eventId: string): Promise<RawState> {
   const k = store.keys(eventId);
   const r = store.redis;
-  const [meta, status, seatHolds, tokens, expiry, holders, bookings, outbox, log] = await Promise.all([
+  const [meta, status, seatHolds, tokens, expiry, holders, bookings, outbox, log, sweepScore] = await Promise.all([
     r.hgetall(k.meta),
     r.getBuffer(k.status),
     r.hgetall(k.seatHolds),
@@ -33,6 +35,7 @@ export async function readRawState(store: SeatStore, eventId: string): Promise<R
     r.hgetall(k.bookings),
     r.xrange(k.outbox, '-', '+'),
     r.xrangeBuffer(k.log, '-', '+'),
+    r.zscore(store.global.sweepIndex, eventId),
   ]);
   const expiryMap = new Map<string, number>();
   for (let i = 0; i < expiry.length; i += 2) expiryMap.set(expiry[i]!, Number(expiry[i + 1]));
@@ -57,6 +60,7 @@ export async function readRawState(store: SeatStore, eventId: string): Promise<R
       return { id: o.id!, key: o.key!, seats: JSON.parse(o.seats!), seq: Number(o.seq) };
     }),
     log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes })),
+    sweepScore: sweepScore === null ? null : Number(sweepScore),
   };
 }
 
@@ -87,6 +91,12 @@ export function checkInvariants(s: RawState): void {
     expect(s.expiry.get(token), `expiry index of ${token}`).toBe(t.e);
   }
   expect(s.expiry.size).toBe(s.tokens.size);
+  // The sweep index never lets a token expire unnoticed: while there are tokens, the event is
+  // indexed no later than the earliest expiry, or claimed by a sweeper (negative score).
+  if (s.tokens.size > 0) {
+    expect(s.sweepScore, 'event missing from the sweep index').not.toBeNull();
+    if (s.sweepScore! >= 0) expect(s.sweepScore!).toBeLessThanOrEqual(Math.min(...s.expiry.values()));
+  }
   for (const [h, n] of [...perHolder]) if (n === 0) perHolder.delete(h);
   expect(new Map([...s.holders].sort())).toEqual(new Map([...perHolder].sort()));
 
@@ -117,5 +127,5 @@ export function checkInvariants(s: RawState): void {
 /** Everything an operation could change, for checking that a refused one changed nothing. */
 export function digest(s: RawState): string {
   const sorted = <K, V>(m: Map<K, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.log]);
+  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.log, s.sweepScore]);
 }

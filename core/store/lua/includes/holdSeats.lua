@@ -1,0 +1,119 @@
+--[[
+  The hold operation, shared by hold-7 and holdIndexed-8. See hold-7.lua for
+  the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log.
+  args: now, holder, token, create ('1'/'0'), seats.
+]]
+--- @include "includes/now"
+--- @include "includes/meta"
+--- @include "includes/seats"
+--- @include "includes/tokens"
+--- @include "includes/changeLog"
+
+-- How many overdue tokens one hold may expire on its way.
+local LAZY_EXPIRY_LIMIT = 100
+
+local function holdSeats(keys, args)
+  local now = getNow(args[1])
+  local holder, token, create = args[2], args[3], args[4] == '1'
+
+  local meta = readMeta(keys.meta)
+  if not meta then
+    return {'NO_EVENT'}
+  end
+  local seats, err, bad = parseSeats(args[5], meta.seats)
+  if not seats then
+    return {err, bad}
+  end
+  if #seats == 0 then
+    return {'BAD_REQUEST'}
+  end
+
+  local tok
+  if create then
+    if redis.call('HEXISTS', keys.tokens, token) == 1 then
+      return {'CONFLICT'}
+    end
+    tok = {h = holder, s = {}, c = now, e = 0}
+  else
+    tok = loadToken(keys.tokens, token)
+    if not tok or tok.e <= now then
+      return {'EXPIRED'}
+    end
+    if tok.h ~= holder then
+      return {'NOT_HOLDER'}
+    end
+  end
+
+  -- Overdue tokens, loaded lazily when one of them blocks a wanted seat or belongs to the holder.
+  local overdue = {}
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', keys.expiry, '-inf', now, 'LIMIT', 0, LAZY_EXPIRY_LIMIT)) do
+    overdue[t] = false
+  end
+  local function overdueToken(t)
+    if overdue[t] == false then
+      overdue[t] = loadToken(keys.tokens, t)
+    end
+    return overdue[t]
+  end
+
+  local taken, fresh = {}, {}
+  for _, seat in ipairs(seats) do
+    local state = getSeatState(keys.status, seat)
+    if state == FREE then
+      fresh[#fresh + 1] = seat
+    elseif state == HELD then
+      local owner = redis.call('HGET', keys.seatHolds, seat)
+      if owner == token and not create then
+        -- already ours: accepted, nothing to change
+      elseif owner and overdueToken(owner) then
+        fresh[#fresh + 1] = seat
+      else
+        taken[#taken + 1] = seat
+      end
+    else
+      taken[#taken + 1] = seat
+    end
+  end
+  if #taken > 0 then
+    return {'UNAVAILABLE', taken}
+  end
+
+  if #tok.s + #fresh > meta.maxSeatsPerToken then
+    return {'HOLD_LIMIT'}
+  end
+  local holderSeats = tonumber(redis.call('HGET', keys.holders, holder) or '0')
+  for t in pairs(overdue) do
+    local o = overdueToken(t)
+    if o and o.h == holder then
+      holderSeats = holderSeats - #o.s
+    end
+  end
+  if holderSeats + #fresh > meta.maxSeatsPerHolder then
+    return {'HOLD_LIMIT'}
+  end
+
+  -- Accepted: from here on everything is applied.
+  local changes = {}
+  for t in pairs(overdue) do
+    local o = overdueToken(t)
+    if o then
+      freeToken(keys, t, o, changes)
+    end
+  end
+  for _, seat in ipairs(fresh) do
+    setSeatState(keys.status, seat, HELD)
+    redis.call('HSET', keys.seatHolds, seat, token)
+    tok.s[#tok.s + 1] = seat
+    changes[#changes + 1] = seat
+    changes[#changes + 1] = HELD
+  end
+  tok.e = slidingExpiry(tok, now, meta)
+  saveToken(keys.tokens, keys.expiry, token, tok)
+  addHolderSeats(keys.holders, holder, #fresh)
+
+  local seq = meta.seq
+  if #changes > 0 then
+    seq = appendChange(keys.meta, keys.log, meta, 'hold', changes, now)
+  end
+  return {'OK', token, tok.e, seq}
+end
