@@ -22,7 +22,7 @@ export interface PhaseResult {
   replies?: Record<string, number>;
   /** Lua script time inside Redis (commandstats usec of EVALSHA/EVAL) per hold */
   serverUsecPerHold: number;
-  /** EVALSHA/EVAL calls per hold (SeatStore.hold also runs sweepTouch) */
+  /** EVALSHA/EVAL calls per hold */
   scriptCallsPerHold: number;
   /** Redis process CPU over the phase, in cores */
   redisCpu: number;
@@ -190,8 +190,8 @@ ${(s.expectedSuccess * 100).toFixed(1)}%, the same on both sides.
 - **redis-benchmark**: ${s.clients} connections (\`-c\`), every \`__rand_int__\` replaced by a 12-digit zero-padded number below the seat count.
 - **ioredis script**: one ioredis connection with auto-pipelining, N concurrent async callers of
   \`ScriptRunner.run(SCRIPTS.hold, …)\` with arguments in exactly redis-benchmark's format: the same server work.
-- **ioredis SeatStore.hold**: the gateway's call, \`SeatStore.hold\`, which validates the input and after a successful hold
-  also runs the \`sweepTouch\` script (the expiry index), so two scripts per hold in sequence.
+- **ioredis SeatStore.hold**: the gateway's call, \`SeatStore.hold\`, which validates the input and runs
+  \`holdIndexed-8.lua\`: the hold plus, on success, the expiry-index update, in one script.
 
 The pipelined variant compares \`-c ${s.clients} -P ${s.pipeline}\` with ${s.clients * s.pipeline} concurrent ioredis callers (the same number of calls in flight).
 
