@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { SeatModel, type ModelResult } from './support/seat-model.js';
 import { checkInvariants, digest, readRawState, type RawState } from './support/store-state.js';
 import { createTestStore } from './support/redis.js';
-import type { HoldRules, OpResult } from '../core/store/index.js';
+import { ExpirySweeper, type HoldRules, type OpResult } from '../core/store/index.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
 const HOLDERS = ['ann', 'bob', 'cyd', 'dee'];
@@ -30,6 +30,7 @@ const opArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('block' as const), seats: seatList }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unblock' as const), seats: seatList }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('expire' as const), limit: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const), tokensPerEvent: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 500 }) }) },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
@@ -64,6 +65,7 @@ function expectSameResult(actual: OpResult<object>, expected: ModelResult, conte
 function expectSameState(raw: RawState, model: SeatModel) {
   expect(raw.status).toEqual(model.status);
   expect(raw.seq).toBe(model.seq);
+  expect(raw.sweepScore).toBe(model.sweepIndex);
   expect(new Map([...raw.seatHolds].sort())).toEqual(new Map([...model.seatHolds].sort()));
   type Tok = { h: string; s: number[]; c: number; e: number };
   const tokens = (m: Map<string, Tok>) =>
@@ -159,6 +161,12 @@ describe('seat store, model-based', () => {
                 actual = await store.expire(eventId, op.limit);
                 expected = model.expire(now, op.limit);
                 break;
+              case 'sweep': {
+                const stats = await new ExpirySweeper(store, { tokensPerEvent: op.tokensPerEvent }).sweepOnce();
+                actual = { ok: true, ...stats };
+                expected = { ok: true, ...model.sweep(now, op.tokensPerEvent) };
+                break;
+              }
               case 'advance':
                 now += op.ms;
                 continue;
@@ -185,7 +193,7 @@ describe('seat store, model-based', () => {
       'release:OK', 'release:BAD_SEAT', 'release:EXPIRED', 'release:NOT_HOLDER',
       'extend:OK', 'extend:EXPIRED', 'extend:NOT_HOLDER',
       'book:OK', 'book:BAD_REQUEST', 'book:CONFLICT', 'book:EXPIRED', 'book:NOT_HOLDER',
-      'block:OK', 'block:BAD_SEAT', 'block:UNAVAILABLE', 'unblock:OK', 'unblock:CONFLICT', 'expire:OK',
+      'block:OK', 'block:BAD_SEAT', 'block:UNAVAILABLE', 'unblock:OK', 'unblock:CONFLICT', 'expire:OK', 'sweep:OK',
     ];
     for (const outcome of expectedOutcomes) expect(outcomes.get(outcome) ?? 0, outcome).toBeGreaterThan(0);
   });

@@ -26,6 +26,8 @@ export class SeatModel {
   seq = 0;
   /** net effect of each log entry: seat -> final state */
   log: Map<number, number>[] = [];
+  /** the event's score in the sweep index: no later than its earliest token expiry */
+  sweepIndex: number | null = null;
 
   constructor(readonly seatCount: number, readonly rules: HoldRules) {
     this.status = new Array<number>(seatCount).fill(FREE);
@@ -134,6 +136,7 @@ export class SeatModel {
     }
     tok.e = this.expiryFor(tok, now);
     this.tokens.set(token, tok);
+    if (this.sweepIndex === null || tok.e < this.sweepIndex) this.sweepIndex = tok.e;
     this.setHolder(holder, fresh.length);
     const seq = changes.size > 0 ? this.append(changes) : this.seq;
     return { ok: true, token, expiresAt: tok.e, seq };
@@ -203,7 +206,7 @@ export class SeatModel {
     return { ok: true, seq: this.append(changes) };
   }
 
-  expire(now: number, limit: number): ModelResult {
+  expire(now: number, limit: number): { ok: true; tokensExpired: number; seatsFreed: number; nextExpiry: number | null; seq: number } {
     const due = this.dueTokens(now, limit);
     const changes = new Map<number, number>();
     let freed = 0;
@@ -215,5 +218,13 @@ export class SeatModel {
     const seq = changes.size > 0 ? this.append(changes) : this.seq;
     const remaining = [...this.tokens.values()].map((t) => t.e);
     return { ok: true, tokensExpired: due.length, seatsFreed: freed, nextExpiry: remaining.length ? Math.min(...remaining) : null, seq };
+  }
+
+  /** One sweeper round: the event is swept when its index entry is due, and re-indexed at its next expiry. */
+  sweep(now: number, tokensPerEvent: number): { events: number; tokensExpired: number; seatsFreed: number } {
+    if (this.sweepIndex === null || this.sweepIndex > now) return { events: 0, tokensExpired: 0, seatsFreed: 0 };
+    const r = this.expire(now, tokensPerEvent);
+    this.sweepIndex = r.nextExpiry;
+    return { events: 1, tokensExpired: r.tokensExpired, seatsFreed: r.seatsFreed };
   }
 }
