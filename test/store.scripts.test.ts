@@ -20,7 +20,7 @@ function headerNames(text: string, kind: 'KEYS' | 'ARGV'): string[] {
 
 /** Status codes a script can return: `return {'CODE'` and codes passed on to shared helpers. */
 function returnedCodes(text: string): string[] {
-  const codes = [...text.matchAll(/return \{'([A-Z_]+)'/g), ...text.matchAll(/return nil, '([A-Z_]+)'/g), ...text.matchAll(/setStates\([^)]*'([A-Z_]+)'\)/g)].map((m) => m[1]!);
+  const codes = [...text.matchAll(/\{'([A-Z_]+)'[,}]/g), ...text.matchAll(/return nil, '([A-Z_]+)'/g), ...text.matchAll(/setStates\([^)]*'([A-Z_]+)'\)/g)].map((m) => m[1]!);
   return [...new Set(codes)];
 }
 

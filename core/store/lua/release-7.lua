@@ -28,6 +28,7 @@
 --- @include "includes/now"
 --- @include "includes/meta"
 --- @include "includes/seats"
+--- @include "includes/eventSeats"
 --- @include "includes/tokens"
 --- @include "includes/changeLog"
 
@@ -36,13 +37,9 @@ local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KE
 local now = getNow(ARGV[1])
 local holder, token = ARGV[2], ARGV[3]
 
-local meta = readMeta(keys.meta)
+local meta, seats = loadEventSeats(keys.meta, ARGV[4], true)
 if not meta then
-  return {'NO_EVENT'}
-end
-local seats, err, bad = parseSeats(ARGV[4], meta.seats)
-if not seats then
-  return {err, bad}
+  return seats
 end
 local tok = loadToken(keys.tokens, token)
 if not tok or tok.e <= now then

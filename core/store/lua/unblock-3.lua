@@ -19,6 +19,7 @@
 --- @include "includes/now"
 --- @include "includes/meta"
 --- @include "includes/seats"
+--- @include "includes/eventSeats"
 --- @include "includes/changeLog"
 --- @include "includes/setStates"
 

@@ -6,6 +6,7 @@
 --- @include "includes/now"
 --- @include "includes/meta"
 --- @include "includes/seats"
+--- @include "includes/eventSeats"
 --- @include "includes/tokens"
 --- @include "includes/changeLog"
 
@@ -16,16 +17,9 @@ local function holdSeats(keys, args)
   local now = getNow(args[1])
   local holder, token, create = args[2], args[3], args[4] == '1'
 
-  local meta = readMeta(keys.meta)
+  local meta, seats = loadEventSeats(keys.meta, args[5], false)
   if not meta then
-    return {'NO_EVENT'}
-  end
-  local seats, err, bad = parseSeats(args[5], meta.seats)
-  if not seats then
-    return {err, bad}
-  end
-  if #seats == 0 then
-    return {'BAD_REQUEST'}
+    return seats
   end
 
   local tok

@@ -4,16 +4,9 @@
 ]]
 local function setStates(from, to, op, refusal)
   local now = getNow(ARGV[1])
-  local meta = readMeta(KEYS[1])
+  local meta, seats = loadEventSeats(KEYS[1], ARGV[2], false)
   if not meta then
-    return {'NO_EVENT'}
-  end
-  local seats, err, bad = parseSeats(ARGV[2], meta.seats)
-  if not seats then
-    return {err, bad}
-  end
-  if #seats == 0 then
-    return {'BAD_REQUEST'}
+    return seats
   end
   local wrong = {}
   for _, seat in ipairs(seats) do
