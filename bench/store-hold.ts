@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { SCRIPTS, SeatStore, loadScripts, parseReply, type HoldRules, type ScriptArgs } from '../core/store/index.js';
+import { SCRIPTS, SeatStore, deleteKeysByPrefix, loadScripts, parseReply, type HoldRules, type ScriptArgs } from '../core/store/index.js';
 import {
   REDIS_BENCHMARK,
   benchmarkArgs,
@@ -413,15 +413,6 @@ async function runAll(b: Bench, variants: readonly Variant[], failures: Failure[
 
 // ---------------------------------------------------------------------------
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 async function main(): Promise<number> {
   const opts = parseOptions();
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -432,7 +423,7 @@ async function main(): Promise<number> {
   const b: Bench = { opts, redis, store, prefix, target: redisTarget(url), holdSha };
 
   let cleaning: Promise<void> | undefined;
-  const cleanup = () => (cleaning ??= deleteByPrefix(redis, prefix).finally(() => redis.quit().then(() => undefined, () => undefined)));
+  const cleanup = () => (cleaning ??= deleteKeysByPrefix(redis, prefix).then(() => undefined).finally(() => redis.quit().then(() => undefined, () => undefined)));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       stopRunningBenchmark();

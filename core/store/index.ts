@@ -6,3 +6,4 @@ export * from './scripts.js';
 export { ScriptRunner, loadScripts, resolveIncludes, type RedisClient, type LoadedScript } from './script-loader.js';
 export * from './seat-store.js';
 export * from './expiry-sweeper.js';
+export * from './maintenance.js';

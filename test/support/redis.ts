@@ -1,7 +1,7 @@
 /** Isolated seat stores on the real test Redis: each gets its own key prefix and is wiped afterwards. */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { SeatStore, type SeatStoreOptions } from '../../core/store/index.js';
+import { SeatStore, deleteKeysByPrefix, type SeatStoreOptions } from '../../core/store/index.js';
 import { testRedisUrl } from './env.js';
 
 export interface TestStore {
@@ -32,17 +32,8 @@ export function createTestStore(options: Partial<SeatStoreOptions> = {}): TestSt
       return new SeatStore({ redis: client, prefix, ...options, ...more });
     },
     async cleanup() {
-      await deleteByPrefix(redis, prefix);
+      await deleteKeysByPrefix(redis, prefix);
       await Promise.all([redis, ...extra].map((r) => r.quit().catch(() => undefined)));
     },
   };
-}
-
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
