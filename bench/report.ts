@@ -11,7 +11,7 @@ import { REDIS_BENCHMARK } from './redis-benchmark.js';
 export interface PhaseResult {
   /** which concurrency setting the phase belongs to, e.g. "-c 50" */
   variant: string;
-  side: 'redis-benchmark' | 'ioredis script' | 'ioredis SeatStore.hold';
+  side: 'redis-benchmark' | 'ioredis script' | 'ioredis SeatStore.hold' | 'ioredis SeatStore.hold, pooled';
   /** the side with its concurrency, as shown in the table */
   label: string;
   ops: number;
@@ -50,7 +50,7 @@ export interface Machine {
 
 export interface Report {
   machine: Machine;
-  settings: { ops: number; seats: number; clients: number; pipeline: number; warmup: number; repeat: number; expectedSuccess: number };
+  settings: { ops: number; seats: number; clients: number; pipeline: number; warmup: number; repeat: number; connections: number; expectedSuccess: number };
   /** redis-benchmark command lines, one per variant */
   commands: string[];
   phases: PhaseResult[];
@@ -192,6 +192,8 @@ ${(s.expectedSuccess * 100).toFixed(1)}%, the same on both sides.
   \`ScriptRunner.run(SCRIPTS.hold, …)\` with arguments in exactly redis-benchmark's format: the same server work.
 - **ioredis SeatStore.hold**: the gateway's call, \`SeatStore.hold\`, which validates the input and runs
   \`holdIndexed-8.lua\`: the hold plus, on success, the expiry-index update, in one script.
+- **ioredis SeatStore.hold, ${s.connections} connections**: the same call on a store given ${s.connections - 1} further connections
+  (\`SeatStoreOptions.connections\`), over which holders are spread.
 
 The pipelined variant compares \`-c ${s.clients} -P ${s.pipeline}\` with ${s.clients * s.pipeline} concurrent ioredis callers (the same number of calls in flight).
 

@@ -45,12 +45,16 @@ interface Options {
   pipeline: number;
   warmup: number;
   repeat: number;
+  /** connections of the pooled SeatStore side */
+  connections: number;
 }
 
 interface Bench {
   opts: Options;
   redis: Redis;
   store: SeatStore;
+  /** the same store with further connections, holders spread over them */
+  pooledStore: SeatStore;
   prefix: string;
   target: RedisTarget;
   holdSha: string;
@@ -65,6 +69,7 @@ function parseOptions(): Options {
       pipeline: { type: 'string', default: '16' },
       warmup: { type: 'string' },
       repeat: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '4' },
     },
   });
   const int = (name: string, v: string | undefined, min: number) => {
@@ -81,6 +86,7 @@ function parseOptions(): Options {
     pipeline: int('pipeline', values.pipeline, 0),
     warmup: int('warmup', values.warmup ?? String(Math.min(ops, 20_000)), 0),
     repeat: int('repeat', values.repeat, 1),
+    connections: int('connections', values.connections, 1),
   };
 }
 
@@ -128,10 +134,10 @@ function scriptHold(b: Bench): HoldCall {
 }
 
 /** The gateway's call: input checks, then the hold script that also updates the sweep index (holdIndexed-8). */
-function storeHold(b: Bench): HoldCall {
+function storeHold(b: Bench, store = b.store): HoldCall {
   const { seats } = b.opts;
   return async () => {
-    const r = await b.store.hold({ eventId: EVENT_ID, holder: `h${pad12(randomBelow(seats))}`, seats: [randomBelow(seats)] });
+    const r = await store.hold({ eventId: EVENT_ID, holder: `h${pad12(randomBelow(seats))}`, seats: [randomBelow(seats)] });
     return r.ok ? 'OK' : r.code;
   };
 }
@@ -371,6 +377,7 @@ async function warmUp(b: Bench): Promise<void> {
   await resetEvent(b);
   await driveIoredis(warmup, clients, scriptHold(b));
   await driveIoredis(warmup, clients, storeHold(b));
+  await driveIoredis(warmup, clients, storeHold(b, b.pooledStore));
   await driveRedisBenchmark(b, warmup, 1);
 }
 
@@ -387,6 +394,7 @@ async function runVariant(b: Bench, v: Variant, failures: Failure[]): Promise<Ph
     await measure(b, v.name, 'redis-benchmark', `redis-benchmark ${v.name}`, () => driveRedisBenchmark(b, ops, v.pipeline), failures),
     await measure(b, v.name, 'ioredis script', `ioredis script, ${callers}`, () => driveIoredis(ops, v.callers, scriptHold(b)), failures),
     await measure(b, v.name, 'ioredis SeatStore.hold', `ioredis SeatStore.hold, ${callers}`, () => driveIoredis(ops, v.callers, storeHold(b)), failures),
+    await measure(b, v.name, 'ioredis SeatStore.hold, pooled', `ioredis SeatStore.hold, ${callers}, ${b.opts.connections} conns`, () => driveIoredis(ops, v.callers, storeHold(b, b.pooledStore)), failures),
   ];
 }
 
@@ -419,11 +427,14 @@ async function main(): Promise<number> {
   const redis = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;
   const store = new SeatStore({ redis, prefix });
+  const extra = Array.from({ length: opts.connections - 1 }, () => new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3 }));
+  const pooledStore = new SeatStore({ redis, prefix, connections: extra });
   const holdSha = loadScripts().get(SCRIPTS.hold.name)!.sha;
-  const b: Bench = { opts, redis, store, prefix, target: redisTarget(url), holdSha };
+  const b: Bench = { opts, redis, store, pooledStore, prefix, target: redisTarget(url), holdSha };
 
   let cleaning: Promise<void> | undefined;
-  const cleanup = () => (cleaning ??= deleteKeysByPrefix(redis, prefix).then(() => undefined).finally(() => redis.quit().then(() => undefined, () => undefined)));
+  const quitAll = () => Promise.all([redis, ...extra].map((r) => r.quit().then(() => undefined, () => undefined)));
+  const cleanup = () => (cleaning ??= deleteKeysByPrefix(redis, prefix).then(() => undefined).finally(quitAll).then(() => undefined));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       stopRunningBenchmark();

@@ -7,6 +7,7 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
+  REDIS_CONNECTIONS: positiveInt.max(32).default(4),
   PORT: positiveInt.max(65535).default(9001),
   DEMO_EVENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
@@ -19,6 +20,8 @@ export type GatewayConfig = {
   redisUrl: string;
   databaseUrl: string;
   keyPrefix: string;
+  /** Redis connections the store spreads holder operations over */
+  redisConnections: number;
   port: number;
   demo: { eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
@@ -37,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     redisUrl: c.REDIS_URL,
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
+    redisConnections: c.REDIS_CONNECTIONS,
     port: c.PORT,
     demo: { eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,

@@ -23,10 +23,14 @@ export interface GatewayNodeOptions {
 }
 
 export async function startGatewayNode({ config, logger, demoLayout }: GatewayNodeOptions): Promise<GatewayNode> {
-  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true });
-  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-  await redis.connect();
-  const store = new SeatStore({ redis, prefix: config.keyPrefix });
+  const connect = async () => {
+    const client = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true });
+    client.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+    await client.connect();
+    return client;
+  };
+  const [redis, ...connections] = await Promise.all(Array.from({ length: config.redisConnections }, connect));
+  const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections });
   await store.scripts.preload();
 
   await ensureDemoEvent(store, config, logger, demoLayout);
@@ -44,7 +48,7 @@ export async function startGatewayNode({ config, logger, demoLayout }: GatewayNo
     sweeper,
     async stop() {
       await sweeper.stop();
-      await redis.quit();
+      await Promise.all([redis!, ...connections].map((client) => client.quit()));
     },
   };
 }

@@ -3,9 +3,9 @@
  * the hold lifetime, the change log's coverage and the snapshot.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestStore } from './support/redis.js';
+import { createTestStore, newRedis } from './support/redis.js';
 import { checkInvariants, digest, readRawState } from './support/store-state.js';
-import { applyChanges, STORE_LIMITS } from '../core/store/index.js';
+import { applyChanges, SeatStore, STORE_LIMITS } from '../core/store/index.js';
 
 let now = 1_700_000_000_000;
 const t = createTestStore({ clock: () => now, logMaxLen: 20 });
@@ -202,5 +202,36 @@ describe('change log and snapshot', () => {
     const eventId = await newEvent(7);
     expect(await store.meta(eventId)).toMatchObject({ seatCount: 7, seq: 0, rules, logMaxLen: 20 });
     expect(await store.layout(eventId)).toEqual({ name: 'x' });
+  });
+});
+
+describe('extra connections', () => {
+  it('spreads holders over every connection, keeps each holder on one, and keeps the invariants', async () => {
+    const extra = [newRedis(), newRedis(), newRedis()];
+    const all = [t.redis, ...extra];
+    await Promise.all(all.map((r, i) => r.client('SETNAME', `pool${i}-${process.pid}`)));
+    const pooled = new SeatStore({ redis: t.redis, prefix: t.prefix, clock: () => now, connections: extra });
+    const eventId = await newEvent(200);
+    try {
+      const holders = Array.from({ length: 40 }, (_, i) => `holder${i}`);
+      const holds = await Promise.all(holders.map((holder, i) => pooled.hold({ eventId, holder, seats: [i * 2, i * 2 + 1] })));
+      expect(holds.every((h) => h.ok)).toBe(true);
+      // A holder's follow-up calls work whichever connection they land on.
+      const booked = await Promise.all(holds.map((h, i) => (h.ok ? pooled.book({ eventId, holder: holders[i]!, token: h.token, key: `k${i}` }) : h)));
+      expect(booked.every((b) => b.ok)).toBe(true);
+      // Every connection ran scripts last (asked from a connection of its own, so as not to disturb them).
+      const observer = newRedis();
+      const list = String(await observer.client('LIST'));
+      await observer.quit();
+      for (let i = 0; i < all.length; i++) {
+        const line = list.split('\n').find((l) => l.includes(`name=pool${i}-${process.pid}`));
+        expect(line, `connection ${i}`).toMatch(/ cmd=(evalsha|eval) /);
+      }
+      const state = await readRawState(store, eventId);
+      checkInvariants(state);
+      expect(state.status.slice(0, 80).every((s) => s === 2)).toBe(true);
+    } finally {
+      await Promise.all(extra.map((r) => r.quit()));
+    }
   });
 });

@@ -26,6 +26,13 @@ export interface SeatStoreOptions {
   clock?: () => number;
   /** approximate bound of each event's change log (entries) */
   logMaxLen?: number;
+  /**
+   * Further connections to the same Redis. One connection is the limit at peak
+   * (see docs/bench/store.md), so holder operations (hold, release, extend,
+   * book) are spread over all of them by holder: one holder's calls stay on one
+   * connection, in order.
+   */
+  connections?: RedisClient[];
 }
 
 export interface CreateEventInput {
@@ -101,6 +108,8 @@ export class SeatStore {
   readonly prefix: string;
   readonly scripts: ScriptRunner;
   readonly global: GlobalKeys;
+  /** the runners holder operations are spread over: `scripts` first, then one per extra connection */
+  private readonly holderRunners: ScriptRunner[];
   private readonly clock: (() => number) | undefined;
   private readonly logMaxLen: number;
   private readonly isCluster: boolean;
@@ -111,8 +120,15 @@ export class SeatStore {
     this.clock = options.clock;
     this.logMaxLen = options.logMaxLen ?? DEFAULT_LOG_MAX_LEN;
     this.scripts = new ScriptRunner(this.redis);
+    this.holderRunners = [this.scripts, ...(options.connections ?? []).map((c) => new ScriptRunner(c))];
     this.global = globalKeys(this.prefix);
     this.isCluster = 'isCluster' in this.redis && this.redis.isCluster === true;
+  }
+
+  /** The runner for a holder's operations: the same one for every call of that holder. */
+  private runnerFor(holder: string): ScriptRunner {
+    const runners = this.holderRunners;
+    return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
   }
 
   keys(eventId: string): EventKeys {
@@ -169,13 +185,14 @@ export class SeatStore {
     // On one Redis the hold also indexes the event for the expiry sweeper, atomically. On a
     // Cluster the index is in another slot, so it is a second step; docs/store.md explains
     // why that step cannot race with a sweep.
+    const runner = this.runnerFor(input.holder);
     const reply = this.isCluster
-      ? await this.scripts.run(SCRIPTS.hold, this.keys(eventId), args)
-      : await this.scripts.run(SCRIPTS.holdIndexed, { ...this.keys(eventId), ...this.global }, { ...args, eventId });
+      ? await runner.run(SCRIPTS.hold, this.keys(eventId), args)
+      : await runner.run(SCRIPTS.holdIndexed, { ...this.keys(eventId), ...this.global }, { ...args, eventId });
     const { status, rest } = parseReply(reply);
     if (status !== 'OK') return refusalFrom(status, rest);
     const expiresAt = Number(rest[1]);
-    if (this.isCluster) await this.scripts.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
+    if (this.isCluster) await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
     return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
   }
 
@@ -183,7 +200,7 @@ export class SeatStore {
   async release(input: TokenInput & { seats?: readonly number[] }): Promise<OpResult<{ seq: number; released: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? (input.seats ? checkSeats(input.seats, true) : undefined);
     if (bad) return bad;
-    const reply = await this.scripts.run(SCRIPTS.release, this.keys(input.eventId), {
+    const reply = await this.runnerFor(input.holder).run(SCRIPTS.release, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
@@ -197,7 +214,7 @@ export class SeatStore {
   async extend(input: TokenInput): Promise<OpResult<{ expiresAt: number; seq: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token);
     if (bad) return bad;
-    const reply = await this.scripts.run(SCRIPTS.extend, this.keys(input.eventId), {
+    const reply = await this.runnerFor(input.holder).run(SCRIPTS.extend, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
@@ -211,7 +228,7 @@ export class SeatStore {
   async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
-    const reply = await this.scripts.run(SCRIPTS.book, this.keys(input.eventId), {
+    const reply = await this.runnerFor(input.holder).run(SCRIPTS.book, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
@@ -309,6 +326,16 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** FNV-1a: a cheap, stable string hash for spreading holders over connections. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 function newToken(): string {
