@@ -872,12 +872,15 @@ async function stopLocalPostgres(server: LocalServer, logger: Logger): Promise<v
   }
 }
 
-/** Stop only the servers this project started (pidfiles under .data/). Returns what was stopped. */
-export async function stopLocalServices(opts: { logger?: Logger } = {}): Promise<string[]> {
+/**
+ * Stop only the servers this project started (pidfiles under .data/), or only
+ * those on the given ports. Returns what was stopped.
+ */
+export async function stopLocalServices(opts: { logger?: Logger; ports?: number[] } = {}): Promise<string[]> {
   const logger = opts.logger ?? defaultLogger;
   const stopped: string[] = [];
   for (const server of listLocalServers()) {
-    if (!server.running) continue;
+    if (!server.running || (opts.ports && !opts.ports.includes(server.port))) continue;
     if (server.kind === 'redis') await stopLocalRedis(server, logger);
     else await stopLocalPostgres(server, logger);
     stopped.push(`${server.kind} on port ${server.port} (pid ${server.pid})`);
