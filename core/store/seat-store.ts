@@ -102,6 +102,13 @@ export const STORE_LIMITS = {
 
 const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const DEFAULT_LOG_MAX_LEN = 10_000;
+interface CachedKeys {
+  event: EventKeys;
+  withIndex: EventKeys & GlobalKeys;
+}
+
+/** events whose keys are kept built; past it the cache starts over */
+const KEY_CACHE_LIMIT = 10_000;
 
 export class SeatStore {
   readonly redis: RedisClient;
@@ -113,6 +120,7 @@ export class SeatStore {
   private readonly clock: (() => number) | undefined;
   private readonly logMaxLen: number;
   private readonly isCluster: boolean;
+  private readonly keyCache = new Map<string, CachedKeys>();
 
   constructor(options: SeatStoreOptions) {
     this.redis = options.redis;
@@ -131,8 +139,25 @@ export class SeatStore {
     return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
   }
 
+  /** The event's keys, built once per event (they are on every call's hot path). */
   keys(eventId: string): EventKeys {
-    return eventKeys(this.prefix, eventId);
+    return this.cachedKeys(eventId).event;
+  }
+
+  /** The event's keys plus the sweep index, as holdIndexed needs them. */
+  private keysWithIndex(eventId: string): EventKeys & GlobalKeys {
+    return this.cachedKeys(eventId).withIndex;
+  }
+
+  private cachedKeys(eventId: string): CachedKeys {
+    let keys = this.keyCache.get(eventId);
+    if (!keys) {
+      if (this.keyCache.size >= KEY_CACHE_LIMIT) this.keyCache.clear();
+      const event = eventKeys(this.prefix, eventId);
+      keys = { event, withIndex: { ...event, ...this.global } };
+      this.keyCache.set(eventId, keys);
+    }
+    return keys;
   }
 
   /** The time the store works with: the test clock, else the Redis server clock. */
@@ -170,8 +195,7 @@ export class SeatStore {
 
   /** Removes every key of an event (admin and tests). */
   async deleteEvent(eventId: string): Promise<void> {
-    const k = this.keys(eventId);
-    await this.redis.del(...Object.values(k));
+    await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
   }
@@ -188,7 +212,7 @@ export class SeatStore {
     const runner = this.runnerFor(input.holder);
     const reply = this.isCluster
       ? await runner.run(SCRIPTS.hold, this.keys(eventId), args)
-      : await runner.run(SCRIPTS.holdIndexed, { ...this.keys(eventId), ...this.global }, { ...args, eventId });
+      : await runner.run(SCRIPTS.holdIndexed, this.keysWithIndex(eventId), { ...args, eventId });
     const { status, rest } = parseReply(reply);
     if (status !== 'OK') return refusalFrom(status, rest);
     const expiresAt = Number(rest[1]);
