@@ -12,7 +12,7 @@
  * Importing this module has no side effects.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -517,8 +517,41 @@ export async function listDebianClusters(): Promise<DebianCluster[]> {
     }));
 }
 
+/** A file in .data/pg/<port> naming the cluster's directory when it had to live outside the checkout. */
+const PG_LOCATION_FILE = 'location';
+/** Where clusters live when the `postgres` user cannot reach the checkout (root, private parent directory). */
+const PG_OUTSIDE_ROOT = path.join('/var/tmp', 'seatmap-pg', createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 12));
+
+/** The cluster directory of a port: .data/pg/<port>, or where its `location` file points. */
 function pgDir(port: number): string {
-  return path.join(PG_DATA_ROOT, String(port));
+  const local = path.join(PG_DATA_ROOT, String(port));
+  try {
+    return fs.readFileSync(path.join(local, PG_LOCATION_FILE), 'utf8').trim() || local;
+  } catch {
+    return local;
+  }
+}
+
+/** Whether `user` can write into and traverse `dir` (every parent must be traversable). */
+async function reachableBy(user: string, dir: string): Promise<boolean> {
+  return (await run('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', dir], { asUser: user })).code === 0;
+}
+
+/**
+ * As root, initdb runs as the `postgres` user, which cannot enter a checkout
+ * under a private directory (a mode 700 home or temp dir). Then the cluster
+ * lives under /var/tmp instead, and .data/pg/<port>/location points to it.
+ */
+async function relocateIfUnreachable(port: number, owner: SystemUser, logger: Logger): Promise<string> {
+  const local = pgDir(port);
+  chownRecursive(local, owner);
+  if (await reachableBy(PG_SYSTEM_USER, local)) return local;
+  const outside = path.join(PG_OUTSIDE_ROOT, String(port));
+  fs.mkdirSync(path.join(outside, 'run'), { recursive: true });
+  chownRecursive(outside, owner);
+  fs.writeFileSync(path.join(PG_DATA_ROOT, String(port), PG_LOCATION_FILE), `${outside}\n`);
+  logger(`the "${PG_SYSTEM_USER}" user cannot reach ${local}; the cluster lives in ${outside} instead`);
+  return outside;
 }
 
 function pgDataDir(port: number): string {
@@ -549,11 +582,8 @@ async function startDataDirCluster(url: string, logger: Logger): Promise<string>
   const initdb = path.join(binDir, 'initdb');
   const pgCtl = path.join(binDir, 'pg_ctl');
 
-  const dir = pgDir(port);
-  const dataDir = pgDataDir(port);
-  const socketDir = path.join(dir, 'run');
-  const logfile = path.join(dir, 'postgres.log');
-  fs.mkdirSync(socketDir, { recursive: true });
+  let dir = pgDir(port);
+  fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
 
   let asUser: string | undefined;
   if (isRoot()) {
@@ -565,17 +595,19 @@ async function startDataDirCluster(url: string, logger: Logger): Promise<string>
           `  - run this command as a regular user\n  - set DATABASE_URL to a running Postgres`,
       );
     }
-    chownRecursive(dir, owner);
     asUser = PG_SYSTEM_USER;
-    const access = await run('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', dir], { asUser });
-    if (access.code !== 0) {
+    dir = await relocateIfUnreachable(port, owner, logger);
+    if (!(await reachableBy(asUser, dir))) {
       throw new Error(
         `The "${PG_SYSTEM_USER}" user cannot reach ${dir} (a parent directory is not accessible to it).\n` +
-          `Do one of:\n  - make the parents traversable, e.g. chmod o+x ${path.dirname(REPO_ROOT)}\n` +
-          `  - clone the repository somewhere else (e.g. under /srv or /opt)\n  - set DATABASE_URL to a running Postgres`,
+          `Do one of:\n  - make the parents traversable, e.g. chmod o+x ${path.dirname(dir)}\n` +
+          `  - set DATABASE_URL to a running Postgres`,
       );
     }
   }
+  const dataDir = path.join(dir, 'data');
+  const socketDir = path.join(dir, 'run');
+  const logfile = path.join(dir, 'postgres.log');
 
   const superuser = user || process.env.PGUSER || os.userInfo().username;
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {

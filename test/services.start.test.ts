@@ -31,6 +31,9 @@ afterAll(async () => {
   // Whatever happened above, stop and remove only what this file started.
   await stopLocalServices({ ports: startedPorts, logger: quiet });
   for (const port of startedPorts) {
+    // A cluster the postgres user could not keep inside the checkout lives where `location` points.
+    const location = path.join(DATA_DIR, 'pg', String(port), 'location');
+    if (fs.existsSync(location)) fs.rmSync(fs.readFileSync(location, 'utf8').trim(), { recursive: true, force: true });
     for (const kind of ['redis', 'pg']) fs.rmSync(path.join(DATA_DIR, kind, String(port)), { recursive: true, force: true });
   }
 }, 120_000);
