@@ -5,22 +5,11 @@
  * Skipped (with the reason in the title) where the binaries are missing.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './support/net.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATA_DIR, ensureServices, findBinary, findPgBin, listLocalServers, probePostgres, probeRedis, stopLocalServices } from '../scripts/services.js';
 
-/** A loopback port nothing listens on (bound by the OS, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const haveRedis = findBinary('redis-server') !== null;
 const havePostgres = findPgBin('initdb') !== null && findPgBin('pg_ctl') !== null;

@@ -1,21 +1,10 @@
-import net from 'node:net';
 import pg from 'pg';
+import { freePort } from './support/net.js';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, probePostgres, probeRedis } from '../scripts/services.js';
 import { testDatabaseUrl, testRedisUrl } from './support/env.js';
 import { createTestDatabase } from './support/pg.js';
 
-/** A loopback port nothing listens on (bound by the OS, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function databaseExists(baseUrl: string, name: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: baseUrl });
