@@ -2,18 +2,45 @@
 import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
-  PORT: positiveInt.max(65535).default(9001),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: nonNegativeInt.max(65535).default(9001),
   DEMO_EVENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
+  /** 0 turns the demo event off */
+  DEMO: bool.default(true),
   SWEEP_INTERVAL_MS: positiveInt.max(1000).default(200),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  JWT_SECRET: z.string().min(16).optional(),
+  JWKS_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  ALLOW_ANONYMOUS: bool.default(true),
+  TICK_MS: nonNegativeInt.max(1000).default(50),
+  MAX_FRAME_BYTES: positiveInt.min(1024).max(1 << 20).default(16 * 1024),
+  OPS_PER_SECOND: positiveInt.max(100_000).default(50),
+  OPS_BURST: positiveInt.max(100_000).default(100),
+  MAX_CONNECTIONS: positiveInt.default(200_000),
+  MAX_SUBSCRIPTIONS: positiveInt.max(1000).default(16),
+  IDLE_TIMEOUT_S: nonNegativeInt.max(960).default(60),
+  SLOW_CONSUMER_BYTES: positiveInt.default(1 << 20),
+  SLOW_CONSUMER_GRACE_MS: positiveInt.default(10_000),
+  MAX_BACKPRESSURE_BYTES: positiveInt.default(16 << 20),
+  RESUME_WINDOW: positiveInt.default(100_000),
+  ROOM_LINGER_MS: nonNegativeInt.default(30_000),
+  ROOM_CHECK_MS: positiveInt.default(1000),
+  SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  MAX_BODY_BYTES: positiveInt.default(64 << 20),
 });
 
 export type GatewayConfig = {
@@ -22,10 +49,39 @@ export type GatewayConfig = {
   keyPrefix: string;
   /** Redis connections the store spreads holder operations over */
   redisConnections: number;
+  host: string;
+  /** 0 picks a free port (tests) */
   port: number;
-  demo: { eventId: string; seats: number; seed: number };
+  demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  auth: { jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string; allowAnonymous: boolean };
+  /** diffs of a busy room are published at most once per tick; 0 publishes every change batch at once */
+  tickMs: number;
+  limits: {
+    maxFrameBytes: number;
+    opsPerSecond: number;
+    opsBurst: number;
+    maxConnections: number;
+    maxSubscriptions: number;
+    idleTimeoutSec: number;
+    /** unsent bytes at which a client is paused (unsubscribed until drained) */
+    slowConsumerBytes: number;
+    /** a paused client that has not drained after this long is closed (4008) */
+    slowConsumerGraceMs: number;
+    /** hard cap of unsent bytes per socket: past it uWS drops the socket */
+    maxBackpressureBytes: number;
+    maxBodyBytes: number;
+  };
+  rooms: {
+    /** seat changes each room keeps in memory to serve resumes */
+    resumeWindow: number;
+    /** how long an empty room stays loaded (absorbs reconnect storms) */
+    lingerMs: number;
+    /** how often a room checks its event's epoch in Redis (rebuilt or deleted events) */
+    checkMs: number;
+  };
+  shutdownGraceMs: number;
 };
 
 /** Reads the configuration; throws an Error naming every invalid variable. */
@@ -41,9 +97,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
     redisConnections: c.REDIS_CONNECTIONS,
+    host: c.HOST,
     port: c.PORT,
-    demo: { eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
+    demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
+    auth: { jwtSecret: c.JWT_SECRET, jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE, allowAnonymous: c.ALLOW_ANONYMOUS },
+    tickMs: c.TICK_MS,
+    limits: {
+      maxFrameBytes: c.MAX_FRAME_BYTES,
+      opsPerSecond: c.OPS_PER_SECOND,
+      opsBurst: c.OPS_BURST,
+      maxConnections: c.MAX_CONNECTIONS,
+      maxSubscriptions: c.MAX_SUBSCRIPTIONS,
+      idleTimeoutSec: c.IDLE_TIMEOUT_S,
+      slowConsumerBytes: c.SLOW_CONSUMER_BYTES,
+      slowConsumerGraceMs: c.SLOW_CONSUMER_GRACE_MS,
+      maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
+      maxBodyBytes: c.MAX_BODY_BYTES,
+    },
+    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS },
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
   };
 }

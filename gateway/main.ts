@@ -4,18 +4,24 @@
  */
 import { pino } from 'pino';
 import { generateVenue } from '../scripts/generate-venue.js';
+import { DEV_JWT_SECRET } from './auth.js';
 import { loadConfig } from './config.js';
 import { startGatewayNode } from './node.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.logLevel, base: { service: 'seatmap-gateway', pid: process.pid } });
 
+if (!config.auth.jwtSecret && !config.auth.jwksUrl) {
+  config.auth.jwtSecret = DEV_JWT_SECRET;
+  logger.warn('neither JWT_SECRET nor JWKS_URL is set: accepting development tokens (npm run token); never do this in production');
+}
+
 const node = await startGatewayNode({
   config,
   logger,
   demoLayout: () => generateVenue({ seats: config.demo.seats, seed: config.demo.seed, name: 'Demo Arena' }),
 });
-logger.info({ demoEvent: config.demo.eventId }, 'gateway node ready');
+logger.info({ port: node.port, demoEvent: config.demo.enabled ? config.demo.eventId : null, ws: `ws://${config.host}:${node.port}/ws` }, 'gateway node ready');
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -1,0 +1,195 @@
+/**
+ * Protocol v1 between seat-map clients and the gateway: binary WebSocket
+ * frames, one MessagePack map each. docs/protocol.md is the normative text;
+ * this module is its executable form, shared by the gateway, the client SDK
+ * and the load tests (it must stay free of Node-only APIs).
+ */
+import type { ErrorCode } from '../errors.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** A request id: echoed in the reply so a client can match it. */
+export type RequestId = number | string;
+
+export type ClientRequest =
+  | { t: 'sub'; rid: RequestId; ev: string; epoch?: number; seq?: number }
+  | { t: 'unsub'; rid: RequestId; ev: string }
+  | { t: 'ping'; rid: RequestId }
+  | { t: 'hold'; rid: RequestId; ev: string; seats: number[]; tok?: string }
+  | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[] }
+  | { t: 'extend'; rid: RequestId; ev: string; tok: string }
+  | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string };
+
+export type RequestType = ClientRequest['t'];
+export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book'];
+
+/** Sent once, first, on every connection. */
+export interface HelloMessage {
+  t: 'hello';
+  v: typeof PROTOCOL_VERSION;
+  /** who the server took the client for; null when anonymous */
+  sub: string | null;
+  scopes: string[];
+  limits: ConnectionLimits;
+}
+
+export interface ConnectionLimits {
+  /** largest frame the server accepts, bytes */
+  maxFrameBytes: number;
+  /** sustained requests per second, and the burst above it */
+  opsPerSecond: number;
+  opsBurst: number;
+  maxSubscriptions: number;
+  /** seats in one hold or release */
+  maxSeatsPerRequest: number;
+}
+
+export interface SnapMessage {
+  t: 'snap';
+  ev: string;
+  epoch: number;
+  seq: number;
+  /** one byte per seat: 0 free, 1 held, 2 booked, 3 blocked */
+  st: Uint8Array;
+}
+
+export interface DiffMessage {
+  t: 'diff';
+  ev: string;
+  epoch: number;
+  /** the diff applies to a client whose seq is in [from, to) */
+  from: number;
+  to: number;
+  /** [seat, state, seat, state, ...]: the final state of every seat changed in (from, to] */
+  ch: number[];
+}
+
+export interface OkMessage {
+  t: 'ok';
+  rid: RequestId;
+  [field: string]: unknown;
+}
+
+export interface PongMessage {
+  t: 'pong';
+  rid: RequestId;
+}
+
+export interface ErrMessage {
+  t: 'err';
+  /** null when the error answers no request (an event deleted under a subscription, a bad frame without rid) */
+  rid: RequestId | null;
+  code: ErrorCode;
+  msg: string;
+  seats?: number[];
+  /** the event, for errors about a subscription */
+  ev?: string;
+}
+
+export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage | PongMessage | ErrMessage;
+
+/**
+ * WebSocket close codes the server uses. 1000-1015 are RFC 6455 / IANA codes;
+ * 4000-4999 are this protocol's own. `reconnect` tells clients what to do.
+ */
+export const CLOSE_CODES = {
+  NORMAL: { code: 1000, reconnect: false, meaning: 'Normal closure.' },
+  MESSAGE_TOO_BIG: { code: 1009, reconnect: true, meaning: 'A frame exceeded the maximum frame size (hello.limits.maxFrameBytes).' },
+  INTERNAL: { code: 1011, reconnect: true, meaning: 'The server hit an unexpected condition on this connection.' },
+  SERVER_RESTART: { code: 1012, reconnect: true, meaning: 'The server is shutting down or restarting; reconnect (with backoff) and resume.' },
+  UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
+  TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
+  SLOW_CONSUMER: { code: 4008, reconnect: true, meaning: 'The client read too slowly and its unsent data passed the server limit; reconnect and resume with epoch+seq.' },
+} as const;
+
+export type CloseReason = keyof typeof CLOSE_CODES;
+
+/** Why a frame was refused; the text goes into the BAD_REQUEST reply. */
+export type DecodeResult = { ok: true; request: ClientRequest } | { ok: false; rid: RequestId | null; msg: string };
+
+export const EVENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_RID_LENGTH = 64;
+const MAX_TOKEN_LENGTH = 64;
+const MAX_KEY_LENGTH = 128;
+
+function isRequestId(value: unknown): value is RequestId {
+  return (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || (typeof value === 'string' && value.length > 0 && value.length <= MAX_RID_LENGTH);
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max;
+}
+
+/**
+ * Checks a decoded frame against the request shapes. Unknown fields are
+ * ignored (forward compatibility); missing or mistyped ones are refused.
+ * Seat indexes are checked for type here and for range by the store.
+ */
+export function validateRequest(value: unknown, maxSeats: number): DecodeResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    return { ok: false, rid: null, msg: 'a frame must be a MessagePack map' };
+  }
+  const m = value as Record<string, unknown>;
+  const rid = isRequestId(m.rid) ? m.rid : null;
+  const fail = (msg: string): DecodeResult => ({ ok: false, rid, msg });
+  if (typeof m.t !== 'string') return fail('missing field t');
+  if (rid === null) return fail('missing or invalid rid (a non-negative integer or a string of 1-64 characters)');
+  const t = m.t;
+  if (t === 'ping') return { ok: true, request: { t, rid } };
+  if (!(REQUEST_TYPES as readonly string[]).includes(t)) return fail(`unknown request type ${JSON.stringify(t.slice(0, 32))}`);
+  if (typeof m.ev !== 'string' || !EVENT_ID.test(m.ev)) return fail('missing or invalid ev');
+  const ev = m.ev;
+  const seats = (required: boolean): number[] | undefined | string => {
+    if (m.seats === undefined && !required) return undefined;
+    if (!Array.isArray(m.seats)) return 'seats must be an array of seat indexes';
+    if (m.seats.length === 0 && required) return 'seats must not be empty';
+    if (m.seats.length > maxSeats) return `at most ${maxSeats} seats per request`;
+    for (const s of m.seats) if (typeof s !== 'number' || !Number.isSafeInteger(s)) return 'seat indexes must be integers';
+    return m.seats as number[];
+  };
+  const token = (required: boolean): string | undefined | null => {
+    if (m.tok === undefined && !required) return undefined;
+    return isText(m.tok, MAX_TOKEN_LENGTH) ? m.tok : null;
+  };
+  switch (t) {
+    case 'sub': {
+      const hasEpoch = m.epoch !== undefined && m.epoch !== null;
+      const hasSeq = m.seq !== undefined && m.seq !== null;
+      if (hasEpoch !== hasSeq) return fail('epoch and seq go together');
+      if (hasEpoch && (!isSeq(m.epoch) || !isSeq(m.seq))) return fail('epoch and seq must be non-negative integers');
+      return { ok: true, request: hasEpoch ? { t, rid, ev, epoch: m.epoch as number, seq: m.seq as number } : { t, rid, ev } };
+    }
+    case 'unsub':
+      return { ok: true, request: { t, rid, ev } };
+    case 'hold': {
+      const s = seats(true);
+      if (typeof s === 'string') return fail(s);
+      const tok = token(false);
+      if (tok === null) return fail('tok must be a hold token string');
+      return { ok: true, request: tok === undefined ? { t, rid, ev, seats: s! } : { t, rid, ev, seats: s!, tok } };
+    }
+    case 'release': {
+      const s = seats(false);
+      if (typeof s === 'string') return fail(s);
+      const tok = token(true);
+      if (!tok) return fail('missing or invalid tok');
+      return { ok: true, request: s === undefined ? { t, rid, ev, tok } : { t, rid, ev, tok, seats: s } };
+    }
+    case 'extend': {
+      const tok = token(true);
+      if (!tok) return fail('missing or invalid tok');
+      return { ok: true, request: { t, rid, ev, tok } };
+    }
+    case 'book': {
+      const tok = token(true);
+      if (!tok) return fail('missing or invalid tok');
+      if (!isText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters)`);
+      return { ok: true, request: { t, rid, ev, tok, key: m.key } };
+    }
+  }
+  return fail('unknown request type');
+}

@@ -1,0 +1,205 @@
+/**
+ * JWT verification for WebSocket upgrades and admin HTTP calls.
+ *
+ * Development uses an HS256 shared secret; production a JWKS URL (RS256, ES256, EdDSA).
+ * The token header's `alg` picks the verifier, and each verifier accepts only its own
+ * algorithms, so an RS256 public key can never be used as an HMAC secret (alg confusion).
+ * `verify` never throws: every failure becomes `{ ok: false, code: 'UNAUTHORIZED', reason }`.
+ */
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+
+export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin';
+export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin'] as const);
+
+export interface Principal {
+  /** the JWT `sub`; null for an anonymous viewer */
+  sub: string | null;
+  scopes: ReadonlySet<Scope>;
+  /** ms since epoch when the token expires (from `exp`), null when no expiry / anonymous */
+  expiresAt: number | null;
+}
+
+export interface AuthConfig {
+  /** HS256 shared secret (development) */
+  jwtSecret?: string;
+  /** JWKS URL (production): RS256, ES256 and EdDSA keys */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** a missing token gives a read-only anonymous principal instead of a refusal */
+  allowAnonymous: boolean;
+  /** seconds of clock skew tolerated for exp/nbf; default 5 */
+  clockToleranceSec?: number;
+}
+
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; code: 'UNAUTHORIZED'; reason: string };
+
+export interface Authenticator {
+  verify(token: string | null): Promise<AuthResult>;
+}
+
+/** The subprotocol every client offers; the server selects it in its upgrade response. */
+export const PROTOCOL_NAME = 'seatmap.v1';
+/** A token may travel as a subprotocol entry `bearer.<jwt>` (browsers cannot set headers on WebSockets). */
+export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
+/** The secret `npm start` and `npm run token` share when JWT_SECRET is not set (development only). */
+export const DEV_JWT_SECRET = 'seatmap-development-secret-do-not-use-in-production';
+
+/** Longer tokens are refused before any parsing (cheap protection against oversized input). */
+export const MAX_TOKEN_LENGTH = 8192;
+export const MAX_SUB_LENGTH = 128;
+const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
+/** A slow key server must not hold an upgrade open for jose's default 5 s. */
+const JWKS_TIMEOUT_MS = 2000;
+const HMAC_ALGS = ['HS256'];
+const JWKS_ALGS = ['RS256', 'ES256', 'EdDSA'];
+
+export function hasScope(p: Principal, s: Scope): boolean {
+  return p.scopes.has(s);
+}
+
+export function isScope(s: string): s is Scope {
+  return (SCOPES as readonly string[]).includes(s);
+}
+
+const refuse = (reason: string): AuthResult => ({ ok: false, code: 'UNAUTHORIZED', reason });
+
+/** Marks failures to obtain the key set, as opposed to a token that names no key in it. */
+class KeySetUnavailable extends Error {}
+
+export function createAuthenticator(config: AuthConfig): Authenticator {
+  // An empty secret would make HMAC signatures forgeable by anyone, so treat it as "not configured".
+  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS }) : null;
+  // Only fetching/parsing the set is "unavailable"; no or several matching keys are the token's fault.
+  const jwksKey: JWTVerifyGetKey | null = jwks && (async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+      throw new KeySetUnavailable('key set unavailable', { cause: err });
+    }
+  });
+
+  const common: JWTVerifyOptions = {
+    clockTolerance: config.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC,
+    ...(config.issuer !== undefined && { issuer: config.issuer }),
+    ...(config.audience !== undefined && { audience: config.audience }),
+  };
+
+  async function verifyToken(token: string): Promise<AuthResult> {
+    if (!secret && !jwksKey) return refuse('no token verifier configured');
+    if (token.length > MAX_TOKEN_LENGTH) return refuse('token too long');
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      return refuse('malformed token');
+    }
+    let payload: JWTPayload;
+    if (secret && typeof alg === 'string' && HMAC_ALGS.includes(alg)) {
+      ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: HMAC_ALGS }));
+    } else if (jwksKey && typeof alg === 'string' && JWKS_ALGS.includes(alg)) {
+      ({ payload } = await jwtVerify(token, jwksKey, { ...common, algorithms: JWKS_ALGS }));
+    } else {
+      return refuse('unsupported algorithm'); // includes alg "none"
+    }
+    const { sub } = payload;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) return refuse('missing or invalid sub');
+    return {
+      ok: true,
+      principal: {
+        sub,
+        scopes: new Set([...claimScopes(payload.scope), ...claimScopes(payload.scp)].filter(isScope)),
+        expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+      },
+    };
+  }
+
+  return {
+    async verify(token) {
+      if (token === null || token === '') {
+        return config.allowAnonymous
+          ? { ok: true, principal: { sub: null, scopes: new Set<Scope>(['seats:read']), expiresAt: null } }
+          : refuse('token required');
+      }
+      try {
+        return await verifyToken(token);
+      } catch (err) {
+        return refuse(reasonFor(err));
+      }
+    },
+  };
+}
+
+/** `scope` is an OAuth 2 space-separated string; `scp` is usually an array (some issuers use a string). */
+function claimScopes(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/** Short human reasons; the details of a refusal belong in logs, not in responses. */
+function reasonFor(err: unknown): string {
+  if (err instanceof KeySetUnavailable) return 'key set unavailable';
+  if (err instanceof errors.JWTExpired) return 'token expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'nbf': return 'token not yet valid';
+      case 'iss': return 'wrong issuer';
+      case 'aud': return 'wrong audience';
+      case 'sub': return 'missing or invalid sub';
+      default: return `invalid ${err.claim} claim`;
+    }
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return 'unsupported algorithm';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'unknown signing key';
+  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'ambiguous signing key';
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'malformed token';
+  return 'invalid token';
+}
+
+export interface TokenSources {
+  authorization: string;
+  protocol: string;
+  query: string;
+}
+
+/** Finds the token: `Authorization: Bearer <jwt>` first, then a `bearer.<jwt>` entry in the
+ *  comma-separated Sec-WebSocket-Protocol header, then `token=` in the raw query string (URL-decoded).
+ *  `protocols` lists the other (non-token) subprotocol entries, trimmed. Empty strings mean absent. */
+export function extractToken(sources: TokenSources): { token: string | null; protocols: string[] } {
+  let token: string | null = /^Bearer\s+(\S+)\s*$/i.exec(sources.authorization)?.[1] ?? null;
+  const protocols: string[] = [];
+  for (const entry of sources.protocol.split(',')) {
+    const p = entry.trim();
+    if (p === '') continue;
+    // Token entries never count as protocols, even when the header already supplied the token:
+    // the server must not echo a credential back as the selected subprotocol.
+    if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) token ??= p.slice(TOKEN_PROTOCOL_PREFIX.length) || null;
+    else protocols.push(p);
+  }
+  if (token === null && sources.query !== '') {
+    token = new URLSearchParams(sources.query).get('token') || null;
+  }
+  return { token, protocols };
+}
+
+/** Development tokens (HS256). scope is a space-separated string of scopes. */
+export async function mintDevToken(
+  secret: string,
+  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string },
+): Promise<string> {
+  const ttlSec = claims.ttlSec ?? 3600;
+  if (!secret) throw new Error('mintDevToken: empty secret');
+  if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new RangeError('mintDevToken: ttlSec must be a positive integer');
+  const jwt = new SignJWT({ scope: claims.scope })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSec);
+  if (claims.issuer !== undefined) jwt.setIssuer(claims.issuer);
+  if (claims.audience !== undefined) jwt.setAudience(claims.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,177 @@
+/**
+ * The broker side of fan-out: reads the change logs of every event this node
+ * has a room for, from the shared Redis, and hands the entries to the rooms.
+ * A change made through any node reaches every node this way.
+ *
+ * On one Redis, a single blocking XREAD covers all watched logs; when the set
+ * of logs changes, the read is interrupted with CLIENT UNBLOCK. On a Redis
+ * Cluster a multi-key XREAD must stay in one slot, so the feed reads each
+ * event's log on its own, without blocking, and sleeps briefly when all are
+ * quiet.
+ */
+import type { Redis, Cluster } from 'ioredis';
+import { decodeChangeEntry, type ChangeEntry } from '../core/store/index.js';
+
+type RawStreams = [Buffer, [Buffer, Buffer[]][]][] | null;
+
+export interface FeedTarget {
+  eventId: string;
+  logKey: string;
+  /** entries after this seq are wanted */
+  afterSeq(): number;
+  /** true while the room repairs itself: its log is not read meanwhile */
+  paused(): boolean;
+}
+
+export interface ChangeFeedOptions {
+  /** a connection of its own: it spends its time blocked in XREAD */
+  reader: Redis | Cluster;
+  /** another connection, used to interrupt the reader */
+  control: Redis | Cluster;
+  onEntries(eventId: string, entries: ChangeEntry[]): void;
+  onError(err: unknown): void;
+  /** entries per log per read */
+  count?: number;
+  blockMs?: number;
+  /** cluster polling pause when nothing came back */
+  pollMs?: number;
+}
+
+export class ChangeFeed {
+  private readonly targets = new Map<string, FeedTarget>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readerId: number | null = null;
+  private blocked = false;
+  /** counts blocking reads, so that a late retry of UNBLOCK cannot hit a later read */
+  private readNo = 0;
+  private wake: (() => void) | null = null;
+  private readonly isCluster: boolean;
+
+  constructor(private readonly options: ChangeFeedOptions) {
+    this.isCluster = 'isCluster' in options.reader && options.reader.isCluster === true;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.interrupt();
+    await this.loop;
+  }
+
+  watch(target: FeedTarget): void {
+    this.targets.set(target.eventId, target);
+    this.interrupt();
+  }
+
+  unwatch(eventId: string): void {
+    if (this.targets.delete(eventId)) this.interrupt();
+  }
+
+  /** Makes the reader start over with the current targets and positions (after a resync). */
+  refresh(): void {
+    this.interrupt();
+  }
+
+  private active(): FeedTarget[] {
+    const targets: FeedTarget[] = [];
+    for (const t of this.targets.values()) if (!t.paused()) targets.push(t);
+    return targets;
+  }
+
+  private interrupt(): void {
+    if (this.wake) {
+      this.wake();
+      this.wake = null;
+    }
+    if (this.blocked && this.readerId !== null && !this.isCluster) this.unblock(this.readNo);
+  }
+
+  /**
+   * Interrupts read number `readNo`. The UNBLOCK travels on another connection
+   * and may reach Redis before the XREAD it targets; so it is repeated until
+   * that read has returned.
+   */
+  private unblock(readNo: number): void {
+    (this.options.control as Redis).client('UNBLOCK', this.readerId!).catch(() => {});
+    setTimeout(() => {
+      if (this.blocked && this.readNo === readNo) this.unblock(readNo);
+    }, 10).unref();
+  }
+
+  private async run(): Promise<void> {
+    if (!this.isCluster) this.readerId = Number(await (this.options.reader as Redis).client('ID'));
+    while (this.running) {
+      if (this.active().length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      try {
+        const got = this.isCluster ? await this.pollEach() : await this.readAll();
+        if (!got && this.isCluster) await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, this.options.pollMs ?? 20);
+        });
+      } catch (err) {
+        if (!this.running) break;
+        this.options.onError(err);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  /** One blocking XREAD over every watched log. */
+  private async readAll(): Promise<boolean> {
+    const targets = this.active();
+    const keys = targets.map((t) => t.logKey);
+    const ids = targets.map((t) => `${t.afterSeq()}-0`);
+    this.blocked = true;
+    this.readNo++;
+    let reply: RawStreams;
+    try {
+      reply = (await (this.options.reader as Redis).xreadBuffer(
+        'COUNT',
+        this.options.count ?? 1000,
+        'BLOCK',
+        this.options.blockMs ?? 5000,
+        'STREAMS',
+        ...keys,
+        ...ids,
+      )) as unknown as RawStreams;
+    } finally {
+      this.blocked = false;
+    }
+    return this.deliver(targets, reply);
+  }
+
+  /** Cluster: one non-blocking XREAD per log (each in its own slot). */
+  private async pollEach(): Promise<boolean> {
+    const targets = this.active();
+    const replies = await Promise.all(
+      targets.map(
+        (t) => this.options.reader.xreadBuffer('COUNT', this.options.count ?? 1000, 'STREAMS', t.logKey, `${t.afterSeq()}-0`) as unknown as Promise<RawStreams>,
+      ),
+    );
+    let got = false;
+    replies.forEach((reply) => {
+      if (this.deliver(targets, reply)) got = true;
+    });
+    return got;
+  }
+
+  private deliver(targets: FeedTarget[], reply: RawStreams): boolean {
+    if (!reply) return false;
+    const byKey = new Map(targets.map((t) => [t.logKey, t]));
+    for (const [key, rawEntries] of reply) {
+      const target = byKey.get(key.toString());
+      if (!target || !this.targets.has(target.eventId)) continue;
+      this.options.onEntries(target.eventId, rawEntries.map(decodeChangeEntry));
+    }
+    return reply.length > 0;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Small helpers for uWebSockets.js HTTP handlers.
+ *
+ * The uWS rules they encode:
+ * - an HttpRequest is only valid during the synchronous part of the handler: read
+ *   headers and parameters before the first await;
+ * - a handler that responds after an await must call `res.onAborted` first, and must
+ *   not touch `res` once it was aborted (asyncHandler does both);
+ * - writes after an await must be corked (every send helper here corks);
+ * - `onData` chunks are neutered when the callback returns: they must be copied.
+ */
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { ErrorCode } from '../core/errors.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** The status line uWS wants, e.g. `404 Not Found`. */
+export function statusLine(status: number): string {
+  const text = STATUS_TEXT[status];
+  return text === undefined ? String(status) : `${status} ${text}`;
+}
+
+const ERROR_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  BAD_SEAT: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NO_EVENT: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
+
+/** The HTTP status of an error code (400 for codes without a better match). */
+export function errorStatus(code: ErrorCode): number {
+  return ERROR_STATUS[code] ?? 400;
+}
+
+/** Responses that were aborted by the client: nothing may be written to them. */
+const aborted = new WeakSet<HttpResponse>();
+/** Responses already ended by one of the helpers here. */
+const responded = new WeakSet<HttpResponse>();
+
+/** Whether the response was aborted (only known for responses managed by asyncHandler) or already ended here. */
+export function isFinished(res: HttpResponse): boolean {
+  return aborted.has(res) || responded.has(res);
+}
+
+/**
+ * Writes a whole response, corked (safe before and after an await). Does nothing
+ * when the response was aborted or already sent. `body` undefined sends no body
+ * (for 304).
+ */
+export function sendRaw(
+  res: HttpResponse,
+  status: number,
+  headers: Record<string, string>,
+  body?: string | Uint8Array,
+  closeConnection = false,
+): void {
+  if (isFinished(res)) return;
+  responded.add(res);
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    for (const [key, value] of Object.entries(headers)) res.writeHeader(key, value);
+    if (body === undefined) res.endWithoutBody(undefined, closeConnection);
+    else res.end(body, closeConnection);
+  });
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function sendJson(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendRaw(res, status, { 'Content-Type': JSON_TYPE, ...headers }, JSON.stringify(body));
+}
+
+/** `{code, msg, ...extra}` with the code's HTTP status. */
+export function sendError(res: HttpResponse, code: ErrorCode, msg: string, extra: object = {}): void {
+  sendJson(res, errorStatus(code), { code, msg, ...extra });
+}
+
+/** An error carrying the HTTP status it should be answered with (readBody: 413). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** Thrown by readBody when the client went away. */
+export class AbortedError extends Error {
+  constructor() {
+    super('request aborted');
+    this.name = 'AbortedError';
+  }
+}
+
+/** The per-request state asyncHandler hands to the handler. */
+export interface RequestContext {
+  /** true once the client aborted: `res` must not be touched any more */
+  readonly aborted: boolean;
+  /** runs `fn` when the request is aborted (at once if it already was) */
+  onAbort(fn: () => void): void;
+}
+
+/**
+ * Reads the request body. Must be called in the synchronous part of the handler
+ * (uWS drops body data that arrives while no onData handler is attached). Chunks
+ * are copied, since uWS neuters their ArrayBuffer when the callback returns.
+ * Rejects with HttpError(413) as soon as more than `maxBytes` arrived (the rest
+ * of the body is then discarded), and with AbortedError when `ctx` reports an abort.
+ */
+export function readBody(res: HttpResponse, maxBytes: number, ctx?: RequestContext): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(err);
+    };
+    ctx?.onAbort(() => fail(new AbortedError()));
+    res.onData((chunk, isLast) => {
+      if (settled) return;
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        fail(new HttpError(413, 'body too large'));
+        return;
+      }
+      if (chunk.byteLength > 0) chunks.push(Buffer.from(new Uint8Array(chunk))); // a copy
+      if (isLast) {
+        settled = true;
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      }
+    });
+  });
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(authorizationHeader: string | null | undefined): string | null {
+  if (!authorizationHeader) return null;
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorizationHeader)?.[1] ?? null;
+}
+
+export type AsyncRouteHandler = (res: HttpResponse, req: HttpRequest, ctx: RequestContext) => void | Promise<void>;
+
+/**
+ * Wraps a route handler that may respond after an await: attaches onAborted
+ * before the handler runs (so before any await of it), hands it a context with
+ * the abort flag, and answers a thrown error (or rejection) with 500
+ * `{code:'INTERNAL'}`, logged, unless the response was aborted or already sent.
+ * The handler runs synchronously up to its first await, so it can still read `req`.
+ */
+export function asyncHandler(handler: AsyncRouteHandler, logger?: Pick<Logger, 'error'>): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    // captured synchronously: req is not valid after the handler returns
+    const url = req.getUrl();
+    let isAborted = false;
+    const listeners: (() => void)[] = [];
+    const ctx: RequestContext = {
+      get aborted() {
+        return isAborted;
+      },
+      onAbort(fn) {
+        if (isAborted) fn();
+        else listeners.push(fn);
+      },
+    };
+    res.onAborted(() => {
+      isAborted = true;
+      aborted.add(res);
+      for (const fn of listeners.splice(0)) {
+        try {
+          fn();
+        } catch {
+          // an abort listener must not break the others
+        }
+      }
+    });
+    const fail = (err: unknown) => {
+      if (logger) logger.error({ err, url }, 'http handler failed');
+      else console.error('http handler failed', err);
+      if (!isFinished(res)) sendError(res, 'INTERNAL', 'internal error');
+    };
+    try {
+      const result = handler(res, req, ctx);
+      if (result) result.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}

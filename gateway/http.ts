@@ -1,0 +1,282 @@
+/**
+ * The gateway's HTTP routes: health, readiness, metrics, layouts, availability
+ * and event creation (admin). JSON everywhere except /metrics. The catch-all
+ * route is the server's, not registered here.
+ */
+import type { Logger } from 'pino';
+import type { TemplatedApp } from 'uWebSockets.js';
+import { ERROR_CATALOGUE } from '../core/errors.js';
+import { createEventFromLayout } from '../core/events.js';
+import { LayoutError } from '../core/layout/index.js';
+import type { SeatStore } from '../core/store/seat-store.js';
+import { hasScope, type Authenticator } from './auth.js';
+import {
+  AbortedError,
+  HttpError,
+  JSON_TYPE,
+  asyncHandler,
+  bearerToken,
+  readBody,
+  sendError,
+  sendJson,
+  sendRaw,
+} from './http-util.js';
+import type { LayoutCache, LayoutCacheEntry } from './layout-view.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface HttpDeps {
+  store: SeatStore;
+  authenticator: Authenticator;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  layouts: LayoutCache;
+  /** true once shutdown has begun: /readyz answers 503 */
+  isDraining(): boolean;
+  /** named readiness checks, e.g. {redis:true, postgres:false, scripts:true} */
+  checkReadiness(): Promise<Record<string, boolean>>;
+  /** live seat states this node holds in memory for an event, or null: then read store.snapshot() */
+  liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array } | null;
+  /** largest accepted request body (POST /events), bytes */
+  maxBodyBytes: number;
+}
+
+/** Event ids accepted by every route. */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export const LAYOUT_CACHE_CONTROL = 'public, max-age=60';
+
+/** Seat states as stored (core/store/seat-state.ts), in the order of the counts below. */
+const STATE_NAMES = ['free', 'held', 'booked', 'blocked'] as const;
+type StateCounts = Record<(typeof STATE_NAMES)[number], number>;
+
+export interface Availability {
+  id: string;
+  epoch: number;
+  seq: number;
+  seatCount: number;
+  totals: StateCounts;
+  categories: ({ id: string; label: string } & StateCounts)[];
+}
+
+/** The stored layout moved to another epoch while it was being read. */
+class EpochMoved extends Error {}
+
+export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
+  const { store, layouts, logger } = deps;
+
+  /** The layout document of exactly that epoch (undefined when the event has none); throws EpochMoved otherwise. */
+  const loadDocument = async (eventId: string, epoch: number): Promise<unknown> => {
+    // Layout first, then meta: the Lua script writes both at once and epochs never repeat,
+    // so an unchanged epoch afterwards means the document belongs to it.
+    const document = await store.layout(eventId);
+    const meta = await store.meta(eventId);
+    if (meta?.epoch !== epoch) throw new EpochMoved();
+    return document;
+  };
+
+  /** The cache entry of the event's current epoch; 'none' for no event, 'no-layout' for an event stored without one. */
+  const currentLayout = async (eventId: string): Promise<LayoutCacheEntry | 'none' | 'no-layout'> => {
+    for (let attempt = 0; ; attempt++) {
+      const meta = await store.meta(eventId);
+      if (!meta) return 'none';
+      try {
+        const entry = await layouts.getOrLoad(eventId, meta.epoch, () => loadDocument(eventId, meta.epoch));
+        return entry ?? 'no-layout';
+      } catch (err) {
+        if (!(err instanceof EpochMoved) || attempt >= 2) throw err;
+      }
+    }
+  };
+
+  app.get('/healthz', (res) => {
+    sendJson(res, 200, { status: 'ok' }, { 'Cache-Control': 'no-store' });
+  });
+
+  app.get(
+    '/readyz',
+    asyncHandler(async (res, _req, ctx) => {
+      let checks: Record<string, boolean>;
+      try {
+        checks = await deps.checkReadiness();
+      } catch (err) {
+        logger.warn({ err }, 'readiness check failed');
+        checks = { readiness: false };
+      }
+      if (ctx.aborted) return;
+      const draining = deps.isDraining();
+      const ready = !draining && Object.values(checks).every((ok) => ok === true);
+      sendJson(res, ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'not ready', checks }, { 'Cache-Control': 'no-store' });
+    }, logger),
+  );
+
+  app.get(
+    '/metrics',
+    asyncHandler(async (res, _req, ctx) => {
+      const text = await deps.metrics.registry.metrics();
+      if (ctx.aborted) return;
+      sendRaw(res, 200, { 'Content-Type': deps.metrics.registry.contentType, 'Cache-Control': 'no-store' }, text);
+    }, logger),
+  );
+
+  app.get(
+    '/events/:id',
+    asyncHandler(async (res, req, ctx) => {
+      // the request is only valid until the first await
+      const eventId = req.getParameter(0);
+      const gzip = acceptsGzip(req.getHeader('accept-encoding'));
+      const ifNoneMatch = req.getHeader('if-none-match');
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+
+      let entry: Awaited<ReturnType<typeof currentLayout>>;
+      try {
+        entry = await currentLayout(eventId);
+      } catch (err) {
+        if (!(err instanceof LayoutError)) throw err;
+        logger.error({ err, eventId }, 'stored layout is invalid');
+        return sendError(res, 'INTERNAL', 'stored layout is invalid');
+      }
+      if (ctx.aborted) return;
+      if (entry === 'none') return sendError(res, 'NO_EVENT', `no event ${eventId}`);
+      if (entry === 'no-layout') return sendError(res, 'NO_EVENT', `event ${eventId} has no layout`);
+
+      const headers: Record<string, string> = { ETag: entry.etag, 'Cache-Control': LAYOUT_CACHE_CONTROL, Vary: 'Accept-Encoding' };
+      if (etagMatches(ifNoneMatch, entry.etag)) return sendRaw(res, 304, headers);
+      headers['Content-Type'] = JSON_TYPE;
+      if (gzip) headers['Content-Encoding'] = 'gzip';
+      sendRaw(res, 200, headers, gzip ? entry.gzip : entry.body);
+    }, logger),
+  );
+
+  app.get(
+    '/events/:id/availability',
+    asyncHandler(async (res, req, ctx) => {
+      const eventId = req.getParameter(0);
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+
+      const state = deps.liveStatus(eventId) ?? (await store.snapshot(eventId));
+      if (ctx.aborted) return;
+      if (!state) return sendError(res, 'NO_EVENT', `no event ${eventId}`);
+
+      let entry: LayoutCacheEntry | null = null;
+      try {
+        entry = await layouts.getOrLoad(eventId, state.epoch, () => loadDocument(eventId, state.epoch));
+      } catch (err) {
+        // Counts by category are a bonus: without a usable layout the totals still answer.
+        if (!(err instanceof EpochMoved)) logger.warn({ err, eventId }, 'no layout for availability');
+      }
+      if (ctx.aborted) return;
+      const compiled = entry && entry.compiled.seatCount === state.status.length ? entry.compiled : null;
+      const body: Availability = {
+        id: eventId,
+        epoch: state.epoch,
+        seq: state.seq,
+        seatCount: state.status.length,
+        ...countStates(state.status, compiled),
+      };
+      sendJson(res, 200, body, { 'Cache-Control': 'no-cache' });
+    }, logger),
+  );
+
+  app.post(
+    '/events',
+    asyncHandler(async (res, req, ctx) => {
+      const token = bearerToken(req.getHeader('authorization'));
+      const declared = req.getHeader('content-length');
+      // The body must be read from now on (uWS drops data nobody listens for), before any await.
+      const body =
+        declared !== '' && Number(declared) > deps.maxBodyBytes
+          ? Promise.reject(new HttpError(413, 'body too large'))
+          : readBody(res, deps.maxBodyBytes, ctx);
+      body.catch(() => undefined); // handled below; an early answer must not leave it unhandled
+
+      const auth = await deps.authenticator.verify(token);
+      if (ctx.aborted) return;
+      if (!auth.ok) return sendError(res, 'UNAUTHORIZED', auth.reason);
+      if (!hasScope(auth.principal, 'admin')) return sendError(res, 'FORBIDDEN', 'the admin scope is required');
+
+      let raw: Buffer;
+      try {
+        raw = await body;
+      } catch (err) {
+        if (err instanceof AbortedError) return;
+        if (err instanceof HttpError && err.status === 413) {
+          // Closing the connection stops the client from sending the rest of an oversized body.
+          return sendRaw(res, 413, { 'Content-Type': JSON_TYPE }, JSON.stringify({ code: 'BAD_REQUEST', msg: 'body too large' }), true);
+        }
+        throw err;
+      }
+      if (ctx.aborted) return;
+
+      let input: unknown;
+      try {
+        input = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return sendError(res, 'BAD_REQUEST', 'the body is not valid JSON');
+      }
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        return sendError(res, 'BAD_REQUEST', 'the body must be an object {id, layout}');
+      }
+      const { id, layout } = input as { id?: unknown; layout?: unknown };
+      if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) {
+        return sendError(res, 'BAD_REQUEST', 'id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
+      }
+
+      let created: Awaited<ReturnType<typeof createEventFromLayout>>;
+      try {
+        created = await createEventFromLayout(store, id, layout);
+      } catch (err) {
+        if (!(err instanceof LayoutError)) throw err;
+        return sendError(res, 'BAD_REQUEST', err.message, { issues: err.issues });
+      }
+      if (!created.ok) {
+        return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code]);
+      }
+      logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: auth.principal.sub }, 'event created');
+      sendJson(res, 201, { id, epoch: created.epoch, seatCount: created.compiled.seatCount });
+    }, logger),
+  );
+}
+
+/** Counts per state, in total and per category (when the compiled layout is known). */
+export function countStates(
+  status: Uint8Array,
+  compiled: { categories: readonly { id: string; label: string }[]; seatCategory: Uint16Array } | null,
+): Pick<Availability, 'totals' | 'categories'> {
+  const totals = new Float64Array(4);
+  const perCategory = compiled ? new Float64Array(compiled.categories.length * 4) : null;
+  const seatCategory = compiled?.seatCategory;
+  for (let i = 0; i < status.length; i++) {
+    const s = status[i] as number;
+    if (s > 3) continue; // not a known state
+    totals[s]! += 1;
+    if (perCategory) perCategory[(seatCategory![i] as number) * 4 + s]! += 1;
+  }
+  const counts = (a: Float64Array, at: number): StateCounts => ({
+    free: a[at] as number,
+    held: a[at + 1] as number,
+    booked: a[at + 2] as number,
+    blocked: a[at + 3] as number,
+  });
+  return {
+    totals: counts(totals, 0),
+    categories: compiled ? compiled.categories.map((c, i) => ({ id: c.id, label: c.label, ...counts(perCategory!, i * 4) })) : [],
+  };
+}
+
+/** Whether an Accept-Encoding header accepts gzip (and does not refuse it with q=0). */
+export function acceptsGzip(header: string): boolean {
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding?.trim() !== 'gzip' && coding?.trim() !== 'x-gzip') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** If-None-Match: `*`, or a list of (possibly weak) entity tags one of which is the ETag. */
+export function etagMatches(header: string, etag: string): boolean {
+  if (header === '') return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

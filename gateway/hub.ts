@@ -1,0 +1,244 @@
+/**
+ * The hub: this node's rooms (one per subscribed event), loaded from a Redis
+ * snapshot on first use, fed by the change feed, published through uWS
+ * topics, and dropped again when they have been empty for a while.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { decodeChangeEntry, type ChangeEntry, type SeatStore } from '../core/store/index.js';
+import { encodeMessage } from '../core/protocol/index.js';
+import { ChangeFeed } from './change-feed.js';
+import type { GatewayMetrics } from './metrics.js';
+import { Room } from './room.js';
+
+export interface Publisher {
+  publish(topic: string, frame: Uint8Array): void;
+  numSubscribers(topic: string): number;
+}
+
+export interface HubOptions {
+  store: SeatStore;
+  /** a dedicated connection for the blocking change-feed reads */
+  feedReader: Redis;
+  publisher: Publisher;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  tickMs: number;
+  resumeWindow: number;
+  lingerMs: number;
+  checkMs: number;
+  /** called when an event disappears under its room; the server unsubscribes the room's sockets */
+  onEventGone(eventId: string): void;
+}
+
+interface RoomSlot {
+  room: Room;
+  /** set while the room is being (re)loaded */
+  loading: Promise<Room | null> | null;
+  resyncing: boolean;
+  /** the event's seq in Redis at the last check, to spot a stalled feed */
+  lastCheckSeq: number;
+  stalledChecks: number;
+}
+
+/** History entries read when a room loads, so that resumes from before it started can be served. */
+const HISTORY_ENTRIES = 2000;
+
+export function roomTopic(eventId: string): string {
+  return `ev:${eventId}`;
+}
+
+export class Hub {
+  private readonly slots = new Map<string, RoomSlot>();
+  private readonly feed: ChangeFeed;
+  private checkTimer: NodeJS.Timeout | null = null;
+  private checking = false;
+
+  constructor(private readonly options: HubOptions) {
+    this.feed = new ChangeFeed({
+      reader: options.feedReader,
+      control: options.store.redis as Redis,
+      onEntries: (eventId, entries) => this.onEntries(eventId, entries),
+      onError: (err) => options.logger.warn({ err }, 'change feed read failed; retrying'),
+    });
+  }
+
+  start(): void {
+    this.feed.start();
+    this.checkTimer = setInterval(() => void this.check(), this.options.checkMs);
+    this.checkTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    for (const slot of this.slots.values()) slot.room.close();
+    await this.feed.stop();
+  }
+
+  get roomCount(): number {
+    return this.slots.size;
+  }
+
+  /** The loaded room of an event, if this node has one. */
+  room(eventId: string): Room | undefined {
+    const slot = this.slots.get(eventId);
+    return slot && !slot.loading ? slot.room : undefined;
+  }
+
+  /**
+   * Takes a subscriber into an event's room, loading it first when needed.
+   * Resolves to null when the event does not exist. The caller must call
+   * leave() once the subscriber goes.
+   */
+  async join(eventId: string): Promise<Room | null> {
+    let slot = this.slots.get(eventId);
+    if (!slot) {
+      const room = new Room({
+        eventId,
+        tickMs: this.options.tickMs,
+        resumeWindow: this.options.resumeWindow,
+        publish: (frame, updates) => this.publish(eventId, frame, updates),
+      });
+      const created: RoomSlot = { room, loading: null, resyncing: false, lastCheckSeq: -1, stalledChecks: 0 };
+      created.loading = this.load(created).finally(() => (created.loading = null));
+      this.slots.set(eventId, created);
+      this.options.metrics.rooms.set(this.slots.size);
+      slot = created;
+    }
+    slot.room.subscribers++;
+    slot.room.emptySince = null;
+    const room = slot.loading ? await slot.loading : slot.room;
+    if (!room) this.leave(eventId);
+    return room;
+  }
+
+  leave(eventId: string): void {
+    const slot = this.slots.get(eventId);
+    if (!slot) return;
+    slot.room.subscribers = Math.max(0, slot.room.subscribers - 1);
+    if (slot.room.subscribers === 0) {
+      slot.room.emptySince = Date.now();
+      if (this.options.lingerMs === 0 && !slot.loading) this.drop(eventId);
+    }
+  }
+
+  private async load(slot: RoomSlot): Promise<Room | null> {
+    const { room } = slot;
+    const snapshot = await this.options.store.snapshot(room.eventId);
+    if (!snapshot) {
+      this.drop(room.eventId);
+      return null;
+    }
+    room.load(snapshot, await this.history(room.eventId, snapshot.seq));
+    slot.lastCheckSeq = snapshot.seq;
+    this.feed.watch({ eventId: room.eventId, logKey: this.options.store.keys(room.eventId).log, afterSeq: () => room.received, paused: () => slot.resyncing });
+    return room;
+  }
+
+  /** The newest log entries up to `seq` (entries at or below it never change). */
+  private async history(eventId: string, seq: number): Promise<ChangeEntry[]> {
+    if (seq === 0) return [];
+    const raw = (await this.options.store.redis.xrevrangeBuffer(this.options.store.keys(eventId).log, `${seq}-0`, '-', 'COUNT', HISTORY_ENTRIES)) as unknown as [Buffer, Buffer[]][];
+    return raw.map(decodeChangeEntry).reverse();
+  }
+
+  private onEntries(eventId: string, entries: ChangeEntry[]): void {
+    const slot = this.slots.get(eventId);
+    if (!slot || slot.loading || slot.resyncing) return;
+    this.options.metrics.feedEntries.inc(entries.length);
+    if (slot.room.receive(entries) === 'gap') {
+      this.options.metrics.feedGaps.inc();
+      this.options.logger.warn({ eventId, received: slot.room.received, next: entries[0]?.seq }, 'gap in change log; resyncing room from a snapshot');
+      void this.resync(slot);
+    }
+  }
+
+  /** Repairs a room from a snapshot; its subscribers get one diff (same epoch) or the snapshot (new epoch). */
+  private async resync(slot: RoomSlot): Promise<void> {
+    if (slot.resyncing) return;
+    slot.resyncing = true;
+    try {
+      const snapshot = await this.options.store.snapshot(slot.room.eventId);
+      if (!snapshot) return this.gone(slot.room.eventId);
+      if (this.slots.get(slot.room.eventId) !== slot) return;
+      slot.room.resync(snapshot);
+      slot.lastCheckSeq = snapshot.seq;
+    } catch (err) {
+      this.options.logger.error({ err, eventId: slot.room.eventId }, 'room resync failed');
+    } finally {
+      slot.resyncing = false;
+      this.feed.refresh();
+    }
+  }
+
+  /**
+   * Every checkMs: drops rooms empty for longer than the linger time, and
+   * compares each room's epoch with Redis (an event rebuilt or deleted under
+   * a room does not show in its log). A room whose feed makes no progress
+   * while Redis moves on is resynced.
+   */
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      for (const [eventId, slot] of this.slots) {
+        if (!slot.loading && slot.room.subscribers === 0 && slot.room.emptySince !== null && now - slot.room.emptySince >= this.options.lingerMs) {
+          this.drop(eventId);
+        }
+      }
+      const live = [...this.slots.values()].filter((s) => !s.loading && !s.resyncing);
+      const metas = await Promise.all(live.map((s) => this.options.store.redis.hmget(this.options.store.keys(s.room.eventId).meta, 'epoch', 'seq')));
+      live.forEach((slot, i) => {
+        const [epoch, seq] = metas[i]!;
+        if (this.slots.get(slot.room.eventId) !== slot) return;
+        if (epoch === null) return this.gone(slot.room.eventId);
+        if (Number(epoch) !== slot.room.epoch) {
+          this.options.logger.info({ eventId: slot.room.eventId, epoch: Number(epoch) }, 'event has a new epoch; resyncing room');
+          return void this.resync(slot);
+        }
+        const redisSeq = Number(seq);
+        const behind = redisSeq > slot.room.received && slot.room.received <= slot.lastCheckSeq;
+        slot.stalledChecks = behind ? slot.stalledChecks + 1 : 0;
+        slot.lastCheckSeq = redisSeq;
+        if (slot.stalledChecks >= 2) {
+          slot.stalledChecks = 0;
+          this.options.logger.warn({ eventId: slot.room.eventId, received: slot.room.received, redisSeq }, 'change feed stalled; resyncing room');
+          void this.resync(slot);
+        }
+      });
+    } catch (err) {
+      this.options.logger.warn({ err }, 'room check failed');
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private gone(eventId: string): void {
+    this.options.logger.warn({ eventId }, 'event no longer exists; closing its room');
+    this.publish(eventId, encodeMessage({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }), 0);
+    this.drop(eventId);
+    this.options.onEventGone(eventId);
+  }
+
+  private drop(eventId: string): void {
+    const slot = this.slots.get(eventId);
+    if (!slot) return;
+    slot.room.close();
+    this.slots.delete(eventId);
+    this.feed.unwatch(eventId);
+    this.options.metrics.rooms.set(this.slots.size);
+  }
+
+  private publish(eventId: string, frame: Uint8Array, updates: number): void {
+    const topic = roomTopic(eventId);
+    const { publisher, metrics } = this.options;
+    const watchers = publisher.numSubscribers(topic);
+    publisher.publish(topic, frame);
+    metrics.broadcastFrames.inc();
+    if (watchers > 0) {
+      metrics.broadcastBytes.inc(frame.byteLength * watchers);
+      metrics.broadcastUpdates.inc(updates * watchers);
+    }
+  }
+}

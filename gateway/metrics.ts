@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics of one gateway process (prom-client), served at
+ * GET /metrics. One registry per gateway instance, so that tests running
+ * several gateways in one process do not share counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type GatewayMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'seatmap_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    connections: new Gauge({ name: 'seatmap_connections', help: 'Open WebSocket connections', registers }),
+    upgrades: new Counter({
+      name: 'seatmap_upgrades_total',
+      help: 'WebSocket upgrade requests by outcome (accepted, unauthorized, over_limit, draining)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    closes: new Counter({ name: 'seatmap_closes_total', help: 'WebSocket closes by close code', labelNames: ['code'] as const, registers }),
+    rooms: new Gauge({ name: 'seatmap_rooms', help: 'Event rooms loaded on this node', registers }),
+    subscriptions: new Gauge({ name: 'seatmap_subscriptions', help: 'Room subscriptions on this node', registers }),
+    operations: new Counter({
+      name: 'seatmap_operations_total',
+      help: 'Client requests by type and result (ok or an error code)',
+      labelNames: ['op', 'result'] as const,
+      registers,
+    }),
+    operationSeconds: new Histogram({
+      name: 'seatmap_operation_duration_seconds',
+      help: 'Time from a request frame to its reply, by type',
+      labelNames: ['op'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    broadcastFrames: new Counter({ name: 'seatmap_broadcast_frames_total', help: 'Diff and snapshot frames published to rooms (each encoded once)', registers }),
+    broadcastBytes: new Counter({ name: 'seatmap_broadcast_bytes_total', help: 'Bytes delivered by room broadcasts (frame size x subscribers)', registers }),
+    broadcastUpdates: new Counter({ name: 'seatmap_broadcast_updates_total', help: 'Seat updates delivered by room broadcasts (seat changes x subscribers)', registers }),
+    snapshotsSent: new Counter({ name: 'seatmap_snapshots_sent_total', help: 'Snapshots sent to single clients, by reason', labelNames: ['reason'] as const, registers }),
+    resumes: new Counter({ name: 'seatmap_resumes_total', help: 'Subscriptions with epoch+seq, by how they were served (diff or snap)', labelNames: ['served'] as const, registers }),
+    slowConsumers: new Counter({
+      name: 'seatmap_slow_consumer_total',
+      help: 'Slow-consumer actions: paused (unsubscribed until drained), resynced, closed',
+      labelNames: ['action'] as const,
+      registers,
+    }),
+    badFrames: new Counter({ name: 'seatmap_bad_frames_total', help: 'Frames refused as BAD_REQUEST', registers }),
+    rateLimited: new Counter({ name: 'seatmap_rate_limited_total', help: 'Requests refused as RATE_LIMITED', registers }),
+    feedEntries: new Counter({ name: 'seatmap_feed_entries_total', help: 'Change-log entries read from Redis', registers }),
+    feedGaps: new Counter({ name: 'seatmap_feed_gaps_total', help: 'Gaps in a change log repaired from a snapshot', registers }),
+    expirySweeps: new Counter({ name: 'seatmap_expiry_sweeps_total', help: 'Expiry sweeps that freed holds', registers }),
+    expiredHolds: new Counter({ name: 'seatmap_expired_holds_total', help: 'Hold tokens expired by the sweeper', registers }),
+    expiredSeats: new Counter({ name: 'seatmap_expired_seats_total', help: 'Seats freed by the expiry sweeper', registers }),
+  };
+}

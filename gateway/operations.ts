@@ -1,0 +1,49 @@
+/**
+ * Seat operations requested over WebSockets: scope checks, then one atomic
+ * store call each. The holder is always the token's subject, never a field
+ * of the request, so a client cannot act for someone else.
+ */
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
+import type { ClientRequest, ErrMessage, OkMessage, RequestId } from '../core/protocol/index.js';
+import type { SeatStore } from '../core/store/index.js';
+import { hasScope, type Principal, type Scope } from './auth.js';
+
+export type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
+
+const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
+  hold: 'seats:hold',
+  release: 'seats:hold',
+  extend: 'seats:hold',
+  book: 'seats:book',
+};
+
+export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
+  const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code] };
+  if (seats && seats.length > 0) message.seats = seats;
+  return message;
+}
+
+export async function runOperation(store: SeatStore, principal: Principal, request: SeatOperation): Promise<OkMessage | ErrMessage> {
+  const { rid } = request;
+  const scope = REQUIRED_SCOPE[request.t];
+  if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
+  const holder = principal.sub;
+  switch (request.t) {
+    case 'hold': {
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok });
+      return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+    }
+    case 'release': {
+      const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats });
+      return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+    }
+    case 'extend': {
+      const r = await store.extend({ eventId: request.ev, holder, token: request.tok });
+      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+    }
+    case 'book': {
+      const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
+      return r.ok ? { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } : errorMessage(rid, r.code, undefined, r.seats);
+    }
+  }
+}

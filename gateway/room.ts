@@ -1,0 +1,230 @@
+/**
+ * One event's room on this node: the event's seat states in memory, kept from
+ * a snapshot plus the change log, published to subscribers as coalesced diffs.
+ *
+ * Two sequence numbers matter. `received` is the last change-log entry taken
+ * in; `seq` is the last one published. Subscribers always see state at `seq`
+ * (snapshots are cut from `status`, which only moves on publish), so a
+ * snapshot followed by the next published diff never loses or repeats a
+ * change. Diffs are cut per tick: changes of a busy room wait at most
+ * `tickMs`, and a quiet room publishes at once.
+ */
+import type { ChangeEntry, Snapshot } from '../core/store/index.js';
+import { encodeMessage } from '../core/protocol/index.js';
+
+/** A published diff kept for resumes: the final states of the seats changed in (from, to]. */
+interface RingUnit {
+  from: number;
+  to: number;
+  ch: number[];
+}
+
+export interface RoomOptions {
+  eventId: string;
+  tickMs: number;
+  /** seat changes kept for resumes */
+  resumeWindow: number;
+  /** sends a frame to every subscriber of the room; `updates` is the number of seat changes in it */
+  publish(frame: Uint8Array, updates: number): void;
+  now?: () => number;
+}
+
+export type CatchUp = { kind: 'snap'; frame: Uint8Array } | { kind: 'diff'; frame: Uint8Array } | { kind: 'current' };
+
+export class Room {
+  readonly eventId: string;
+  epoch = 0;
+  /** last published seq */
+  seq = 0;
+  /** last seq taken in from the change log (>= seq) */
+  received = 0;
+  status: Uint8Array = new Uint8Array(0);
+  /** subscribers on this node */
+  subscribers = 0;
+  /** when the room became empty (for lingering), or null */
+  emptySince: number | null = null;
+
+  private pending = new Map<number, number>();
+  private ring: RingUnit[] = [];
+  private ringHead = 0;
+  private ringChanges = 0;
+  private lastFlushAt = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private snapFrame: Uint8Array | null = null;
+  private resumeFrames = new Map<number, Uint8Array>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: RoomOptions) {
+    this.eventId = options.eventId;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Starts (or restarts) from a snapshot; `history` are log entries up to the snapshot's seq, for resumes. */
+  load(snapshot: Snapshot, history: ChangeEntry[] = []): void {
+    this.cancelTimer();
+    this.epoch = snapshot.epoch;
+    this.seq = snapshot.seq;
+    this.received = snapshot.seq;
+    this.status = Uint8Array.from(snapshot.status);
+    this.pending.clear();
+    this.ring = [];
+    this.ringHead = 0;
+    this.ringChanges = 0;
+    this.invalidateFrames();
+    // history must end exactly at the snapshot and have no holes, or it cannot serve resumes
+    const usable = contiguousTail(history, snapshot.seq);
+    for (const entry of usable) this.pushRing({ from: entry.seq - 1, to: entry.seq, ch: entry.changes.slice() });
+  }
+
+  /**
+   * Takes in change-log entries (in seq order). Returns 'gap' when an entry
+   * is missing: the caller must repair with resync(); nothing is applied then.
+   */
+  receive(entries: readonly ChangeEntry[]): 'ok' | 'gap' {
+    let expected = this.received + 1;
+    for (const entry of entries) {
+      if (entry.seq < expected) continue; // already taken in (a re-read after a reconnect)
+      if (entry.seq !== expected) return 'gap';
+      const ch = entry.changes;
+      for (let i = 0; i + 1 < ch.length; i += 2) this.pending.set(ch[i]!, ch[i + 1]!);
+      this.received = entry.seq;
+      expected++;
+    }
+    if (this.received > this.seq) this.scheduleFlush();
+    return 'ok';
+  }
+
+  private scheduleFlush(): void {
+    if (this.timer) return;
+    const wait = this.lastFlushAt + this.options.tickMs - this.now();
+    if (wait <= 0) this.flush();
+    else this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  /** Publishes everything taken in since the last publish as one diff. */
+  flush(): void {
+    this.cancelTimer();
+    if (this.received === this.seq) return;
+    const ch: number[] = new Array(this.pending.size * 2);
+    let i = 0;
+    for (const [seat, state] of this.pending) {
+      ch[i++] = seat;
+      ch[i++] = state;
+      this.status[seat] = state;
+    }
+    this.pending.clear();
+    const unit = { from: this.seq, to: this.received, ch };
+    this.seq = this.received;
+    this.lastFlushAt = this.now();
+    this.pushRing(unit);
+    this.invalidateFrames();
+    this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: unit.from, to: unit.to, ch }), ch.length / 2);
+  }
+
+  /**
+   * Repairs the room from a fresh snapshot (after a gap, or when the event was
+   * rebuilt). Same epoch: subscribers get one diff to the snapshot's state.
+   * New epoch: they get the snapshot.
+   */
+  resync(snapshot: Snapshot): void {
+    this.cancelTimer();
+    this.pending.clear();
+    if (snapshot.epoch === this.epoch && snapshot.seq >= this.seq && snapshot.status.length === this.status.length) {
+      const ch: number[] = [];
+      const next = snapshot.status;
+      for (let seat = 0; seat < next.length; seat++) {
+        if (next[seat] !== this.status[seat]) ch.push(seat, next[seat]!);
+      }
+      const from = this.seq;
+      this.load(snapshot); // clears the ring: this diff is not a complete record of (from, to]
+      if (snapshot.seq > from) {
+        this.lastFlushAt = this.now();
+        this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from, to: snapshot.seq, ch }), ch.length / 2);
+      }
+      return;
+    }
+    this.load(snapshot);
+    this.lastFlushAt = this.now();
+    this.options.publish(this.snapshotFrame(), this.status.length);
+  }
+
+  /** The snapshot at `seq`, encoded once per seq and shared by every client that asks. */
+  snapshotFrame(): Uint8Array {
+    this.snapFrame ??= encodeMessage({ t: 'snap', ev: this.eventId, epoch: this.epoch, seq: this.seq, st: this.status });
+    return this.snapFrame;
+  }
+
+  /**
+   * What a client needs to reach `seq`: nothing (it is current), one diff from
+   * its seq (when the resume window still covers it), or a snapshot.
+   */
+  catchUp(epoch?: number, seq?: number): CatchUp {
+    if (epoch !== this.epoch || seq === undefined || seq > this.seq) return { kind: 'snap', frame: this.snapshotFrame() };
+    if (seq === this.seq) return { kind: 'current' };
+    const cached = this.resumeFrames.get(seq);
+    if (cached) return { kind: 'diff', frame: cached };
+    const start = this.ringStart();
+    if (start === null || seq < start) return { kind: 'snap', frame: this.snapshotFrame() };
+    const merged = new Map<number, number>();
+    for (let i = this.ringHead; i < this.ring.length; i++) {
+      const unit = this.ring[i]!;
+      if (unit.to <= seq) continue;
+      for (let j = 0; j + 1 < unit.ch.length; j += 2) merged.set(unit.ch[j]!, unit.ch[j + 1]!);
+    }
+    const ch: number[] = [];
+    for (const [seat, state] of merged) ch.push(seat, state);
+    const frame = encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: seq, to: this.seq, ch });
+    if (this.resumeFrames.size >= 64) this.resumeFrames.clear();
+    this.resumeFrames.set(seq, frame);
+    return { kind: 'diff', frame };
+  }
+
+  /** The oldest seq a resume can start from, or null when the ring is empty. */
+  ringStart(): number | null {
+    const first = this.ring[this.ringHead];
+    return first ? first.from : null;
+  }
+
+  close(): void {
+    this.cancelTimer();
+    this.pending.clear();
+  }
+
+  private pushRing(unit: RingUnit): void {
+    this.ring.push(unit);
+    this.ringChanges += unit.ch.length / 2;
+    while (this.ringChanges > this.options.resumeWindow && this.ringHead < this.ring.length - 1) {
+      this.ringChanges -= this.ring[this.ringHead]!.ch.length / 2;
+      this.ring[this.ringHead] = undefined as unknown as RingUnit;
+      this.ringHead++;
+    }
+    if (this.ringHead > 1024 && this.ringHead * 2 > this.ring.length) {
+      this.ring = this.ring.slice(this.ringHead);
+      this.ringHead = 0;
+    }
+  }
+
+  private invalidateFrames(): void {
+    this.snapFrame = null;
+    if (this.resumeFrames.size > 0) this.resumeFrames.clear();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+/** The entries that end at `seq` without a hole (oldest first). */
+function contiguousTail(entries: readonly ChangeEntry[], seq: number): ChangeEntry[] {
+  const sorted = [...entries].filter((e) => e.seq <= seq).sort((a, b) => a.seq - b.seq);
+  if (sorted.length === 0 || sorted[sorted.length - 1]!.seq !== seq) return [];
+  let start = sorted.length - 1;
+  while (start > 0 && sorted[start - 1]!.seq === sorted[start]!.seq - 1) start--;
+  return sorted.slice(start);
+}

@@ -1,0 +1,493 @@
+/**
+ * The uWebSockets.js server: the WebSocket endpoint at /ws (auth in the
+ * upgrade, protocol v1 over binary frames, rooms as uWS topics, backpressure)
+ * and the HTTP routes beside it. docs/gateway.md describes the data flow.
+ */
+import uWS from 'uWebSockets.js';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../core/errors.js';
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  decodeRequest,
+  encodeMessage,
+  type ClientRequest,
+  type ConnectionLimits,
+  type ServerMessage,
+} from '../core/protocol/index.js';
+import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
+import { PROTOCOL_NAME, extractToken, hasScope, type Authenticator, type Principal } from './auth.js';
+import type { GatewayConfig } from './config.js';
+import { registerHttpRoutes } from './http.js';
+import { sendJson } from './http-util.js';
+import { Hub, roomTopic } from './hub.js';
+import { LayoutCache } from './layout-view.js';
+import type { GatewayMetrics } from './metrics.js';
+import { errorMessage, runOperation, type SeatOperation } from './operations.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Room } from './room.js';
+
+type Socket = uWS.WebSocket<SocketData>;
+
+/** One subscription of a socket. */
+interface Subscription {
+  /** the room has taken the socket in (hub.join resolved) */
+  joined: boolean;
+  /** set while the socket is paused as a slow consumer: where it stopped */
+  resumeFrom: { epoch: number; seq: number } | null;
+}
+
+/** Per-socket state, kept in uWS user data. */
+export interface SocketData {
+  id: number;
+  /** null for a refused upgrade: the socket is closed with 4001 as soon as it opens */
+  principal: Principal | null;
+  refusal: string | null;
+  open: boolean;
+  subs: Map<string, Subscription>;
+  bucket: TokenBucket | null;
+  expiryTimer: NodeJS.Timeout | null;
+  /** when the socket was paused as a slow consumer, or null */
+  pausedAt: number | null;
+}
+
+export interface GatewayServerOptions {
+  config: GatewayConfig;
+  store: SeatStore;
+  /** a dedicated Redis connection for the change feed's blocking reads */
+  feedReader: Redis;
+  authenticator: Authenticator;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  checkReadiness(): Promise<Record<string, boolean>>;
+}
+
+const SEND_DROPPED = 2;
+const BACKPRESSURE_CHECK_MS = 500;
+
+export class GatewayServer {
+  readonly app: uWS.TemplatedApp;
+  readonly hub: Hub;
+  readonly sockets = new Set<Socket>();
+  private listenSocket: uWS.us_listen_socket | null = null;
+  private nextSocketId = 1;
+  private inflight = 0;
+  private subscriptionCount = 0;
+  private draining = false;
+  private backpressureTimer: NodeJS.Timeout | null = null;
+  private readonly limits: ConnectionLimits;
+
+  constructor(private readonly options: GatewayServerOptions) {
+    const { config, metrics, logger } = options;
+    this.limits = {
+      maxFrameBytes: config.limits.maxFrameBytes,
+      opsPerSecond: config.limits.opsPerSecond,
+      opsBurst: config.limits.opsBurst,
+      maxSubscriptions: config.limits.maxSubscriptions,
+      maxSeatsPerRequest: STORE_LIMITS.maxSeatsPerCall,
+    };
+    this.app = uWS.App();
+    this.hub = new Hub({
+      store: options.store,
+      feedReader: options.feedReader,
+      publisher: {
+        publish: (topic, frame) => this.app.publish(topic, frame, true),
+        numSubscribers: (topic) => this.app.numSubscribers(topic),
+      },
+      metrics,
+      logger,
+      tickMs: config.tickMs,
+      resumeWindow: config.rooms.resumeWindow,
+      lingerMs: config.rooms.lingerMs,
+      checkMs: config.rooms.checkMs,
+      onEventGone: (eventId) => this.dropSubscriptions(eventId),
+    });
+
+    this.app.ws<SocketData>('/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: config.limits.maxFrameBytes,
+      idleTimeout: config.limits.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      maxBackpressure: config.limits.maxBackpressureBytes,
+      // past the hard cap uWS would silently skip frames; closing is the only safe answer
+      closeOnBackpressureLimit: true as unknown as number,
+      upgrade: (res, req, context) => this.upgrade(res, req, context),
+      open: (ws) => this.open(ws),
+      message: (ws, message, isBinary) => this.message(ws, message, isBinary),
+      drain: (ws) => this.drain(ws),
+      close: (ws, code) => this.close(ws, code),
+    });
+
+    registerHttpRoutes(this.app, {
+      store: options.store,
+      authenticator: options.authenticator,
+      metrics,
+      logger,
+      layouts: new LayoutCache(),
+      isDraining: () => this.draining,
+      checkReadiness: options.checkReadiness,
+      liveStatus: (eventId) => {
+        const room = this.hub.room(eventId);
+        return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;
+      },
+      maxBodyBytes: config.limits.maxBodyBytes,
+    });
+    this.app.any('/*', (res) => sendJson(res, 404, { code: 'NOT_FOUND', msg: 'no such route' }));
+  }
+
+  /** Starts listening; resolves to the port (useful with PORT=0). */
+  listen(): Promise<number> {
+    const { host, port } = this.options.config;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+        this.listenSocket = socket;
+        this.hub.start();
+        this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    });
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight operations answer
+   * (bounded by the grace period), close every client with 1012, stop rooms.
+   */
+  async shutdown(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    const deadline = Date.now() + this.options.config.shutdownGraceMs;
+    while (this.inflight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (this.inflight > 0) this.options.logger.warn({ inflight: this.inflight }, 'shutdown grace period over with operations in flight');
+    for (const ws of [...this.sockets]) ws.cork(() => ws.end(CLOSE_CODES.SERVER_RESTART.code, 'server restart'));
+    if (this.backpressureTimer) clearInterval(this.backpressureTimer);
+    await this.hub.stop();
+  }
+
+  // ---- WebSocket lifecycle -------------------------------------------------
+
+  private upgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
+    const { metrics, config } = this.options;
+    if (this.draining) {
+      metrics.upgrades.inc({ result: 'draining' });
+      return void res.writeStatus('503 Service Unavailable').end('server restarting');
+    }
+    if (this.sockets.size >= config.limits.maxConnections) {
+      metrics.upgrades.inc({ result: 'over_limit' });
+      return void res.writeStatus('503 Service Unavailable').end('connection limit reached');
+    }
+    // The request object is only valid until the first await: copy what we need.
+    const key = req.getHeader('sec-websocket-key');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const { token, protocols } = extractToken({
+      authorization: req.getHeader('authorization'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      query: req.getQuery() ?? '',
+    });
+    // Answer with our protocol when offered; a client that offered only a token entry gets none back.
+    const protocol = protocols.includes(PROTOCOL_NAME) ? PROTOCOL_NAME : (protocols[0] ?? '');
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    void this.options.authenticator.verify(token).then((result) => {
+      if (aborted) return;
+      const data: SocketData = {
+        id: this.nextSocketId++,
+        principal: result.ok ? result.principal : null,
+        refusal: result.ok ? null : result.reason,
+        open: false,
+        subs: new Map(),
+        bucket: result.ok ? new TokenBucket(config.limits.opsPerSecond, config.limits.opsBurst) : null,
+        expiryTimer: null,
+        pausedAt: null,
+      };
+      metrics.upgrades.inc({ result: result.ok ? 'accepted' : 'unauthorized' });
+      res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+    });
+  }
+
+  private open(ws: Socket): void {
+    const data = ws.getUserData();
+    if (!data.principal) {
+      // The token was checked in the upgrade; the close code tells a browser (which cannot see an HTTP status) not to retry.
+      ws.end(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${data.refusal ?? 'refused'}`.slice(0, 120));
+      return;
+    }
+    data.open = true;
+    this.sockets.add(ws);
+    this.options.metrics.connections.set(this.sockets.size);
+    const { expiresAt } = data.principal;
+    if (expiresAt !== null) {
+      // setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about
+      const wait = Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1);
+      data.expiryTimer = setTimeout(() => {
+        if (data.open) ws.cork(() => ws.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired'));
+      }, wait);
+    }
+    this.send(ws, {
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      sub: data.principal.sub,
+      scopes: [...data.principal.scopes],
+      limits: this.limits,
+    });
+  }
+
+  private close(ws: Socket, code: number): void {
+    const data = ws.getUserData();
+    this.options.metrics.closes.inc({ code: String(code) });
+    if (!data.open) return;
+    data.open = false;
+    if (data.expiryTimer) clearTimeout(data.expiryTimer);
+    for (const [eventId, sub] of data.subs) if (sub.joined) this.hub.leave(eventId);
+    this.options.metrics.subscriptions.set(this.countSubscriptions(-data.subs.size));
+    data.subs.clear();
+    this.sockets.delete(ws);
+    this.options.metrics.connections.set(this.sockets.size);
+  }
+
+  private message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    if (!data.open || !data.principal) return;
+    const { metrics } = this.options;
+    if (!isBinary) {
+      metrics.badFrames.inc();
+      return this.reply(ws, errorMessage(null, 'BAD_REQUEST', 'frames must be binary MessagePack'));
+    }
+    // decoding is synchronous: the ArrayBuffer is only valid during this callback
+    const decoded = decodeRequest(message, this.limits.maxSeatsPerRequest);
+    if (!decoded.ok) {
+      metrics.badFrames.inc();
+      data.bucket!.take(); // garbage counts against the rate limit too
+      return this.reply(ws, errorMessage(decoded.rid, 'BAD_REQUEST', decoded.msg));
+    }
+    const request = decoded.request;
+    if (!data.bucket!.take()) {
+      metrics.rateLimited.inc();
+      metrics.operations.inc({ op: request.t, result: 'RATE_LIMITED' });
+      return this.reply(ws, errorMessage(request.rid, 'RATE_LIMITED', `at most ${this.limits.opsPerSecond} requests per second (burst ${this.limits.opsBurst})`));
+    }
+    switch (request.t) {
+      case 'ping':
+        metrics.operations.inc({ op: 'ping', result: 'ok' });
+        return this.reply(ws, { t: 'pong', rid: request.rid });
+      case 'sub':
+        return void this.subscribe(ws, request);
+      case 'unsub':
+        return this.unsubscribe(ws, request);
+      default:
+        return void this.operate(ws, request);
+    }
+  }
+
+  private drain(ws: Socket): void {
+    const data = ws.getUserData();
+    if (data.pausedAt !== null && ws.getBufferedAmount() <= this.options.config.limits.slowConsumerBytes / 4) this.resumePaused(ws);
+  }
+
+  // ---- requests ------------------------------------------------------------
+
+  private async operate(ws: Socket, request: SeatOperation): Promise<void> {
+    const data = ws.getUserData();
+    const { metrics, logger } = this.options;
+    const started = performance.now();
+    this.inflight++;
+    let reply: ServerMessage;
+    try {
+      reply = await runOperation(this.options.store, data.principal!, request);
+    } catch (err) {
+      logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
+      reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
+    } finally {
+      this.inflight--;
+    }
+    metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+    metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
+    if (data.open) ws.cork(() => this.reply(ws, reply));
+  }
+
+  private async subscribe(ws: Socket, request: Extract<ClientRequest, { t: 'sub' }>): Promise<void> {
+    const data = ws.getUserData();
+    const { metrics } = this.options;
+    const refuse = (code: ErrorCode, msg?: string) => {
+      metrics.operations.inc({ op: 'sub', result: code });
+      this.reply(ws, errorMessage(request.rid, code, msg));
+    };
+    if (!hasScope(data.principal!, 'seats:read')) return refuse('FORBIDDEN', 'sub needs the seats:read scope');
+    const { ev } = request;
+    let sub = data.subs.get(ev);
+    if (!sub) {
+      if (data.subs.size >= this.limits.maxSubscriptions) return refuse('BAD_REQUEST', `at most ${this.limits.maxSubscriptions} subscriptions per connection`);
+      sub = { joined: false, resumeFrom: null };
+      data.subs.set(ev, sub);
+      metrics.subscriptions.set(this.countSubscriptions(1));
+      this.inflight++;
+      let room: Room | null;
+      try {
+        room = await this.hub.join(ev);
+      } catch (err) {
+        this.options.logger.error({ err, ev }, 'room load failed');
+        room = null;
+        if (data.subs.get(ev) === sub) this.forget(data, ev);
+        if (data.open) ws.cork(() => refuse('INTERNAL', 'the event could not be loaded; retry'));
+        return;
+      } finally {
+        this.inflight--;
+      }
+      if (!room) {
+        if (data.subs.get(ev) === sub) this.forget(data, ev);
+        if (data.open) ws.cork(() => refuse('NO_EVENT'));
+        return;
+      }
+      if (!data.open || data.subs.get(ev) !== sub) {
+        this.hub.leave(ev); // closed or unsubscribed while the room loaded
+        return;
+      }
+      sub.joined = true;
+    } else if (!sub.joined) {
+      return refuse('BAD_REQUEST', 'a subscription to this event is already being set up');
+    }
+    const room = this.hub.room(ev)!;
+    ws.cork(() => {
+      // No await between the catch-up frame and the topic subscription: nothing published can fall between them.
+      this.attach(ws, ev, sub, room, request.epoch, request.seq, 'sub');
+      metrics.operations.inc({ op: 'sub', result: 'ok' });
+      this.reply(ws, { t: 'ok', rid: request.rid, ev, epoch: room.epoch, seq: room.seq });
+    });
+  }
+
+  /** Sends what the socket needs to reach the room's seq, then subscribes it to the room's topic. */
+  private attach(ws: Socket, ev: string, sub: Subscription, room: Room, epoch: number | undefined, seq: number | undefined, reason: string): void {
+    const data = ws.getUserData();
+    const catchUp = room.catchUp(epoch, seq);
+    const { metrics } = this.options;
+    if (epoch !== undefined) metrics.resumes.inc({ served: catchUp.kind === 'snap' ? 'snap' : 'diff' });
+    if (catchUp.kind === 'snap') metrics.snapshotsSent.inc({ reason });
+    if (catchUp.kind !== 'current' && !this.sendFrame(ws, catchUp.frame)) return;
+    if (data.pausedAt !== null) {
+      sub.resumeFrom = { epoch: room.epoch, seq: room.seq };
+      return;
+    }
+    sub.resumeFrom = null;
+    ws.subscribe(roomTopic(ev));
+  }
+
+  private unsubscribe(ws: Socket, request: Extract<ClientRequest, { t: 'unsub' }>): void {
+    const data = ws.getUserData();
+    const sub = data.subs.get(request.ev);
+    if (sub) {
+      this.forget(data, request.ev);
+      if (sub.joined) {
+        ws.unsubscribe(roomTopic(request.ev));
+        this.hub.leave(request.ev);
+      }
+    }
+    this.options.metrics.operations.inc({ op: 'unsub', result: 'ok' });
+    this.reply(ws, { t: 'ok', rid: request.rid, ev: request.ev });
+  }
+
+  /** An event disappeared: its room told its subscribers (NO_EVENT); forget their subscriptions. */
+  private dropSubscriptions(eventId: string): void {
+    const topic = roomTopic(eventId);
+    for (const ws of this.sockets) {
+      const data = ws.getUserData();
+      if (data.subs.has(eventId)) {
+        this.forget(data, eventId);
+        ws.unsubscribe(topic);
+      }
+    }
+  }
+
+  private forget(data: SocketData, eventId: string): void {
+    if (data.subs.delete(eventId)) this.options.metrics.subscriptions.set(this.countSubscriptions(-1));
+  }
+
+  // ---- backpressure ----------------------------------------------------------
+
+  /**
+   * Slow consumers. Past SLOW_CONSUMER_BYTES of unsent data a socket is
+   * paused: taken out of its rooms, remembering where it stopped. Once it
+   * drains it is resynced (a diff from where it stopped, or a snapshot) and
+   * put back. A socket still not drained after the grace period is closed
+   * with 4008, and uWS's own hard cap (MAX_BACKPRESSURE_BYTES) bounds memory
+   * in between.
+   */
+  private checkBackpressure(): void {
+    const { slowConsumerBytes, slowConsumerGraceMs } = this.options.config.limits;
+    const now = Date.now();
+    for (const ws of this.sockets) {
+      const data = ws.getUserData();
+      const buffered = ws.getBufferedAmount();
+      if (data.pausedAt === null) {
+        if (buffered > slowConsumerBytes) this.pause(ws);
+      } else if (buffered <= slowConsumerBytes / 4) {
+        this.resumePaused(ws);
+      } else if (now - data.pausedAt > slowConsumerGraceMs) {
+        this.closeSlow(ws);
+      }
+    }
+  }
+
+  private pause(ws: Socket): void {
+    const data = ws.getUserData();
+    data.pausedAt = Date.now();
+    this.options.metrics.slowConsumers.inc({ action: 'paused' });
+    for (const [eventId, sub] of data.subs) {
+      const room = sub.joined ? this.hub.room(eventId) : undefined;
+      if (!room) continue;
+      sub.resumeFrom = { epoch: room.epoch, seq: room.seq };
+      ws.unsubscribe(roomTopic(eventId));
+    }
+  }
+
+  private resumePaused(ws: Socket): void {
+    const data = ws.getUserData();
+    data.pausedAt = null;
+    this.options.metrics.slowConsumers.inc({ action: 'resynced' });
+    ws.cork(() => {
+      for (const [eventId, sub] of data.subs) {
+        const room = this.hub.room(eventId);
+        if (!room || !sub.resumeFrom) continue;
+        this.attach(ws, eventId, sub, room, sub.resumeFrom.epoch, sub.resumeFrom.seq, 'resync');
+      }
+    });
+  }
+
+  private closeSlow(ws: Socket): void {
+    const data = ws.getUserData();
+    if (!data.open) return;
+    this.options.metrics.slowConsumers.inc({ action: 'closed' });
+    ws.cork(() => ws.end(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer'));
+  }
+
+  // ---- sending -----------------------------------------------------------------
+
+  private reply(ws: Socket, message: ServerMessage): void {
+    this.sendFrame(ws, encodeMessage(message));
+  }
+
+  private send(ws: Socket, message: ServerMessage): void {
+    this.sendFrame(ws, encodeMessage(message));
+  }
+
+  /** Sends one frame; a frame uWS dropped (hard backpressure cap) leaves the client incomplete, so it is closed. */
+  private sendFrame(ws: Socket, frame: Uint8Array): boolean {
+    if (ws.send(frame, true) === SEND_DROPPED) {
+      this.closeSlow(ws);
+      return false;
+    }
+    return true;
+  }
+
+  /** Keeps the subscriptions gauge; `delta` is +1/-1 per subscription taken or dropped. */
+  private countSubscriptions(delta: number): number {
+    this.subscriptionCount += delta;
+    return this.subscriptionCount;
+  }
+}

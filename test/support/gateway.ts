@@ -1,0 +1,128 @@
+/**
+ * Gateways for tests: in this process (startTestGateway) or as a child
+ * process the way users run it (spawnGateway), on the real test Redis, each
+ * with its own key prefix.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { mintDevToken } from '../../gateway/auth.js';
+import { loadConfig } from '../../gateway/config.js';
+import { startGatewayNode, type GatewayNode } from '../../gateway/node.js';
+import { generateVenue } from '../../scripts/generate-venue.js';
+import { createEventFromLayout } from '../../core/events.js';
+import { deleteKeysByPrefix, type SeatStore } from '../../core/store/index.js';
+import { testDatabaseUrl, testRedisUrl } from './env.js';
+import { newRedis } from './redis.js';
+
+export const TEST_JWT_SECRET = 'gateway-test-secret-0123456789';
+
+export function newPrefix(): string {
+  return `test:${randomBytes(5).toString('hex')}:`;
+}
+
+export interface TestGateway {
+  node: GatewayNode;
+  store: SeatStore;
+  prefix: string;
+  wsUrl: string;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Base environment of a test gateway; `env` overrides it. */
+export function gatewayEnv(prefix: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: testRedisUrl(),
+    DATABASE_URL: testDatabaseUrl(),
+    KEY_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DEMO: '0',
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'warn',
+    REDIS_CONNECTIONS: '2',
+    ...env,
+  };
+}
+
+export async function startTestGateway(env: Record<string, string> = {}, prefix = newPrefix()): Promise<TestGateway> {
+  const config = loadConfig(gatewayEnv(prefix, env));
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const node = await startGatewayNode({ config, logger, demoLayout: () => generateVenue({ seats: 500, seed: 1, name: 'Test' }), defaultMetrics: false });
+  return {
+    node,
+    store: node.store,
+    prefix,
+    wsUrl: `ws://127.0.0.1:${node.port}/ws`,
+    httpUrl: `http://127.0.0.1:${node.port}`,
+    async stop() {
+      await node.stop();
+    },
+  };
+}
+
+export function token(sub: string, scope = 'seats:read seats:hold seats:book', ttlSec = 3600): Promise<string> {
+  return mintDevToken(TEST_JWT_SECRET, { sub, scope, ttlSec });
+}
+
+/** Creates an event from a generated venue of `seats` seats. */
+export async function createVenueEvent(store: SeatStore, eventId: string, seats: number, settings?: Record<string, number>): Promise<void> {
+  const layout = generateVenue({ seats, seed: 7, name: eventId });
+  if (settings) (layout as { settings?: unknown }).settings = settings;
+  const created = await createEventFromLayout(store, eventId, layout);
+  if (!created.ok) throw new Error(`cannot create ${eventId}: ${created.code}`);
+}
+
+export async function wipePrefix(prefix: string): Promise<void> {
+  const redis = newRedis();
+  await deleteKeysByPrefix(redis, prefix);
+  await redis.quit();
+}
+
+export interface SpawnedGateway {
+  child: ChildProcess;
+  port: number;
+  wsUrl: string;
+  httpUrl: string;
+  lines: string[];
+  /** SIGTERM and wait for the exit code */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `gateway/main.ts` as its own process; resolves once it listens. */
+export function spawnGateway(prefix: string, env: Record<string, string> = {}): Promise<SpawnedGateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+    env: { ...process.env, ...gatewayEnv(prefix, { LOG_LEVEL: 'info', ...env }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        if (line.includes('gateway node ready')) {
+          const port = Number(JSON.parse(line).port);
+          resolve({
+            child,
+            port,
+            wsUrl: `ws://127.0.0.1:${port}/ws`,
+            httpUrl: `http://127.0.0.1:${port}`,
+            lines,
+            async stop(signal = 'SIGTERM') {
+              if (child.exitCode === null) child.kill(signal);
+              return exited;
+            },
+          });
+        }
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    void exited.then((code) => reject(new Error(`gateway exited with ${code} before it was ready:\n${lines.join('\n')}`)));
+  });
+}
