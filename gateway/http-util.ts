@@ -66,7 +66,7 @@ export function isFinished(res: HttpResponse): boolean {
 /**
  * Writes a whole response, corked (safe before and after an await). Does nothing
  * when the response was aborted or already sent. `body` undefined sends no body
- * (for 304).
+ * and no Content-Length (for 304); `closeConnection` only applies with a body.
  */
 export function sendRaw(
   res: HttpResponse,
@@ -80,7 +80,10 @@ export function sendRaw(
   res.cork(() => {
     res.writeStatus(statusLine(status));
     for (const [key, value] of Object.entries(headers)) res.writeHeader(key, value);
-    if (body === undefined) res.endWithoutBody(undefined, closeConnection);
+    // No arguments: this uWS build writes a bogus Content-Length for an explicit
+    // `undefined` length and fails on (undefined, false), so no-body answers
+    // (304) never close the connection.
+    if (body === undefined) res.endWithoutBody();
     else res.end(body, closeConnection);
   });
 }

@@ -189,6 +189,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
           : readBody(res, deps.maxBodyBytes, ctx);
       body.catch(() => undefined); // handled below; an early answer must not leave it unhandled
 
+      // Admin calls always need a token, even where anonymous viewers are allowed.
+      if (!token) return sendError(res, 'UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
       const auth = await deps.authenticator.verify(token);
       if (ctx.aborted) return;
       if (!auth.ok) return sendError(res, 'UNAUTHORIZED', auth.reason);

@@ -106,7 +106,9 @@ export class GatewayServer {
 
     this.app.ws<SocketData>('/ws', {
       compression: uWS.DISABLED,
-      maxPayloadLength: config.limits.maxFrameBytes,
+      // Frames over maxFrameBytes get BAD_REQUEST and the connection lives on; uWS drops the
+      // connection only past this hard cap, so a hostile client cannot make us buffer much.
+      maxPayloadLength: config.limits.maxFrameBytes * 4,
       idleTimeout: config.limits.idleTimeoutSec,
       sendPingsAutomatically: true,
       maxBackpressure: config.limits.maxBackpressureBytes,
@@ -259,6 +261,11 @@ export class GatewayServer {
     if (!isBinary) {
       metrics.badFrames.inc();
       return this.reply(ws, errorMessage(null, 'BAD_REQUEST', 'frames must be binary MessagePack'));
+    }
+    if (message.byteLength > this.limits.maxFrameBytes) {
+      metrics.badFrames.inc();
+      data.bucket!.take();
+      return this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${message.byteLength} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
     }
     // decoding is synchronous: the ArrayBuffer is only valid during this callback
     const decoded = decodeRequest(message, this.limits.maxSeatsPerRequest);

@@ -1,19 +1,361 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestGateway, token, createVenueEvent, wipePrefix, type TestGateway } from './support/gateway.js';
+/**
+ * The gateway end to end: real WebSockets against a gateway on the real test
+ * Redis. Covers the protocol's requests and replies, live diffs between
+ * clients, resume after a disconnect, every error code a WebSocket client can
+ * get, and hostile frames.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encode } from '@msgpack/msgpack';
+import { ERROR_CODES } from '../core/errors.js';
+import { encodeMessage, type ErrMessage, type ServerMessage } from '../core/protocol/index.js';
+import { createVenueEvent, startTestGateway, token, wipePrefix, TEST_JWT_SECRET, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
+
 let gw: TestGateway;
-beforeAll(async () => { gw = await startTestGateway(); await createVenueEvent(gw.store, 'e1', 200); });
-afterAll(async () => { await gw.stop(); await wipePrefix(gw.prefix); });
-it('smoke', async () => {
-  const a = await TestClient.connect(gw.wsUrl, { token: await token('alice') });
-  const b = await TestClient.connect(gw.wsUrl, { token: await token('bob') });
-  console.log(a.hello);
-  console.log(await a.request({ t: 'sub', ev: 'e1' }));
-  console.log(await b.request({ t: 'sub', ev: 'e1' }));
-  const held = await a.ok({ t: 'hold', ev: 'e1', seats: [1, 2] });
-  console.log(held);
-  const v = await b.until('e1', (v) => v.seq >= (held.seq as number));
-  console.log(v.seq, v.status[1], v.status[2], b.messages.map(m => m.t));
-  expect(v.status[1]).toBe(1);
-  await a.close(); await b.close();
+const clients: TestClient[] = [];
+/** error codes seen in replies in this file, checked against the catalogue at the end */
+const codesSeen = new Set<string>();
+
+async function connect(sub = 'alice', scope?: string): Promise<TestClient> {
+  const client = await TestClient.connect(gw.wsUrl, { token: await token(sub, scope) });
+  clients.push(client);
+  return client;
+}
+
+async function expectErr(client: TestClient, body: Parameters<TestClient['request']>[0], code: string): Promise<ErrMessage> {
+  const reply = await client.request(body);
+  expect(reply, JSON.stringify(reply)).toMatchObject({ t: 'err', code });
+  codesSeen.add(code);
+  return reply as ErrMessage;
+}
+
+beforeAll(async () => {
+  gw = await startTestGateway({ TICK_MS: '20' });
+  await createVenueEvent(gw.store, 'e1', 200);
+  await createVenueEvent(gw.store, 'e2', 300);
+  await createVenueEvent(gw.store, 'short', 100, { holdTtlMs: 300, maxHoldLifetimeMs: 300 });
+  await createVenueEvent(gw.store, 'broken', 100);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.ws.terminate();
+  await gw.stop();
+  await wipePrefix(gw.prefix);
+});
+
+describe('live seat map', () => {
+  it('a hold by one client reaches the other as a diff', async () => {
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    expect(alice.hello).toMatchObject({ t: 'hello', v: 1, sub: 'alice', scopes: ['seats:read', 'seats:hold', 'seats:book'] });
+
+    const subA = await alice.ok({ t: 'sub', ev: 'e1' });
+    const subB = await bob.ok({ t: 'sub', ev: 'e1' });
+    expect(subA).toMatchObject({ ev: 'e1', seq: 0 });
+    // the snapshot came before the ok
+    const snapIndex = bob.messages.findIndex((m) => m.t === 'snap');
+    const okIndex = bob.messages.findIndex((m) => m.t === 'ok');
+    expect(snapIndex).toBeGreaterThan(-1);
+    expect(snapIndex).toBeLessThan(okIndex);
+    expect(bob.views.get('e1')!.status).toHaveLength(200);
+    expect(subB.epoch).toBe(subA.epoch);
+
+    const held = await alice.ok({ t: 'hold', ev: 'e1', seats: [3, 4] });
+    expect(held).toMatchObject({ tok: expect.any(String), exp: expect.any(Number), seq: 1 });
+    const view = await bob.until('e1', (v) => v.seq >= 1);
+    expect([view.status[3], view.status[4]]).toEqual([1, 1]);
+
+    const diff = bob.messages.find((m) => m.t === 'diff') as Extract<ServerMessage, { t: 'diff' }>;
+    expect(diff).toMatchObject({ ev: 'e1', from: 0, to: 1 });
+    expect(diff.ch).toEqual(expect.arrayContaining([3, 1, 4, 1]));
+    expect(bob.gaps.size).toBe(0);
+  });
+
+  it('release, extend and book round trips, with an idempotent book', async () => {
+    const carol = await connect('carol');
+    const dave = await connect('dave');
+    await dave.ok({ t: 'sub', ev: 'e2' });
+    const held = await carol.ok({ t: 'hold', ev: 'e2', seats: [10, 11, 12] });
+    const tok = held.tok as string;
+    const more = await carol.ok({ t: 'hold', ev: 'e2', seats: [13], tok });
+    expect(more.tok).toBe(tok);
+    const released = await carol.ok({ t: 'release', ev: 'e2', tok, seats: [12] });
+    expect(released).toMatchObject({ n: 1 });
+    const extended = await carol.ok({ t: 'extend', ev: 'e2', tok });
+    expect(extended.exp).toBeGreaterThanOrEqual(held.exp as number);
+    const booked = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
+    expect(booked).toMatchObject({ id: expect.any(String), replayed: false });
+    expect([...(booked.seats as number[])].sort((a, b) => a - b)).toEqual([10, 11, 13]);
+    // the same key again returns the same booking
+    const again = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
+    expect(again).toMatchObject({ id: booked.id, replayed: true });
+
+    const view = await dave.until('e2', (v) => v.seq >= (booked.seq as number));
+    expect([view.status[10], view.status[11], view.status[12], view.status[13]]).toEqual([2, 2, 0, 2]);
+    const snap = (await gw.store.snapshot('e2'))!;
+    expect(Buffer.from(view.status).equals(snap.status)).toBe(true);
+  });
+
+  it('ping answers pong, unsub stops diffs', async () => {
+    const erin = await connect('erin');
+    expect(await erin.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
+    await erin.ok({ t: 'sub', ev: 'e1' });
+    expect(await erin.ok({ t: 'unsub', ev: 'e1' })).toMatchObject({ ev: 'e1' });
+    const frank = await connect('frank');
+    const held = await frank.ok({ t: 'hold', ev: 'e1', seats: [50] });
+    // a watcher that is still subscribed sees the change; erin does not
+    const watcher = await connect('watcher');
+    await watcher.ok({ t: 'sub', ev: 'e1' });
+    await watcher.until('e1', (v) => v.seq >= (held.seq as number));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(erin.messages.filter((m) => m.t === 'diff')).toHaveLength(0);
+  });
+});
+
+describe('resume after reconnect', () => {
+  it('a client that missed changes resumes with epoch+seq and gets one diff to the current state', async () => {
+    const gina = await connect('gina');
+    const sub = await gina.ok({ t: 'sub', ev: 'e1' });
+    const epoch = sub.epoch as number;
+    const seq = sub.seq as number;
+    const saved = Uint8Array.from(gina.views.get('e1')!.status);
+    await gina.close();
+
+    // changes while gina is away
+    const hank = await connect('hank');
+    const h1 = await hank.ok({ t: 'hold', ev: 'e1', seats: [100, 101] });
+    await hank.ok({ t: 'release', ev: 'e1', tok: h1.tok as string, seats: [100] });
+    await hank.ok({ t: 'hold', ev: 'e1', seats: [102], tok: h1.tok as string });
+
+    const back = await connect('gina');
+    // prime the view with what gina had, as a real client would
+    back.views.set('e1', Object.assign(new (await import('../core/protocol/index.js')).SeatView(), { epoch, seq, status: saved }));
+    const resumed = await back.ok({ t: 'sub', ev: 'e1', epoch, seq });
+    const catchUp = back.messages.filter((m) => m.t === 'diff' || m.t === 'snap');
+    // one diff from gina's seq, never a snapshot: the room's resume window covers it
+    expect(catchUp[0]).toMatchObject({ t: 'diff', from: seq, to: resumed.seq });
+    expect(catchUp.some((m) => m.t === 'snap')).toBe(false);
+    // the room may not have taken in hank's last change when gina came back; it follows as a diff
+    const fresh = (await gw.store.snapshot('e1'))!;
+    const view = await back.until('e1', (v) => v.seq >= fresh.seq);
+    expect(view.seq).toBe(fresh.seq);
+    expect(Buffer.from(view.status).equals(fresh.status)).toBe(true);
+    expect(back.gaps.size).toBe(0);
+  });
+
+  it('a current client gets no catch-up frame; a wrong epoch or a seq from the future gets a snapshot', async () => {
+    const ivy = await connect('ivy');
+    const sub = await ivy.ok({ t: 'sub', ev: 'e2' });
+    await ivy.ok({ t: 'unsub', ev: 'e2' });
+    const before = ivy.messages.length;
+    await ivy.ok({ t: 'sub', ev: 'e2', epoch: sub.epoch as number, seq: sub.seq as number });
+    expect(ivy.messages.slice(before).map((m) => m.t)).toEqual(['ok']);
+
+    await ivy.ok({ t: 'unsub', ev: 'e2' });
+    const mark = ivy.messages.length;
+    await ivy.ok({ t: 'sub', ev: 'e2', epoch: (sub.epoch as number) + 1, seq: sub.seq as number });
+    expect(ivy.messages.slice(mark).map((m) => m.t)).toEqual(['snap', 'ok']);
+
+    await ivy.ok({ t: 'unsub', ev: 'e2' });
+    const mark2 = ivy.messages.length;
+    await ivy.ok({ t: 'sub', ev: 'e2', epoch: sub.epoch as number, seq: (sub.seq as number) + 1000 });
+    expect(ivy.messages.slice(mark2).map((m) => m.t)).toEqual(['snap', 'ok']);
+  });
+});
+
+describe('error codes', () => {
+  it('BAD_REQUEST for malformed requests, with the rid echoed when readable', async () => {
+    const c = await connect('jack');
+    const reply = await expectErr(c, { t: 'hold', ev: 'e1', seats: [] }, 'BAD_REQUEST');
+    expect(reply.rid).toEqual(expect.any(Number));
+    await expectErr(c, { t: 'hold', ev: 'e1', seats: ['x' as unknown as number] }, 'BAD_REQUEST');
+    await expectErr(c, { t: 'book', ev: 'e1', tok: 'abcdefgh12' } as never, 'BAD_REQUEST');
+    await expectErr(c, { t: 'nope' } as never, 'BAD_REQUEST');
+    await expectErr(c, { t: 'sub', ev: 'bad event id!' }, 'BAD_REQUEST');
+    await expectErr(c, { t: 'sub', ev: 'e1', epoch: 1 } as never, 'BAD_REQUEST');
+  });
+
+  it('FORBIDDEN without the scope an operation needs', async () => {
+    const reader = await connect('reader', 'seats:read');
+    await expectErr(reader, { t: 'hold', ev: 'e1', seats: [1] }, 'FORBIDDEN');
+    const noRead = await connect('noread', 'seats:hold');
+    await expectErr(noRead, { t: 'sub', ev: 'e1' }, 'FORBIDDEN');
+    const holder = await connect('holder-only', 'seats:read seats:hold');
+    const held = await holder.ok({ t: 'hold', ev: 'e1', seats: [150] });
+    await expectErr(holder, { t: 'book', ev: 'e1', tok: held.tok as string, key: 'k' }, 'FORBIDDEN');
+  });
+
+  it('NO_EVENT, BAD_SEAT, UNAVAILABLE, NOT_HOLDER, HOLD_LIMIT, CONFLICT', async () => {
+    const kim = await connect('kim');
+    const lou = await connect('lou');
+    await expectErr(kim, { t: 'sub', ev: 'no-such-event' }, 'NO_EVENT');
+    await expectErr(kim, { t: 'hold', ev: 'no-such-event', seats: [1] }, 'NO_EVENT');
+    const badSeat = await expectErr(kim, { t: 'hold', ev: 'e2', seats: [299, 300] }, 'BAD_SEAT');
+    expect(badSeat.seats).toEqual([300]);
+    const held = await kim.ok({ t: 'hold', ev: 'e2', seats: [200, 201] });
+    const unavailable = await expectErr(lou, { t: 'hold', ev: 'e2', seats: [201, 202] }, 'UNAVAILABLE');
+    expect(unavailable.seats).toEqual([201]);
+    await expectErr(lou, { t: 'release', ev: 'e2', tok: held.tok as string }, 'NOT_HOLDER');
+    await expectErr(lou, { t: 'hold', ev: 'e2', seats: Array.from({ length: 11 }, (_, i) => 220 + i) }, 'HOLD_LIMIT');
+    const other = await kim.ok({ t: 'hold', ev: 'e2', seats: [203] });
+    await kim.ok({ t: 'book', ev: 'e2', tok: held.tok as string, key: 'kim-1' });
+    // the same idempotency key for another hold
+    await expectErr(kim, { t: 'book', ev: 'e2', tok: other.tok as string, key: 'kim-1' }, 'CONFLICT');
+  });
+
+  it('EXPIRED once a hold has run out', async () => {
+    const max = await connect('max');
+    const held = await max.ok({ t: 'hold', ev: 'short', seats: [1] });
+    await new Promise((r) => setTimeout(r, 450));
+    await expectErr(max, { t: 'extend', ev: 'short', tok: held.tok as string }, 'EXPIRED');
+  });
+
+  it('INTERNAL when Redis fails an operation, and the connection carries on', async () => {
+    const ned = await connect('ned');
+    // a key of the wrong type makes the script fail inside Redis
+    await gw.store.redis.set(gw.store.keys('broken').tokens, 'not a hash');
+    await expectErr(ned, { t: 'hold', ev: 'broken', seats: [1] }, 'INTERNAL');
+    expect(await ned.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
+  });
+
+  it('RATE_LIMITED past the burst, and served again after a pause', async () => {
+    const limited = await startTestGateway({ OPS_PER_SECOND: '5', OPS_BURST: '5' });
+    try {
+      const c = await TestClient.connect(limited.wsUrl, { token: await token('olga') });
+      const replies = await Promise.all(Array.from({ length: 10 }, () => c.request({ t: 'ping' })));
+      const limitedReplies = replies.filter((r) => r.t === 'err') as ErrMessage[];
+      expect(replies.filter((r) => r.t === 'pong').length).toBeGreaterThanOrEqual(5);
+      expect(limitedReplies.length).toBeGreaterThanOrEqual(4);
+      expect(limitedReplies.every((r) => r.code === 'RATE_LIMITED')).toBe(true);
+      codesSeen.add('RATE_LIMITED');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await c.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
+      await c.close();
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('UNAUTHORIZED: HTTP admin calls without a token (WebSocket refusals are close code 4001, see the auth tests below)', async () => {
+    const res = await fetch(`${gw.httpUrl}/events`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    codesSeen.add('UNAUTHORIZED');
+  });
+});
+
+describe('authentication at the upgrade', () => {
+  async function refused(tokenValue: string, via: 'header' | 'protocol' | 'query' = 'header') {
+    const error = await TestClient.connect(gw.wsUrl, { token: tokenValue, via }).then(
+      () => null,
+      (e: { code: number; reason: string }) => e,
+    );
+    expect(error).not.toBeNull();
+    expect(error!.code).toBe(4001);
+    return error!.reason;
+  }
+
+  it('accepts a token from the header, a subprotocol entry or the query string', async () => {
+    for (const via of ['header', 'protocol', 'query'] as const) {
+      const c = await TestClient.connect(gw.wsUrl, { token: await token(`via-${via}`), via });
+      expect(c.hello!.sub).toBe(`via-${via}`);
+      expect(c.ws.protocol).toBe('seatmap.v1');
+      await c.close();
+    }
+  });
+
+  it('refuses alg:none, a wrong key, an expired token and garbage with close code 4001', async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', scope: 'seats:hold' })}.`;
+    expect(await refused(none)).toMatch(/unauthorized/);
+    const wrongKey = await new SignJWT({ sub: 'mallory', scope: 'seats:read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-0123456789abcdef'));
+    expect(await refused(wrongKey, 'protocol')).toMatch(/signature/);
+    const expired = await new SignJWT({ sub: 'mallory', scope: 'seats:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    expect(await refused(expired, 'query')).toMatch(/expired/);
+    expect(await refused('not-a-token')).toMatch(/unauthorized/);
+  });
+
+  it('refuses a wrong audience when an audience is configured, and anonymous viewers when they are not allowed', async () => {
+    const strict = await startTestGateway({ JWT_AUDIENCE: 'seatmap', ALLOW_ANONYMOUS: 'false' });
+    try {
+      const wrongAud = await new SignJWT({ sub: 'mallory', scope: 'seats:read' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setAudience('someone-else')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+      const e1 = await TestClient.connect(strict.wsUrl, { token: wrongAud }).catch((e) => e);
+      expect(e1).toMatchObject({ code: 4001, reason: expect.stringMatching(/audience/) });
+      const e2 = await TestClient.connect(strict.wsUrl).catch((e) => e);
+      expect(e2).toMatchObject({ code: 4001, reason: expect.stringMatching(/token required/) });
+      const rightAud = await new SignJWT({ sub: 'ok', scope: 'seats:read' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setAudience('seatmap')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+      const ok = await TestClient.connect(strict.wsUrl, { token: rightAud });
+      expect(ok.hello!.sub).toBe('ok');
+      await ok.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('anonymous viewers may watch but not hold', async () => {
+    const anon = await TestClient.connect(gw.wsUrl);
+    clients.push(anon);
+    expect(anon.hello).toMatchObject({ sub: null, scopes: ['seats:read'] });
+    await anon.ok({ t: 'sub', ev: 'e1' });
+    await expectErr(anon, { t: 'hold', ev: 'e1', seats: [7] }, 'FORBIDDEN');
+  });
+
+  it('closes with 4002 when the token expires during the connection', async () => {
+    const c = await TestClient.connect(gw.wsUrl, { token: await token('brief', 'seats:read', 2) });
+    const closed = await c.closed;
+    expect(closed.code).toBe(4002);
+  });
+});
+
+describe('hostile frames', () => {
+  it('random bytes, text frames, trailing bytes, deep nesting and oversized frames get BAD_REQUEST; others are served throughout', async () => {
+    const bystander = await connect('bystander');
+    await bystander.ok({ t: 'sub', ev: 'e1' });
+    const attacker = await connect('attacker');
+    const nextErr = () => attacker.next((m) => m.t === 'err');
+    const frames: (Uint8Array | string)[] = [
+      new Uint8Array([0xc1]),
+      Uint8Array.from({ length: 512 }, (_, i) => (i * 7919) % 256),
+      'not binary',
+      new Uint8Array([...encodeMessage({ t: 'ping', rid: 1 }), 0x00]),
+      new Uint8Array(16_000).fill(0x91), // 16,000 nested arrays
+      encode({ t: 'hold', rid: 9, ev: 'e1', seats: Array.from({ length: 5000 }, (_, i) => i) }), // over maxFrameBytes, under the hard cap
+      new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]), // an array claiming 4 billion items
+      encode({ t: 'sub', rid: 3, ev: { $gt: '' } }),
+    ];
+    for (const frame of frames) {
+      const err = nextErr();
+      attacker.sendRaw(frame);
+      expect(await err).toMatchObject({ t: 'err', code: 'BAD_REQUEST' });
+      // the bystander is still served
+      expect(await bystander.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
+    }
+    expect(await attacker.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
+    codesSeen.add('BAD_REQUEST');
+
+    // past the hard cap (4 x maxFrameBytes) the connection is dropped; the process lives on
+    attacker.sendRaw(new Uint8Array(70_000));
+    expect((await attacker.closed).code).toBe(1006);
+    const held = await bystander.ok({ t: 'hold', ev: 'e1', seats: [180] });
+    await bystander.until('e1', (v) => v.seq >= (held.seq as number));
+  });
+});
+
+describe('catalogue coverage', () => {
+  it('every error code of the catalogue was produced by a test in this file', () => {
+    expect([...codesSeen].sort()).toEqual([...ERROR_CODES].sort());
+  });
 });

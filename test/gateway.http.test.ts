@@ -19,6 +19,11 @@ const t = createTestStore();
 const layouts = new LayoutCache();
 let readiness: Record<string, boolean> = {};
 let readinessFails = false;
+/** when set, checkReadiness waits for it */
+let readinessGate: Promise<void> | null = null;
+let readinessCalls = 0;
+/** warnings and errors the routes logged */
+const logged: { level: number; msg: string }[] = [];
 let draining = false;
 const live = new Map<string, { epoch: number; seq: number; status: Uint8Array }>();
 
@@ -35,10 +40,12 @@ beforeAll(async () => {
     store: t.store,
     authenticator: createAuthenticator({ jwtSecret: SECRET, allowAnonymous: false }),
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) }),
     layouts,
     isDraining: () => draining,
     checkReadiness: async () => {
+      readinessCalls++;
+      if (readinessGate) await readinessGate;
       if (readinessFails) throw new Error('boom');
       return { ...readiness };
     },
@@ -65,6 +72,7 @@ afterAll(async () => {
 beforeEach(() => {
   readiness = { redis: true, postgres: true, scripts: true };
   readinessFails = false;
+  readinessGate = null;
   draining = false;
   live.clear();
 });
@@ -146,10 +154,10 @@ describe('POST /events', () => {
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
     }
-    const lowercase = await postEvent({ id: 'nope-1', layout: venue }, null, {
+    const basic = await postEvent({ id: 'nope-1', layout: venue }, null, {
       headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
     });
-    expect(lowercase.status).toBe(401);
+    expect(basic.status).toBe(401);
     expect(await t.store.meta('nope-1')).toBeNull();
   });
 
@@ -430,6 +438,55 @@ describe('GET /events/:id/availability', () => {
     const bad = await fetch(`${base}/events/bad%20id/availability`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('aborted requests', () => {
+  const errorsLogged = () => logged.filter((l) => l.level >= 50);
+
+  it('does not touch a response the client aborted while the handler awaited', async () => {
+    let open!: () => void;
+    readinessGate = new Promise<void>((resolve) => (open = resolve));
+    const callsBefore = readinessCalls;
+    const errorsBefore = errorsLogged().length;
+    const controller = new AbortController();
+    const pending = fetch(`${base}/readyz`, { signal: controller.signal });
+    await expect.poll(() => readinessCalls).toBe(callsBefore + 1);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 50)); // let uWS see the closed socket
+    open();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errorsLogged()).toHaveLength(errorsBefore);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('survives a client going away in the middle of a body', async () => {
+    const errorsBefore = errorsLogged().length;
+    const controller = new AbortController();
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        pulls++;
+        if (pulls > 2) return new Promise(() => undefined); // never finishes
+        controller.enqueue(new TextEncoder().encode('{"id":"half-1",'));
+      },
+    });
+    const pending = fetch(`${base}/events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adminToken}` },
+      body: stream,
+      duplex: 'half',
+      signal: controller.signal,
+    } as RequestInit);
+    await expect.poll(() => pulls).toBeGreaterThan(2);
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(errorsLogged()).toHaveLength(errorsBefore);
+    expect(await t.store.meta('half-1')).toBeNull();
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });
 

@@ -89,13 +89,13 @@ export interface ErrMessage {
 export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage | PongMessage | ErrMessage;
 
 /**
- * WebSocket close codes the server uses. 1000-1015 are RFC 6455 / IANA codes;
+ * WebSocket close codes the server sends (a frame over 4 x maxFrameBytes is
+ * not answered at all: the TCP connection is dropped, which clients see as
+ * 1006). 1000-1015 are RFC 6455 / IANA codes;
  * 4000-4999 are this protocol's own. `reconnect` tells clients what to do.
  */
 export const CLOSE_CODES = {
   NORMAL: { code: 1000, reconnect: false, meaning: 'Normal closure.' },
-  MESSAGE_TOO_BIG: { code: 1009, reconnect: true, meaning: 'A frame exceeded the maximum frame size (hello.limits.maxFrameBytes).' },
-  INTERNAL: { code: 1011, reconnect: true, meaning: 'The server hit an unexpected condition on this connection.' },
   SERVER_RESTART: { code: 1012, reconnect: true, meaning: 'The server is shutting down or restarting; reconnect (with backoff) and resume.' },
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
   TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
