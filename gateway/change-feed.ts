@@ -50,6 +50,8 @@ export class ChangeFeed {
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.isCluster = 'isCluster' in options.reader && options.reader.isCluster === true;
+    // a reconnected reader has a new client id: look it up again before the next blocking read
+    options.reader.on('close', () => (this.readerId = null));
   }
 
   start(): void {
@@ -62,6 +64,11 @@ export class ChangeFeed {
     this.running = false;
     this.interrupt();
     await this.loop;
+  }
+
+  /** The Redis client id of the reader's current connection (null before the first read or after a reconnect). */
+  get clientId(): number | null {
+    return this.readerId;
   }
 
   watch(target: FeedTarget): void {
@@ -105,7 +112,6 @@ export class ChangeFeed {
   }
 
   private async run(): Promise<void> {
-    if (!this.isCluster) this.readerId = Number(await (this.options.reader as Redis).client('ID'));
     while (this.running) {
       if (this.active().length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -126,7 +132,23 @@ export class ChangeFeed {
   }
 
   /** One blocking XREAD over every watched log. */
+  /**
+   * The reader does not re-send commands after a reconnect (a re-sent XREAD
+   * would block the new connection with a stale position), and ioredis then
+   * never settles them: so every read races the connection's loss.
+   */
+  private untilClosed<T>(command: Promise<T>): Promise<T> {
+    const reader = this.options.reader;
+    let onClose: () => void = () => {};
+    const lost = new Promise<never>((_, reject) => {
+      onClose = () => reject(new Error('change feed connection lost'));
+      reader.once('close', onClose);
+    });
+    return Promise.race([command, lost]).finally(() => reader.off('close', onClose));
+  }
+
   private async readAll(): Promise<boolean> {
+    if (this.readerId === null) this.readerId = Number(await this.untilClosed((this.options.reader as Redis).client('ID')));
     const targets = this.active();
     const keys = targets.map((t) => t.logKey);
     const ids = targets.map((t) => `${t.afterSeq()}-0`);
@@ -134,14 +156,8 @@ export class ChangeFeed {
     this.readNo++;
     let reply: RawStreams;
     try {
-      reply = (await (this.options.reader as Redis).xreadBuffer(
-        'COUNT',
-        this.options.count ?? 1000,
-        'BLOCK',
-        this.options.blockMs ?? 5000,
-        'STREAMS',
-        ...keys,
-        ...ids,
+      reply = (await this.untilClosed(
+        (this.options.reader as Redis).xreadBuffer('COUNT', this.options.count ?? 1000, 'BLOCK', this.options.blockMs ?? 5000, 'STREAMS', ...keys, ...ids),
       )) as unknown as RawStreams;
     } finally {
       this.blocked = false;
@@ -152,9 +168,11 @@ export class ChangeFeed {
   /** Cluster: one non-blocking XREAD per log (each in its own slot). */
   private async pollEach(): Promise<boolean> {
     const targets = this.active();
-    const replies = await Promise.all(
-      targets.map(
-        (t) => this.options.reader.xreadBuffer('COUNT', this.options.count ?? 1000, 'STREAMS', t.logKey, `${t.afterSeq()}-0`) as unknown as Promise<RawStreams>,
+    const replies = await this.untilClosed(
+      Promise.all(
+        targets.map(
+          (t) => this.options.reader.xreadBuffer('COUNT', this.options.count ?? 1000, 'STREAMS', t.logKey, `${t.afterSeq()}-0`) as unknown as Promise<RawStreams>,
+        ),
       ),
     );
     let got = false;

@@ -32,7 +32,8 @@ const schema = z.object({
   OPS_BURST: positiveInt.max(100_000).default(100),
   MAX_CONNECTIONS: positiveInt.default(200_000),
   MAX_SUBSCRIPTIONS: positiveInt.max(1000).default(16),
-  IDLE_TIMEOUT_S: nonNegativeInt.max(960).default(60),
+  // uWS refuses 1-8 (its timer resolution is 4 s)
+  IDLE_TIMEOUT_S: nonNegativeInt.max(960).refine((v) => v === 0 || v > 8, { message: 'must be 0 (off) or more than 8' }).default(60),
   SLOW_CONSUMER_BYTES: positiveInt.default(1 << 20),
   SLOW_CONSUMER_GRACE_MS: positiveInt.default(10_000),
   MAX_BACKPRESSURE_BYTES: positiveInt.default(16 << 20),

@@ -39,7 +39,16 @@ interface RoomSlot {
   /** the event's seq in Redis at the last check, to spot a stalled feed */
   lastCheckSeq: number;
   stalledChecks: number;
+  /** consecutive checks that found the event missing */
+  missingChecks: number;
 }
+
+/**
+ * An event must be missing from Redis this many checks in a row before its
+ * room is closed: an event being rebuilt (deleted and created again) is
+ * briefly missing, and its watchers should see the new epoch, not lose it.
+ */
+const MISSING_CHECKS_BEFORE_GONE = 3;
 
 /** History entries read when a room loads, so that resumes from before it started can be served. */
 const HISTORY_ENTRIES = 2000;
@@ -75,6 +84,11 @@ export class Hub {
     await this.feed.stop();
   }
 
+  /** The change feed reader's Redis client id (tests cut that connection to provoke gaps). */
+  get feedClientId(): number | null {
+    return this.feed.clientId;
+  }
+
   get roomCount(): number {
     return this.slots.size;
   }
@@ -99,7 +113,7 @@ export class Hub {
         resumeWindow: this.options.resumeWindow,
         publish: (frame, updates) => this.publish(eventId, frame, updates),
       });
-      const created: RoomSlot = { room, loading: null, resyncing: false, lastCheckSeq: -1, stalledChecks: 0 };
+      const created: RoomSlot = { room, loading: null, resyncing: false, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
       created.loading = this.load(created).finally(() => (created.loading = null));
       this.slots.set(eventId, created);
       this.options.metrics.rooms.set(this.slots.size);
@@ -123,6 +137,16 @@ export class Hub {
   }
 
   private async load(slot: RoomSlot): Promise<Room | null> {
+    try {
+      return await this.loadOnce(slot);
+    } catch (err) {
+      // a failed load must not leave a half-made room behind: the next subscriber starts over
+      if (this.slots.get(slot.room.eventId) === slot) this.drop(slot.room.eventId);
+      throw err;
+    }
+  }
+
+  private async loadOnce(slot: RoomSlot): Promise<Room | null> {
     const { room } = slot;
     const snapshot = await this.options.store.snapshot(room.eventId);
     if (!snapshot) {
@@ -146,11 +170,15 @@ export class Hub {
     const slot = this.slots.get(eventId);
     if (!slot || slot.loading || slot.resyncing) return;
     this.options.metrics.feedEntries.inc(entries.length);
-    if (slot.room.receive(entries) === 'gap') {
+    const outcome = slot.room.receive(entries);
+    if (outcome === 'ok') return;
+    if (outcome === 'gap') {
       this.options.metrics.feedGaps.inc();
       this.options.logger.warn({ eventId, received: slot.room.received, next: entries[0]?.seq }, 'gap in change log; resyncing room from a snapshot');
-      void this.resync(slot);
+    } else {
+      this.options.logger.info({ eventId }, 'change log of a new epoch; resyncing room from a snapshot');
     }
+    void this.resync(slot);
   }
 
   /** Repairs a room from a snapshot; its subscribers get one diff (same epoch) or the snapshot (new epoch). */
@@ -192,7 +220,11 @@ export class Hub {
       live.forEach((slot, i) => {
         const [epoch, seq] = metas[i]!;
         if (this.slots.get(slot.room.eventId) !== slot) return;
-        if (epoch === null) return this.gone(slot.room.eventId);
+        if (epoch === null) {
+          if (++slot.missingChecks >= MISSING_CHECKS_BEFORE_GONE) this.gone(slot.room.eventId);
+          return;
+        }
+        slot.missingChecks = 0;
         if (Number(epoch) !== slot.room.epoch) {
           this.options.logger.info({ eventId: slot.room.eventId, epoch: Number(epoch) }, 'event has a new epoch; resyncing room');
           return void this.resync(slot);

@@ -36,7 +36,13 @@ export interface GatewayNodeOptions {
 
 export async function startGatewayNode({ config, logger, demoLayout, defaultMetrics }: GatewayNodeOptions): Promise<GatewayNode> {
   const connect = async (name: string, autoPipelining = true) => {
-    const client = new Redis(config.redisUrl, { enableAutoPipelining: autoPipelining, lazyConnect: true, connectionName: `seatmap-${name}` });
+    const client = new Redis(config.redisUrl, {
+      enableAutoPipelining: autoPipelining,
+      lazyConnect: true,
+      connectionName: `seatmap-${name}`,
+      // the feed's blocking read must fail on a lost connection, not be re-sent with a stale position
+      autoResendUnfulfilledCommands: autoPipelining,
+    });
     client.on('error', (err) => logger.warn({ err, connection: name }, 'redis connection error'));
     await client.connect();
     return client;

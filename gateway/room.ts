@@ -78,11 +78,14 @@ export class Room {
 
   /**
    * Takes in change-log entries (in seq order). Returns 'gap' when an entry
-   * is missing: the caller must repair with resync(); nothing is applied then.
+   * is missing, 'epoch' when an entry belongs to another epoch of the event
+   * (it was recreated): the caller must repair with resync(). Entries before
+   * the problem are taken in (they are correct); none after it.
    */
-  receive(entries: readonly ChangeEntry[]): 'ok' | 'gap' {
+  receive(entries: readonly ChangeEntry[]): 'ok' | 'gap' | 'epoch' {
     let expected = this.received + 1;
     for (const entry of entries) {
+      if (entry.epoch !== undefined && entry.epoch !== this.epoch) return 'epoch';
       if (entry.seq < expected) continue; // already taken in (a re-read after a reconnect)
       if (entry.seq !== expected) return 'gap';
       const ch = entry.changes;

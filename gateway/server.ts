@@ -64,6 +64,8 @@ export interface GatewayServerOptions {
 }
 
 const SEND_DROPPED = 2;
+/** the authenticator's reason when the JWKS cannot be fetched */
+const KEY_SET_UNAVAILABLE = 'key set unavailable';
 const BACKPRESSURE_CHECK_MS = 500;
 
 export class GatewayServer {
@@ -73,6 +75,7 @@ export class GatewayServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   private nextSocketId = 1;
   private inflight = 0;
+  private pendingUpgrades = 0;
   private subscriptionCount = 0;
   private draining = false;
   private backpressureTimer: NodeJS.Timeout | null = null;
@@ -135,7 +138,7 @@ export class GatewayServer {
       },
       maxBodyBytes: config.limits.maxBodyBytes,
     });
-    this.app.any('/*', (res) => sendJson(res, 404, { code: 'NOT_FOUND', msg: 'no such route' }));
+    this.app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
   }
 
   /** Starts listening; resolves to the port (useful with PORT=0). */
@@ -181,7 +184,7 @@ export class GatewayServer {
       metrics.upgrades.inc({ result: 'draining' });
       return void res.writeStatus('503 Service Unavailable').end('server restarting');
     }
-    if (this.sockets.size >= config.limits.maxConnections) {
+    if (this.sockets.size + this.pendingUpgrades >= config.limits.maxConnections) {
       metrics.upgrades.inc({ result: 'over_limit' });
       return void res.writeStatus('503 Service Unavailable').end('connection limit reached');
     }
@@ -194,11 +197,17 @@ export class GatewayServer {
       query: req.getQuery() ?? '',
     });
     // Answer with our protocol when offered; a client that offered only a token entry gets none back.
-    const protocol = protocols.includes(PROTOCOL_NAME) ? PROTOCOL_NAME : (protocols[0] ?? '');
+    const protocol = protocols.includes(PROTOCOL_NAME) ? PROTOCOL_NAME : '';
     let aborted = false;
     res.onAborted(() => (aborted = true));
+    this.pendingUpgrades++;
     void this.options.authenticator.verify(token).then((result) => {
+      this.pendingUpgrades--;
       if (aborted) return;
+      if (this.draining) {
+        metrics.upgrades.inc({ result: 'draining' });
+        return void res.cork(() => res.writeStatus('503 Service Unavailable').end('server restarting'));
+      }
       const data: SocketData = {
         id: this.nextSocketId++,
         principal: result.ok ? result.principal : null,
@@ -218,7 +227,9 @@ export class GatewayServer {
     const data = ws.getUserData();
     if (!data.principal) {
       // The token was checked in the upgrade; the close code tells a browser (which cannot see an HTTP status) not to retry.
-      ws.end(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${data.refusal ?? 'refused'}`.slice(0, 120));
+      // A key set we cannot fetch is our outage, not a bad token: the client should come back later.
+      if (data.refusal === KEY_SET_UNAVAILABLE) ws.end(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later');
+      else ws.end(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${data.refusal ?? 'refused'}`.slice(0, 120));
       return;
     }
     data.open = true;
@@ -260,6 +271,7 @@ export class GatewayServer {
     const { metrics } = this.options;
     if (!isBinary) {
       metrics.badFrames.inc();
+      data.bucket!.take();
       return this.reply(ws, errorMessage(null, 'BAD_REQUEST', 'frames must be binary MessagePack'));
     }
     if (message.byteLength > this.limits.maxFrameBytes) {
@@ -285,11 +297,11 @@ export class GatewayServer {
         metrics.operations.inc({ op: 'ping', result: 'ok' });
         return this.reply(ws, { t: 'pong', rid: request.rid });
       case 'sub':
-        return void this.subscribe(ws, request);
+        return void this.subscribe(ws, request).catch((err) => this.options.logger.error({ err }, 'subscribe failed'));
       case 'unsub':
         return this.unsubscribe(ws, request);
       default:
-        return void this.operate(ws, request);
+        return void this.operate(ws, request).catch((err) => this.options.logger.error({ err }, 'operation reply failed'));
     }
   }
 
@@ -354,6 +366,7 @@ export class GatewayServer {
       }
       if (!data.open || data.subs.get(ev) !== sub) {
         this.hub.leave(ev); // closed or unsubscribed while the room loaded
+        if (data.open) ws.cork(() => refuse('CONFLICT', 'unsubscribed before the subscription was complete'));
         return;
       }
       sub.joined = true;
@@ -364,6 +377,7 @@ export class GatewayServer {
     ws.cork(() => {
       // No await between the catch-up frame and the topic subscription: nothing published can fall between them.
       this.attach(ws, ev, sub, room, request.epoch, request.seq, 'sub');
+      if (!data.open) return;
       metrics.operations.inc({ op: 'sub', result: 'ok' });
       this.reply(ws, { t: 'ok', rid: request.rid, ev, epoch: room.epoch, seq: room.seq });
     });
@@ -372,15 +386,16 @@ export class GatewayServer {
   /** Sends what the socket needs to reach the room's seq, then subscribes it to the room's topic. */
   private attach(ws: Socket, ev: string, sub: Subscription, room: Room, epoch: number | undefined, seq: number | undefined, reason: string): void {
     const data = ws.getUserData();
-    const catchUp = room.catchUp(epoch, seq);
-    const { metrics } = this.options;
-    if (epoch !== undefined) metrics.resumes.inc({ served: catchUp.kind === 'snap' ? 'snap' : 'diff' });
-    if (catchUp.kind === 'snap') metrics.snapshotsSent.inc({ reason });
-    if (catchUp.kind !== 'current' && !this.sendFrame(ws, catchUp.frame)) return;
     if (data.pausedAt !== null) {
-      sub.resumeFrom = { epoch: room.epoch, seq: room.seq };
+      // a paused socket gets nothing now; the catch-up is worked out when it has drained
+      sub.resumeFrom = { epoch: epoch ?? -1, seq: seq ?? -1 };
       return;
     }
+    const catchUp = room.catchUp(epoch === -1 ? undefined : epoch, seq === -1 ? undefined : seq);
+    const { metrics } = this.options;
+    if (epoch !== undefined && epoch !== -1) metrics.resumes.inc({ served: catchUp.kind });
+    if (catchUp.kind === 'snap') metrics.snapshotsSent.inc({ reason });
+    if (catchUp.kind !== 'current' && !this.sendFrame(ws, catchUp.frame)) return;
     sub.resumeFrom = null;
     ws.subscribe(roomTopic(ev));
   }
@@ -404,9 +419,13 @@ export class GatewayServer {
     const topic = roomTopic(eventId);
     for (const ws of this.sockets) {
       const data = ws.getUserData();
-      if (data.subs.has(eventId)) {
+      const sub = data.subs.get(eventId);
+      if (sub) {
         this.forget(data, eventId);
-        ws.unsubscribe(topic);
+        // a paused socket is off the topic and missed the room's NO_EVENT
+        if (sub.resumeFrom) ws.cork(() => this.reply(ws, { t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }));
+        // uWS delivers published frames at the end of the loop iteration: leave the topic after that
+        else setImmediate(() => data.open && !data.subs.has(eventId) && ws.unsubscribe(topic));
       }
     }
   }
@@ -460,6 +479,7 @@ export class GatewayServer {
     ws.cork(() => {
       for (const [eventId, sub] of data.subs) {
         const room = this.hub.room(eventId);
+        if (!data.open) break;
         if (!room || !sub.resumeFrom) continue;
         this.attach(ws, eventId, sub, room, sub.resumeFrom.epoch, sub.resumeFrom.seq, 'resync');
       }
@@ -485,6 +505,8 @@ export class GatewayServer {
 
   /** Sends one frame; a frame uWS dropped (hard backpressure cap) leaves the client incomplete, so it is closed. */
   private sendFrame(ws: Socket, frame: Uint8Array): boolean {
+    // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
+    if (!ws.getUserData().open) return false;
     if (ws.send(frame, true) === SEND_DROPPED) {
       this.closeSlow(ws);
       return false;

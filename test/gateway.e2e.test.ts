@@ -174,6 +174,8 @@ describe('error codes', () => {
     await expectErr(c, { t: 'nope' } as never, 'BAD_REQUEST');
     await expectErr(c, { t: 'sub', ev: 'bad event id!' }, 'BAD_REQUEST');
     await expectErr(c, { t: 'sub', ev: 'e1', epoch: 1 } as never, 'BAD_REQUEST');
+    // an empty seat list is refused; leaving `seats` out is what releases a whole token
+    await expectErr(c, { t: 'release', ev: 'e1', tok: 'abcdefgh12', seats: [] }, 'BAD_REQUEST');
   });
 
   it('FORBIDDEN without the scope an operation needs', async () => {
@@ -311,6 +313,20 @@ describe('authentication at the upgrade', () => {
     expect(anon.hello).toMatchObject({ sub: null, scopes: ['seats:read'] });
     await anon.ok({ t: 'sub', ev: 'e1' });
     await expectErr(anon, { t: 'hold', ev: 'e1', seats: [7] }, 'FORBIDDEN');
+  });
+
+  it('closes with 1013 (try again later), not 4001, when the key set cannot be fetched', async () => {
+    const { generateKeyPair } = await import('jose');
+    const { freePort } = await import('./support/net.js');
+    const jwks = await startTestGateway({ JWKS_URL: `http://127.0.0.1:${await freePort()}/jwks.json` });
+    try {
+      const { privateKey } = await generateKeyPair('RS256');
+      const rs256 = await new SignJWT({ sub: 'rita', scope: 'seats:read' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey);
+      const error = await TestClient.connect(jwks.wsUrl, { token: rs256 }).catch((e) => e);
+      expect(error).toMatchObject({ code: 1013 });
+    } finally {
+      await jwks.stop();
+    }
   });
 
   it('closes with 4002 when the token expires during the connection', async () => {

@@ -96,6 +96,7 @@ export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage
  */
 export const CLOSE_CODES = {
   NORMAL: { code: 1000, reconnect: false, meaning: 'Normal closure.' },
+  TRY_AGAIN_LATER: { code: 1013, reconnect: true, meaning: 'The server could not check the token just now (its key set was unreachable); reconnect later with backoff.' },
   SERVER_RESTART: { code: 1012, reconnect: true, meaning: 'The server is shutting down or restarting; reconnect (with backoff) and resume.' },
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
   TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
@@ -146,7 +147,8 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
   const seats = (required: boolean): number[] | undefined | string => {
     if (m.seats === undefined && !required) return undefined;
     if (!Array.isArray(m.seats)) return 'seats must be an array of seat indexes';
-    if (m.seats.length === 0 && required) return 'seats must not be empty';
+    // an empty list is refused even where seats may be left out (release): leaving it out means "all"
+    if (m.seats.length === 0) return 'seats must not be empty (leave it out to release every seat of the token)';
     if (m.seats.length > maxSeats) return `at most ${maxSeats} seats per request`;
     for (const s of m.seats) if (typeof s !== 'number' || !Number.isSafeInteger(s)) return 'seat indexes must be integers';
     return m.seats as number[];

@@ -10,6 +10,8 @@ export interface ChangeEntry {
   readonly changes: number[];
   /** when the operation was applied (ms) */
   readonly at: number;
+  /** the event's epoch when the entry was written */
+  readonly epoch?: number;
 }
 
 type RawStreamEntry = [Buffer, Buffer[]];
@@ -19,14 +21,16 @@ export function decodeChangeEntry([id, fields]: RawStreamEntry): ChangeEntry {
   let op = '';
   let changes: number[] = [];
   let at = 0;
+  let epoch: number | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!.toString('latin1');
     const value = fields[i + 1]!;
     if (name === 'op') op = value.toString('latin1');
     else if (name === 'ch') changes = decodeChanges(value);
     else if (name === 'at') at = Number(value.toString('latin1'));
+    else if (name === 'ep') epoch = Number(value.toString('latin1'));
   }
-  return { seq, op: op as ChangeOp, changes, at };
+  return epoch === undefined ? { seq, op: op as ChangeOp, changes, at } : { seq, op: op as ChangeOp, changes, at, epoch };
 }
 
 function decodeChanges(packed: Buffer): number[] {

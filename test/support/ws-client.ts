@@ -65,7 +65,7 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       ws.once('error', reject);
       void client.closed.then(({ code, reason }) => reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason })));
-      void client.next((m) => m.t === 'hello').then((m) => {
+      void client.next((m) => m.t === 'hello', 5000, 'hello').then((m) => {
         client.hello = m as HelloMessage;
         resolve(client);
       });
@@ -75,7 +75,7 @@ export class TestClient {
   /** Sends a request and waits for the reply with its rid. */
   async request(body: RequestBody, timeoutMs = 5000): Promise<ServerMessage> {
     const rid = this.nextRid++;
-    const reply = this.next((m) => (m.t === 'ok' || m.t === 'err' || m.t === 'pong') && m.rid === rid, timeoutMs);
+    const reply = this.next((m) => (m.t === 'ok' || m.t === 'err' || m.t === 'pong') && m.rid === rid, timeoutMs, `the reply to ${JSON.stringify({ ...body, rid }).slice(0, 200)}`);
     this.sendRaw(encodeMessage({ ...body, rid } as ClientRequest));
     return reply;
   }
@@ -88,12 +88,13 @@ export class TestClient {
   }
 
   /** Resolves with the next message (already received ones do not count) that matches. */
-  next(match: (m: ServerMessage) => boolean, timeoutMs = 5000): Promise<ServerMessage> {
+  next(match: (m: ServerMessage) => boolean, timeoutMs = 5000, what = 'a message'): Promise<ServerMessage> {
     return new Promise((resolve, reject) => {
       const waiter = { match, resolve: (m: ServerMessage) => (clearTimeout(timer), resolve(m)) };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error('timed out waiting for a message'));
+        const seen = this.messages.slice(-5).map((m) => JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 160));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last messages: ${seen.join(' | ')}`));
       }, timeoutMs);
       this.waiters.push(waiter);
     });
