@@ -65,10 +65,13 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       ws.once('error', reject);
       void client.closed.then(({ code, reason }) => reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason })));
-      void client.next((m) => m.t === 'hello', 5000, 'hello').then((m) => {
-        client.hello = m as HelloMessage;
-        resolve(client);
-      });
+      client.next((m) => m.t === 'hello', 5000, 'hello').then(
+        (m) => {
+          client.hello = m as HelloMessage;
+          resolve(client);
+        },
+        reject, // no-op when the close already rejected
+      );
     });
   }
 
