@@ -95,7 +95,6 @@ export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage
  * 4000-4999 are this protocol's own. `reconnect` tells clients what to do.
  */
 export const CLOSE_CODES = {
-  NORMAL: { code: 1000, reconnect: false, meaning: 'Normal closure.' },
   TRY_AGAIN_LATER: { code: 1013, reconnect: true, meaning: 'The server could not check the token just now (its key set was unreachable); reconnect later with backoff.' },
   SERVER_RESTART: { code: 1012, reconnect: true, meaning: 'The server is shutting down or restarting; reconnect (with backoff) and resume.' },
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
