@@ -54,7 +54,7 @@ beforeAll(async () => {
   };
   const app = uWS.App();
   registerHttpRoutes(app, deps);
-  app.any('/*', (res) => sendJson(res, 404, { code: 'NOT_FOUND', msg: 'no such route' }));
+  app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
   const port = await freePort();
   listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen('127.0.0.1', port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${port}`))));
@@ -494,6 +494,6 @@ describe('routing', () => {
   it('leaves other routes to the server catch-all', async () => {
     const res = await fetch(`${base}/nowhere`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
