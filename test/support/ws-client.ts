@@ -76,7 +76,7 @@ export class TestClient {
   }
 
   /** Sends a request and waits for the reply with its rid. */
-  async request(body: RequestBody, timeoutMs = 5000): Promise<ServerMessage> {
+  async request(body: RequestBody, timeoutMs = 10_000): Promise<ServerMessage> {
     const rid = this.nextRid++;
     const reply = this.next((m) => (m.t === 'ok' || m.t === 'err' || m.t === 'pong') && m.rid === rid, timeoutMs, `the reply to ${JSON.stringify({ ...body, rid }).slice(0, 200)}`);
     this.sendRaw(encodeMessage({ ...body, rid } as ClientRequest));
