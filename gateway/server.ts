@@ -64,6 +64,22 @@ export interface GatewayServerOptions {
 }
 
 const SEND_DROPPED = 2;
+/**
+ * A room load that has not finished by then is answered INTERNAL (retryable).
+ * Under heavy load a load has been seen to hang in tests; the bound keeps a
+ * client from waiting forever while the cause is found.
+ */
+const ROOM_JOIN_TIMEOUT_MS = 5000;
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 /** the authenticator's reason when the JWKS cannot be fetched */
 const KEY_SET_UNAVAILABLE = 'key set unavailable';
 const BACKPRESSURE_CHECK_MS = 500;
@@ -349,9 +365,11 @@ export class GatewayServer {
       this.inflight++;
       let room: Room | null;
       try {
-        room = await this.hub.join(ev);
+        room = await withTimeout(this.hub.join(ev), ROOM_JOIN_TIMEOUT_MS, `joining the room of ${ev}`);
       } catch (err) {
         this.options.logger.error({ err, ev }, 'room load failed');
+        // a join that timed out still counts this subscriber in the room (a failed one dropped the room)
+        if (err instanceof TimeoutError) this.hub.leave(ev);
         room = null;
         if (data.subs.get(ev) === sub) this.forget(data, ev);
         if (data.open) ws.cork(() => refuse('INTERNAL', 'the event could not be loaded; retry'));
