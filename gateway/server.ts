@@ -259,7 +259,7 @@ export class GatewayServer {
         if (data.open) ws.cork(() => ws.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired'));
       }, wait);
     }
-    this.send(ws, {
+    this.reply(ws, {
       t: 'hello',
       v: PROTOCOL_VERSION,
       sub: data.principal.sub,
@@ -513,11 +513,8 @@ export class GatewayServer {
 
   // ---- sending -----------------------------------------------------------------
 
+  /** Encodes and sends one message (a reply, or the hello). */
   private reply(ws: Socket, message: ServerMessage): void {
-    this.sendFrame(ws, encodeMessage(message));
-  }
-
-  private send(ws: Socket, message: ServerMessage): void {
     this.sendFrame(ws, encodeMessage(message));
   }
 
