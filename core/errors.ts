@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   EXPIRED: 'The hold token is unknown or has expired.',
   RATE_LIMITED: 'Too many operations; retry later.',
   CONFLICT: 'The request conflicts with existing state: an idempotency key reused for a different hold, an event that already exists, or seats to unblock that are not blocked.',
+  NOT_FOUND: 'No booking with this id or reference exists for the event.',
+  PENDING: 'The booking is made in the seat map but Postgres has not confirmed it within the acknowledgement timeout (BOOK_ACK_TIMEOUT_MS), e.g. during a database outage; retry `book` with the same key to learn its outcome. Nothing was booked twice.',
   INTERNAL: 'An unexpected server-side failure; the operation may be retried.',
 } as const;
 

@@ -14,6 +14,8 @@ const schema = z.object({
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: nonNegativeInt.max(65535).default(9001),
+  /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
+  REUSE_PORT: bool.default(false),
   DEMO_EVENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
@@ -27,6 +29,7 @@ const schema = z.object({
   JWT_AUDIENCE: z.string().optional(),
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
+  FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
   MAX_FRAME_BYTES: positiveInt.min(1024).max(1 << 20).default(16 * 1024),
   OPS_PER_SECOND: positiveInt.max(100_000).default(50),
   OPS_BURST: positiveInt.max(100_000).default(100),
@@ -42,6 +45,11 @@ const schema = z.object({
   ROOM_CHECK_MS: positiveInt.default(1000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   MAX_BODY_BYTES: positiveInt.default(64 << 20),
+  /** 0: this process runs no booking flusher (another process must) */
+  FLUSHER: bool.default(true),
+  FLUSH_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  BOOK_ACK_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
+  REBUILD_CHECK_MS: nonNegativeInt.default(1000),
 });
 
 export type GatewayConfig = {
@@ -53,6 +61,8 @@ export type GatewayConfig = {
   host: string;
   /** 0 picks a free port (tests) */
   port: number;
+  /** share the port with other processes (SO_REUSEPORT) instead of failing when it is taken */
+  reusePort: boolean;
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -81,8 +91,20 @@ export type GatewayConfig = {
     lingerMs: number;
     /** how often a room checks its event's epoch in Redis (rebuilt or deleted events) */
     checkMs: number;
+    /** least time between two change-feed reads (a busy log is read in batches) */
+    feedPaceMs: number;
   };
   shutdownGraceMs: number;
+  bookings: {
+    /** this process runs a booking flusher (outbox -> Postgres) */
+    flusher: boolean;
+    /** most outbox entries committed in one transaction */
+    flushBatchSize: number;
+    /** how long `book` waits for the Postgres commit before answering PENDING */
+    ackTimeoutMs: number;
+    /** how often events Postgres knows are checked for being lost by Redis (0 = only on demand) */
+    rebuildCheckMs: number;
+  };
 };
 
 /** Reads the configuration; throws an Error naming every invalid variable. */
@@ -100,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     redisConnections: c.REDIS_CONNECTIONS,
     host: c.HOST,
     port: c.PORT,
+    reusePort: c.REUSE_PORT,
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
@@ -117,7 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
       maxBodyBytes: c.MAX_BODY_BYTES,
     },
-    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS },
+    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
   };
 }

@@ -10,6 +10,7 @@ import { createEventFromLayout } from '../core/events.js';
 import { LayoutError } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { hasScope, type Authenticator } from './auth.js';
+import { registerDemoRoutes } from './demo-routes.js';
 import {
   AbortedError,
   HttpError,
@@ -38,6 +39,8 @@ export interface HttpDeps {
   liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array } | null;
   /** largest accepted request body (POST /events), bytes */
   maxBodyBytes: number;
+  /** true when Postgres already has the event (POST /events then answers CONFLICT: it is rebuilt, not created); absent: not checked */
+  eventRecorded?(eventId: string): Promise<boolean>;
 }
 
 /** Event ids accepted by every route. */
@@ -88,6 +91,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     }
   };
 
+  registerDemoRoutes(app, deps);
+
   app.get('/healthz', (res) => {
     sendJson(res, 200, { status: 'ok' }, { 'Cache-Control': 'no-store' });
   });
@@ -104,7 +109,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
       }
       if (ctx.aborted) return;
       const draining = deps.isDraining();
-      const ready = !draining && Object.values(checks).every((ok) => ok === true);
+      // Postgres is reported but not required: holds and books go on in Redis while it is down (acks wait)
+      const ready = !draining && Object.entries(checks).every(([name, ok]) => ok === true || name === 'postgres');
       sendJson(res, ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'not ready', checks }, { 'Cache-Control': 'no-store' });
     }, logger),
   );
@@ -222,6 +228,16 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
       if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) {
         return sendError(res, 'BAD_REQUEST', 'id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
       }
+
+      let recorded: boolean;
+      try {
+        recorded = (await deps.eventRecorded?.(id)) ?? false;
+      } catch (err) {
+        logger.warn({ err, eventId: id }, 'cannot ask Postgres whether the event exists');
+        return sendError(res, 'INTERNAL', 'Postgres is unreachable, so it cannot be checked that the event is new; retry');
+      }
+      if (ctx.aborted) return;
+      if (recorded) return sendError(res, 'CONFLICT', `event ${id} already exists (in Postgres; Redis gets it back from there)`);
 
       let created: Awaited<ReturnType<typeof createEventFromLayout>>;
       try {

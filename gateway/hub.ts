@@ -27,6 +27,8 @@ export interface HubOptions {
   resumeWindow: number;
   lingerMs: number;
   checkMs: number;
+  /** least time between two change-feed reads (ChangeFeedOptions.paceMs) */
+  feedPaceMs?: number;
   /** called when an event disappears under its room; the server unsubscribes the room's sockets */
   onEventGone(eventId: string): void;
 }
@@ -69,6 +71,7 @@ export class Hub {
       control: options.store.redis as Redis,
       onEntries: (eventId, entries) => this.onEntries(eventId, entries),
       onError: (err) => options.logger.warn({ err }, 'change feed read failed; retrying'),
+      paceMs: options.feedPaceMs,
     });
   }
 

@@ -1,28 +1,12 @@
 /**
- * The layout as served at GET /events/:id: compact and columnar. A seat's
- * position in the `seats` arrays is its seat index, the one the WebSocket
- * protocol uses; rows are contiguous index ranges [first, first + count).
+ * Builds and caches the layout as served at GET /events/:id (the shape is
+ * core/protocol's LayoutView, which clients read).
  */
 import { gzipSync } from 'node:zlib';
 import { compileLayout, parseLayout, type CompiledLayout, type Layout } from '../core/layout/index.js';
+import type { LayoutView } from '../core/protocol/layout-view.js';
 
-export interface LayoutView {
-  id: string;
-  epoch: number;
-  name: string;
-  currency: string;
-  seatCount: number;
-  categories: { id: string; label: string; price: number }[];
-  sections: { id: string; label: string; rows: number[] }[];
-  rows: { label: string; section: number; first: number; count: number }[];
-  seats: {
-    label: string[];
-    x: number[];
-    y: number[];
-    /** index into `categories` */
-    category: number[];
-  };
-}
+export type { LayoutView };
 
 /** Compiles a stored layout document (throws LayoutError when it is invalid) and builds its view. */
 export function buildLayoutView(eventId: string, epoch: number, layoutDocument: unknown): LayoutView {

@@ -21,6 +21,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
     closes: new Counter({ name: 'seatmap_closes_total', help: 'WebSocket closes by close code', labelNames: ['code'] as const, registers }),
+    connectionsLost: new Counter({
+      name: 'seatmap_connections_lost_total',
+      help: 'connections ended without a close frame (code 1006), by the reason uWebSockets.js gives',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     rooms: new Gauge({ name: 'seatmap_rooms', help: 'Event rooms loaded on this node', registers }),
     subscriptions: new Gauge({ name: 'seatmap_subscriptions', help: 'Room subscriptions on this node', registers }),
     operations: new Counter({
@@ -54,5 +60,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     expirySweeps: new Counter({ name: 'seatmap_expiry_sweeps_total', help: 'Expiry sweeps that freed holds', registers }),
     expiredHolds: new Counter({ name: 'seatmap_expired_holds_total', help: 'Hold tokens expired by the sweeper', registers }),
     expiredSeats: new Counter({ name: 'seatmap_expired_seats_total', help: 'Seats freed by the expiry sweeper', registers }),
+    flushCommits: new Counter({ name: 'seatmap_flush_commits_total', help: 'Postgres transactions committed by this node\'s booking flusher', registers }),
+    flushedBookings: new Counter({ name: 'seatmap_flushed_bookings_total', help: 'Bookings inserted into Postgres by this node\'s flusher', registers }),
+    deadLetters: new Counter({ name: 'seatmap_dead_letters_total', help: 'Outbox entries Postgres refused, moved to the dead-letter stream, by code', labelNames: ['code'] as const, registers }),
+    outboxBacklog: new Gauge({ name: 'seatmap_outbox_backlog', help: 'Bookings waiting in the outbox streams for their Postgres commit (grows while Postgres is down)', registers }),
+    bookAcksWaiting: new Gauge({ name: 'seatmap_book_acks_waiting', help: 'Bookings whose client waits for the Postgres commit', registers }),
+    eventsRebuilt: new Counter({ name: 'seatmap_events_rebuilt_total', help: 'Events rebuilt from Postgres after Redis lost them', registers }),
   };
 }

@@ -3,13 +3,20 @@
  * event exists, runs the expiry sweeper and serves WebSockets and HTTP.
  * Several processes may share one Redis.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { CommitWatcher } from '../core/bookings/commits.js';
+import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
+import { migrate } from '../core/bookings/migrate.js';
+import { EventRecovery } from '../core/bookings/recovery.js';
 import { createEventFromLayout } from '../core/events.js';
 import { ExpirySweeper, SeatStore, loadScripts } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
+import { registerBookingRoutes } from './booking-routes.js';
 import type { GatewayConfig } from './config.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayServer } from './server.js';
@@ -21,6 +28,8 @@ export interface GatewayNode {
   metrics: GatewayMetrics;
   /** the port the server listens on */
   port: number;
+  /** resolves once the Postgres schema is migrated and the flusher runs (true), or false when stopped first */
+  bookingsReady: Promise<boolean>;
   /** graceful: stop accepting, finish in-flight operations, close clients with 1012, disconnect */
   stop(): Promise<void>;
 }
@@ -53,12 +62,13 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections });
   await store.scripts.preload();
 
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2, connectionTimeoutMillis: 2000 });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6, connectionTimeoutMillis: 2000 });
   pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
-
-  if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout);
-
   const metrics = createMetrics({ defaultMetrics });
+  const bookings = startBookings(config, logger, metrics, store, redis!, pool);
+
+  if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout, bookings);
+
   const sweeper = new ExpirySweeper(store, {
     intervalMs: config.sweepIntervalMs,
     onSweep: (stats) => {
@@ -70,16 +80,42 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     onError: (err) => logger.error({ err }, 'expiry sweep failed'),
   });
 
+  const authenticator = createAuthenticator(config.auth);
   const server = new GatewayServer({
     config,
     store,
     feedReader,
-    authenticator: createAuthenticator(config.auth),
+    authenticator,
     metrics,
     logger,
     checkReadiness: () => checkReadiness(store, pool),
+    durable: {
+      waitForCommit: async (bookingId, replayed) => {
+        metrics.bookAcksWaiting.inc();
+        try {
+          return await bookings.commits.waitFor(bookingId, config.bookings.ackTimeoutMs, replayed);
+        } finally {
+          metrics.bookAcksWaiting.dec();
+        }
+      },
+    },
+    recoverEvent: (eventId) => bookings.recovery.ensure(eventId),
+    eventRecorded: (eventId) => bookings.recovery.isRecorded(eventId),
+    registerRoutes: (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
   });
-  const port = await server.listen();
+  const closeConnections = async () => {
+    await Promise.all([redis!, ...connections, feedReader].map((client) => client.quit().catch(() => client.disconnect())));
+    await pool.end();
+  };
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    // a port in use: give back what start-up opened, so an embedding process can go on
+    await bookings.stop();
+    await closeConnections();
+    throw err;
+  }
   sweeper.start();
   logger.info({ host: config.host, port, prefix: config.keyPrefix, tickMs: config.tickMs }, 'gateway listening');
 
@@ -89,11 +125,127 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     server,
     metrics,
     port,
+    bookingsReady: bookings.migrated,
     async stop() {
       await server.shutdown();
       await sweeper.stop();
-      await Promise.all([redis!, ...connections, feedReader].map((client) => client.quit().catch(() => client.disconnect())));
-      await pool.end();
+      await bookings.stop();
+      await closeConnections();
+    },
+  };
+}
+
+/** how long start-up waits for Postgres before creating a missing demo event without asking it */
+const DEMO_POSTGRES_WAIT_MS = 5000;
+
+interface Bookings {
+  commits: CommitWatcher;
+  recovery: EventRecovery;
+  /** resolves once the schema is migrated (true), or false if stopped first */
+  migrated: Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The durable side: migrations, then this node's flusher (outbox -> Postgres)
+ * and the lost-event recovery; the commit watcher that `book` acks wait on
+ * starts at once. None of it blocks start-up: while Postgres is unreachable,
+ * holds and books go on in Redis, acks wait (PENDING after the timeout), and
+ * the migrations are retried until they succeed.
+ */
+function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: Redis, pool: pg.Pool): Bookings {
+  const log = logger.child({ component: 'bookings' });
+  const commits = new CommitWatcher({
+    databaseUrl: config.databaseUrl,
+    pool,
+    onError: (err) => log.debug({ err }, 'commit watcher: postgres unreachable'),
+  });
+  commits.start();
+  const flusher = config.bookings.flusher
+    ? new BookingFlusher({
+        redis,
+        pool,
+        prefix: config.keyPrefix,
+        consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        batchSize: config.bookings.flushBatchSize,
+        // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
+        blockMs: 250,
+        refreshMs: 250,
+        onCommitted: (committed) => {
+          metrics.flushCommits.inc();
+          commits.committed(committed);
+        },
+        onError: (err) => {
+          if (err instanceof DeadLetterError) {
+            metrics.deadLetters.inc({ code: err.code ?? 'malformed' });
+            if (err.bookingId && err.code) commits.refused(err.bookingId, err.code);
+            log.error({ err, stream: err.stream, entry: err.entryId, code: err.code }, 'outbox entry refused by postgres, moved to the dead-letter stream');
+          } else if (err instanceof Error && /NOGROUP|no longer exists/.test(err.message)) {
+            log.info({ err: err.message }, 'an outbox vanished (event deleted or Redis lost it); reading the registry again');
+          } else {
+            log.warn({ err }, 'booking flush failed; retrying');
+          }
+        },
+      })
+    : null;
+  let lastInserted = 0;
+  let ticks = 0;
+  const reportFlusher = setInterval(() => {
+    if (!flusher) return;
+    metrics.flushedBookings.inc(flusher.stats.inserted - lastInserted);
+    lastInserted = flusher.stats.inserted;
+    // one XLEN per outbox: every 5 s is plenty for a gauge
+    if (++ticks % 5 === 0) flusher.backlog().then((n) => metrics.outboxBacklog.set(n), () => undefined);
+  }, 1000);
+  reportFlusher.unref();
+  const recovery = new EventRecovery({
+    pool,
+    store,
+    intervalMs: config.bookings.rebuildCheckMs,
+    onRebuilt: (eventId, outcome) => {
+      metrics.eventsRebuilt.inc();
+      log.warn({ eventId, ...outcome }, 'event rebuilt from postgres after redis lost it');
+    },
+    onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
+  });
+
+  let stopped = false;
+  let wakeUp: (() => void) | null = null;
+  const ready = (async () => {
+    for (let delay = 500; !stopped; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        const applied = await migrate(pool);
+        if (applied.length > 0) log.info({ applied }, 'database migrated');
+        break;
+      } catch (err) {
+        log.warn({ err, retryInMs: delay }, 'cannot migrate the database yet');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    if (stopped) return false;
+    flusher?.start();
+    recovery.start();
+    return true;
+  })();
+
+  return {
+    commits,
+    recovery,
+    migrated: ready,
+    async stop() {
+      stopped = true;
+      (wakeUp as (() => void) | null)?.();
+      await ready;
+      clearInterval(reportFlusher);
+      await recovery.stop();
+      await flusher?.stop();
+      await commits.stop();
     },
   };
 }
@@ -112,13 +264,20 @@ async function checkReadiness(store: SeatStore, pool: pg.Pool): Promise<Record<s
   return { redis, scripts, postgres };
 }
 
-async function ensureDemoEvent(store: SeatStore, config: GatewayConfig, logger: Logger, demoLayout: () => Layout): Promise<void> {
+async function ensureDemoEvent(store: SeatStore, config: GatewayConfig, logger: Logger, demoLayout: () => Layout, bookings: Bookings): Promise<void> {
   const { eventId } = config.demo;
   const existing = await store.meta(eventId);
   if (existing) {
     logger.info({ eventId, seats: existing.seatCount, seq: existing.seq, epoch: existing.epoch }, 'demo event present');
     return;
   }
+  // Redis may have lost it: an event Postgres knows is rebuilt from there (its bookings kept), never created afresh
+  const migrated = await Promise.race([bookings.migrated, new Promise<false>((resolve) => setTimeout(resolve, DEMO_POSTGRES_WAIT_MS, false).unref())]);
+  if (migrated && (await bookings.recovery.ensure(eventId))) {
+    logger.info({ eventId }, 'demo event restored from postgres');
+    return;
+  }
+  if (!migrated) logger.warn({ eventId }, 'postgres not reachable: the demo event is created in Redis without checking for earlier bookings');
   const created = await createEventFromLayout(store, eventId, demoLayout());
   // Another process may have created it at the same moment; that is fine.
   if (!created.ok && created.code !== 'CONFLICT') throw new Error(`cannot create demo event: ${created.code}`);

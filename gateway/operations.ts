@@ -5,6 +5,8 @@
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { ClientRequest, ErrMessage, OkMessage, RequestId } from '../core/protocol/index.js';
+import type { CommitOutcome } from '../core/bookings/commits.js';
+import { STALE_EPOCH } from '../core/bookings/flusher.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
 
@@ -23,7 +25,18 @@ export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: strin
   return message;
 }
 
-export async function runOperation(store: SeatStore, principal: Principal, request: SeatOperation): Promise<OkMessage | ErrMessage> {
+/** What `book` waits on before it answers: the booking's commit in Postgres. */
+export interface DurableBookings {
+  /** `replayed`: the booking existed before this request, so it may be committed already */
+  waitForCommit(bookingId: string, replayed: boolean): Promise<CommitOutcome>;
+}
+
+export async function runOperation(
+  store: SeatStore,
+  principal: Principal,
+  request: SeatOperation,
+  durable?: DurableBookings,
+): Promise<OkMessage | ErrMessage> {
   const { rid } = request;
   const scope = REQUIRED_SCOPE[request.t];
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
@@ -43,7 +56,20 @@ export async function runOperation(store: SeatStore, principal: Principal, reque
     }
     case 'book': {
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
-      return r.ok ? { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } : errorMessage(rid, r.code, undefined, r.seats);
+      if (!r.ok) return errorMessage(rid, r.code, undefined, r.seats);
+      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
+      if (!durable) return booked;
+      const outcome = await durable.waitForCommit(r.bookingId, r.replayed);
+      switch (outcome.status) {
+        case 'committed':
+          return { ...booked, ref: outcome.reference, state: outcome.state };
+        case 'timeout':
+          return errorMessage(rid, 'PENDING');
+        case 'refused':
+          return outcome.code === STALE_EPOCH
+            ? errorMessage(rid, 'EXPIRED', 'the hold was lost when the event was rebuilt from Postgres; nothing was booked')
+            : errorMessage(rid, 'INTERNAL', `Postgres refused the booking (${outcome.code}); nothing was booked`);
+      }
     }
   }
 }

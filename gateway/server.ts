@@ -24,7 +24,7 @@ import { sendJson } from './http-util.js';
 import { Hub, roomTopic } from './hub.js';
 import { LayoutCache } from './layout-view.js';
 import type { GatewayMetrics } from './metrics.js';
-import { errorMessage, runOperation, type SeatOperation } from './operations.js';
+import { errorMessage, runOperation, type DurableBookings, type SeatOperation } from './operations.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Room } from './room.js';
 
@@ -61,6 +61,14 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   checkReadiness(): Promise<Record<string, boolean>>;
+  /** answers `book` only once Postgres has the booking (absent: answered when Redis has it) */
+  durable?: DurableBookings;
+  /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
+  recoverEvent?(eventId: string): Promise<boolean>;
+  /** whether Postgres already has an event (see HttpDeps.eventRecorded) */
+  eventRecorded?(eventId: string): Promise<boolean>;
+  /** extra HTTP routes (the bookings admin API) */
+  registerRoutes?(app: uWS.TemplatedApp): void;
 }
 
 const SEND_DROPPED = 2;
@@ -81,7 +89,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 /** the authenticator's reason when the JWKS cannot be fetched */
+/** uSockets' listen options (LIBUS_LISTEN_DEFAULT shares the port, LIBUS_LISTEN_EXCLUSIVE_PORT does not) */
+const LISTEN_SHARED_PORT = 0;
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/** `app.listen(host, port, options, cb)`: the binary takes it, the published typings lack the overload. */
+function listenOn(app: uWS.TemplatedApp, host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void): void {
+  (app.listen as unknown as (h: string, p: number, o: number, c: typeof cb) => void).call(app, host, port, options, cb);
+}
+
 const KEY_SET_UNAVAILABLE = 'key set unavailable';
+const ABNORMAL_CLOSURE = 1006;
 const BACKPRESSURE_CHECK_MS = 500;
 
 export class GatewayServer {
@@ -120,6 +138,7 @@ export class GatewayServer {
       resumeWindow: config.rooms.resumeWindow,
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,
+      feedPaceMs: config.rooms.feedPaceMs,
       onEventGone: (eventId) => this.dropSubscriptions(eventId),
     });
 
@@ -137,7 +156,7 @@ export class GatewayServer {
       open: (ws) => this.open(ws),
       message: (ws, message, isBinary) => this.message(ws, message, isBinary),
       drain: (ws) => this.drain(ws),
-      close: (ws, code) => this.close(ws, code),
+      close: (ws, code, message) => this.close(ws, code, message),
     });
 
     registerHttpRoutes(this.app, {
@@ -153,16 +172,21 @@ export class GatewayServer {
         return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;
       },
       maxBodyBytes: config.limits.maxBodyBytes,
+      eventRecorded: options.eventRecorded,
     });
+    options.registerRoutes?.(this.app);
     this.app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
   }
 
   /** Starts listening; resolves to the port (useful with PORT=0). */
   listen(): Promise<number> {
-    const { host, port } = this.options.config;
+    const { host, port, reusePort } = this.options.config;
+    // uSockets binds with SO_REUSEPORT unless told otherwise: a second gateway (or a test that
+    // reuses a port) would then silently get half the connections. Exclusive unless asked.
+    const options = reusePort ? LISTEN_SHARED_PORT : LISTEN_EXCLUSIVE_PORT;
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+      listenOn(this.app, host, port, options, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (in use?${reusePort ? '' : ' set REUSE_PORT=1 to share it'})`));
         this.listenSocket = socket;
         this.hub.start();
         this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
@@ -259,18 +283,25 @@ export class GatewayServer {
         if (data.open) ws.cork(() => ws.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired'));
       }, wait);
     }
-    this.reply(ws, {
-      t: 'hello',
-      v: PROTOCOL_VERSION,
-      sub: data.principal.sub,
-      scopes: [...data.principal.scopes],
-      limits: this.limits,
+    const hello: ServerMessage = { t: 'hello', v: PROTOCOL_VERSION, sub: data.principal.sub, scopes: [...data.principal.scopes], limits: this.limits };
+    // Not from inside the open handler: it runs inside the res.cork() of an asynchronous upgrade,
+    // and a frame sent there can make uWS v20.30 close the new socket when that cork ends
+    // (uNetworking/uWebSockets.js#1108, fixed upstream in uWebSockets#1929): the client saw
+    // the 101, then a close with no frame (1006). A microtask runs once the cork has returned.
+    queueMicrotask(() => {
+      if (data.open) ws.cork(() => this.reply(ws, hello));
     });
   }
 
-  private close(ws: Socket, code: number): void {
+  private close(ws: Socket, code: number, message: ArrayBuffer): void {
     const data = ws.getUserData();
     this.options.metrics.closes.inc({ code: String(code) });
+    // 1006: no close frame. uWS names why (a TCP FIN or reset, a frame too big, inactivity, a protocol error)
+    if (code === ABNORMAL_CLOSURE) {
+      const reason = Buffer.from(message).toString('utf8').slice(0, 60) || 'unknown';
+      this.options.metrics.connectionsLost.inc({ reason });
+      this.options.logger.debug({ socket: data.id, sub: data.principal?.sub, reason }, 'connection lost without a close frame');
+    }
     if (!data.open) return;
     data.open = false;
     if (data.expiryTimer) clearTimeout(data.expiryTimer);
@@ -335,7 +366,11 @@ export class GatewayServer {
     this.inflight++;
     let reply: ServerMessage;
     try {
-      reply = await runOperation(this.options.store, data.principal!, request);
+      reply = await runOperation(this.options.store, data.principal!, request, this.options.durable);
+      if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await this.options.recoverEvent?.(request.ev))) {
+        // Redis had lost the event and it has just been rebuilt from Postgres: the operation changed nothing, run it again
+        reply = await runOperation(this.options.store, data.principal!, request, this.options.durable);
+      }
     } catch (err) {
       logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
       reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
@@ -366,6 +401,9 @@ export class GatewayServer {
       let room: Room | null;
       try {
         room = await withTimeout(this.hub.join(ev), ROOM_JOIN_TIMEOUT_MS, `joining the room of ${ev}`);
+        if (!room && (await this.options.recoverEvent?.(ev))) {
+          room = await withTimeout(this.hub.join(ev), ROOM_JOIN_TIMEOUT_MS, `joining the room of ${ev}`);
+        }
       } catch (err) {
         this.options.logger.error({ err, ev }, 'room load failed');
         // a join that timed out still counts this subscriber in the room (a failed one dropped the room)

@@ -926,32 +926,60 @@ export async function stopLocalServices(opts: { logger?: Logger; ports?: number[
  */
 export async function createTestDatabase(baseUrl: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `seatmap_t_${randomBytes(6).toString('hex')}`;
-  const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin((c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+  const url = await createNamedDatabase(baseUrl, name);
   let dropped = false;
   return {
-    url: withDatabase(baseUrl, name),
+    url,
     name,
     async drop() {
       if (dropped) return;
-      await admin(async (c) => {
-        try {
-          await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-        } catch (err) {
-          if (errorCode(err) !== '42601') throw err; // servers before 13 have no WITH (FORCE)
-          await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-          await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
-        }
-      });
+      await dropDatabase(baseUrl, name);
       dropped = true;
     },
   };
+}
+
+async function withAdminClient<T>(baseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database `name` unless it exists; resolves to its URL. */
+export async function createNamedDatabase(baseUrl: string, name: string): Promise<string> {
+  await withAdminClient(baseUrl, async (c) => {
+    try {
+      await c.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    } catch (err) {
+      // 42P04: it exists; 23505: a concurrent CREATE of the same name won
+      if (errorCode(err) !== '42P04' && errorCode(err) !== '23505') throw err;
+    }
+  });
+  return withDatabase(baseUrl, name);
+}
+
+export async function dropDatabase(baseUrl: string, name: string): Promise<void> {
+  await withAdminClient(baseUrl, async (c) => {
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    } catch (err) {
+      if (errorCode(err) !== '42601') throw err; // servers before 13 have no WITH (FORCE)
+      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+    }
+  });
+}
+
+/** Drops every database whose name starts with `prefix`; resolves to their names. */
+export async function dropDatabasesStartingWith(baseUrl: string, prefix: string): Promise<string[]> {
+  const names = await withAdminClient(baseUrl, async (c) => {
+    const res = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
+    return res.rows.map((r) => r.datname);
+  });
+  for (const name of names) await dropDatabase(baseUrl, name);
+  return names;
 }

@@ -21,7 +21,7 @@ const flushers: BookingFlusher[] = [];
 beforeAll(async () => {
   db = await createTestDatabase(testDatabaseUrl());
   pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  expect(await migrate(pool)).toEqual(['001_bookings']);
+  expect(await migrate(pool)).toEqual(['001_bookings', '002_rebuild_and_cancel']);
 });
 
 afterAll(async () => {
@@ -92,13 +92,14 @@ describe('migrations', () => {
     const fresh = await createTestDatabase(testDatabaseUrl());
     try {
       const results = await Promise.all([migrate(fresh.url), migrate(fresh.url), migrate(fresh.url)]);
-      expect(results.flat()).toEqual(['001_bookings']);
+      // each migration applied by exactly one of the three (which one applies which is a race)
+      expect(results.flat().sort()).toEqual(['001_bookings', '002_rebuild_and_cancel']);
       expect(await migrate(fresh.url)).toEqual([]);
       const check = new pg.Client({ connectionString: fresh.url });
       await check.connect();
       try {
-        const rows = await check.query('SELECT name FROM schema_migrations');
-        expect(rows.rows).toEqual([{ name: '001_bookings' }]);
+        const rows = await check.query('SELECT name FROM schema_migrations ORDER BY name');
+        expect(rows.rows).toEqual([{ name: '001_bookings' }, { name: '002_rebuild_and_cancel' }]);
       } finally {
         await check.end();
       }
@@ -258,7 +259,8 @@ describe('BookingFlusher', () => {
     // one is malformed; two good bookings share the batch
     const forged = '11111111-1111-4111-8111-111111111111';
     const good = ['22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
-    const entry = (id: string, key: string, seats: number[]) => ['id', id, 'key', key, 'holder', 'x', 'token', 't', 'seats', JSON.stringify(seats), 'seq', 9, 'epoch', 1, 'at', Date.now()];
+    const epoch = (await ts.store.meta(eventId))!.epoch;
+    const entry = (id: string, key: string, seats: number[]) => ['id', id, 'key', key, 'holder', 'x', 'token', 't', 'seats', JSON.stringify(seats), 'seq', 9, 'epoch', epoch, 'at', Date.now()];
     await ts.redis.xadd(outbox, '*', ...entry(good[0]!, 'g0', [7]));
     await ts.redis.xadd(outbox, '*', ...entry(forged, 'forged', taken!.seats));
     await ts.redis.xadd(outbox, '*', 'id', 'not-a-uuid', 'seats', '[]');

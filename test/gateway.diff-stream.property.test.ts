@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeatView } from '../core/protocol/index.js';
-import { createVenueEvent, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { createVenueEvent, startTestGateway, token, wipePrefix, deleteEventOnPurpose, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
 
 const SEATS = 120;
@@ -93,7 +93,7 @@ describe('diff stream', () => {
         }
         expect(client.gaps.size).toBe(0);
         await client.close();
-        await gw.store.deleteEvent(ev);
+        await deleteEventOnPurpose(gw, ev);
       }),
       { numRuns: RUNS },
     );

@@ -11,6 +11,10 @@ import { ERROR_CODES } from '../core/errors.js';
 import { encodeMessage, type ErrMessage, type ServerMessage } from '../core/protocol/index.js';
 import { createVenueEvent, startTestGateway, token, wipePrefix, TEST_JWT_SECRET, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
+import { freePort } from './support/net.js';
+import { queryGatewayDb } from './support/gateway.js';
+import { REFERENCE } from '../core/bookings/reference.js';
+import { randomUUID } from 'node:crypto';
 
 let gw: TestGateway;
 const clients: TestClient[] = [];
@@ -92,11 +96,14 @@ describe('live seat map', () => {
     const extended = await carol.ok({ t: 'extend', ev: 'e2', tok });
     expect(extended.exp).toBeGreaterThanOrEqual(held.exp as number);
     const booked = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
-    expect(booked).toMatchObject({ id: expect.any(String), replayed: false });
+    // answered only after the Postgres commit: the reference comes from the committed row
+    expect(booked).toMatchObject({ id: expect.any(String), replayed: false, ref: expect.stringMatching(REFERENCE), state: 'confirmed' });
+    const row = await queryGatewayDb(gw.prefix, 'SELECT reference, holder, seats FROM bookings WHERE id = $1', [booked.id]);
+    expect(row).toEqual([{ reference: booked.ref, holder: 'carol', seats: [10, 11, 13] }]);
     expect([...(booked.seats as number[])].sort((a, b) => a - b)).toEqual([10, 11, 13]);
     // the same key again returns the same booking
     const again = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
-    expect(again).toMatchObject({ id: booked.id, replayed: true });
+    expect(again).toMatchObject({ id: booked.id, replayed: true, ref: booked.ref });
 
     const view = await dave.until('e2', (v) => v.seq >= (booked.seq as number));
     expect([view.status[10], view.status[11], view.status[12], view.status[13]]).toEqual([2, 2, 0, 2]);
@@ -374,6 +381,37 @@ describe('hostile frames', () => {
     expect((await attacker.closed).code).toBe(1006);
     const held = await bystander.ok({ t: 'hold', ev: 'e1', seats: [180] });
     await bystander.until('e1', (v) => v.seq >= (held.seq as number));
+  });
+});
+
+describe('durable book acknowledgements', () => {
+  it('answers PENDING when Postgres does not commit in BOOK_ACK_TIMEOUT_MS; the seats stay booked in Redis', async () => {
+    // a gateway whose Postgres is unreachable: holds and books go on in Redis, the ack times out
+    const offline = await startTestGateway({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/none`, BOOK_ACK_TIMEOUT_MS: '300' });
+    try {
+      await createVenueEvent(offline.store, 'p1', 100);
+      const client = await TestClient.connect(offline.wsUrl, { token: await token('paula') });
+      clients.push(client);
+      const held = await client.ok({ t: 'hold', ev: 'p1', seats: [1, 2] });
+      const started = Date.now();
+      await expectErr(client, { t: 'book', ev: 'p1', tok: held.tok as string, key: 'k-pending' }, 'PENDING');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      // the seats are booked in Redis meanwhile: nobody else can take them
+      const other = await TestClient.connect(offline.wsUrl, { token: await token('quinn') });
+      clients.push(other);
+      await expectErr(other, { t: 'hold', ev: 'p1', seats: [1] }, 'UNAVAILABLE');
+    } finally {
+      await offline.stop();
+    }
+  });
+
+  it('the admin API answers NOT_FOUND for a booking the event does not have', async () => {
+    const admin = await token('root', 'admin');
+    const res = await fetch(`${gw.httpUrl}/events/e2/bookings/${randomUUID()}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { code: string };
+    expect(body.code).toBe('NOT_FOUND');
+    codesSeen.add(body.code);
   });
 });
 

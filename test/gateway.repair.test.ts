@@ -5,7 +5,7 @@
  * (new epoch), and an event deleted under its room.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVenueEvent, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { createVenueEvent, startTestGateway, token, wipePrefix, deleteEventOnPurpose, type TestGateway } from './support/gateway.js';
 import { newRedis } from './support/redis.js';
 import { TestClient } from './support/ws-client.js';
 
@@ -84,7 +84,7 @@ describe('room repair', () => {
     const oldEpoch = c.views.get('rebuilt')!.epoch;
     const snapArrives = c.next((m) => m.t === 'snap' && m.epoch !== oldEpoch, 10_000);
     await gw.store.hold({ eventId: 'rebuilt', holder: 'z', seats: [1] });
-    await gw.store.deleteEvent('rebuilt');
+    await deleteEventOnPurpose(gw, 'rebuilt');
     await createVenueEvent(gw.store, 'rebuilt', 100);
     await gw.store.block('rebuilt', [7]);
     const snap = await snapArrives;
@@ -99,7 +99,7 @@ describe('room repair', () => {
     await createVenueEvent(gw.store, 'doomed', 100);
     const c = await watcher('doomed');
     const errArrives = c.next((m) => m.t === 'err', 10_000);
-    await gw.store.deleteEvent('doomed');
+    await deleteEventOnPurpose(gw, 'doomed');
     const err = await errArrives;
     expect(err).toMatchObject({ rid: null, ev: 'doomed', code: 'NO_EVENT' });
     // the connection lives on

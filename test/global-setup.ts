@@ -7,7 +7,9 @@
  * stops them.
  */
 import type { TestProject } from 'vitest/node';
-import { ensureServices } from '../scripts/services.js';
+import { randomBytes } from 'node:crypto';
+import { dropDatabasesStartingWith, ensureServices } from '../scripts/services.js';
+import { testDatabasePrefix } from './support/pg.js';
 import './support/env.js'; // ProvidedContext typing
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -18,13 +20,18 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   });
   process.env.REDIS_URL = redisUrl;
   process.env.DATABASE_URL = databaseUrl;
+  // names this run's gateway databases, so that teardown drops exactly those (other runs may share the server)
+  process.env.SEATMAP_TEST_RUN = randomBytes(4).toString('hex');
   project.provide('redisUrl', redisUrl);
   project.provide('databaseUrl', databaseUrl);
   return teardown;
 }
 
 export async function teardown(): Promise<void> {
-  // Nothing to do: local servers keep running for the next command (stop them with `npm run services -- stop`).
+  // Local servers keep running for the next command (stop them with `npm run services -- stop`);
+  // the gateway databases of this run are dropped.
+  const databaseUrl = process.env.DATABASE_URL;
+  if (databaseUrl && process.env.SEATMAP_TEST_RUN) await dropDatabasesStartingWith(databaseUrl, testDatabasePrefix());
 }
 
 export default setup;

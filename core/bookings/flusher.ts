@@ -19,6 +19,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { eventKeys, globalKeys, isValidEventId } from '../store/keys.js';
 import { bookingReference, REFERENCE_LEVELS } from './reference.js';
+import { inTransaction } from './transaction.js';
 
 export interface CommittedBooking {
   id: string;
@@ -38,6 +39,8 @@ export class DeadLetterError extends Error {
     readonly stream: string,
     readonly entryId: string,
     readonly code: string | undefined,
+    /** the refused booking's id, when the entry had one */
+    readonly bookingId?: string,
   ) {
     super(message);
     this.name = 'DeadLetterError';
@@ -96,6 +99,8 @@ interface BookingEntry {
   id: string;
   key: string;
   holder: string;
+  /** the hold token the booking was made from (kept for rebuilds) */
+  token: string | null;
   seats: number[];
   seq: number;
   epoch: number;
@@ -105,6 +110,8 @@ interface BookingEntry {
 interface DeadEntry {
   stream: string;
   entryId: string;
+  /** the booking's id, when the entry parsed */
+  bookingId?: string;
   fields: string[];
   error: string;
   code: string | undefined;
@@ -112,16 +119,24 @@ interface DeadEntry {
 
 type StreamReply = [string, [string, string[] | null][]][] | null;
 
+/** The Postgres channel every flusher notifies, inside its transaction, of the bookings it committed. */
+export const COMMIT_CHANNEL = 'seatmap_booking_commits';
+
+/** The dead-letter code of a booking made in Redis before its event was rebuilt from Postgres. */
+export const STALE_EPOCH = 'STALE_EPOCH';
+
+const NOTIFY_PAYLOAD_MAX = 7900;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const INSERT_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])
-    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[])
+    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token)
 ), ins AS (
-  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at)
+  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token)
   SELECT id, reference, event_id, holder, idempotency_key, 'confirmed',
-         ARRAY(SELECT jsonb_array_elements_text(input.seats_json::jsonb)::int), seq, epoch, to_timestamp(at_ms / 1000.0)
+         ARRAY(SELECT jsonb_array_elements_text(input.seats_json::jsonb)::int), seq, epoch, to_timestamp(at_ms / 1000.0), hold_token
   FROM input
   ORDER BY id
   ON CONFLICT (id) DO NOTHING
@@ -143,7 +158,11 @@ SELECT id::text AS id, reference FROM ins`;
 const UPSERT_EVENT_SQL = `
 INSERT INTO events (id, epoch, layout, settings, seat_count) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)
 ON CONFLICT (id) DO UPDATE
-  SET epoch = excluded.epoch, layout = excluded.layout, settings = excluded.settings, seat_count = excluded.seat_count
+  SET epoch = excluded.epoch,
+      layout = COALESCE(excluded.layout, events.layout),
+      settings = COALESCE(excluded.settings, events.settings),
+      seat_count = COALESCE(excluded.seat_count, events.seat_count),
+      deleted_at = NULL
   WHERE events.epoch IS NULL OR events.epoch < excluded.epoch`;
 
 export class BookingFlusher {
@@ -210,6 +229,12 @@ export class BookingFlusher {
     this.blocking = undefined;
   }
 
+  /** Entries waiting in the outboxes this flusher watches (committed entries are deleted): the backlog, e.g. during a Postgres outage. */
+  async backlog(): Promise<number> {
+    const lengths = await Promise.all([...this.outboxes.keys()].map((outbox) => this.redis.xlen(outbox)));
+    return lengths.reduce((a, b) => a + b, 0);
+  }
+
   /** One round without blocking: reads what is there, commits it, acks it. Returns the entries acknowledged. */
   flushOnce(): Promise<number> {
     return this.round(false);
@@ -246,8 +271,12 @@ export class BookingFlusher {
         entries.push(...(await this.readNew(this.redis, null)));
       }
     } catch (err) {
-      // a stream or its group vanished (event deleted or recreated): look again at once
-      if (err instanceof Error && err.message.includes('NOGROUP')) this.lastRefresh = -Infinity;
+      // a stream or its group vanished (event deleted or recreated, Redis flushed): set every group up again at once
+      if (err instanceof Error && /NOGROUP|no longer exists/.test(err.message)) {
+        this.lastRefresh = -Infinity;
+        this.outboxes = new Map();
+        this.knownEpochs.clear();
+      }
       throw err;
     }
     if (entries.length === 0) return 0;
@@ -269,12 +298,14 @@ export class BookingFlusher {
     const next = new Map<string, string>();
     for (const eventId of ids) {
       const outbox = eventKeys(this.prefix, eventId).outbox;
+      next.set(outbox, eventId);
+      if (this.outboxes.has(outbox)) continue;
       try {
         await this.redis.xgroup('CREATE', outbox, this.group, '0', 'MKSTREAM');
       } catch (err) {
         if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
       }
-      next.set(outbox, eventId);
+      await this.recordEvent(eventId, 0);
     }
     for (const outbox of this.outboxes.keys()) {
       if (!next.has(outbox)) {
@@ -346,58 +377,13 @@ export class BookingFlusher {
 
     await this.recordEvents(bookings);
 
-    const committed: CommittedBooking[] = [];
+    let committed: CommittedBooking[] = [];
     if (bookings.length > 0) {
-      const client = await this.pool.connect();
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const references = new Map<string, string>();
-        await client.query('SAVEPOINT batch');
-        try {
-          for (const row of await this.insert(client, bookings, 0)) references.set(row.id, row.reference);
-          await client.query('RELEASE SAVEPOINT batch');
-        } catch (err) {
-          if (!isRefusal(err)) throw err;
-          // someone in the batch is refused: go entry by entry so the rest commits
-          await client.query('ROLLBACK TO SAVEPOINT batch');
-          for (const b of bookings) {
-            const outcome = await this.insertOne(client, b);
-            if (outcome.inserted) references.set(b.id, outcome.inserted);
-            else if (outcome.refused) {
-              dead.push({ stream: b.stream, entryId: b.entryId, fields: entryFields(entries, b), error: outcome.refused.message, code: outcome.refused.code });
-            }
-          }
-        }
-        const deadIds = new Set(dead.map((d) => d.entryId));
-        const missing = bookings.filter((b) => !references.has(b.id) && !deadIds.has(b.entryId));
-        const existing = new Map<string, string>();
-        if (missing.length > 0) {
-          // delivered again: the booking was committed before (by this or another flusher)
-          const res = await client.query<{ id: string; reference: string }>(
-            'SELECT id::text AS id, reference FROM bookings WHERE id = ANY($1::uuid[])',
-            [missing.map((b) => b.id)],
-          );
-          for (const r of res.rows) existing.set(r.id, r.reference);
-        }
-        await client.query('COMMIT');
-        this.stats.transactions++;
-        for (const b of bookings) {
-          if (deadIds.has(b.entryId)) continue;
-          const reference = references.get(b.id) ?? existing.get(b.id);
-          if (reference === undefined) continue; // never expected: neither inserted nor present
-          if (references.has(b.id)) this.stats.inserted++;
-          else this.stats.duplicates++;
-          committed.push({ id: b.id, reference, eventId: b.eventId, holder: b.holder, key: b.key, seats: b.seats, seq: b.seq });
-        }
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw err;
-      } finally {
-        client.release(broken);
-      }
+      const round = await inTransaction(this.pool, (client) => this.insertRound(client, bookings, entries, dead));
+      committed = round.committed;
+      this.stats.transactions++;
+      this.stats.inserted += round.inserted;
+      this.stats.duplicates += committed.length - round.inserted;
     }
 
     if (committed.length > 0 && this.onCommitted) {
@@ -410,9 +396,95 @@ export class BookingFlusher {
 
     const settled = await this.acknowledge(committed, bookings, dead, gone);
     for (const d of dead) {
-      this.report(new DeadLetterError(`outbox entry ${d.entryId} of ${d.stream} moved to ${d.stream}:dead: ${d.error}`, d.stream, d.entryId, d.code));
+      this.report(new DeadLetterError(`outbox entry ${d.entryId} of ${d.stream} moved to ${d.stream}:dead: ${d.error}`, d.stream, d.entryId, d.code, d.bookingId));
     }
     return settled;
+  }
+
+  /**
+   * The body of a round's transaction: stale entries refused, the batch
+   * inserted (entry by entry when Postgres refuses part of it), duplicates
+   * recognised, and the commit notification queued.
+   */
+  private async insertRound(
+    client: pg.PoolClient,
+    bookings: BookingEntry[],
+    entries: RawEntry[],
+    dead: DeadEntry[],
+  ): Promise<{ committed: CommittedBooking[]; inserted: number }> {
+    const committed: CommittedBooking[] = [];
+    const live = await this.refuseStale(client, bookings, entries, dead);
+    const references = new Map<string, string>();
+    await client.query('SAVEPOINT batch');
+    try {
+      for (const row of await this.insert(client, live, 0)) references.set(row.id, row.reference);
+      await client.query('RELEASE SAVEPOINT batch');
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      // someone in the batch is refused: go entry by entry so the rest commits
+      await client.query('ROLLBACK TO SAVEPOINT batch');
+      for (const b of live) {
+        const outcome = await this.insertOne(client, b);
+        if (outcome.inserted) references.set(b.id, outcome.inserted);
+        else if (outcome.refused) dead.push(deadEntry(b, entries, outcome.refused.message, outcome.refused.code));
+      }
+    }
+    const deadIds = new Set(dead.map((d) => d.entryId));
+    const missing = live.filter((b) => !references.has(b.id) && !deadIds.has(b.entryId));
+    const existing = new Map<string, string>();
+    if (missing.length > 0) {
+      // delivered again: the booking was committed before (by this or another flusher)
+      const res = await client.query<{ id: string; reference: string }>(
+        'SELECT id::text AS id, reference FROM bookings WHERE id = ANY($1::uuid[])',
+        [missing.map((b) => b.id)],
+      );
+      for (const r of res.rows) existing.set(r.id, r.reference);
+    }
+    let inserted = 0;
+    for (const b of live) {
+      if (deadIds.has(b.entryId)) continue;
+      const reference = references.get(b.id) ?? existing.get(b.id);
+      if (reference === undefined) continue; // never expected: neither inserted nor present
+      if (references.has(b.id)) inserted++;
+      committed.push({ id: b.id, reference, eventId: b.eventId, holder: b.holder, key: b.key, seats: b.seats, seq: b.seq });
+    }
+    // delivered with the commit, never before it: a listener that hears of a booking can tell its client it is durable
+    for (const payload of notificationPayloads(committed)) {
+      await client.query('SELECT pg_notify($1, $2)', [COMMIT_CHANNEL, payload]);
+    }
+    return { committed, inserted };
+  }
+
+  /**
+   * Refuses (dead-letters) the bookings of an epoch older than the event's
+   * epoch in Postgres: the event was rebuilt from Postgres after they were made
+   * in Redis, so the rebuilt seat map does not have them and their seats may be
+   * sold again. They were never acknowledged (acks wait for the commit). The
+   * events rows stay share-locked to the commit, so a rebuild, which locks its
+   * row for update, sees either all of this batch or none of it.
+   */
+  private async refuseStale(client: pg.PoolClient, bookings: BookingEntry[], entries: RawEntry[], dead: DeadEntry[]): Promise<BookingEntry[]> {
+    const eventIds = [...new Set(bookings.map((b) => b.eventId))].sort();
+    const res = await client.query<{ id: string; epoch: string | null }>(
+      'SELECT id, epoch FROM events WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE',
+      [eventIds],
+    );
+    const epochs = new Map(res.rows.map((r) => [r.id, r.epoch === null ? null : Number(r.epoch)]));
+    const isStale = (b: BookingEntry) => {
+      const epoch = epochs.get(b.eventId);
+      return epoch !== undefined && epoch !== null && b.epoch < epoch;
+    };
+    const stale = bookings.filter(isStale);
+    if (stale.length === 0) return bookings;
+    // an entry delivered again after its booking committed is a duplicate, not a stale booking
+    const known = await client.query<{ id: string }>('SELECT id::text AS id FROM bookings WHERE id = ANY($1::uuid[])', [stale.map((b) => b.id)]);
+    const committed = new Set(known.rows.map((r) => r.id));
+    return bookings.filter((b) => {
+      if (!isStale(b) || committed.has(b.id)) return true;
+      const epoch = epochs.get(b.eventId)!;
+      dead.push(deadEntry(b, entries, `event ${b.eventId} was rebuilt at epoch ${epoch} after this booking (epoch ${b.epoch}) was made`, STALE_EPOCH));
+      return false;
+    });
   }
 
   private async insert(client: pg.PoolClient, rows: BookingEntry[], level: number): Promise<{ id: string; reference: string }[]> {
@@ -428,6 +500,7 @@ export class BookingFlusher {
       rows.map((b) => b.at),
       rows.map((b) => `${b.stream}/${b.entryId}`),
       this.consumer,
+      rows.map((b) => b.token),
     ]);
     return res.rows;
   }
@@ -458,29 +531,39 @@ export class BookingFlusher {
   private async recordEvents(bookings: BookingEntry[]): Promise<void> {
     const epochs = new Map<string, number>();
     for (const b of bookings) epochs.set(b.eventId, Math.max(b.epoch, epochs.get(b.eventId) ?? 0));
-    for (const [eventId, epoch] of [...epochs].sort()) {
-      if ((this.knownEpochs.get(eventId) ?? -Infinity) >= epoch) continue;
-      const keys = eventKeys(this.prefix, eventId);
-      const [meta, layout] = await Promise.all([this.redis.hgetall(keys.meta), this.redis.get(keys.layout)]);
-      const current = meta.epoch !== undefined && Number(meta.epoch) >= epoch;
-      const settings = current
-        ? {
-            holdTtlMs: Number(meta.holdTtlMs),
-            maxHoldLifetimeMs: Number(meta.maxHoldLifetimeMs),
-            maxSeatsPerToken: Number(meta.maxSeatsPerToken),
-            maxSeatsPerHolder: Number(meta.maxSeatsPerHolder),
-          }
-        : null;
-      await this.pool.query(UPSERT_EVENT_SQL, [
-        eventId,
-        current ? Number(meta.epoch) : epoch,
-        current ? (layout ?? 'null') : null,
-        settings === null ? null : JSON.stringify(settings),
-        current ? Number(meta.seats) : null,
-      ]);
-      this.knownEpochs.set(eventId, current ? Number(meta.epoch) : epoch);
-    }
+    for (const [eventId, epoch] of [...epochs].sort()) await this.recordEvent(eventId, epoch);
   }
+
+  /**
+   * Writes an event's row (layout, settings, epoch) from Redis, unless this
+   * flusher already wrote it for `epoch` or later. A rebuild needs the layout
+   * in Postgres, so refresh() records every event of the registry once, even
+   * one nobody has booked yet.
+   */
+  private async recordEvent(eventId: string, epoch: number): Promise<void> {
+    if ((this.knownEpochs.get(eventId) ?? -Infinity) >= epoch) return;
+    const keys = eventKeys(this.prefix, eventId);
+    const [meta, layout] = await Promise.all([this.redis.hgetall(keys.meta), this.redis.get(keys.layout)]);
+    const current = meta.epoch !== undefined && Number(meta.epoch) >= epoch;
+    if (!current && epoch <= 0) return; // nothing known to record: the event is gone from Redis
+    const settings = current
+      ? {
+          holdTtlMs: Number(meta.holdTtlMs),
+          maxHoldLifetimeMs: Number(meta.maxHoldLifetimeMs),
+          maxSeatsPerToken: Number(meta.maxSeatsPerToken),
+          maxSeatsPerHolder: Number(meta.maxSeatsPerHolder),
+        }
+      : null;
+    await this.pool.query(UPSERT_EVENT_SQL, [
+      eventId,
+      current ? Number(meta.epoch) : epoch,
+      current && layout !== null ? layout : null,
+      settings === null ? null : JSON.stringify(settings),
+      current ? Number(meta.seats) : null,
+    ]);
+    this.knownEpochs.set(eventId, current ? Number(meta.epoch) : epoch);
+  }
+
 
   /** After COMMIT: dead letters, XACK and XDEL, one MULTI per outbox. */
   private async acknowledge(committed: CommittedBooking[], bookings: BookingEntry[], dead: DeadEntry[], gone: RawEntry[]): Promise<number> {
@@ -557,8 +640,35 @@ function dedupe(entries: RawEntry[]): RawEntry[] {
   });
 }
 
-function entryFields(entries: RawEntry[], b: BookingEntry): string[] {
-  return entries.find((e) => e.stream === b.stream && e.entryId === b.entryId)?.fields ?? [];
+function deadEntry(b: BookingEntry, entries: RawEntry[], error: string, code: string | undefined): DeadEntry {
+  const fields = entries.find((e) => e.stream === b.stream && e.entryId === b.entryId)?.fields ?? [];
+  return { stream: b.stream, entryId: b.entryId, bookingId: b.id, fields, error, code };
+}
+
+/** `id reference` pairs joined by commas, cut to stay under Postgres's 8000-byte NOTIFY payload limit. */
+export function notificationPayloads(committed: readonly CommittedBooking[]): string[] {
+  const payloads: string[] = [];
+  let current = '';
+  for (const c of committed) {
+    const item = `${c.id} ${c.reference}`;
+    if (current.length > 0 && current.length + 1 + item.length > NOTIFY_PAYLOAD_MAX) {
+      payloads.push(current);
+      current = '';
+    }
+    current = current.length > 0 ? `${current},${item}` : item;
+  }
+  if (current.length > 0) payloads.push(current);
+  return payloads;
+}
+
+/** Parses one payload of notificationPayloads(): booking id -> reference. */
+export function parseNotification(payload: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of payload.split(',')) {
+    const space = item.indexOf(' ');
+    if (space > 0) out.set(item.slice(0, space), item.slice(space + 1));
+  }
+  return out;
 }
 
 /** The booking of an outbox entry, or why it is not one. */
@@ -586,5 +696,5 @@ function parseBooking(entry: RawEntry, eventId: string | undefined): BookingEntr
   const epoch = Number(f.get('epoch'));
   const at = Number(f.get('at'));
   if (![seq, epoch, at].every(Number.isSafeInteger)) return 'bad seq, epoch or at';
-  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, seats, seq, epoch, at };
+  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, seq, epoch, at };
 }

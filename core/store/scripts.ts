@@ -32,8 +32,8 @@ const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders'
 export const SCRIPTS = {
   createEvent: script(
     'createEvent',
-    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'],
-    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now'],
+    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings'],
+    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords'],
   ),
   hold: script('hold', seatOpKeys, ['now', 'holder', 'token', 'create', 'seats']),
   holdIndexed: script('holdIndexed', [...seatOpKeys, 'sweepIndex'], ['now', 'holder', 'token', 'create', 'seats', 'eventId']),
@@ -41,6 +41,7 @@ export const SCRIPTS = {
   extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
   expire: script('expire', seatOpKeys, ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
+  cancel: script('cancel', ['meta', 'status', 'log', 'bookings'], ['now', 'key', 'bookingId', 'seats']),
   block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
   snapshot: script('snapshot', ['meta', 'status'], []),

@@ -3,7 +3,7 @@
  * script over keys of one hash slot. Inputs are checked here first, so that a
  * malformed call is refused without a round trip, and the scripts check again.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import { eventKeys, globalKeys, type EventKeys, type GlobalKeys } from './keys.js';
 import { ScriptRunner, type RedisClient } from './script-loader.js';
 import { SCRIPTS } from './scripts.js';
@@ -43,6 +43,31 @@ export interface CreateEventInput {
   layout?: unknown;
   /** defaults to the current time in ms; must differ from any earlier epoch of the event */
   epoch?: number;
+  /** a rebuild: the state of every seat (FREE, BOOKED or BLOCKED), instead of all free */
+  status?: Uint8Array;
+  /** a rebuild: the idempotency records of the event's bookings */
+  bookings?: readonly RestoredBooking[];
+}
+
+/** A booking's idempotency record as `book` keeps it (see book-9.lua), restored by a rebuild. */
+export interface RestoredBooking {
+  key: string;
+  id: string;
+  holder: string;
+  /** the hold token it was made from; null for bookings recorded before tokens were kept */
+  token: string | null;
+  seats: readonly number[];
+  seq: number;
+  at: number;
+  cancelled: boolean;
+}
+
+export interface CancelInput {
+  eventId: string;
+  bookingId: string;
+  /** the booking's idempotency key */
+  key: string;
+  seats: readonly number[];
 }
 
 export interface HoldInput {
@@ -187,6 +212,8 @@ export class SeatStore {
       logMaxLen: this.logMaxLen,
       layoutJson: JSON.stringify(input.layout ?? null),
       now: this.scriptNow(),
+      status: input.status ? Buffer.from(statusBytesChecked(input.status)).toString('latin1') : '',
+      bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
     });
     const { status, rest } = parseReply(reply);
     if (status !== 'OK') return refusalFrom(status, rest);
@@ -270,6 +297,25 @@ export class SeatStore {
     };
   }
 
+  /**
+   * Frees a cancelled booking's seats (those still booked) with one change-log
+   * entry and marks its idempotency record cancelled. Idempotent: `freed` is 0
+   * when it was already cancelled.
+   */
+  async cancel(input: CancelInput): Promise<OpResult<{ seq: number; freed: number }>> {
+    const bad = checkKey(input.key) ?? checkSeats(input.seats, false);
+    if (bad) return bad;
+    const reply = await this.scripts.run(SCRIPTS.cancel, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      key: input.key,
+      bookingId: input.bookingId,
+      seats: input.seats.join(','),
+    });
+    const { status, rest } = parseReply(reply);
+    if (status !== 'OK') return refusalFrom(status, rest);
+    return { ok: true, seq: Number(rest[0]), freed: Number(rest[1]) };
+  }
+
   /** Admin: takes free seats off sale. */
   block(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     return this.setStates('block', eventId, seats);
@@ -304,6 +350,16 @@ export class SeatStore {
     if (!Array.isArray(reply) || reply.length !== 3) return null;
     const [epoch, seq, status] = reply as [Buffer, Buffer, Buffer];
     return { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+  }
+
+  /** The ids in the event registry (one SMEMBERS). */
+  registeredEvents(): Promise<string[]> {
+    return this.redis.smembers(this.global.events);
+  }
+
+  /** Whether each event exists (has its meta hash), one EXISTS per event, pipelined. */
+  async eventsExist(eventIds: readonly string[]): Promise<boolean[]> {
+    return Promise.all(eventIds.map(async (id) => (await this.redis.exists(this.keys(id).meta)) === 1));
   }
 
   async meta(eventId: string): Promise<EventMeta | null> {
@@ -362,8 +418,20 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
+const TOKEN_BYTES = 12;
+/** random bytes for 341 tokens: one call to the CSPRNG per 341 holds instead of one per hold (~20× cheaper each) */
+const tokenPool = Buffer.alloc(TOKEN_BYTES * 341);
+let tokenPoolOffset = tokenPool.length;
+
+/** A hold token: 12 bytes from the CSPRNG, base64url (16 characters). */
 function newToken(): string {
-  return randomBytes(12).toString('base64url');
+  if (tokenPoolOffset + TOKEN_BYTES > tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenPoolOffset = 0;
+  }
+  const token = tokenPool.toString('base64url', tokenPoolOffset, tokenPoolOffset + TOKEN_BYTES);
+  tokenPoolOffset += TOKEN_BYTES;
+  return token;
 }
 
 function validRules(r: HoldRules): boolean {
@@ -390,4 +458,16 @@ function checkSeats(seats: unknown, allowEmpty: boolean) {
   if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
   const negative = (seats as number[]).filter((s) => s < 0);
   return negative.length > 0 ? refuse('BAD_SEAT', negative) : undefined;
+}
+
+/** The JSON record book-9.lua keeps per idempotency key (`x` marks a cancelled booking). */
+function bookingRecord(b: RestoredBooking): [string, string] {
+  const record: Record<string, unknown> = { id: b.id, tok: b.token ?? '', h: b.holder, s: b.seats, seq: b.seq, at: b.at };
+  if (b.cancelled) record.x = 1;
+  return [b.key, JSON.stringify(record)];
+}
+
+function statusBytesChecked(status: Uint8Array): Uint8Array {
+  for (const byte of status) if (byte > 3) throw new RangeError(`seat state byte ${byte} is not a seat state`);
+  return status;
 }

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { pino } from 'pino';
 import { mintDevToken } from '../../gateway/auth.js';
 import { loadConfig } from '../../gateway/config.js';
@@ -13,6 +14,8 @@ import { generateVenue } from '../../scripts/generate-venue.js';
 import { createEventFromLayout } from '../../core/events.js';
 import { deleteKeysByPrefix, type SeatStore } from '../../core/store/index.js';
 import { testDatabaseUrl, testRedisUrl } from './env.js';
+import { createNamedDatabase, testDatabasePrefix } from './pg.js';
+import { deleteEvent as deleteDurably } from '../../core/bookings/delete-event.js';
 import { newRedis } from './redis.js';
 
 export const TEST_JWT_SECRET = 'gateway-test-secret-0123456789';
@@ -30,11 +33,52 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * The Postgres database of the gateways of one key prefix (created on first
+ * use, dropped by the global teardown). Event ids such as `e1` repeat across
+ * test files; one database per prefix keeps their bookings apart, and the
+ * gateways of one prefix (several nodes, a restart) share theirs.
+ */
+export function testDatabaseFor(prefix: string): Promise<string> {
+  let db = prefixDatabases.get(prefix);
+  if (!db) {
+    db = createNamedDatabase(testDatabaseUrl(), `${testDatabasePrefix()}${prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63));
+    prefixDatabases.set(prefix, db);
+  }
+  return db;
+}
+
+const prefixDatabases = new Map<string, Promise<string>>();
+
+/**
+ * Deletes an event on purpose, as DELETE /events/:id does: marked deleted in
+ * the gateways' Postgres first, so their lost-event recovery does not rebuild it.
+ */
+export async function deleteEventOnPurpose(gw: { prefix: string; store: SeatStore }, eventId: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: await testDatabaseFor(gw.prefix), max: 1 });
+  try {
+    await deleteDurably(pool, gw.store, eventId);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Runs one query on the database of a prefix's gateways; resolves to the rows. */
+export async function queryGatewayDb(prefix: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: await testDatabaseFor(prefix) });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Base environment of a test gateway; `env` overrides it. */
-export function gatewayEnv(prefix: string, env: Record<string, string> = {}): Record<string, string> {
+export function gatewayEnv(prefix: string, env: Record<string, string> = {}, databaseUrl = testDatabaseUrl()): Record<string, string> {
   return {
     REDIS_URL: testRedisUrl(),
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: databaseUrl,
     KEY_PREFIX: prefix,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -47,9 +91,11 @@ export function gatewayEnv(prefix: string, env: Record<string, string> = {}): Re
 }
 
 export async function startTestGateway(env: Record<string, string> = {}, prefix = newPrefix()): Promise<TestGateway> {
-  const config = loadConfig(gatewayEnv(prefix, env));
+  const config = loadConfig(gatewayEnv(prefix, env, env.DATABASE_URL ?? (await testDatabaseFor(prefix))));
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const node = await startGatewayNode({ config, logger, demoLayout: () => generateVenue({ seats: 500, seed: 1, name: 'Test' }), defaultMetrics: false });
+  // the test databases answer: start once the schema is there (a test that points elsewhere does not wait)
+  if (!env.DATABASE_URL) await node.bookingsReady;
   return {
     node,
     store: node.store,
@@ -90,10 +136,13 @@ export interface SpawnedGateway {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const SPAWN_READY_TIMEOUT_MS = 30_000;
+
 /** Runs `gateway/main.ts` as its own process; resolves once it listens. */
-export function spawnGateway(prefix: string, env: Record<string, string> = {}): Promise<SpawnedGateway> {
+export async function spawnGateway(prefix: string, env: Record<string, string> = {}): Promise<SpawnedGateway> {
+  const databaseUrl = env.DATABASE_URL ?? (await testDatabaseFor(prefix));
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
-    env: { ...process.env, ...gatewayEnv(prefix, { LOG_LEVEL: 'info', ...env }) },
+    env: { ...process.env, ...gatewayEnv(prefix, { LOG_LEVEL: 'info', ...env }, databaseUrl) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -108,6 +157,7 @@ export function spawnGateway(prefix: string, env: Record<string, string> = {}): 
         lines.push(line);
         if (line.includes('gateway node ready')) {
           const port = Number(JSON.parse(line).port);
+          clearTimeout(notReady);
           resolve({
             child,
             port,
@@ -124,5 +174,12 @@ export function spawnGateway(prefix: string, env: Record<string, string> = {}): 
     });
     child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
     void exited.then((code) => reject(new Error(`gateway exited with ${code} before it was ready:\n${lines.join('\n')}`)));
+    // never leave a process behind that did not come up (e.g. a LOG_LEVEL that hides the ready line)
+    const notReady = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gateway not ready within ${SPAWN_READY_TIMEOUT_MS} ms (it logs 'gateway node ready' at level info):\n${lines.join('\n')}`));
+    }, SPAWN_READY_TIMEOUT_MS);
+    notReady.unref();
+    void exited.then(() => clearTimeout(notReady));
   });
 }

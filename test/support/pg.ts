@@ -1,2 +1,10 @@
-/** Postgres helpers for tests: a throwaway database per test file, dropped afterwards. */
-export { createTestDatabase } from '../../scripts/services.js';
+/** Postgres helpers for tests: throwaway databases, dropped afterwards. */
+export { createNamedDatabase, createTestDatabase } from '../../scripts/services.js';
+
+/**
+ * The name prefix of the per-prefix gateway databases of this test run
+ * (test/support/gateway.ts testDatabaseFor); the global teardown drops them.
+ */
+export function testDatabasePrefix(): string {
+  return `seatmap_g_${process.env.SEATMAP_TEST_RUN ?? 'local'}_`;
+}

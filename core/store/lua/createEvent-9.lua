@@ -1,5 +1,7 @@
 --[[
-  Creates an event: meta hash, an all-free status string and the layout.
+  Creates an event: meta hash, a status string and the layout. The status is
+  all free, or given (a rebuild from Postgres: booked and blocked seats), and a
+  rebuild also restores the idempotency records of the event's bookings.
   Leftovers of an earlier incarnation (holds, tokens, change log) are removed;
   the outbox and booking records are kept, they are the durable side's input.
 
@@ -12,6 +14,7 @@
     KEYS[6] expiry
     KEYS[7] holders
     KEYS[8] log
+    KEYS[9] bookings
 
     ARGV[1] seat count
     ARGV[2] epoch
@@ -22,16 +25,18 @@
     ARGV[7] logMaxLen
     ARGV[8] layout JSON
     ARGV[9] now (ms, '' = Redis clock)
+    ARGV[10] status bytes, one per seat ('' = all free)
+    ARGV[11] booking records: JSON array [key, recordJson, key, recordJson, ...] ('' = none)
 
   Output:
     {'OK', epoch}
     {'CONFLICT'}     the event already exists
-    {'BAD_REQUEST'}  seat count < 1
+    {'BAD_REQUEST'}  seat count < 1, or a status string of another length
 ]]
 --- @include "includes/now"
 
 local seatCount = tonumber(ARGV[1])
-if not seatCount or seatCount < 1 then
+if not seatCount or seatCount < 1 or (ARGV[10] ~= '' and #ARGV[10] ~= seatCount) then
   return {'BAD_REQUEST'}
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -39,8 +44,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 
 redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
--- SETRANGE pads with zero bytes: every seat starts free.
-redis.call('SETRANGE', KEYS[2], seatCount - 1, string.char(0))
+if ARGV[10] == '' then
+  -- SETRANGE pads with zero bytes: every seat starts free.
+  redis.call('SETRANGE', KEYS[2], seatCount - 1, string.char(0))
+else
+  redis.call('SET', KEYS[2], ARGV[10])
+end
+if ARGV[11] ~= '' then
+  local records = cjson.decode(ARGV[11])
+  for i = 1, #records, 2 do
+    redis.call('HSET', KEYS[9], records[i], records[i + 1])
+  end
+end
 redis.call('SET', KEYS[3], ARGV[8])
 redis.call('HSET', KEYS[1],
   'seats', seatCount,

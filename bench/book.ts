@@ -1,0 +1,196 @@
+/**
+ * Durable bookings (npm run bench:book): bookings per second acknowledged
+ * after their Postgres commit, and the ack latency of `book` (p50/p99), with
+ * group commit (FLUSH_BATCH_SIZE=500) against one commit per booking
+ * (FLUSH_BATCH_SIZE=1), on the same machine in one run. Each variant runs
+ * twice, alternating, each time with a fresh gateway, database and event;
+ * the table shows every run and the ratio of each variant's best run.
+ *
+ *   npm run bench:book [-- --clients 64 --bookings 4000]
+ *
+ * Writes docs/bench/book.md.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import pg from 'pg';
+import { pino } from 'pino';
+import { decodeServerMessage, encodeMessage, type ServerMessage } from '../core/protocol/index.js';
+import { deleteKeysByPrefix } from '../core/store/index.js';
+import { mintDevToken } from '../gateway/auth.js';
+import { loadConfig } from '../gateway/config.js';
+import { startGatewayNode } from '../gateway/node.js';
+import { generateVenue } from '../scripts/generate-venue.js';
+import { createTestDatabase } from '../scripts/services.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '64' },
+    bookings: { type: 'string', default: '4000' },
+  },
+});
+const CLIENTS = Number(opts.clients);
+const BOOKINGS = Number(opts.bookings);
+const SECRET = 'bench-book-secret-0123456789';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const baseDatabaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface Run {
+  variant: string;
+  batchSize: number;
+  bookings: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  commits: number;
+  /** bookings in Postgres after the run (must equal `bookings`) */
+  inPostgres: number;
+}
+
+/** A connection that sends requests and resolves each by its rid. */
+class Conn {
+  private rid = 1;
+  private readonly pending = new Map<number, (m: ServerMessage) => void>();
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const m = decodeServerMessage(data);
+      if ((m.t === 'ok' || m.t === 'err') && m.rid !== null) {
+        const resolve = this.pending.get(m.rid as number);
+        this.pending.delete(m.rid as number);
+        resolve?.(m);
+      }
+    });
+  }
+  static open(url: string, token: string): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, ['seatmap.v1', `bearer.${token}`]);
+      ws.once('error', reject);
+      ws.once('message', () => resolve(new Conn(ws)));
+    });
+  }
+  request(body: Record<string, unknown>): Promise<ServerMessage> {
+    const rid = this.rid++;
+    return new Promise((resolve) => {
+      this.pending.set(rid, resolve);
+      this.ws.send(encodeMessage({ ...body, rid } as never));
+    });
+  }
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+async function runVariant(variant: string, batchSize: number): Promise<Run> {
+  const db = await createTestDatabase(baseDatabaseUrl);
+  const prefix = `benchbook:${Date.now()}:`;
+  const config = loadConfig({
+    REDIS_URL: redisUrl,
+    DATABASE_URL: db.url,
+    KEY_PREFIX: prefix,
+    PORT: '0',
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: 'warn',
+    DEMO_SEATS: String(BOOKINGS + 100),
+    OPS_PER_SECOND: '100000',
+    OPS_BURST: '100000',
+    FLUSH_BATCH_SIZE: String(batchSize),
+    BOOK_ACK_TIMEOUT_MS: '60000',
+  });
+  const node = await startGatewayNode({
+    config,
+    logger: pino({ level: 'warn' }),
+    demoLayout: () => generateVenue({ seats: BOOKINGS + 100, seed: 1, name: 'Bench' }),
+    defaultMetrics: false,
+  });
+  const url = `ws://127.0.0.1:${node.port}/ws`;
+  const conns = await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i) => Conn.open(url, await mintDevToken(SECRET, { sub: `buyer-${i}`, scope: 'seats:read seats:hold seats:book' }))),
+  );
+  // a first booking makes sure the flusher has found the event before the clock starts
+  const warm = await conns[0]!.request({ t: 'hold', ev: 'demo', seats: [BOOKINGS + 50] });
+  await conns[0]!.request({ t: 'book', ev: 'demo', tok: (warm as unknown as { tok: string }).tok, key: 'warm' });
+  const commitsBefore = (await node.metrics.flushCommits.get()).values[0]?.value ?? 0;
+
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    conns.map(async (conn, c) => {
+      for (;;) {
+        const seat = next++;
+        if (seat >= BOOKINGS) return;
+        const held = await conn.request({ t: 'hold', ev: 'demo', seats: [seat] });
+        if (held.t !== 'ok') throw new Error(`hold ${seat}: ${JSON.stringify(held)}`);
+        const sent = performance.now();
+        const booked = await conn.request({ t: 'book', ev: 'demo', tok: held.tok, key: `k-${c}-${seat}` });
+        if (booked.t !== 'ok') throw new Error(`book ${seat}: ${JSON.stringify(booked)}`);
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const commits = ((await node.metrics.flushCommits.get()).values[0]?.value ?? 0) - commitsBefore;
+  for (const c of conns) c.close();
+  await node.stop();
+  const check = new pg.Client({ connectionString: db.url });
+  await check.connect();
+  const inPostgres = Number((await check.query<{ n: string }>("SELECT count(*) AS n FROM bookings WHERE idempotency_key <> 'warm'")).rows[0]!.n);
+  await check.end();
+  await db.drop();
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl);
+  await deleteKeysByPrefix(redis, prefix);
+  await redis.quit();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { variant, batchSize, bookings: BOOKINGS, seconds, perSecond: BOOKINGS / seconds, p50: q(0.5), p99: q(0.99), commits, inPostgres };
+}
+
+const best = (xs: number[]) => Math.max(...xs);
+const lowest = (xs: number[]) => Math.min(...xs);
+
+const runs: Run[] = [];
+for (let round = 0; round < 2; round++) {
+  runs.push(await runVariant('group commit', 500));
+  runs.push(await runVariant('one commit per booking', 1));
+}
+const group = runs.filter((r) => r.batchSize === 500);
+const single = runs.filter((r) => r.batchSize === 1);
+const groupRate = best(group.map((r) => r.perSecond));
+const singleRate = best(single.map((r) => r.perSecond));
+
+const rows = runs.map(
+  (r) =>
+    `| ${r.variant} (FLUSH_BATCH_SIZE=${r.batchSize}) | ${r.bookings} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.commits} | ${(r.bookings / Math.max(1, r.commits)).toFixed(1)} | ${r.inPostgres} |`,
+);
+const table = [
+  '| variant | bookings | durable bookings/s | ack p50 (ms) | ack p99 (ms) | commits | bookings per commit | rows in Postgres |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows,
+].join('\n');
+const ratio = groupRate / singleRate;
+const p99Ratio = lowest(single.map((r) => r.p99)) / lowest(group.map((r) => r.p99));
+const summary = `Group commit: **${ratio.toFixed(2)}×** the durable bookings per second of one commit per booking (best runs ${groupRate.toFixed(0)}/s vs ${singleRate.toFixed(0)}/s), and a ${p99Ratio.toFixed(2)}× lower ack p99.`;
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const doc = `# Benchmark: durable bookings
+
+Generated by \`npm run bench:book\` (bench/book.ts); do not edit by hand.
+
+${CLIENTS} WebSocket clients on one gateway process each hold one seat and
+book it, ${BOOKINGS} bookings per run; a \`book\` is answered only after its
+Postgres commit. Both variants ran twice, alternating, in one run on the same
+machine (${os.cpus().length} × ${cpu}, Node ${process.version}); the gateway,
+the clients, Redis and Postgres share it.
+
+${table}
+
+${summary}
+
+Every run ends with exactly its ${BOOKINGS} bookings in Postgres (last column).
+`;
+console.log(table);
+console.log(`\n${summary}`);
+writeFileSync(new URL('../docs/bench/book.md', import.meta.url), doc);
+console.log('\nwrote docs/bench/book.md');

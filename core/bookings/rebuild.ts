@@ -1,0 +1,98 @@
+/**
+ * Rebuilding an event in Redis from Postgres, after Redis lost it (a restart
+ * without persistence, eviction, a new Redis). See docs/bookings.md.
+ *
+ * The rebuilt event has the layout and hold rules recorded in `events`, every
+ * seat of an active booking BOOKED, every seat in `blocked_seats` BLOCKED, the
+ * idempotency records of all its bookings, and a new epoch, so clients
+ * re-snapshot. Holds are lost; bookings are not: every booking acknowledged to
+ * a client was committed here before its acknowledgement.
+ *
+ * The events row stays locked FOR UPDATE from the read of the booked seats
+ * until the new epoch is written, after Redis has the event: a flusher commit
+ * (which share-locks the row) lands either before the read, and is in the
+ * rebuilt map, or after the new epoch, and refuses the bookings of the old
+ * epoch (see BookingFlusher.refuseStale).
+ */
+import type pg from 'pg';
+import type { HoldRules, RestoredBooking, SeatStore } from '../store/seat-store.js';
+import { Rollback, inTransaction } from './transaction.js';
+
+export type RebuildOutcome =
+  | { status: 'rebuilt'; epoch: number; seatCount: number; booked: number; blocked: number; bookings: number }
+  /** Redis has the event: nothing to do */
+  | { status: 'present' }
+  /** Postgres has no layout for the event (never recorded, or deleted on purpose) */
+  | { status: 'unknown' };
+
+const BOOKED = 2;
+const BLOCKED = 3;
+
+interface EventRow {
+  epoch: string | null;
+  layout: unknown;
+  settings: HoldRules | null;
+  seat_count: number | null;
+}
+
+interface BookingRow {
+  id: string;
+  idempotency_key: string;
+  holder: string;
+  hold_token: string | null;
+  seats: number[];
+  seq: string | null;
+  at_ms: string;
+  state: 'confirmed' | 'cancelled';
+}
+
+export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: string, now = Date.now()): Promise<RebuildOutcome> {
+  if (await store.meta(eventId)) return { status: 'present' };
+  return inTransaction<RebuildOutcome>(pool, async (client) => {
+    const event = await client.query<EventRow>(
+      'SELECT epoch, layout, settings, seat_count FROM events WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+      [eventId],
+    );
+    const row = event.rows[0];
+    if (!row || row.layout === null || row.settings === null || !row.seat_count) return new Rollback({ status: 'unknown' });
+    // one connection runs one query at a time: in turn, inside the transaction
+    const booked = await client.query<{ seat: number }>('SELECT seat FROM booked_seats WHERE event_id = $1', [eventId]);
+    const blocked = await client.query<{ seat: number }>('SELECT seat FROM blocked_seats WHERE event_id = $1', [eventId]);
+    const bookings = await client.query<BookingRow>(
+      `SELECT id::text AS id, idempotency_key, holder, hold_token, seats, seq,
+              floor(extract(epoch FROM booked_at) * 1000)::bigint AS at_ms, state
+         FROM bookings WHERE event_id = $1`,
+      [eventId],
+    );
+    const seatCount = row.seat_count;
+    const status = new Uint8Array(seatCount);
+    for (const { seat } of blocked.rows) if (seat < seatCount) status[seat] = BLOCKED;
+    for (const { seat } of booked.rows) if (seat < seatCount) status[seat] = BOOKED;
+    const restored: RestoredBooking[] = bookings.rows.map((b) => ({
+      key: b.idempotency_key,
+      id: b.id,
+      holder: b.holder,
+      token: b.hold_token,
+      seats: b.seats,
+      seq: Number(b.seq ?? 0),
+      at: Number(b.at_ms),
+      cancelled: b.state === 'cancelled',
+    }));
+    // a new epoch, later than any the event had: clients holding the old one re-snapshot
+    const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
+    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored });
+    if (!created.ok) {
+      if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
+      throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);
+    }
+    await client.query('UPDATE events SET epoch = $2 WHERE id = $1', [eventId, epoch]);
+    return {
+      status: 'rebuilt',
+      epoch,
+      seatCount,
+      booked: status.filter((s) => s === BOOKED).length,
+      blocked: status.filter((s) => s === BLOCKED).length,
+      bookings: restored.length,
+    };
+  });
+}

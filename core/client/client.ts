@@ -1,0 +1,545 @@
+/**
+ * SeatMapClient: one connection to the gateway (protocol v1, docs/protocol.md)
+ * that keeps a local copy of the seats of every watched event, repairs gaps,
+ * reconnects with backoff and resumes, and runs seat operations as promises.
+ * docs/client.md is its user guide.
+ *
+ * Isomorphic: no Node built-ins, so it bundles for browsers as it is.
+ */
+import {
+  EVENT_ID,
+  PROTOCOL_VERSION,
+  decodeServerMessage,
+  encodeMessage,
+  type ClientRequest,
+  type DiffMessage,
+  type ErrMessage,
+  type HelloMessage,
+  type ServerMessage,
+  type SnapMessage,
+} from '../protocol/index.js';
+import { Backoff, DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { closeAction } from './close-codes.js';
+import { Emitter } from './emitter.js';
+import { EventSeats, type SeatCategories, type SeatCounts } from './event-seats.js';
+import { HoldTracker, type HoldInfo } from './holds.js';
+import { bookHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
+import { PendingRequests, RequestError, type Reply } from './requests.js';
+import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
+import type {
+  BookResult,
+  ClientEvents,
+  ClientStats,
+  ConnectionChange,
+  ConnectionState,
+  HoldResult,
+  RequestBody,
+  ResyncReason,
+  SeatMapClientOptions,
+  StopReason,
+} from './types.js';
+
+const DEFAULTS = {
+  stableAfterMs: 10_000,
+  requestTimeoutMs: 10_000,
+  bookTimeoutMs: 15_000,
+  helloTimeoutMs: 10_000,
+  pingIntervalMs: 30_000,
+};
+/** a refused sub is retried with this backoff; a BAD_REQUEST (e.g. too many subscriptions) only this often */
+const SUB_RETRY: BackoffPolicy = { baseMs: 500, capMs: 10_000 };
+const MAX_BAD_REQUEST_SUB_RETRIES = 3;
+/** close code for connections the client drops itself (no hello, no pong) */
+const CLIENT_DROP_CODE = 4000;
+
+export class SeatMapClient extends Emitter<ClientEvents> {
+  readonly stats: ClientStats = { attempts: 0, opens: 0, snapshots: 0, diffs: 0, gaps: 0, epochMismatches: 0 };
+  private connectionState: ConnectionState = 'idle';
+  private stopReason: StopReason | null = null;
+  private hello: HelloMessage | null = null;
+  /** undefined: ask getToken (or go anonymous without one) before the next connection */
+  private token: string | null | undefined;
+  private socket: WebSocketLike | null = null;
+  /** bumped whenever connecting starts or stops, so a stale async step can tell it is stale */
+  private generation = 0;
+  private readonly events = new Map<string, EventSeats>();
+  private readonly subRetries = new Map<string, { count: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private readonly pending = new PendingRequests();
+  private readonly backoff: Backoff;
+  private readonly holdTracker: HoldTracker;
+  private readonly operations: OperationContext;
+  private readonly openWaiters = new Set<{ resolve(hello: HelloMessage): void; reject(error: Error): void }>();
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private helloTimer: ReturnType<typeof setTimeout> | null = null;
+  private stableTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly random: () => number;
+  private readonly settings: typeof DEFAULTS;
+
+  constructor(private readonly options: SeatMapClientOptions) {
+    super();
+    // fail at once on a malformed URL rather than retrying it forever
+    const url = new URL(options.url);
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new TypeError(`url must be ws:// or wss://, got ${options.url}`);
+    this.WebSocketImpl = resolveWebSocket(options.WebSocket);
+    this.token = options.token === undefined && options.getToken ? undefined : (options.token ?? null);
+    this.random = options.random ?? Math.random;
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, this.random);
+    this.settings = {
+      stableAfterMs: options.stableAfterMs ?? DEFAULTS.stableAfterMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      bookTimeoutMs: options.bookTimeoutMs ?? DEFAULTS.bookTimeoutMs,
+      helloTimeoutMs: options.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
+    };
+    this.holdTracker = new HoldTracker({
+      changed: () => this.emit('holds', { holds: this.holdTracker.list() }),
+      expired: (hold) => this.emit('hold-expired', hold),
+      ...(options.now && { now: options.now }),
+    });
+    this.operations = {
+      request: (body, timeoutMs) => this.request(body, timeoutMs),
+      holds: this.holdTracker,
+      epochOf: (ev) => this.events.get(ev)?.view.epoch ?? -1,
+      bookTimeoutMs: this.settings.bookTimeoutMs,
+    };
+  }
+
+  // ---- connection ------------------------------------------------------------
+
+  get state(): ConnectionState {
+    return this.connectionState;
+  }
+
+  /** Why the client stopped, while its state is 'closed'. */
+  get stopped(): StopReason | null {
+    return this.stopReason;
+  }
+
+  /** The last hello: the subject (`sub`, null when anonymous), scopes and limits. */
+  get session(): HelloMessage | null {
+    return this.hello;
+  }
+
+  /** Starts connecting (and reconnecting until close()); resolves on the next hello, rejects when the client stops first. */
+  connect(): Promise<HelloMessage> {
+    if (this.connectionState === 'idle' || this.connectionState === 'closed') {
+      this.stopReason = null;
+      void this.dial();
+    }
+    return this.whenOpen();
+  }
+
+  /** The token for the next connection (the current one keeps its own). */
+  setToken(token: string | null): void {
+    this.token = token;
+  }
+
+  /** Closes the connection and stops reconnecting. Watched events and hold tokens are kept for a later connect(). */
+  close(): void {
+    this.stop('closed-by-user');
+  }
+
+  /** Resolves on hello (at once when open); rejects when the client stops, or after `timeoutMs`. */
+  whenOpen(timeoutMs?: number): Promise<HelloMessage> {
+    if (this.connectionState === 'open' && this.hello) return Promise.resolve(this.hello);
+    if (this.connectionState === 'idle' || this.connectionState === 'closed') {
+      return Promise.reject(new RequestError('CLOSED', `not connected (${this.stopReason ?? 'connect() was not called'})`));
+    }
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiter = {
+        resolve: (hello: HelloMessage) => (clearTimeout(timer), resolve(hello)),
+        reject: (error: Error) => (clearTimeout(timer), reject(error)),
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.openWaiters.delete(waiter);
+          reject(new RequestError('TIMEOUT', `not connected within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.openWaiters.add(waiter);
+    });
+  }
+
+  private async dial(): Promise<void> {
+    const generation = ++this.generation;
+    this.clearTimer('reconnectTimer');
+    this.setState({ state: 'connecting', attempt: this.backoff.attempt });
+    if (this.token === undefined) {
+      try {
+        this.token = this.options.getToken ? await this.options.getToken() : null;
+      } catch (err) {
+        if (generation !== this.generation) return;
+        this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+        return this.scheduleReconnect(undefined, 'getToken failed');
+      }
+      if (generation !== this.generation) return;
+    }
+    this.stats.attempts++;
+    let socket: WebSocketLike;
+    try {
+      socket = openSocket(this.WebSocketImpl, this.options.url, this.token);
+    } catch (err) {
+      // thrown before any network traffic (a token that cannot be a subprotocol entry, a page that
+      // may not open ws:// from https): trying again cannot help
+      this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+      return this.stop('cannot-connect');
+    }
+    this.socket = socket;
+    socket.onmessage = (event) => this.onFrame(event.data);
+    socket.onclose = (event) => this.onClosed(socket, event.code, event.reason);
+    socket.onerror = () => {}; // a close event follows every error; that is where it is handled
+    this.helloTimer = setTimeout(() => this.drop(socket, 'no hello'), this.settings.helloTimeoutMs);
+  }
+
+  /** Gives up on a connection that looks dead, without waiting for a close handshake that may never come. */
+  private drop(socket: WebSocketLike, reason: string): void {
+    if (socket !== this.socket) return;
+    abandonSocket(socket, CLIENT_DROP_CODE, reason);
+    this.onClosed(socket, 1006, reason);
+  }
+
+  private onClosed(socket: WebSocketLike, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.endConnection();
+    switch (closeAction(code)) {
+      case 'stop-unauthorized':
+        this.emit('auth-failed', { code, reason });
+        return this.stop('unauthorized', code, reason);
+      case 'refresh-token':
+        this.emit('token-expired', { refreshing: this.options.getToken !== undefined });
+        if (!this.options.getToken) return this.stop('token-expired', code, reason);
+        this.token = undefined; // the next dial asks getToken
+        return this.scheduleReconnect(code, reason);
+      case 'reconnect-fresh':
+        this.backoff.reset();
+        return this.scheduleReconnect(code, reason);
+      case 'reconnect':
+        return this.scheduleReconnect(code, reason);
+    }
+  }
+
+  private scheduleReconnect(code: number | undefined, reason: string): void {
+    const { delayMs, attempt, boundMs } = this.backoff.next();
+    this.setState({ state: 'reconnecting', attempt, delayMs, boundMs, ...(code !== undefined && { code }), reason });
+    this.reconnectTimer = setTimeout(() => void this.dial(), delayMs);
+  }
+
+  /** Everything tied to one connection ends: timers, requests in flight, subscriptions in flight. */
+  private endConnection(): void {
+    this.clearTimer('helloTimer');
+    this.clearTimer('stableTimer');
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.hello = null;
+    this.pending.failAll('DISCONNECTED', 'the connection closed before the reply (the outcome is unknown)');
+    for (const seats of this.events.values()) seats.subscribing = false;
+  }
+
+  private stop(reason: StopReason, code?: number, closeReason?: string): void {
+    this.generation++;
+    this.stopReason = reason;
+    this.clearTimer('reconnectTimer');
+    for (const retry of this.subRetries.values()) if (retry.timer) clearTimeout(retry.timer);
+    this.subRetries.clear();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) abandonSocket(socket, 1000, 'client closed');
+    this.endConnection();
+    this.pending.failAll('CLOSED', `the client stopped (${reason})`);
+    for (const waiter of [...this.openWaiters]) waiter.reject(new RequestError('CLOSED', `the client stopped (${reason})`));
+    this.openWaiters.clear();
+    this.setState({
+      state: 'closed',
+      attempt: this.backoff.attempt,
+      stopped: reason,
+      ...(code !== undefined && { code }),
+      ...(closeReason !== undefined && { reason: closeReason }),
+    });
+  }
+
+  private onHello(hello: HelloMessage): void {
+    this.clearTimer('helloTimer');
+    if (hello.v !== PROTOCOL_VERSION) {
+      this.emit('error', { error: new Error(`the server speaks protocol v${hello.v}, this client v${PROTOCOL_VERSION}`) });
+      return this.stop('protocol-version');
+    }
+    this.hello = hello;
+    this.stats.opens++;
+    this.stableTimer = setTimeout(() => this.backoff.reset(), this.settings.stableAfterMs);
+    this.setState({ state: 'open', attempt: this.backoff.attempt });
+    this.emit('hello', hello);
+    for (const waiter of [...this.openWaiters]) waiter.resolve(hello);
+    this.openWaiters.clear();
+    for (const ev of this.events.keys()) this.subscribe(ev);
+    if (this.settings.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.checkAlive(), this.settings.pingIntervalMs);
+  }
+
+  private checkAlive(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.request({ t: 'ping' }, Math.min(this.settings.requestTimeoutMs, this.settings.pingIntervalMs)).catch((err: RequestError) => {
+      if (err.code === 'TIMEOUT') this.drop(socket, 'no pong');
+    });
+  }
+
+  private setState(change: ConnectionChange): void {
+    this.connectionState = change.state;
+    this.emit('connection', change);
+  }
+
+  private clearTimer(name: 'reconnectTimer' | 'helloTimer' | 'stableTimer'): void {
+    const timer = this[name];
+    if (timer) clearTimeout(timer);
+    this[name] = null;
+  }
+
+  // ---- frames ----------------------------------------------------------------
+
+  private onFrame(data: unknown): void {
+    // the server only sends binary frames; anything else is not protocol v1
+    if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return;
+    let message: ServerMessage;
+    try {
+      message = decodeServerMessage(data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (err) {
+      this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+      return;
+    }
+    if (this.options.frameFilter && !this.options.frameFilter(message)) return;
+    switch (message.t) {
+      case 'hello':
+        return this.onHello(message);
+      case 'snap':
+        return this.onSnap(message);
+      case 'diff':
+        return this.onDiff(message);
+      case 'ok':
+      case 'pong':
+        this.pending.settle(message);
+        return;
+      case 'err':
+        return this.onErr(message);
+      default:
+        return; // unknown message types are ignored (forward compatibility)
+    }
+  }
+
+  private onSnap(snap: SnapMessage): void {
+    const seats = this.events.get(snap.ev);
+    if (!seats) return; // not watched (any more)
+    this.stats.snapshots++;
+    if (seats.view.ready && seats.view.epoch !== snap.epoch) this.holdTracker.epochChanged(snap.ev, snap.epoch);
+    seats.applySnap(snap);
+    const status = seats.view.status;
+    for (const seat of this.holdTracker.mySeats(snap.ev)) this.holdTracker.observe(snap.ev, snap.epoch, snap.seq, seat, status[seat] ?? 0);
+    this.emit('snapshot', { ev: snap.ev, epoch: snap.epoch, seq: snap.seq, status });
+    this.emit('counts', { ev: snap.ev, counts: seats.seatCounts() });
+  }
+
+  private onDiff(diff: DiffMessage): void {
+    const seats = this.events.get(diff.ev);
+    if (!seats) return;
+    this.stats.diffs++;
+    const { outcome, changes } = seats.applyDiff(diff);
+    switch (outcome) {
+      case 'applied': {
+        if (changes.length === 0) return;
+        const mine = this.holdTracker.mySeats(diff.ev);
+        if (mine.size > 0) for (const c of changes) if (mine.has(c.seat)) this.holdTracker.observe(diff.ev, diff.epoch, diff.to, c.seat, c.state);
+        this.emit('seats', { ev: diff.ev, epoch: diff.epoch, seq: diff.to, changes });
+        this.emit('counts', { ev: diff.ev, counts: seats.seatCounts() });
+        return;
+      }
+      case 'gap':
+        this.stats.gaps++;
+        return this.resync(seats, 'gap');
+      case 'epoch':
+        this.stats.epochMismatches++;
+        return this.resync(seats, 'epoch');
+      case 'empty':
+        return this.subscribe(diff.ev); // a snapshot is on its way unless no sub is
+      case 'duplicate':
+        return;
+    }
+  }
+
+  private onErr(err: ErrMessage): void {
+    if (err.rid !== null) {
+      this.pending.settle(err);
+    } else if (err.ev !== undefined) {
+      // rid null with ev: the event was deleted under our subscription
+      if (err.code === 'NO_EVENT') this.eventGone(err.ev);
+      else this.emit('error', { ev: err.ev, error: new RequestError(err.code, err.msg) });
+    } else {
+      this.emit('error', { error: new RequestError(err.code, err.msg) });
+    }
+  }
+
+  // ---- subscriptions ---------------------------------------------------------
+
+  /**
+   * Starts keeping a copy of the event's seats (now, or as soon as the
+   * connection is open, and again after every reconnect). `categories` makes
+   * counts per category available.
+   */
+  watch(ev: string, categories?: SeatCategories): void {
+    if (!EVENT_ID.test(ev)) throw new TypeError(`invalid event id ${JSON.stringify(ev)}`);
+    let seats = this.events.get(ev);
+    if (!seats) this.events.set(ev, (seats = new EventSeats(ev)));
+    if (categories) seats.setCategories(categories);
+    this.subscribe(ev);
+  }
+
+  /** Stops watching; the local copy is dropped. */
+  unwatch(ev: string): void {
+    if (!this.events.delete(ev)) return;
+    this.cancelSubRetry(ev);
+    if (this.connectionState === 'open') this.request({ t: 'unsub', ev }).catch(() => {});
+  }
+
+  /** The event's seat states (0 free, 1 held, 2 booked, 3 blocked), or null before its first snapshot. Do not modify. */
+  seats(ev: string): Uint8Array | null {
+    const seats = this.events.get(ev);
+    return seats?.view.ready ? seats.view.status : null;
+  }
+
+  /** Where the local copy of the event is: its epoch and seq. */
+  position(ev: string): { epoch: number; seq: number } | null {
+    const view = this.events.get(ev)?.view;
+    return view?.ready ? { epoch: view.epoch, seq: view.seq } : null;
+  }
+
+  counts(ev: string): SeatCounts | null {
+    const seats = this.events.get(ev);
+    return seats?.view.ready ? seats.seatCounts() : null;
+  }
+
+  /** Sends a `sub` for a watched event unless one is in flight; resumes with epoch+seq when the copy has them. */
+  private subscribe(ev: string, fresh = false): void {
+    const seats = this.events.get(ev);
+    if (!seats || seats.subscribing || this.connectionState !== 'open') return;
+    seats.subscribing = true;
+    const view = seats.view;
+    const body: Extract<RequestBody, { t: 'sub' }> = view.ready && !fresh ? { t: 'sub', ev, epoch: view.epoch, seq: view.seq } : { t: 'sub', ev };
+    this.request(body).then(
+      () => {
+        seats.subscribing = false;
+        this.subRetries.delete(ev);
+      },
+      (err: RequestError) => {
+        seats.subscribing = false;
+        this.subRefused(ev, err);
+      },
+    );
+  }
+
+  private resync(seats: EventSeats, reason: ResyncReason): void {
+    if (seats.subscribing) return; // one repair at a time; its catch-up covers this diff too
+    this.emit('resync', { ev: seats.ev, reason, epoch: seats.view.epoch, seq: seats.view.seq });
+    this.subscribe(seats.ev, reason === 'epoch');
+  }
+
+  private subRefused(ev: string, err: RequestError): void {
+    if (!this.events.has(ev)) return;
+    // a lost connection resubscribes on the next hello anyway
+    if (err.code === 'DISCONNECTED' || err.code === 'CLOSED') return;
+    this.emit('error', { ev, error: err });
+    if (err.code === 'NO_EVENT' || err.code === 'FORBIDDEN') return this.eventGone(ev);
+    const retry = this.subRetries.get(ev) ?? { count: 0, timer: null };
+    this.subRetries.set(ev, retry);
+    if (err.code === 'BAD_REQUEST' && retry.count >= MAX_BAD_REQUEST_SUB_RETRIES) return this.eventGone(ev);
+    const delay = backoffDelay(retry.count++, SUB_RETRY, this.random);
+    retry.timer = setTimeout(() => {
+      retry.timer = null;
+      const seats = this.events.get(ev);
+      if (!seats) return;
+      this.emit('resync', { ev, reason: 'retry', epoch: seats.view.epoch, seq: seats.view.seq });
+      this.subscribe(ev);
+    }, delay);
+  }
+
+  private cancelSubRetry(ev: string): void {
+    const retry = this.subRetries.get(ev);
+    if (retry?.timer) clearTimeout(retry.timer);
+    this.subRetries.delete(ev);
+  }
+
+  private eventGone(ev: string): void {
+    this.cancelSubRetry(ev);
+    if (!this.events.delete(ev)) return;
+    for (const hold of this.holdTracker.list(ev)) this.holdTracker.forget(hold.tok);
+    this.emit('event-gone', { ev });
+  }
+
+  // ---- requests --------------------------------------------------------------
+
+  /**
+   * Sends a request and resolves with its `ok`/`pong`; rejects with a
+   * RequestError carrying the server's code, or TIMEOUT / DISCONNECTED /
+   * CLOSED. While the client is reconnecting, the request waits for the
+   * connection (within the same timeout).
+   */
+  async request(body: RequestBody, timeoutMs = this.settings.requestTimeoutMs): Promise<Reply> {
+    const started = Date.now();
+    await this.whenOpen(timeoutMs);
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WS_OPEN) throw new RequestError('DISCONNECTED', `${body.t}: the connection closed`);
+    const request = { ...body, rid: this.pending.newRid() } as ClientRequest;
+    const reply = this.pending.track(request, Math.max(1, timeoutMs - (Date.now() - started)));
+    socket.send(encodeMessage(request));
+    return reply;
+  }
+
+  /** Holds seats, all or nothing: in a new hold token, or added to `tok`. */
+  hold(ev: string, seats: readonly number[], options: { tok?: string; timeoutMs?: number } = {}): Promise<HoldResult> {
+    return holdSeats(this.operations, ev, seats, options);
+  }
+
+  /** Frees the given seats of a hold token, or all of them; the token stays valid until it expires. */
+  release(ev: string, tok: string, seats?: readonly number[], options: { timeoutMs?: number } = {}): Promise<{ released: number; seq: number }> {
+    return releaseSeats(this.operations, ev, tok, seats, options);
+  }
+
+  /** Slides a token's expiry forward (never past its maximum lifetime). */
+  extend(ev: string, tok: string, options: { timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
+    return extendHold(this.operations, ev, tok, options);
+  }
+
+  /**
+   * Books every seat of a hold token; resolves once the server has committed
+   * the booking. Idempotent on `key` (a fresh one by default): when the
+   * connection drops before the reply, or the server answers PENDING (not
+   * committed yet), the same booking is asked for again, within the timeout
+   * (default 15 s). A PENDING that outlasts it rejects with code PENDING:
+   * call book() again later with the same `key` to learn the outcome.
+   */
+  book(ev: string, tok: string, options: { key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
+    return bookHold(this.operations, ev, tok, options);
+  }
+
+  /** Round trip of a `ping`, in ms. */
+  async ping(): Promise<number> {
+    const started = Date.now();
+    await this.request({ t: 'ping' });
+    return Date.now() - started;
+  }
+
+  /** The client's hold tokens (of one event, or all) with their seats and expiry. */
+  holds(ev?: string): HoldInfo[] {
+    return this.holdTracker.list(ev);
+  }
+
+  /** Seats of `ev` the client holds itself. */
+  mySeats(ev: string): Set<number> {
+    return this.holdTracker.mySeats(ev);
+  }
+
+  /** The client's unexpired hold token of `ev` that lives longest, to add seats to. */
+  holdToken(ev: string): string | undefined {
+    return this.holdTracker.tokenFor(ev);
+  }
+}

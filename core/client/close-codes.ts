@@ -1,0 +1,30 @@
+/**
+ * What a client does after its connection closed, by close code
+ * (docs/protocol.md, "Close codes and reconnecting").
+ */
+import { CLOSE_CODES } from '../protocol/index.js';
+
+export type CloseAction =
+  /** back off, reconnect with the same token, resume */
+  | 'reconnect'
+  /** the server restarted: reconnect with the backoff counter reset, resume */
+  | 'reconnect-fresh'
+  /** the token expired: get a fresh one before reconnecting */
+  | 'refresh-token'
+  /** the token was refused: reconnecting with it can only fail again */
+  | 'stop-unauthorized';
+
+export function closeAction(code: number): CloseAction {
+  switch (code) {
+    case CLOSE_CODES.UNAUTHORIZED.code:
+      return 'stop-unauthorized';
+    case CLOSE_CODES.TOKEN_EXPIRED.code:
+      return 'refresh-token';
+    case CLOSE_CODES.SERVER_RESTART.code:
+      return 'reconnect-fresh';
+    default:
+      // 1013 (keys unreachable), 4008 (slow consumer), 1006 (network) and anything unknown:
+      // the protocol says to treat them alike. A 1000 we did not ask for is unknown too.
+      return 'reconnect';
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One watched event on the client: its seats (a SeatView kept from snapshots
+ * and diffs), counts per state in total and per category kept up to date
+ * change by change, and whether a subscription is in flight.
+ */
+import { SeatView, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
+
+export interface StateCounts {
+  free: number;
+  held: number;
+  booked: number;
+  blocked: number;
+}
+
+export interface SeatCounts {
+  total: StateCounts;
+  /** per category, in the order of the layout's categories; empty when categories were not given */
+  byCategory: StateCounts[];
+}
+
+/** One seat that changed: `state` now, `previous` before. */
+export interface SeatChange {
+  seat: number;
+  state: number;
+  previous: number;
+}
+
+/** Seat categories of an event: `seatCategory[i]` is seat i's index into the layout's categories. */
+export interface SeatCategories {
+  seatCategory: ArrayLike<number>;
+  categoryCount: number;
+}
+
+const STATES = 4;
+
+export class EventSeats {
+  readonly view = new SeatView();
+  /** a `sub` for this event is in flight: at most one at a time (gap diffs are ignored meanwhile) */
+  subscribing = false;
+  /** counts[0..3]: totals per state; counts[4 + 4c + s]: category c, state s */
+  private counts = new Int32Array(STATES);
+  private categories: SeatCategories | null = null;
+
+  constructor(readonly ev: string) {}
+
+  setCategories(categories: SeatCategories | null): void {
+    this.categories = categories;
+    this.recount();
+  }
+
+  applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st'>): void {
+    this.view.applySnap(snap);
+    this.recount();
+  }
+
+  /** Applies a diff by the protocol's rules; `changes` lists the seats whose state really changed. */
+  applyDiff(diff: Pick<DiffMessage, 'epoch' | 'from' | 'to' | 'ch'>): { outcome: DiffOutcome; changes: SeatChange[] } {
+    const changes: SeatChange[] = [];
+    const counts = this.counts;
+    const category = this.activeCategories()?.seatCategory;
+    const outcome = this.view.applyDiff(diff, (seat, state, previous) => {
+      changes.push({ seat, state, previous });
+      if (previous < STATES) counts[previous]!--;
+      if (state < STATES) counts[state]!++;
+      if (category) {
+        const base = STATES + (category[seat] as number) * STATES;
+        if (previous < STATES) counts[base + previous]!--;
+        if (state < STATES) counts[base + state]!++;
+      }
+    });
+    return { outcome, changes };
+  }
+
+  seatCounts(): SeatCounts {
+    const c = this.counts;
+    const at = (i: number): StateCounts => ({ free: c[i]!, held: c[i + 1]!, booked: c[i + 2]!, blocked: c[i + 3]! });
+    const categoryCount = this.activeCategories()?.categoryCount ?? 0;
+    return { total: at(0), byCategory: Array.from({ length: categoryCount }, (_, k) => at(STATES + k * STATES)) };
+  }
+
+  /** Categories only count when they describe exactly these seats (a rebuilt event may have another layout). */
+  private activeCategories(): SeatCategories | null {
+    const c = this.categories;
+    return c && c.seatCategory.length === this.view.status.length ? c : null;
+  }
+
+  private recount(): void {
+    const categories = this.activeCategories();
+    const counts = new Int32Array(STATES + (categories?.categoryCount ?? 0) * STATES);
+    const status = this.view.status;
+    const category = categories?.seatCategory;
+    for (let i = 0; i < status.length; i++) {
+      const s = status[i]!;
+      if (s >= STATES) continue;
+      counts[s]!++;
+      if (category) counts[STATES + (category[i] as number) * STATES + s]!++;
+    }
+    this.counts = counts;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The seat operations (hold, release, extend, book) on top of the client's
+ * request/reply machinery: the request bodies, the typed results, and the
+ * bookkeeping of the client's own hold tokens.
+ */
+import type { HoldTracker } from './holds.js';
+import { RequestError, type Reply } from './requests.js';
+import type { BookResult, HoldResult, RequestBody } from './types.js';
+
+/** What the operations need from the client. */
+export interface OperationContext {
+  request(body: RequestBody, timeoutMs?: number): Promise<Reply>;
+  holds: HoldTracker;
+  /** the epoch of the client's copy of the event, -1 when it has none */
+  epochOf(ev: string): number;
+  bookTimeoutMs: number;
+}
+
+/** pause before asking again for a booking whose reply was lost or PENDING */
+const BOOK_RETRY_PAUSE_MS = 250;
+
+type OkFields = Reply & Record<string, unknown>;
+
+export async function holdSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { tok?: string; timeoutMs?: number }): Promise<HoldResult> {
+  const body: RequestBody = options.tok ? { t: 'hold', ev, seats: [...seats], tok: options.tok } : { t: 'hold', ev, seats: [...seats] };
+  const ok = await operation(ctx, body, options.tok, options.timeoutMs);
+  const result = { tok: field(ok, 'tok', 'string'), expiresAt: field(ok, 'exp', 'number'), seq: field(ok, 'seq', 'number') };
+  ctx.holds.held(ev, result.tok, seats, result.expiresAt, result.seq, ctx.epochOf(ev));
+  return result;
+}
+
+export async function releaseSeats(
+  ctx: OperationContext,
+  ev: string,
+  tok: string,
+  seats: readonly number[] | undefined,
+  options: { timeoutMs?: number },
+): Promise<{ released: number; seq: number }> {
+  const body: RequestBody = seats ? { t: 'release', ev, tok, seats: [...seats] } : { t: 'release', ev, tok };
+  const ok = await operation(ctx, body, tok, options.timeoutMs);
+  ctx.holds.released(tok, seats);
+  return { released: field(ok, 'n', 'number'), seq: field(ok, 'seq', 'number') };
+}
+
+export async function extendHold(ctx: OperationContext, ev: string, tok: string, options: { timeoutMs?: number }): Promise<{ expiresAt: number; seq: number }> {
+  const ok = await operation(ctx, { t: 'extend', ev, tok }, tok, options.timeoutMs);
+  const expiresAt = field(ok, 'exp', 'number');
+  ctx.holds.extended(tok, expiresAt);
+  return { expiresAt, seq: field(ok, 'seq', 'number') };
+}
+
+/** Books a token; asks again with the same key after a lost reply or a PENDING, until the timeout. */
+export async function bookHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
+  const key = options.key ?? newIdempotencyKey();
+  const deadline = Date.now() + (options.timeoutMs ?? ctx.bookTimeoutMs);
+  for (;;) {
+    try {
+      const ok = await operation(ctx, { t: 'book', ev, tok, key }, tok, Math.max(1, deadline - Date.now()));
+      ctx.holds.forget(tok);
+      return {
+        id: field(ok, 'id', 'string'),
+        ...(typeof ok.ref === 'string' && { ref: ok.ref }),
+        ...((ok.state === 'confirmed' || ok.state === 'cancelled') && { state: ok.state }),
+        seats: Array.isArray(ok.seats) ? (ok.seats as number[]) : [],
+        seq: field(ok, 'seq', 'number'),
+        replayed: ok.replayed === true,
+        key,
+      };
+    } catch (err) {
+      // safe to ask again: the key makes a repeated book return the first booking
+      const retry = err instanceof RequestError && (err.code === 'DISCONNECTED' || err.code === 'PENDING');
+      if (!retry || Date.now() + BOOK_RETRY_PAUSE_MS >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, BOOK_RETRY_PAUSE_MS));
+    }
+  }
+}
+
+/** Runs a seat operation; a token the server calls unknown or expired is forgotten. */
+async function operation(ctx: OperationContext, body: RequestBody, tok: string | undefined, timeoutMs?: number): Promise<OkFields> {
+  try {
+    return (await ctx.request(body, timeoutMs)) as OkFields;
+  } catch (err) {
+    if (tok && err instanceof RequestError && err.code === 'EXPIRED') ctx.holds.forget(tok);
+    throw err;
+  }
+}
+
+function field(reply: Record<string, unknown>, name: string, type: 'string'): string;
+function field(reply: Record<string, unknown>, name: string, type: 'number'): number;
+function field(reply: Record<string, unknown>, name: string, type: 'string' | 'number'): string | number {
+  const value = reply[name];
+  if (typeof value !== type) throw new Error(`malformed reply: ${name} is not a ${type}`);
+  return value as string | number;
+}
+
+/** A random idempotency key for `book`. */
+export function newIdempotencyKey(): string {
+  const uuid = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.();
+  if (uuid) return uuid;
+  // insecure contexts (plain http on a LAN address) have no randomUUID
+  return `k-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+}

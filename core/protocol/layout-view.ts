@@ -1,0 +1,25 @@
+/**
+ * The layout as served at GET /events/:id: compact and columnar. A seat's
+ * position in the `seats` arrays is its seat index, the one the WebSocket
+ * protocol uses; rows are contiguous index ranges [first, first + count).
+ * The gateway builds it (gateway/layout-view.ts); clients read it.
+ */
+export interface LayoutView {
+  id: string;
+  epoch: number;
+  name: string;
+  currency: string;
+  seatCount: number;
+  /** prices in minor units of `currency` */
+  categories: { id: string; label: string; price: number }[];
+  sections: { id: string; label: string; rows: number[] }[];
+  /** seats [first, first + count) of section `section` */
+  rows: { label: string; section: number; first: number; count: number }[];
+  seats: {
+    label: string[];
+    x: number[];
+    y: number[];
+    /** index into `categories` */
+    category: number[];
+  };
+}

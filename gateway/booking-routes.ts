@@ -1,0 +1,162 @@
+/**
+ * The bookings admin API (admin scope), read from and written to Postgres,
+ * the durable record:
+ *
+ *   GET  /events/:id/bookings?limit=&state=&holder=&cursor=   a page, newest first
+ *   GET  /events/:id/bookings/:booking                        one booking (id or reference) with its history
+ *   POST /events/:id/bookings/:booking/cancel?reason=         confirmed -> cancelled; frees the seats
+ *   DELETE /events/:id                                          the event, on purpose (not rebuilt; bookings kept)
+ *   POST /events/:id/block    {"seats": [...]}                  free seats -> blocked (kept in Postgres for rebuilds)
+ *   POST /events/:id/unblock  {"seats": [...]}                  blocked seats -> free
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { setSeatsBlocked } from '../core/bookings/blocks.js';
+import { deleteEvent } from '../core/bookings/delete-event.js';
+import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/bookings/lifecycle.js';
+import { ERROR_CATALOGUE } from '../core/errors.js';
+import type { SeatStore } from '../core/store/seat-store.js';
+import { hasScope, type Authenticator, type Principal } from './auth.js';
+import { EVENT_ID_PATTERN } from './http.js';
+import { AbortedError, HttpError, asyncHandler, bearerToken, readBody, sendError, sendJson, type RequestContext } from './http-util.js';
+
+export interface BookingRouteDeps {
+  pool: pg.Pool;
+  store: SeatStore;
+  authenticator: Authenticator;
+  logger: Logger;
+}
+
+const STATES = new Set(['confirmed', 'cancelled']);
+const NO_STORE = { 'Cache-Control': 'no-store' };
+/** a block or unblock body: up to the store's 1,000 seats per call */
+const BLOCK_BODY_MAX_BYTES = 64 * 1024;
+
+export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps): void {
+  const { pool, store, logger } = deps;
+
+  app.get(
+    '/events/:id/bookings',
+    asyncHandler(async (res, req, ctx) => {
+      const eventId = req.getParameter(0) ?? '';
+      const query = { limit: req.getQuery('limit'), state: req.getQuery('state'), holder: req.getQuery('holder'), cursor: req.getQuery('cursor') };
+      if (!(await admin(res, req, ctx, deps)) || ctx.aborted) return;
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      const limit = query.limit ? Number(query.limit) : undefined;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) return sendError(res, 'BAD_REQUEST', 'limit must be 1 to 500');
+      if (query.state && !STATES.has(query.state)) return sendError(res, 'BAD_REQUEST', 'state must be confirmed or cancelled');
+      if (query.cursor && !isValidCursor(query.cursor)) return sendError(res, 'BAD_REQUEST', 'cursor is not a `next` value of this API');
+      const page = await listBookings(pool, eventId, {
+        limit,
+        state: (query.state || undefined) as 'confirmed' | 'cancelled' | undefined,
+        holder: query.holder || undefined,
+        cursor: query.cursor || undefined,
+      });
+      if (!ctx.aborted) sendJson(res, 200, page, NO_STORE);
+    }, logger),
+  );
+
+  app.get(
+    '/events/:id/bookings/:booking',
+    asyncHandler(async (res, req, ctx) => {
+      const eventId = req.getParameter(0) ?? '';
+      const ref = decodeURIComponent(req.getParameter(1) ?? '');
+      if (!(await admin(res, req, ctx, deps)) || ctx.aborted) return;
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      const booking = await getBooking(pool, eventId, ref);
+      if (ctx.aborted) return;
+      if (!booking) return sendError(res, 'NOT_FOUND', `event ${eventId} has no booking ${ref}`);
+      sendJson(res, 200, booking, NO_STORE);
+    }, logger),
+  );
+
+  app.post(
+    '/events/:id/bookings/:booking/cancel',
+    asyncHandler(async (res, req, ctx) => {
+      const eventId = req.getParameter(0) ?? '';
+      const ref = decodeURIComponent(req.getParameter(1) ?? '');
+      const reason = req.getQuery('reason') || undefined;
+      const principal = await admin(res, req, ctx, deps);
+      if (!principal || ctx.aborted) return;
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (reason && reason.length > 500) return sendError(res, 'BAD_REQUEST', 'reason: at most 500 characters');
+      const result = await cancelBooking(pool, store, eventId, ref, {
+        by: principal.sub,
+        reason,
+        onRedisError: (err) => logger.error({ err, eventId, booking: ref }, 'cancelled in Postgres, seats not yet freed in Redis'),
+      });
+      if (ctx.aborted) return;
+      if (!result.ok) return sendError(res, result.code, result.msg);
+      if (result.changed) logger.info({ eventId, bookingId: result.booking.id, by: principal.sub, freed: result.freed }, 'booking cancelled');
+      // 202: durable in Postgres, but the seats are not free in Redis yet; cancelling again finishes it
+      sendJson(res, result.freed === null ? 202 : 200, { booking: result.booking, changed: result.changed, freed: result.freed }, NO_STORE);
+    }, logger),
+  );
+
+  app.del(
+    '/events/:id',
+    asyncHandler(async (res, req, ctx) => {
+      const eventId = req.getParameter(0) ?? '';
+      const principal = await admin(res, req, ctx, deps);
+      if (!principal || ctx.aborted) return;
+      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      const existed = await deleteEvent(pool, store, eventId);
+      if (ctx.aborted) return;
+      if (!existed) return sendError(res, 'NO_EVENT', `there is no event ${eventId}`);
+      logger.info({ eventId, by: principal.sub }, 'event deleted');
+      sendJson(res, 200, { id: eventId, deleted: true }, NO_STORE);
+    }, logger),
+  );
+
+  for (const operation of ['block', 'unblock'] as const) {
+    app.post(
+      `/events/:id/${operation}`,
+      asyncHandler(async (res, req, ctx) => {
+        const eventId = req.getParameter(0) ?? '';
+        // the body must be read from now on (uWS drops data nobody listens for), before any await
+        const body = readBody(res, BLOCK_BODY_MAX_BYTES, ctx);
+        body.catch(() => undefined); // handled below; an early answer must not leave it unhandled
+        const principal = await admin(res, req, ctx, deps);
+        if (!principal || ctx.aborted) return;
+        if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+        let seats: unknown;
+        try {
+          seats = (JSON.parse((await body).toString('utf8')) as { seats?: unknown }).seats;
+        } catch (err) {
+          if (err instanceof AbortedError) return;
+          return sendError(res, 'BAD_REQUEST', err instanceof HttpError ? 'body too large' : 'the body must be JSON {"seats": [seat indexes]}');
+        }
+        if (ctx.aborted) return;
+        if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
+          return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of seat indexes');
+        }
+        const result = await setSeatsBlocked(pool, store, operation, eventId, seats as number[]);
+        if (ctx.aborted) return;
+        if (!result.ok) return sendError(res, result.code, ERROR_CATALOGUE[result.code], result.seats ? { seats: result.seats } : {});
+        logger.info({ eventId, operation, seats: seats.length, by: principal.sub }, `seats ${operation}ed`);
+        sendJson(res, 200, { seq: result.seq }, NO_STORE);
+      }, logger),
+    );
+  }
+}
+
+/** The principal of a valid admin token, or null after answering 401/403. Call before any await. */
+async function admin(res: HttpResponse, req: HttpRequest, ctx: RequestContext, deps: BookingRouteDeps): Promise<Principal | null> {
+  const token = bearerToken(req.getHeader('authorization'));
+  if (!token) {
+    sendError(res, 'UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
+    return null;
+  }
+  const auth = await deps.authenticator.verify(token);
+  if (ctx.aborted) return null;
+  if (!auth.ok) {
+    sendError(res, 'UNAUTHORIZED', auth.reason);
+    return null;
+  }
+  if (!hasScope(auth.principal, 'admin')) {
+    sendError(res, 'FORBIDDEN', 'the admin scope is required');
+    return null;
+  }
+  return auth.principal;
+}

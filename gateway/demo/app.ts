@@ -1,0 +1,281 @@
+/**
+ * The demo seat map served at `/`: one event (`?event=<id>`, default
+ * `demo`) live on a canvas, click to hold and release, book, and everyone
+ * else's changes as they happen. Everything goes through the client SDK.
+ */
+import {
+  RequestError,
+  SEAT_STATE,
+  SeatMapClient,
+  fetchLayout,
+  layoutCategories,
+  type HoldInfo,
+  type SeatMapLayout,
+} from '../../core/client/index.js';
+import type { HelloMessage } from '../../core/protocol/index.js';
+import { SeatPalette } from './colors.js';
+import type { DemoHandle, DemoMetrics } from './handle.js';
+import { MapView } from './map-view.js';
+import { ConnectionIndicator, CountsTable, HoldPanel, renderLegend } from './panel.js';
+import { SeatRenderer, type SeatGeometry } from './renderer.js';
+import { tokenSource } from './token.js';
+
+declare global {
+  interface Window {
+    seatmapDemo?: DemoHandle;
+  }
+}
+
+const DEFAULT_EVENT = 'demo';
+
+const eventId = new URLSearchParams(location.search).get('event') || DEFAULT_EVENT;
+const metrics: DemoMetrics = { layoutAt: null, snapshotAt: null, firstRenderAt: null, fullRenderMs: [], diffApplyMs: [], diffSeats: [] };
+/** when the diff being applied was handed to the client (for metrics.diffApplyMs) */
+let diffStartedAt = 0;
+
+const client = new SeatMapClient({
+  url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
+  getToken: tokenSource(),
+  frameFilter: (message) => {
+    if (message.t === 'diff') diffStartedAt = performance.now();
+    return true;
+  },
+});
+
+const indicator = new ConnectionIndicator();
+client.on('connection', (change) => {
+  indicator.show(change);
+  handle.connection = change.state;
+});
+
+const handle: DemoHandle = {
+  eventId,
+  seatCount: 0,
+  ready: false,
+  connection: client.state,
+  subject: null,
+  seatState: (seat) => client.seats(eventId)?.[seat] ?? -1,
+  seatPoint: () => null,
+  seatColour: () => null,
+  mySeats: () => [...client.mySeats(eventId)].sort((a, b) => a - b),
+  position: () => client.position(eventId),
+  focusSeat: () => {},
+  metrics,
+  client,
+};
+window.seatmapDemo = handle;
+
+// Connect and load the layout at the same time: the snapshot and the layout race, the first render waits for both.
+client.watch(eventId);
+void client.connect().catch(() => {}); // the indicator shows why it stopped
+void start().catch((err: unknown) => {
+  document.getElementById('loading')!.textContent = `Cannot show ${eventId}: ${err instanceof Error ? err.message : String(err)}`;
+});
+
+async function start(): Promise<void> {
+  const layout = await fetchLayout(location.origin, eventId);
+  metrics.layoutAt = performance.now();
+  document.getElementById('title')!.textContent = layout.name;
+  document.title = `${layout.name} · seat map`;
+  handle.seatCount = layout.seatCount;
+  client.watch(eventId, layoutCategories(layout));
+
+  const labelOf = seatLabeller(layout);
+  const counts = new CountsTable(layout);
+  renderLegend(layout);
+  const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf);
+  const canvas = document.getElementById('map') as HTMLCanvasElement;
+  const renderer = new SeatRenderer(canvas, geometryOf(layout), new SeatPalette(layout.categories.length));
+  let mine: ReadonlySet<number> = client.mySeats(eventId);
+
+  const view = new MapView(canvas, document.getElementById('tip')!, document.getElementById('fit')!, renderer, {
+    status: () => client.seats(eventId),
+    mine: () => mine,
+    describe: (seat) => `${labelOf(seat)} · ${layout.categories[layout.seats.category[seat]!]?.label ?? ''} · ${stateName(seat)}`,
+    click: (seat) => void onSeatClick(seat),
+    rendered: (ms) => {
+      metrics.fullRenderMs.push(ms);
+      if (metrics.firstRenderAt === null && client.seats(eventId)) {
+        metrics.firstRenderAt = performance.now();
+        handle.ready = true;
+        document.getElementById('loading')!.remove();
+      }
+    },
+  });
+  handle.seatPoint = (seat) => {
+    const centre = renderer.seatCentre(seat);
+    if (!centre) return null;
+    const rect = canvas.getBoundingClientRect();
+    return { x: rect.left + centre.x, y: rect.top + centre.y };
+  };
+  handle.seatColour = (seat) => renderer.colourAt(seat);
+  handle.focusSeat = (seat, pixels) => {
+    renderer.focus(seat, pixels);
+    view.renderAll();
+  };
+
+  // counts and the panel are text: once per frame is plenty, however many diffs arrive
+  let countsQueued = false;
+  const showCounts = () => {
+    if (countsQueued) return;
+    countsQueued = true;
+    requestAnimationFrame(() => {
+      countsQueued = false;
+      const current = client.counts(eventId);
+      if (current) counts.show(current);
+    });
+  };
+
+  client.on('snapshot', ({ ev, status }) => {
+    if (ev !== eventId) return;
+    // a rebuilt event may have another venue: start over with its layout
+    if (status.length !== layout.seatCount) return location.reload();
+    metrics.snapshotAt ??= performance.now();
+    view.renderAll();
+    showCounts();
+  });
+  client.on('seats', ({ ev, changes }) => {
+    if (ev !== eventId) return;
+    view.renderSeats(changes.map((c) => c.seat));
+    metrics.diffApplyMs.push(performance.now() - diffStartedAt);
+    metrics.diffSeats.push(changes.length);
+    showCounts();
+  });
+  client.on('holds', () => {
+    const next = client.mySeats(eventId);
+    const changed = [...mine].filter((s) => !next.has(s)).concat([...next].filter((s) => !mine.has(s)));
+    mine = next;
+    view.renderSeats(changed);
+    panel.show(client.holds(eventId));
+  });
+  const showSession = (hello: HelloMessage) => {
+    handle.subject = hello.sub;
+    document.getElementById('who')!.textContent = hello.sub ? `signed in as ${hello.sub}` : 'anonymous viewer';
+    panel.setCanHold(hello.scopes.includes('seats:hold'));
+  };
+  client.on('hello', showSession);
+  client.on('hold-expired', (hold) => panel.say(`Your hold on ${hold.seats.length} seat(s) expired.`, 'error'));
+  client.on('event-gone', ({ ev }) => ev === eventId && panel.say('This event no longer exists.', 'error'));
+  client.on('auth-failed', () => panel.say('The gateway refused the token. Reload the page to get a new one.', 'error'));
+  // the connection may have been quicker than the layout
+  if (client.session) showSession(client.session);
+  if (client.seats(eventId)) {
+    metrics.snapshotAt ??= performance.now();
+    view.renderAll();
+    showCounts();
+  }
+
+  function stateName(seat: number): string {
+    const state = client.seats(eventId)?.[seat];
+    if (state === SEAT_STATE.held) return mine.has(seat) ? 'held by you' : 'held';
+    return state === SEAT_STATE.free ? 'free' : state === SEAT_STATE.booked ? 'booked' : state === SEAT_STATE.blocked ? 'not for sale' : '…';
+  }
+
+  async function onSeatClick(seat: number): Promise<void> {
+    if (!client.session?.scopes.includes('seats:hold')) return panel.say('View only: this page has no token that may hold seats.', 'error');
+    const label = labelOf(seat);
+    const ownHold = client.holds(eventId).find((h) => h.seats.includes(seat));
+    try {
+      if (ownHold) {
+        await client.release(eventId, ownHold.tok, [seat]);
+        return panel.say(`Released ${label}.`);
+      }
+      const state = client.seats(eventId)?.[seat];
+      if (state !== SEAT_STATE.free) return panel.say(`${label} is ${stateName(seat)}.`);
+      await holdSeat(seat);
+      panel.say(`Holding ${label}.`, 'ok');
+    } catch (err) {
+      panel.say(explain(err, label), 'error');
+    }
+  }
+
+  /** Adds the seat to the page's current hold token, or starts a new one when that token is gone. */
+  async function holdSeat(seat: number): Promise<void> {
+    const tok = client.holdToken(eventId);
+    try {
+      await client.hold(eventId, [seat], tok ? { tok } : {});
+    } catch (err) {
+      if (!tok || !(err instanceof RequestError) || (err.code !== 'EXPIRED' && err.code !== 'NOT_HOLDER')) throw err;
+      await client.hold(eventId, [seat]);
+    }
+  }
+
+  async function book(): Promise<void> {
+    await eachHold('Booking…', async (hold) => {
+      const booked = await client.book(eventId, hold.tok);
+      return `Booked ${booked.seats.length} seat(s): booking ${booked.id}.`;
+    });
+  }
+
+  async function releaseAll(): Promise<void> {
+    await eachHold('Releasing…', async (hold) => {
+      const { released } = await client.release(eventId, hold.tok);
+      return `Released ${released} seat(s).`;
+    });
+  }
+
+  async function extendAll(): Promise<void> {
+    await eachHold('Extending…', async (hold) => {
+      const { expiresAt } = await client.extend(eventId, hold.tok);
+      return `Held until ${new Date(expiresAt).toLocaleTimeString()}.`;
+    });
+  }
+
+  async function eachHold(working: string, action: (hold: HoldInfo) => Promise<string>): Promise<void> {
+    panel.setBusy(true);
+    panel.say(working);
+    try {
+      const outcomes: string[] = [];
+      for (const hold of client.holds(eventId).filter((h) => h.seats.length > 0)) outcomes.push(await action(hold));
+      panel.say(outcomes.join(' '), 'ok');
+    } catch (err) {
+      panel.say(explain(err, 'your seats'), 'error');
+    } finally {
+      panel.setBusy(false);
+    }
+  }
+}
+
+function explain(err: unknown, what: string): string {
+  if (!(err instanceof RequestError)) return err instanceof Error ? err.message : String(err);
+  switch (err.code) {
+    case 'UNAVAILABLE':
+      return `Someone else just took ${what}.`;
+    case 'HOLD_LIMIT':
+      return 'You already hold as many seats as this event allows.';
+    case 'EXPIRED':
+      return 'Your hold has expired.';
+    case 'RATE_LIMITED':
+      return 'Too many clicks: wait a moment.';
+    case 'TIMEOUT':
+    case 'DISCONNECTED':
+      return `No answer for ${what}: the connection dropped. Check the map before trying again.`;
+    default:
+      return `${err.code}: ${err.message}`;
+  }
+}
+
+/** Seat positions and categories as typed arrays; the pitch from the first seats of a sample of rows. */
+function geometryOf(layout: SeatMapLayout): SeatGeometry {
+  const x = Float32Array.from(layout.seats.x);
+  const y = Float32Array.from(layout.seats.y);
+  const gaps: number[] = [];
+  const step = Math.max(1, Math.floor(layout.rows.length / 200));
+  for (let r = 0; r < layout.rows.length; r += step) {
+    const { first, count } = layout.rows[r]!;
+    if (count >= 2) gaps.push(Math.hypot(x[first + 1]! - x[first]!, y[first + 1]! - y[first]!));
+  }
+  gaps.sort((a, b) => a - b);
+  return { x, y, category: Uint16Array.from(layout.seats.category), pitch: gaps[Math.floor(gaps.length / 2)] || 0.5 };
+}
+
+/** "Section A · Row 3 · Seat 12" for a seat index. */
+function seatLabeller(layout: SeatMapLayout): (seat: number) => string {
+  const rowOf = new Int32Array(layout.seatCount);
+  layout.rows.forEach((row, r) => rowOf.fill(r, row.first, row.first + row.count));
+  return (seat) => {
+    const row = layout.rows[rowOf[seat]!];
+    const section = row && layout.sections[row.section];
+    return `${section?.label ?? ''} · Row ${row?.label ?? '?'} · Seat ${layout.seats.label[seat] ?? seat}`;
+  };
+}

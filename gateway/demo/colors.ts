@@ -1,0 +1,56 @@
+/**
+ * Seat colours: free seats in their category's colour, taken seats in
+ * state colours, the page's own holds stand out. Packed as canvas pixels
+ * (RGBA bytes in a little-endian Uint32: 0xAABBGGRR).
+ */
+
+export const CATEGORY_COLOURS = ['#e4572e', '#f3a712', '#29bf12', '#17bebb', '#7e6bc4', '#ff7eb6', '#a0c4ff', '#9ef01a'];
+
+export const STATE_COLOURS = {
+  held: '#9aa5b1',
+  mine: '#1e90ff',
+  booked: '#3d4652',
+  blocked: '#6b2f36',
+} as const;
+
+export const BACKGROUND = '#0f1419';
+export const STAGE = '#d9d9d9';
+
+export function categoryColour(category: number): string {
+  return CATEGORY_COLOURS[category % CATEGORY_COLOURS.length]!;
+}
+
+/** '#rrggbb' → a pixel value for a Uint32Array view of ImageData. */
+export function pixel(hex: string): number {
+  const v = Number.parseInt(hex.slice(1), 16);
+  const r = (v >> 16) & 255;
+  const g = (v >> 8) & 255;
+  const b = v & 255;
+  return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+}
+
+/** Pixel values by seat state and category, resolved once. */
+export class SeatPalette {
+  private readonly free: Uint32Array;
+  private readonly held = pixel(STATE_COLOURS.held);
+  private readonly mine = pixel(STATE_COLOURS.mine);
+  private readonly booked = pixel(STATE_COLOURS.booked);
+  private readonly blocked = pixel(STATE_COLOURS.blocked);
+
+  constructor(categoryCount: number) {
+    this.free = Uint32Array.from({ length: Math.max(1, categoryCount) }, (_, c) => pixel(categoryColour(c)));
+  }
+
+  colour(state: number, category: number, mine: boolean): number {
+    switch (state) {
+      case 0:
+        return this.free[category] ?? this.free[0]!;
+      case 1:
+        return mine ? this.mine : this.held;
+      case 2:
+        return this.booked;
+      default:
+        return this.blocked;
+    }
+  }
+}

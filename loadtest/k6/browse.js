@@ -1,0 +1,20 @@
+// Watchers ramp up to CLIENTS and hold their connections, checking every diff's continuity.
+//   k6 run --no-usage-report loadtest/k6/browse.js -e URL=ws://127.0.0.1:9001/ws -e JWT_SECRET=<the gateway's secret>
+// Settings (-e NAME=value) and defaults: loadtest/lib/scenarios/browse.js; see loadtest/README.md.
+import { browse as scenario } from '../lib/scenarios/browse.js';
+import { k6Client, k6Options, k6Setup } from './platform.js';
+
+const built = k6Options(scenario);
+
+export const options = {
+  scenarios: built.scenarios,
+  thresholds: built.thresholds,
+};
+
+export function setup() {
+  return k6Setup();
+}
+
+export default function (data) {
+  k6Client(scenario, data);
+}

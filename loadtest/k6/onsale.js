@@ -1,0 +1,20 @@
+// An on-sale: a spike of buyers, everyone subscribes, then holds, books and releases in a hot section.
+//   k6 run --no-usage-report loadtest/k6/onsale.js -e URL=ws://127.0.0.1:9001/ws -e JWT_SECRET=<the gateway's secret>
+// Settings (-e NAME=value) and defaults: loadtest/lib/scenarios/onsale.js; see loadtest/README.md.
+import { onsale as scenario } from '../lib/scenarios/onsale.js';
+import { k6Client, k6Options, k6Setup } from './platform.js';
+
+const built = k6Options(scenario);
+
+export const options = {
+  scenarios: built.scenarios,
+  thresholds: built.thresholds,
+};
+
+export function setup() {
+  return k6Setup();
+}
+
+export default function (data) {
+  k6Client(scenario, data);
+}

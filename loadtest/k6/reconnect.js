@@ -1,0 +1,20 @@
+// Watchers drop and resume with epoch+seq in waves.
+//   k6 run --no-usage-report loadtest/k6/reconnect.js -e URL=ws://127.0.0.1:9001/ws -e JWT_SECRET=<the gateway's secret>
+// Settings (-e NAME=value) and defaults: loadtest/lib/scenarios/reconnect.js; see loadtest/README.md.
+import { reconnect as scenario } from '../lib/scenarios/reconnect.js';
+import { k6Client, k6Options, k6Setup } from './platform.js';
+
+const built = k6Options(scenario);
+
+export const options = {
+  scenarios: built.scenarios,
+  thresholds: built.thresholds,
+};
+
+export function setup() {
+  return k6Setup();
+}
+
+export default function (data) {
+  k6Client(scenario, data);
+}

@@ -1,0 +1,302 @@
+/**
+ * A protocol v1 client for load scenarios, event-driven (no async/await, so
+ * older k6 runtimes run it too): hello and limits, requests matched by rid
+ * with a timeout, one SeatView per watched event with every diff's continuity
+ * checked, a client-side token bucket, and the metrics of each operation.
+ */
+import { SeatView, decode, encode } from '../k6/vendor/protocol.js';
+import { CONFLICT_CODES } from './metrics.js';
+
+/** Arrival times of the last frames per event, to time an operation whose diff came before its reply. */
+const ARRIVALS_KEPT = 64;
+
+/**
+ * @typedef {import('./platform.js').Platform} Platform
+ * @typedef {Record<string, any>} Message
+ * @typedef {(reply: Message) => void} ReplyHandler
+ */
+
+export class LoadClient {
+  /**
+   * @param {Platform} platform
+   * @param {{ url: string, requestTimeoutMs: number }} cfg
+   * @param {string | null} token
+   * @param {{ onReady: (client: LoadClient) => void, onClose?: (code: number, expected: boolean) => void, onAdvance?: (ev: string, seq: number, at: number) => void }} handlers
+   */
+  constructor(platform, cfg, token, handlers) {
+    this.platform = platform;
+    this.cfg = cfg;
+    this.handlers = handlers;
+    /** @type {Record<string, number>} */
+    this.limits = { opsPerSecond: 50, opsBurst: 100 };
+    /** @type {Record<string, SeatView>} kept across reconnects: resumes start from here */
+    this.views = {};
+    /** @type {Record<string, { seq: number, sentAt: number }[]>} operations whose change is not in the view yet */
+    this.awaitingSeq = {};
+    /** @type {Record<string, number[]>} [to, arrivedAt, to, arrivedAt, ...] of recent frames */
+    this.arrivals = {};
+    /** @type {Record<string, string>} kind of the last catch-up frame (snap / diff) per event, for resume stats */
+    this.lastCatchUp = {};
+    /** @type {Record<string, boolean>} events with a repair sub in flight: duplicates are expected then */
+    this.repairing = {};
+    /** @type {Record<string, { done: ReplyHandler, timer: unknown }>} */
+    this.pending = {};
+    this.nextRid = 1;
+    this.tokens = 0;
+    this.refilledAt = platform.now();
+    this.open = false;
+    this.closing = false;
+    /** set at the run's end: requests not yet sent are dropped */
+    this.stopping = false;
+    this.token = token;
+    this.platform.count('diff_gaps', 0);
+    this.platform.count('diff_duplicates', 0);
+    this.connect();
+  }
+
+  connect() {
+    const startedAt = this.platform.now();
+    this.closing = false;
+    this.helloSeen = false;
+    this.socket = this.platform.connect(this.cfg.url, this.token, {
+      onOpen: () => {},
+      onMessage: (frame) => this.receive(frame, startedAt),
+      onClose: (code) => this.closed(code),
+      onError: () => {},
+    });
+  }
+
+  /** @param {Uint8Array} frame @param {number} startedAt */
+  receive(frame, startedAt) {
+    let m;
+    try {
+      m = /** @type {Message} */ (decode(frame));
+    } catch (err) {
+      this.platform.rate('errors', true, { what: 'frame' });
+      return;
+    }
+    switch (m.t) {
+      case 'hello':
+        this.open = true;
+        this.helloSeen = true;
+        this.limits = m.limits;
+        this.tokens = m.limits.opsBurst;
+        this.refilledAt = this.platform.now();
+        this.platform.trend('ws_connect_time', this.platform.now() - startedAt);
+        this.platform.rate('errors', false, { what: 'connect' });
+        this.platform.check('hello received', true);
+        this.handlers.onReady(this);
+        break;
+      case 'snap':
+        this.viewOf(m.ev).applySnap(m);
+        this.lastCatchUp[m.ev] = 'snap';
+        this.advanced(m.ev, m.seq);
+        break;
+      case 'diff':
+        this.applyDiff(m);
+        break;
+      case 'ok':
+      case 'err':
+      case 'pong': {
+        const waiting = m.rid === null ? undefined : this.pending[m.rid];
+        if (waiting) {
+          delete this.pending[m.rid];
+          this.platform.clearTimeout(waiting.timer);
+          waiting.done(m);
+        } else if (m.t === 'err' && m.ev) {
+          this.platform.rate('errors', true, { what: 'event' }); // the event went away under us
+        }
+        break;
+      }
+    }
+  }
+
+  /** @param {Message} d */
+  applyDiff(d) {
+    const view = this.views[d.ev];
+    if (!view) return; // not watched (an unsub's leftovers)
+    const outcome = view.applyDiff(d);
+    if (outcome === 'applied') {
+      this.platform.count('diffs', 1);
+      this.platform.count('seat_updates', d.ch.length / 2);
+      this.lastCatchUp[d.ev] = 'diff';
+      this.advanced(d.ev, d.to);
+    } else if (outcome === 'duplicate') {
+      if (!this.repairing[d.ev]) this.platform.count('diff_duplicates', 1);
+    } else if (outcome === 'gap' || outcome === 'epoch') {
+      this.platform.count('diff_gaps', 1);
+      this.repair(d.ev, outcome === 'epoch');
+    }
+  }
+
+  /** The view of `ev` reached `seq`: time the operations waiting for it. @param {string} ev @param {number} seq */
+  advanced(ev, seq) {
+    const now = this.platform.now();
+    const arrivals = this.arrivals[ev] || (this.arrivals[ev] = []);
+    arrivals.push(seq, now);
+    if (arrivals.length > ARRIVALS_KEPT * 2) arrivals.splice(0, 2);
+    if (this.handlers.onAdvance) this.handlers.onAdvance(ev, seq, now);
+    const waiting = this.awaitingSeq[ev];
+    if (!waiting || waiting.length === 0) return;
+    this.awaitingSeq[ev] = waiting.filter((w) => {
+      if (w.seq > seq) return true;
+      this.platform.trend('seat_update_delay', now - w.sentAt);
+      return false;
+    });
+  }
+
+  /** @param {string} ev */
+  viewOf(ev) {
+    return this.views[ev] || (this.views[ev] = new SeatView());
+  }
+
+  /**
+   * Sends a request; `done` gets the reply, or a synthetic err TIMEOUT / CLOSED.
+   * @param {Message} body @param {ReplyHandler} done
+   */
+  request(body, done) {
+    const rid = this.nextRid++;
+    if (!this.open || !this.socket) {
+      done({ t: 'err', rid, code: 'CLOSED', msg: 'not connected' });
+      return;
+    }
+    const timer = this.platform.setTimeout(() => {
+      delete this.pending[rid];
+      done({ t: 'err', rid, code: 'TIMEOUT', msg: `no reply in ${this.cfg.requestTimeoutMs} ms` });
+    }, this.cfg.requestTimeoutMs);
+    this.pending[rid] = { done, timer };
+    body.rid = rid;
+    this.socket.send(encode(body));
+  }
+
+  /**
+   * Subscribes (with the view's epoch+seq when it has one: a resume).
+   * @param {string} ev @param {ReplyHandler} done
+   */
+  subscribe(ev, done) {
+    const view = this.views[ev];
+    /** @type {Message} */
+    const body = { t: 'sub', ev };
+    if (view && view.ready) {
+      body.epoch = view.epoch;
+      body.seq = view.seq;
+    } else this.viewOf(ev);
+    this.lastCatchUp[ev] = 'none';
+    this.whenAllowed(() =>
+      this.request(body, (reply) => {
+        if (reply.t === 'err' && reply.code === 'RATE_LIMITED') return this.backOff(() => this.subscribe(ev, done));
+        this.platform.check('subscribed', reply.t === 'ok');
+        if (reply.t !== 'ok') this.platform.rate('errors', true, { what: 'sub' });
+        done(reply);
+      }),
+    );
+  }
+
+  /** A gap or a new epoch: resume from the view (or take a snapshot), one repair at a time. @param {string} ev @param {boolean} newEpoch */
+  repair(ev, newEpoch) {
+    if (this.repairing[ev]) return;
+    this.repairing[ev] = true;
+    if (newEpoch) delete this.views[ev];
+    this.subscribe(ev, () => {
+      delete this.repairing[ev];
+    });
+  }
+
+  /**
+   * A seat operation, paced by the token bucket; RATE_LIMITED is retried after
+   * a back-off. Records latency, conflicts, errors and the update delay.
+   * @param {Message} body @param {ReplyHandler} done
+   */
+  operate(body, done) {
+    this.whenAllowed(() => {
+      const sentAt = this.platform.now();
+      const op = body.t;
+      this.request(body, (reply) => {
+        if (reply.t === 'err' && reply.code === 'RATE_LIMITED') {
+          this.platform.count('rate_limited', 1);
+          return this.backOff(() => this.operate(body, done));
+        }
+        this.platform.count('ops', 1, { op });
+        if (reply.code !== 'CLOSED') this.platform.trend('op_latency', this.platform.now() - sentAt, { op });
+        const conflict = reply.t === 'err' && CONFLICT_CODES.indexOf(reply.code) >= 0;
+        if (op === 'hold' || op === 'book') this.platform.rate('op_conflicts', conflict, { op });
+        // CLOSED: the operation was cut short by our own reconnect, not by the server
+        if (reply.code !== 'CLOSED') this.platform.rate('errors', reply.t === 'err' && !conflict, { what: op });
+        if (reply.t === 'ok' && typeof reply.seq === 'number' && !reply.replayed && op !== 'extend') this.awaitChange(body.ev, reply.seq, sentAt);
+        done(reply);
+      });
+    });
+  }
+
+  /** @param {string} ev @param {number} seq @param {number} sentAt */
+  awaitChange(ev, seq, sentAt) {
+    const view = this.views[ev];
+    if (!view || !view.ready) return; // not watching: no diff to time
+    if (view.seq >= seq) {
+      // the diff came before the reply: find when
+      const arrivals = this.arrivals[ev] || [];
+      for (let i = 0; i < arrivals.length; i += 2) {
+        if (arrivals[i] >= seq) {
+          this.platform.trend('seat_update_delay', Math.max(0, arrivals[i + 1] - sentAt));
+          return;
+        }
+      }
+      return;
+    }
+    (this.awaitingSeq[ev] || (this.awaitingSeq[ev] = [])).push({ seq, sentAt });
+  }
+
+  /** Runs `fn` when the client-side bucket has a token (the server's limits, from hello). @param {() => void} fn */
+  whenAllowed(fn) {
+    if (this.stopping) return; // the run is over: nothing new goes out
+    const now = this.platform.now();
+    this.tokens = Math.min(this.limits.opsBurst, this.tokens + ((now - this.refilledAt) * this.limits.opsPerSecond) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      fn();
+      return;
+    }
+    this.platform.setTimeout(() => this.whenAllowed(fn), ((1 - this.tokens) * 1000) / this.limits.opsPerSecond + 1);
+  }
+
+  /** After RATE_LIMITED: wait at least 1 / opsPerSecond, as the protocol asks. @param {() => void} fn */
+  backOff(fn) {
+    this.platform.setTimeout(fn, 1000 / this.limits.opsPerSecond + this.platform.random() * 20);
+  }
+
+  close() {
+    this.closing = true;
+    if (this.socket) this.socket.close();
+  }
+
+  /** @param {number} code */
+  closed(code) {
+    const expected = this.closing;
+    this.open = false;
+    this.socket = null;
+    if (!expected) this.platform.rate('errors', true, { what: 'close' });
+    if (!this.helloSeen) this.platform.check('hello received', false);
+    for (const rid of Object.keys(this.pending)) {
+      const waiting = this.pending[rid];
+      delete this.pending[rid];
+      this.platform.clearTimeout(waiting.timer);
+      waiting.done({ t: 'err', rid, code: 'CLOSED', msg: `connection closed (${code})` });
+    }
+    this.repairing = {};
+    if (this.handlers.onClose) this.handlers.onClose(code, expected);
+  }
+}
+
+/** Seat indexes in [from, to) that the view shows free. @param {SeatView} view @param {number} from @param {number} to */
+export function freeSeats(view, from, to) {
+  const out = [];
+  const end = Math.min(to, view.status.length);
+  for (let i = Math.max(0, from); i < end; i++) if (view.status[i] === 0) out.push(i);
+  return out;
+}
+
+/** @param {Platform} platform @template T @param {T[]} items @returns {T} */
+export function pick(platform, items) {
+  return items[Math.floor(platform.random() * items.length)];
+}

@@ -1,0 +1,44 @@
+/**
+ * Every metric the scenarios record, with its kind. k6 creates them from this
+ * list (loadtest/k6/platform.js); the Node runner aggregates them the same way.
+ */
+export const METRICS = {
+  /** operation sent → the diff carrying its change applied on a watching connection, ms */
+  seat_update_delay: 'trend',
+  /** operation sent → its reply, ms (tag op) */
+  op_latency: 'trend',
+  /** socket opened → hello, ms */
+  ws_connect_time: 'trend',
+  /** connection dropped → resubscribed with epoch+seq, ms */
+  resume_time: 'trend',
+  /** share of operations refused because another client was first (UNAVAILABLE, CONFLICT) */
+  op_conflicts: 'rate',
+  /** share of connections and operations that failed unexpectedly */
+  errors: 'rate',
+  /** diffs applied, and seat changes in them */
+  diffs: 'counter',
+  seat_updates: 'counter',
+  /** diffs that started past the client's seq (a change was lost) or came from another epoch */
+  diff_gaps: 'counter',
+  /** diffs that ended at or before the client's seq (a change came twice) */
+  diff_duplicates: 'counter',
+  /** requests refused as RATE_LIMITED (backed off and retried; not an error) */
+  rate_limited: 'counter',
+  ops: 'counter',
+  seats_booked: 'counter',
+  /** catch-up a resuming client was served */
+  resumed_by_diff: 'counter',
+  resumed_by_snap: 'counter',
+  resumed_current: 'counter',
+};
+
+/** Refusals that mean another client got there first: contention, not failure. */
+export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT'];
+
+/** Thresholds every scenario shares (k6 syntax; the Node runner evaluates the same strings). */
+export const COMMON_THRESHOLDS = {
+  errors: ['rate<0.01'],
+  diff_gaps: ['count==0'],
+  diff_duplicates: ['count==0'],
+  checks: ['rate>0.99'],
+};

@@ -1,0 +1,7 @@
+/** Every scenario, by name. */
+import { browse } from './browse.js';
+import { kiosk } from './kiosk.js';
+import { onsale } from './onsale.js';
+import { reconnect } from './reconnect.js';
+
+export const SCENARIOS = { browse, onsale, kiosk, reconnect };

@@ -1,0 +1,224 @@
+/**
+ * The demo seat map in headless Chromium: two pages (two guests) on one
+ * event. A click in one holds the seat and the other page shows it held;
+ * booking shows it booked in both; after the gateway stops and a new one
+ * starts on the same port and Redis prefix, both pages are reconnected and
+ * show the state that changed meanwhile. Screenshots go to test-results/.
+ *
+ * Needs Chromium (/usr/bin/chromium, or CHROMIUM_PATH); skipped without it.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import type { Browser, JSHandle, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeatStore } from '../core/store/index.js';
+import { DEV_JWT_SECRET } from '../gateway/auth.js';
+import { STATE_COLOURS, categoryColour } from '../gateway/demo/colors.js';
+import type { DemoHandle } from '../gateway/demo/handle.js';
+import { chromiumAvailable, chromiumPath, launchChromium } from '../scripts/chromium.js';
+import { createVenueEvent, newPrefix, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { freePort } from './support/net.js';
+import { newRedis } from './support/redis.js';
+
+const haveChromium = chromiumAvailable();
+if (!haveChromium) {
+  console.warn(`[browser tests] SKIPPED: no Chromium at ${chromiumPath()} (apt-get install chromium, or set CHROMIUM_PATH)`);
+}
+
+const EVENT = 'show';
+const ARTIFACTS = 'test-results';
+/** seats of the front rows, easy to see; the first ones the test clicks */
+const SEAT_A = 12;
+const SEAT_B = 30;
+const SEAT_BY_OUTSIDER = 45;
+
+interface DemoPage {
+  page: Page;
+  demo: JSHandle<DemoHandle>;
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The page's test handle, once its map is drawn and its connection is open. */
+async function connectedDemo(page: Page): Promise<JSHandle<DemoHandle>> {
+  return (await page.waitForFunction(() => {
+    const handle = (globalThis as unknown as { seatmapDemo?: DemoHandle }).seatmapDemo;
+    return handle?.ready && handle.connection === 'open' ? handle : null;
+  }, null, { timeout: 20_000 })) as JSHandle<DemoHandle>;
+}
+
+describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
+  const prefix = newPrefix();
+  const env = { JWT_SECRET: DEV_JWT_SECRET, TICK_MS: '20' };
+  let port: number;
+  let gw: TestGateway;
+  let browser: Browser;
+  let alice: DemoPage;
+  let bob: DemoPage;
+
+  /** A page in its own browser context: its own session storage, so its own guest token. */
+  async function openPage(name: string, url = `${gw.httpUrl}/?event=${EVENT}`): Promise<DemoPage> {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, locale: 'en-US' });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
+    await page.goto(url);
+    const demo = await connectedDemo(page);
+    return { page, demo };
+  }
+
+  const state = (p: DemoPage, seat: number) => p.demo.evaluate((d, s) => d.seatState(s), seat);
+  const mine = (p: DemoPage) => p.demo.evaluate((d) => d.mySeats());
+  const colour = (p: DemoPage, seat: number) => p.demo.evaluate((d, s) => d.seatColour(s), seat);
+  const indicator = (p: DemoPage) => p.page.locator('#connection').getAttribute('data-state');
+
+  /** Zooms the page onto the seat (seats big enough to click and to read back) and clicks it. */
+  async function click(p: DemoPage, seat: number): Promise<void> {
+    await focus(p, seat);
+    const point = await p.demo.evaluate((d, s) => d.seatPoint(s), seat);
+    expect(point, `seat ${seat} is on screen`).not.toBeNull();
+    await p.page.mouse.click(point!.x, point!.y);
+  }
+
+  const focus = (p: DemoPage, seat: number) => p.demo.evaluate((d, s) => d.focusSeat(s, 28), seat);
+
+  beforeAll(async () => {
+    port = await freePort();
+    gw = await startTestGateway({ ...env, PORT: String(port) }, prefix);
+    await createVenueEvent(gw.store, EVENT, 2000);
+    browser = await launchChromium();
+    [alice, bob] = await Promise.all([openPage('alice'), openPage('bob')]);
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+    await wipePrefix(prefix);
+  });
+
+  it('signs each page in as its own guest', async () => {
+    const [a, b] = [await alice.demo.evaluate((d) => d.subject), await bob.demo.evaluate((d) => d.subject)];
+    expect(a).toMatch(/^guest-/);
+    expect(b).toMatch(/^guest-/);
+    expect(a).not.toBe(b);
+  });
+
+  it('shows free seats in their category colours and the counts per category', async () => {
+    expect(await state(alice, SEAT_A)).toBe(0);
+    await focus(alice, SEAT_A);
+    const category = await alice.demo.evaluate(async (d, s) => {
+      const layout = (await (await fetch(`/events/${d.eventId}`)).json()) as { seats: { category: number[] } };
+      return layout.seats.category[s]!;
+    }, SEAT_A);
+    expect(await colour(alice, SEAT_A)).toBe(categoryColour(category));
+    await expect.poll(() => alice.page.locator('#counts tr').last().textContent()).toContain('2,000 / 2,000');
+  });
+
+  it('a click in one page holds the seat there and turns it held in the other', async () => {
+    await click(alice, SEAT_A);
+    await eventually(async () => (await mine(alice)).includes(SEAT_A), 'alice to hold the seat');
+    await eventually(async () => (await state(bob, SEAT_A)) === 1, 'bob to see the seat held');
+    expect(await mine(bob)).toEqual([]);
+
+    // drawn as "yours" for alice and as "held" for bob
+    await focus(bob, SEAT_A);
+    await eventually(async () => (await colour(alice, SEAT_A)) === STATE_COLOURS.mine, 'alice to draw her seat');
+    expect(await colour(bob, SEAT_A)).toBe(STATE_COLOURS.held);
+    await expect.poll(() => alice.page.locator('#countdown').textContent()).toMatch(/^Held for \d+:\d\d$/);
+    expect(await alice.page.locator('#hold-seats li').count()).toBe(1);
+    await expect.poll(() => bob.page.locator('#counts tr').last().textContent()).toContain('1,999 / 2,000');
+  });
+
+  it('booking turns the seat booked in both pages', async () => {
+    await alice.page.locator('#book').click();
+    await expect.poll(() => alice.page.locator('#message').textContent(), { timeout: 15_000 }).toMatch(/^Booked 1 seat/);
+    for (const p of [alice, bob]) {
+      await eventually(async () => (await state(p, SEAT_A)) === 2, 'the seat to be booked');
+      await eventually(async () => (await colour(p, SEAT_A)) === STATE_COLOURS.booked, 'the seat drawn booked');
+    }
+    expect(await mine(alice)).toEqual([]);
+    expect(await alice.page.locator('#hold-seats li').count()).toBe(0);
+  });
+
+  it('after a gateway restart both pages are reconnected and show what changed meanwhile', async () => {
+    await click(alice, SEAT_B);
+    await eventually(async () => (await state(bob, SEAT_B)) === 1, 'bob to see the second hold');
+
+    await gw.stop();
+    for (const p of [alice, bob]) await eventually(async () => (await indicator(p)) !== 'open', 'the page to notice');
+    // the event moves on while no gateway runs
+    const redis = newRedis();
+    const store = new SeatStore({ redis, prefix });
+    await store.hold({ eventId: EVENT, holder: 'outsider', seats: [SEAT_BY_OUTSIDER] });
+    gw = await startTestGateway({ ...env, PORT: String(port) }, prefix);
+
+    const truth = (await store.snapshot(EVENT))!;
+    for (const p of [alice, bob]) {
+      // the page backs off up to 30 s between attempts; a restart takes a second or two
+      await eventually(async () => (await indicator(p)) === 'open', 'the page to reconnect', 40_000);
+      await eventually(async () => (await p.demo.evaluate((d) => d.position()?.seq)) === truth.seq, 'the page to catch up');
+      const seats = await p.demo.evaluate((d) => Array.from(d.client.seats(d.eventId)!));
+      expect(Buffer.from(seats).equals(truth.status)).toBe(true);
+      expect(await p.page.locator('#connection .text').textContent()).toBe('Live');
+      await focus(p, SEAT_BY_OUTSIDER);
+      expect(await colour(p, SEAT_BY_OUTSIDER)).toBe(STATE_COLOURS.held);
+    }
+    expect([await state(alice, SEAT_A), await state(alice, SEAT_B), await state(alice, SEAT_BY_OUTSIDER)]).toEqual([2, 1, 1]);
+    // alice still knows the seat she held before the restart is hers
+    expect(await mine(alice)).toEqual([SEAT_B]);
+    await redis.quit();
+
+    for (const [name, p] of [['alice', alice], ['bob', bob]] as const) {
+      await p.page.locator('#fit').click();
+      const path = `${ARTIFACTS}/browser-demo-${name}.png`;
+      await p.page.screenshot({ path });
+      expect(statSync(path).size).toBeGreaterThan(10_000);
+    }
+  }, 90_000);
+});
+
+describe.skipIf(!haveChromium)('demo seat map on a gateway with its own secret', () => {
+  let gw: TestGateway;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    gw = await startTestGateway(); // the tests' own secret: no demo tokens
+    await createVenueEvent(gw.store, EVENT, 500);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+    await wipePrefix(gw.prefix);
+  });
+
+  async function open(url: string): Promise<{ page: Page; demo: JSHandle<DemoHandle> }> {
+    const page = await (await browser.newContext({ locale: 'en-US' })).newPage();
+    await page.goto(url);
+    const demo = await connectedDemo(page);
+    return { page, demo };
+  }
+
+  it('takes a token from the #token= fragment', async () => {
+    const { page, demo } = await open(`${gw.httpUrl}/?event=${EVENT}#token=${await token('carol')}`);
+    expect(await demo.evaluate((d) => d.subject)).toBe('carol');
+    await expect.poll(() => page.locator('#who').textContent()).toBe('signed in as carol');
+  });
+
+  it('without a token shows the seats read-only to an anonymous viewer', async () => {
+    const { page, demo } = await open(`${gw.httpUrl}/?event=${EVENT}`);
+    expect(await demo.evaluate((d) => d.subject)).toBeNull();
+    await demo.evaluate((d) => d.focusSeat(3, 28));
+    const point = (await demo.evaluate((d) => d.seatPoint(3)))!;
+    await page.mouse.click(point.x, point.y);
+    await expect.poll(() => page.locator('#message').textContent()).toMatch(/^View only/);
+    expect(await demo.evaluate((d) => d.mySeats())).toEqual([]);
+    expect(await demo.evaluate((d) => d.seatState(3))).toBe(0);
+  });
+});
