@@ -17,7 +17,7 @@ import {
   type ServerMessage,
 } from '../core/protocol/index.js';
 import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
-import { PROTOCOL_NAME, extractToken, hasScope, type Authenticator, type Principal } from './auth.js';
+import { PROTOCOL_NAME, extractToken, hasScope, type AuthResult, type Authenticator, type Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { registerHttpRoutes } from './http.js';
 import { sendJson } from './http-util.js';
@@ -41,10 +41,13 @@ interface Subscription {
 /** Per-socket state, kept in uWS user data. */
 export interface SocketData {
   id: number;
-  /** null for a refused upgrade: the socket is closed with 4001 as soon as it opens */
+  /** the token's check, started in the upgrade and awaited once the socket is open */
+  verification: Promise<AuthResult>;
+  /** null until the token has been checked (and for a refused token, whose socket is being closed) */
   principal: Principal | null;
-  refusal: string | null;
   open: boolean;
+  /** frames that arrived before the token check finished, replayed in order once it has */
+  early: { message: ArrayBuffer; isBinary: boolean }[];
   subs: Map<string, Subscription>;
   bucket: TokenBucket | null;
   expiryTimer: NodeJS.Timeout | null;
@@ -109,7 +112,6 @@ export class GatewayServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   private nextSocketId = 1;
   private inflight = 0;
-  private pendingUpgrades = 0;
   private subscriptionCount = 0;
   private draining = false;
   private backpressureTimer: NodeJS.Timeout | null = null;
@@ -218,19 +220,23 @@ export class GatewayServer {
 
   // ---- WebSocket lifecycle -------------------------------------------------
 
+  /**
+   * The upgrade is completed synchronously, here, and the token is checked once the socket is
+   * open. uWS v20.30 can close a socket that is upgraded asynchronously (res.cork + res.upgrade
+   * after an await), right after the 101 and without a close frame: uNetworking/uWebSockets.js#1108,
+   * fixed upstream in uWebSockets#1929 but not in this build. The synchronous path is not affected.
+   * Nothing but `hello` is sent, and no frame is acted on, before the token has been checked.
+   */
   private upgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const { metrics, config } = this.options;
     if (this.draining) {
       metrics.upgrades.inc({ result: 'draining' });
       return void res.writeStatus('503 Service Unavailable').end('server restarting');
     }
-    if (this.sockets.size + this.pendingUpgrades >= config.limits.maxConnections) {
+    if (this.sockets.size >= config.limits.maxConnections) {
       metrics.upgrades.inc({ result: 'over_limit' });
       return void res.writeStatus('503 Service Unavailable').end('connection limit reached');
     }
-    // The request object is only valid until the first await: copy what we need.
-    const key = req.getHeader('sec-websocket-key');
-    const extensions = req.getHeader('sec-websocket-extensions');
     const { token, protocols } = extractToken({
       authorization: req.getHeader('authorization'),
       protocol: req.getHeader('sec-websocket-protocol'),
@@ -238,58 +244,68 @@ export class GatewayServer {
     });
     // Answer with our protocol when offered; a client that offered only a token entry gets none back.
     const protocol = protocols.includes(PROTOCOL_NAME) ? PROTOCOL_NAME : '';
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    this.pendingUpgrades++;
-    void this.options.authenticator.verify(token).then((result) => {
-      this.pendingUpgrades--;
-      if (aborted) return;
-      if (this.draining) {
-        metrics.upgrades.inc({ result: 'draining' });
-        return void res.cork(() => res.writeStatus('503 Service Unavailable').end('server restarting'));
-      }
-      const data: SocketData = {
-        id: this.nextSocketId++,
-        principal: result.ok ? result.principal : null,
-        refusal: result.ok ? null : result.reason,
-        open: false,
-        subs: new Map(),
-        bucket: result.ok ? new TokenBucket(config.limits.opsPerSecond, config.limits.opsBurst) : null,
-        expiryTimer: null,
-        pausedAt: null,
-      };
-      metrics.upgrades.inc({ result: result.ok ? 'accepted' : 'unauthorized' });
-      res.cork(() => res.upgrade(data, key, protocol, extensions, context));
-    });
+    const data: SocketData = {
+      id: this.nextSocketId++,
+      verification: this.options.authenticator.verify(token),
+      principal: null,
+      open: false,
+      early: [],
+      subs: new Map(),
+      bucket: null,
+      expiryTimer: null,
+      pausedAt: null,
+    };
+    res.upgrade(data, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
   }
 
   private open(ws: Socket): void {
     const data = ws.getUserData();
-    if (!data.principal) {
-      // The token was checked in the upgrade; the close code tells a browser (which cannot see an HTTP status) not to retry.
-      // A key set we cannot fetch is our outage, not a bad token: the client should come back later.
-      if (data.refusal === KEY_SET_UNAVAILABLE) ws.end(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later');
-      else ws.end(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${data.refusal ?? 'refused'}`.slice(0, 120));
-      return;
-    }
     data.open = true;
     this.sockets.add(ws);
     this.options.metrics.connections.set(this.sockets.size);
-    const { expiresAt } = data.principal;
-    if (expiresAt !== null) {
+    void data.verification.then(
+      (result) => this.authenticated(ws, result),
+      (err: unknown) => {
+        this.options.logger.error({ err }, 'token check failed');
+        this.authenticated(ws, { ok: false, code: 'UNAUTHORIZED', reason: KEY_SET_UNAVAILABLE });
+      },
+    );
+  }
+
+  /** The token check has finished: greet the client and replay its early frames, or close. */
+  private authenticated(ws: Socket, result: AuthResult): void {
+    const data = ws.getUserData();
+    if (!data.open) return; // the client went away while its token was checked
+    const { metrics, config } = this.options;
+    if (this.draining) {
+      metrics.upgrades.inc({ result: 'draining' });
+      return void ws.cork(() => ws.end(CLOSE_CODES.SERVER_RESTART.code, 'server restart'));
+    }
+    metrics.upgrades.inc({ result: result.ok ? 'accepted' : 'unauthorized' });
+    if (!result.ok) {
+      // The close code tells a browser (which cannot see an HTTP status) not to retry.
+      // A key set we cannot fetch is our outage, not a bad token: the client should come back later.
+      data.early = [];
+      if (result.reason === KEY_SET_UNAVAILABLE) ws.cork(() => ws.end(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later'));
+      else ws.cork(() => ws.end(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${result.reason}`.slice(0, 120)));
+      return;
+    }
+    const principal = result.principal;
+    data.principal = principal;
+    data.bucket = new TokenBucket(config.limits.opsPerSecond, config.limits.opsBurst);
+    if (principal.expiresAt !== null) {
       // setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about
-      const wait = Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1);
+      const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), 2 ** 31 - 1);
       data.expiryTimer = setTimeout(() => {
         if (data.open) ws.cork(() => ws.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired'));
       }, wait);
     }
-    const hello: ServerMessage = { t: 'hello', v: PROTOCOL_VERSION, sub: data.principal.sub, scopes: [...data.principal.scopes], limits: this.limits };
-    // Not from inside the open handler: it runs inside the res.cork() of an asynchronous upgrade,
-    // and a frame sent there can make uWS v20.30 close the new socket when that cork ends
-    // (uNetworking/uWebSockets.js#1108, fixed upstream in uWebSockets#1929): the client saw
-    // the 101, then a close with no frame (1006). A microtask runs once the cork has returned.
-    queueMicrotask(() => {
-      if (data.open) ws.cork(() => this.reply(ws, hello));
+    const hello: ServerMessage = { t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits: this.limits };
+    const early = data.early;
+    data.early = [];
+    ws.cork(() => {
+      this.reply(ws, hello);
+      for (const frame of early) if (data.open) this.message(ws, frame.message, frame.isBinary);
     });
   }
 
@@ -314,8 +330,17 @@ export class GatewayServer {
 
   private message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     const data = ws.getUserData();
-    if (!data.open || !data.principal) return;
+    if (!data.open) return;
     const { metrics } = this.options;
+    if (!data.principal) {
+      // The token is still being checked: keep the frame (uWS reuses its buffer) and act on it afterwards.
+      if (data.early.length < this.limits.opsBurst) data.early.push({ message: message.slice(0), isBinary });
+      else {
+        metrics.rateLimited.inc();
+        this.reply(ws, errorMessage(null, 'RATE_LIMITED', `at most ${this.limits.opsBurst} frames before hello`));
+      }
+      return;
+    }
     if (!isBinary) {
       metrics.badFrames.inc();
       data.bucket!.take();

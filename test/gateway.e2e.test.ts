@@ -343,6 +343,52 @@ describe('authentication at the upgrade', () => {
     }
   });
 
+  it('keeps frames sent before hello and answers them, in order, right after it; a refused token answers none', async () => {
+    // A key set that takes 300 ms to arrive holds the token check open while the client sends.
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const http = await import('node:http');
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const body = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'slow', alg: 'ES256', use: 'sig' }] });
+    const keyServer = http.createServer((_req, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(body), 300));
+    const keyPort = await freePort();
+    await new Promise<void>((resolve) => keyServer.listen(keyPort, '127.0.0.1', resolve));
+    const slow = await startTestGateway({ JWKS_URL: `http://127.0.0.1:${keyPort}/jwks.json` });
+    const { default: WebSocket } = await import('ws');
+    const { decodeServerMessage } = await import('../core/protocol/index.js');
+    const sign = (sub: string) => new SignJWT({ sub, scope: 'seats:read' }).setProtectedHeader({ alg: 'ES256', kid: 'slow' }).setExpirationTime('1h').sign(privateKey);
+    /** opens a raw socket, sends three pings as soon as it is open, and collects what comes back */
+    const early = async (tokenValue: string) => {
+      const ws = new WebSocket(slow.wsUrl, ['seatmap.v1'], { headers: { authorization: `Bearer ${tokenValue}` } });
+      const seen: string[] = [];
+      ws.on('message', (data: Buffer) => {
+        const m = decodeServerMessage(new Uint8Array(data));
+        seen.push(m.t === 'pong' ? `pong ${m.rid}` : m.t);
+      });
+      ws.on('open', () => {
+        for (const rid of [1, 2, 3]) ws.send(encodeMessage({ t: 'ping', rid }));
+        seen.push('sent');
+      });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      return { ws, seen, closed };
+    };
+    try {
+      const accepted = await early(await sign('early-bird'));
+      const deadline = Date.now() + 5000;
+      while (accepted.seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(accepted.seen).toEqual(['sent', 'hello', 'pong 1', 'pong 2', 'pong 3']);
+      accepted.ws.terminate();
+
+      const { privateKey: stranger } = await generateKeyPair('ES256');
+      const forged = await new SignJWT({ sub: 'mallory', scope: 'seats:read' }).setProtectedHeader({ alg: 'ES256', kid: 'slow' }).setExpirationTime('1h').sign(stranger);
+      const refusedEarly = await early(forged);
+      expect(await refusedEarly.closed).toBe(4001);
+      expect(refusedEarly.seen).toEqual(['sent']);
+    } finally {
+      await slow.stop();
+      await new Promise<void>((resolve) => keyServer.close(() => resolve()));
+    }
+  });
+
   it('closes with 4002 when the token expires during the connection', async () => {
     const c = await TestClient.connect(gw.wsUrl, { token: await token('brief', 'seats:read', 2) });
     const closed = await c.closed;

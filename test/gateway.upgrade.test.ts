@@ -1,8 +1,10 @@
 /**
  * Connections opened together all stay open. uWebSockets.js v20.30 can close
- * a socket it has just upgraded from an asynchronous token check when a frame
- * is sent inside that upgrade's cork (the client sees the 101, then a close
- * with no frame): the gateway sends `hello` after the cork has ended.
+ * a socket it has upgraded asynchronously (res.cork + res.upgrade after an
+ * await; the client sees the 101, then a close with no frame), depending on
+ * the heap: the gateway upgrades synchronously and checks the token after.
+ * The fault has not been reproduced in this process, so this guards the
+ * behaviour rather than reproducing the bug.
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
