@@ -103,6 +103,8 @@ function listenOn(app: uWS.TemplatedApp, host: string, port: number, options: nu
 
 const KEY_SET_UNAVAILABLE = 'key set unavailable';
 const ABNORMAL_CLOSURE = 1006;
+/** frames a socket may send before its `hello` are kept up to this many bytes in all */
+const EARLY_BYTES_MAX = 64 * 1024;
 const BACKPRESSURE_CHECK_MS = 500;
 
 export class GatewayServer {
@@ -333,12 +335,18 @@ export class GatewayServer {
     if (!data.open) return;
     const { metrics } = this.options;
     if (!data.principal) {
-      // The token is still being checked: keep the frame (uWS reuses its buffer) and act on it afterwards.
-      if (data.early.length < this.limits.opsBurst) data.early.push({ message: message.slice(0), isBinary });
-      else {
-        metrics.rateLimited.inc();
-        this.reply(ws, errorMessage(null, 'RATE_LIMITED', `at most ${this.limits.opsBurst} frames before hello`));
+      // The token is still being checked: keep the frame (uWS reuses its buffer) and act on it afterwards,
+      // within bounds, so that a client cannot make an unauthenticated socket hold much memory.
+      if (message.byteLength > this.limits.maxFrameBytes) {
+        metrics.badFrames.inc();
+        return this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${message.byteLength} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
       }
+      const held = data.early.reduce((bytes, frame) => bytes + frame.message.byteLength, 0);
+      if (data.early.length >= this.limits.opsBurst || held + message.byteLength > EARLY_BYTES_MAX) {
+        metrics.rateLimited.inc();
+        return this.reply(ws, errorMessage(null, 'RATE_LIMITED', `at most ${this.limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes before hello`));
+      }
+      data.early.push({ message: message.slice(0), isBinary });
       return;
     }
     if (!isBinary) {

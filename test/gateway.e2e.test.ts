@@ -352,39 +352,51 @@ describe('authentication at the upgrade', () => {
     const keyServer = http.createServer((_req, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(body), 300));
     const keyPort = await freePort();
     await new Promise<void>((resolve) => keyServer.listen(keyPort, '127.0.0.1', resolve));
-    const slow = await startTestGateway({ JWKS_URL: `http://127.0.0.1:${keyPort}/jwks.json` });
     const { default: WebSocket } = await import('ws');
     const { decodeServerMessage } = await import('../core/protocol/index.js');
     const sign = (sub: string) => new SignJWT({ sub, scope: 'seats:read' }).setProtectedHeader({ alg: 'ES256', kid: 'slow' }).setExpirationTime('1h').sign(privateKey);
-    /** opens a raw socket, sends three pings as soon as it is open, and collects what comes back */
-    const early = async (tokenValue: string) => {
-      const ws = new WebSocket(slow.wsUrl, ['seatmap.v1'], { headers: { authorization: `Bearer ${tokenValue}` } });
-      const seen: string[] = [];
-      ws.on('message', (data: Buffer) => {
-        const m = decodeServerMessage(new Uint8Array(data));
-        seen.push(m.t === 'pong' ? `pong ${m.rid}` : m.t);
-      });
-      ws.on('open', () => {
-        for (const rid of [1, 2, 3]) ws.send(encodeMessage({ t: 'ping', rid }));
-        seen.push('sent');
-      });
-      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-      return { ws, seen, closed };
+    /**
+     * On a fresh gateway (whose first token check waits for the slow key set), opens a raw socket,
+     * sends `count` pings as soon as it is open, and collects what comes back until `expected` messages or a close.
+     */
+    const early = async (tokenValue: string, count: number, expected: number) => {
+      const slow = await startTestGateway({ JWKS_URL: `http://127.0.0.1:${keyPort}/jwks.json` });
+      try {
+        const ws = new WebSocket(slow.wsUrl, ['seatmap.v1'], { headers: { authorization: `Bearer ${tokenValue}` } });
+        const seen: string[] = [];
+        let closeCode: number | null = null;
+        ws.on('message', (data: Buffer) => {
+          const m = decodeServerMessage(new Uint8Array(data));
+          seen.push(m.t === 'pong' ? `pong ${m.rid}` : m.t === 'err' ? `err ${m.code}` : m.t);
+        });
+        ws.on('open', () => {
+          for (let rid = 1; rid <= count; rid++) ws.send(encodeMessage({ t: 'ping', rid }));
+          seen.push('sent');
+        });
+        ws.on('close', (code) => (closeCode = code));
+        const deadline = Date.now() + 5000;
+        while (seen.length < expected && closeCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        ws.terminate();
+        return { seen, closeCode };
+      } finally {
+        await slow.stop();
+      }
     };
+    const pongs = (n: number) => Array.from({ length: n }, (_, i) => `pong ${i + 1}`);
     try {
-      const accepted = await early(await sign('early-bird'));
-      const deadline = Date.now() + 5000;
-      while (accepted.seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(accepted.seen).toEqual(['sent', 'hello', 'pong 1', 'pong 2', 'pong 3']);
-      accepted.ws.terminate();
+      const accepted = await early(await sign('early-bird'), 3, 5);
+      expect(accepted.seen).toEqual(['sent', 'hello', ...pongs(3)]);
+
+      // at most opsBurst (100 by default) early frames are kept: the rest are refused at once
+      const flood = await early(await sign('early-flood'), 105, 107);
+      expect(flood.seen).toEqual(['sent', ...Array(5).fill('err RATE_LIMITED'), 'hello', ...pongs(100)]);
 
       const { privateKey: stranger } = await generateKeyPair('ES256');
       const forged = await new SignJWT({ sub: 'mallory', scope: 'seats:read' }).setProtectedHeader({ alg: 'ES256', kid: 'slow' }).setExpirationTime('1h').sign(stranger);
-      const refusedEarly = await early(forged);
-      expect(await refusedEarly.closed).toBe(4001);
+      const refusedEarly = await early(forged, 3, 10);
+      expect(refusedEarly.closeCode).toBe(4001);
       expect(refusedEarly.seen).toEqual(['sent']);
     } finally {
-      await slow.stop();
       await new Promise<void>((resolve) => keyServer.close(() => resolve()));
     }
   });
