@@ -46,8 +46,12 @@ export interface SocketData {
   /** null until the token has been checked (and for a refused token, whose socket is being closed) */
   principal: Principal | null;
   open: boolean;
-  /** frames that arrived before the token check finished, replayed in order once it has */
-  early: { message: ArrayBuffer; isBinary: boolean }[];
+  /** the token check has finished (with or without a principal) */
+  checked: boolean;
+  /** frames that arrived before the token check finished, acted on in order once it has (an oversize one only by its length) */
+  early: ({ message: ArrayBuffer; isBinary: boolean } | { oversize: number })[];
+  /** frames that arrived before the check past the bounds on `early`: dropped, and told after `hello` */
+  earlyDropped: number;
   subs: Map<string, Subscription>;
   bucket: TokenBucket | null;
   expiryTimer: NodeJS.Timeout | null;
@@ -250,8 +254,10 @@ export class GatewayServer {
       id: this.nextSocketId++,
       verification: this.options.authenticator.verify(token),
       principal: null,
+      checked: false,
       open: false,
       early: [],
+      earlyDropped: 0,
       subs: new Map(),
       bucket: null,
       expiryTimer: null,
@@ -278,6 +284,7 @@ export class GatewayServer {
   private authenticated(ws: Socket, result: AuthResult): void {
     const data = ws.getUserData();
     if (!data.open) return; // the client went away while its token was checked
+    data.checked = true;
     const { metrics, config } = this.options;
     if (this.draining) {
       metrics.upgrades.inc({ result: 'draining' });
@@ -303,11 +310,23 @@ export class GatewayServer {
       }, wait);
     }
     const hello: ServerMessage = { t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits: this.limits };
-    const early = data.early;
+    const { early, earlyDropped } = data;
     data.early = [];
+    data.earlyDropped = 0;
     ws.cork(() => {
       this.reply(ws, hello);
-      for (const frame of early) if (data.open) this.message(ws, frame.message, frame.isBinary);
+      for (const frame of early) {
+        if (!data.open) return;
+        if ('oversize' in frame) {
+          metrics.badFrames.inc();
+          data.bucket!.take();
+          this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${frame.oversize} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
+        } else this.message(ws, frame.message, frame.isBinary);
+      }
+      if (earlyDropped > 0 && data.open) {
+        metrics.rateLimited.inc(earlyDropped);
+        this.reply(ws, errorMessage(null, 'RATE_LIMITED', `${earlyDropped} frames sent before hello were dropped: at most ${this.limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes are kept`));
+      }
     });
   }
 
@@ -335,18 +354,14 @@ export class GatewayServer {
     if (!data.open) return;
     const { metrics } = this.options;
     if (!data.principal) {
-      // The token is still being checked: keep the frame (uWS reuses its buffer) and act on it afterwards,
-      // within bounds, so that a client cannot make an unauthenticated socket hold much memory.
-      if (message.byteLength > this.limits.maxFrameBytes) {
-        metrics.badFrames.inc();
-        return this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${message.byteLength} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
-      }
-      const held = data.early.reduce((bytes, frame) => bytes + frame.message.byteLength, 0);
-      if (data.early.length >= this.limits.opsBurst || held + message.byteLength > EARLY_BYTES_MAX) {
-        metrics.rateLimited.inc();
-        return this.reply(ws, errorMessage(null, 'RATE_LIMITED', `at most ${this.limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes before hello`));
-      }
-      data.early.push({ message: message.slice(0), isBinary });
+      if (data.checked) return; // refused: the socket is closing
+      // The token is still being checked: keep the frame (uWS reuses its buffer) and act on it after
+      // hello, within bounds, so that a client cannot make an unauthenticated socket hold much memory.
+      // Nothing is sent before hello.
+      const oversize = message.byteLength > this.limits.maxFrameBytes;
+      const held = data.early.reduce((bytes, frame) => bytes + ('oversize' in frame ? 0 : frame.message.byteLength), 0);
+      if (data.early.length >= this.limits.opsBurst || (!oversize && held + message.byteLength > EARLY_BYTES_MAX)) data.earlyDropped++;
+      else data.early.push(oversize ? { oversize: message.byteLength } : { message: message.slice(0), isBinary });
       return;
     }
     if (!isBinary) {
