@@ -317,11 +317,8 @@ export class GatewayServer {
       this.reply(ws, hello);
       for (const frame of early) {
         if (!data.open) return;
-        if ('oversize' in frame) {
-          metrics.badFrames.inc();
-          data.bucket!.take();
-          this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${frame.oversize} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
-        } else this.message(ws, frame.message, frame.isBinary);
+        if ('oversize' in frame) this.refuseOversize(ws, frame.oversize);
+        else this.message(ws, frame.message, frame.isBinary);
       }
       if (earlyDropped > 0 && data.open) {
         metrics.rateLimited.inc(earlyDropped);
@@ -369,11 +366,7 @@ export class GatewayServer {
       data.bucket!.take();
       return this.reply(ws, errorMessage(null, 'BAD_REQUEST', 'frames must be binary MessagePack'));
     }
-    if (message.byteLength > this.limits.maxFrameBytes) {
-      metrics.badFrames.inc();
-      data.bucket!.take();
-      return this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${message.byteLength} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
-    }
+    if (message.byteLength > this.limits.maxFrameBytes) return this.refuseOversize(ws, message.byteLength);
     // decoding is synchronous: the ArrayBuffer is only valid during this callback
     const decoded = decodeRequest(message, this.limits.maxSeatsPerRequest);
     if (!decoded.ok) {
@@ -398,6 +391,13 @@ export class GatewayServer {
       default:
         return void this.operate(ws, request).catch((err) => this.options.logger.error({ err }, 'operation reply failed'));
     }
+  }
+
+  /** A frame over maxFrameBytes: not decoded, answered BAD_REQUEST, and counted against the rate limit. */
+  private refuseOversize(ws: Socket, bytes: number): void {
+    this.options.metrics.badFrames.inc();
+    ws.getUserData().bucket!.take();
+    this.reply(ws, errorMessage(null, 'BAD_REQUEST', `frame of ${bytes} bytes exceeds maxFrameBytes (${this.limits.maxFrameBytes})`));
   }
 
   private drain(ws: Socket): void {
