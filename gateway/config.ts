@@ -40,6 +40,8 @@ const schema = z.object({
   SLOW_CONSUMER_BYTES: positiveInt.default(1 << 20),
   SLOW_CONSUMER_GRACE_MS: positiveInt.default(10_000),
   MAX_BACKPRESSURE_BYTES: positiveInt.default(16 << 20),
+  /** unsent bytes of all connections together; past it the heaviest slow connections are closed (4008) */
+  OUTBOUND_BUDGET_BYTES: positiveInt.default(256 << 20),
   RESUME_WINDOW: positiveInt.default(100_000),
   ROOM_LINGER_MS: nonNegativeInt.default(30_000),
   ROOM_CHECK_MS: positiveInt.default(1000),
@@ -82,6 +84,8 @@ export type GatewayConfig = {
     slowConsumerGraceMs: number;
     /** hard cap of unsent bytes per socket: past it uWS drops the socket */
     maxBackpressureBytes: number;
+    /** unsent bytes of all sockets together: past it the heaviest slow ones are closed (4008) */
+    outboundBudgetBytes: number;
     maxBodyBytes: number;
   };
   rooms: {
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       slowConsumerBytes: c.SLOW_CONSUMER_BYTES,
       slowConsumerGraceMs: c.SLOW_CONSUMER_GRACE_MS,
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
+      outboundBudgetBytes: c.OUTBOUND_BUDGET_BYTES,
       maxBodyBytes: c.MAX_BODY_BYTES,
     },
     rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },

@@ -1,14 +1,20 @@
 /**
  * Seat operations requested over WebSockets: scope checks, then one atomic
  * store call each. The holder is always the token's subject, never a field
- * of the request, so a client cannot act for someone else.
+ * of the request, so a client cannot act for someone else. `Operations`
+ * runs one for a connection: counted in flight (for shutdown), run again once
+ * after an event Redis had lost was rebuilt from Postgres, measured, and
+ * answered corked.
  */
+import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
-import type { ClientRequest, ErrMessage, OkMessage, RequestId } from '../core/protocol/index.js';
+import type { ClientRequest, ErrMessage, OkMessage, RequestId, ServerMessage } from '../core/protocol/index.js';
 import type { CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/flusher.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
+import type { Inflight } from './inflight.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
 
@@ -71,5 +77,49 @@ export async function runOperation(
             : errorMessage(rid, 'INTERNAL', `Postgres refused the booking (${outcome.code}); nothing was booked`);
       }
     }
+  }
+}
+
+/** What an operation needs of the connection that asked. */
+export interface Requester {
+  readonly open: boolean;
+  readonly principal: Principal | null;
+  reply(message: ServerMessage): void;
+  cork(fn: () => void): void;
+}
+
+export interface OperationsOptions {
+  store: SeatStore;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  inflight: Inflight;
+  durable?: DurableBookings;
+  /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
+  recoverEvent?(eventId: string): Promise<boolean>;
+}
+
+export class Operations {
+  constructor(private readonly options: OperationsOptions) {}
+
+  /** Runs one operation and answers it; the reply is sent inside the in-flight count, so shutdown waits for it. */
+  run(requester: Requester, request: SeatOperation): Promise<void> {
+    const { store, durable, metrics, logger, recoverEvent, inflight } = this.options;
+    const principal = requester.principal!;
+    const started = performance.now();
+    return inflight.run(async () => {
+      let reply: ServerMessage;
+      try {
+        reply = await runOperation(store, principal, request, durable);
+        // Redis had lost the event and it has just been rebuilt from Postgres: the operation changed nothing, run it again
+        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev))) reply = await runOperation(store, principal, request, durable);
+      } catch (err) {
+        logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
+        reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
+      }
+      metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+      metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
+      const answer = reply;
+      if (requester.open) requester.cork(() => requester.reply(answer));
+    });
   }
 }

@@ -1,0 +1,21 @@
+/** Bounding a promise in time: the one helper the gateway, the durable side and the scripts share. */
+
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Resolves or rejects like `promise`, or rejects with a TimeoutError naming
+ * `what` after `ms`. The promise itself goes on; its late outcome is ignored.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out ${what} (${ms} ms)`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,252 @@
+/**
+ * One WebSocket connection's life, kept in uWS user data: its phase, the
+ * token check that decides it, the frames kept before `hello`, its rate
+ * limit, the request dispatch, and sending. The uWS callbacks in
+ * gateway/ws-endpoint.ts forward to it one line each.
+ *
+ *   verifying ──token accepted──▶ ready ──socket closed──▶ closed
+ *       │                                                   ▲
+ *       └──token refused / shutdown──▶ refused ─────────────┘
+ *
+ * - verifying: the socket is open, its token is being checked. Nothing is
+ *   sent and nothing is acted on; frames are kept (gateway/early-frames.ts).
+ * - ready: `hello` has gone out, then the early frames' answers; requests are
+ *   rate-limited and dispatched (subscriptions, operations).
+ * - refused: closing with 4001 (refused token), 1013 (the token could not be
+ *   judged), or 1012 (shutdown began during the check); frames are ignored.
+ * - closed: uWS reported the close; the connection has left every room.
+ */
+import type { Logger } from 'pino';
+import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
+import type { AuthResult, Principal } from './auth.js';
+import type { Connections } from './connections.js';
+import { EARLY_BYTES_MAX, EarlyFrames } from './early-frames.js';
+import type { GatewayMetrics } from './metrics.js';
+import { errorMessage, type Operations, type Requester } from './operations.js';
+import { TokenBucket } from './rate-limit.js';
+import type { SlowConsumers } from './slow-consumers.js';
+import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
+import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
+
+export type SessionPhase = 'verifying' | 'ready' | 'refused' | 'closed';
+
+/** uWS user data of a /ws socket. */
+export interface SocketData {
+  session: Session;
+}
+
+export interface SessionDeps {
+  /** the limits `hello` advertises (and the session enforces) */
+  limits: ConnectionLimits;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  isDraining(): boolean;
+  connections: Connections<Session>;
+  subscriptions: Subscriptions;
+  operations: Operations;
+  slowConsumers: Pick<SlowConsumers, 'drained'>;
+}
+
+/** What the token check said, when it could not judge the token (1013, not 4001). */
+function isRetryable(result: Extract<AuthResult, { ok: false }>): boolean {
+  const flagged = (result as { retryable?: boolean }).retryable;
+  return flagged ?? result.reason === 'key set unavailable';
+}
+
+/** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Session implements Subscriber, Requester {
+  phase: SessionPhase = 'verifying';
+  principal: Principal | null = null;
+  readonly subs = new Map<string, Subscription>();
+  pausedAt: number | null = null;
+
+  private ws: Socket<SocketData> | null = null;
+  private bucket: TokenBucket | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private readonly early: EarlyFrames;
+
+  constructor(
+    readonly id: number,
+    private readonly verification: Promise<AuthResult>,
+    private readonly deps: SessionDeps,
+  ) {
+    this.early = new EarlyFrames({ maxFrames: deps.limits.opsBurst, maxBytes: EARLY_BYTES_MAX, maxFrameBytes: deps.limits.maxFrameBytes });
+  }
+
+  /** The socket is open and has not closed. */
+  get open(): boolean {
+    return this.ws !== null && this.phase !== 'closed';
+  }
+
+  // ---- uWS callbacks ---------------------------------------------------------
+
+  opened(ws: Socket<SocketData>): void {
+    this.ws = ws;
+    this.deps.connections.add(this);
+    void this.verification.then(
+      (result) => this.verified(result),
+      (err: unknown) => {
+        this.deps.logger.error({ err }, 'token check failed');
+        this.verified({ ok: false, code: 'UNAUTHORIZED', reason: 'key set unavailable', retryable: true } as AuthResult);
+      },
+    );
+  }
+
+  frame(message: ArrayBuffer, isBinary: boolean): void {
+    if (this.phase === 'verifying') return this.early.keep(message, isBinary);
+    if (this.phase === 'ready') this.handleFrame(message, isBinary);
+  }
+
+  drained(): void {
+    this.deps.slowConsumers.drained(this);
+  }
+
+  closed(code: number, message: ArrayBuffer): void {
+    const { metrics, logger } = this.deps;
+    metrics.closes.inc({ code: String(code) });
+    if (code === ABNORMAL_CLOSURE) {
+      // no close frame: uWS names why (a TCP FIN or reset, a frame too big, inactivity, a protocol error)
+      const reason = Buffer.from(message).toString('utf8').slice(0, 60) || 'unknown';
+      metrics.connectionsLost.inc({ reason });
+      logger.debug({ socket: this.id, sub: this.principal?.sub, reason }, 'connection lost without a close frame');
+    }
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.early.clear();
+    this.deps.subscriptions.closed(this);
+    this.deps.connections.delete(this);
+  }
+
+  // ---- the token check -------------------------------------------------------
+
+  /** The token check has finished: greet the client and answer its early frames, or close. */
+  private verified(result: AuthResult): void {
+    if (this.phase !== 'verifying') return; // the client went away while its token was checked
+    const { metrics, limits } = this.deps;
+    if (this.deps.isDraining()) {
+      metrics.upgrades.inc({ result: 'draining' });
+      return this.refuse(CLOSE_CODES.SERVER_RESTART.code, 'server restart');
+    }
+    metrics.upgrades.inc({ result: result.ok ? 'accepted' : 'unauthorized' });
+    if (!result.ok) {
+      // The close code tells a browser (which cannot see an HTTP status) what to do. A token the
+      // server could not judge (its key set unreachable) is our outage: the client should come back later.
+      if (isRetryable(result)) return this.refuse(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later');
+      return this.refuse(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${result.reason}`.slice(0, 120));
+    }
+    const principal = result.principal;
+    this.phase = 'ready';
+    this.principal = principal;
+    this.bucket = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
+    if (principal.expiresAt !== null) {
+      const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), MAX_TIMER_MS);
+      this.expiryTimer = setTimeout(() => this.cork(() => this.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired')), wait);
+    }
+    const { frames, dropped } = this.early.take();
+    this.cork(() => {
+      this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits });
+      for (const frame of frames) {
+        if (!this.open) return;
+        if ('oversize' in frame) this.refuseOversize(frame.oversize);
+        else this.handleFrame(frame.message, frame.isBinary);
+      }
+      if (dropped > 0 && this.open) {
+        metrics.rateLimited.inc(dropped);
+        this.reply(errorMessage(null, 'RATE_LIMITED', `${dropped} frames sent before hello were dropped: at most ${limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes are kept`));
+      }
+    });
+  }
+
+  private refuse(code: number, reason: string): void {
+    this.phase = 'refused';
+    this.early.clear();
+    this.cork(() => this.end(code, reason));
+  }
+
+  // ---- requests --------------------------------------------------------------
+
+  /** One frame of a ready connection: validated, rate-limited, dispatched. Synchronous up to the dispatch. */
+  private handleFrame(message: ArrayBuffer, isBinary: boolean): void {
+    const { metrics, limits, logger } = this.deps;
+    const bucket = this.bucket!;
+    if (!isBinary) {
+      metrics.badFrames.inc();
+      bucket.take();
+      return this.reply(errorMessage(null, 'BAD_REQUEST', 'frames must be binary MessagePack'));
+    }
+    if (message.byteLength > limits.maxFrameBytes) return this.refuseOversize(message.byteLength);
+    // decoding is synchronous: the ArrayBuffer is only valid during the uWS callback
+    const decoded = decodeRequest(message, limits.maxSeatsPerRequest);
+    if (!decoded.ok) {
+      metrics.badFrames.inc();
+      bucket.take(); // garbage counts against the rate limit too
+      return this.reply(errorMessage(decoded.rid, 'BAD_REQUEST', decoded.msg));
+    }
+    const request = decoded.request;
+    if (!bucket.take()) {
+      metrics.rateLimited.inc();
+      metrics.operations.inc({ op: request.t, result: 'RATE_LIMITED' });
+      return this.reply(errorMessage(request.rid, 'RATE_LIMITED', `at most ${limits.opsPerSecond} requests per second (burst ${limits.opsBurst})`));
+    }
+    switch (request.t) {
+      case 'ping':
+        metrics.operations.inc({ op: 'ping', result: 'ok' });
+        return this.reply({ t: 'pong', rid: request.rid });
+      case 'sub':
+        return void this.deps.subscriptions.subscribe(this, request).catch((err) => logger.error({ err }, 'subscribe failed'));
+      case 'unsub':
+        return this.deps.subscriptions.unsubscribe(this, request);
+      default:
+        return void this.deps.operations.run(this, request).catch((err) => logger.error({ err }, 'operation reply failed'));
+    }
+  }
+
+  /** A frame over maxFrameBytes: not decoded, answered BAD_REQUEST, and counted against the rate limit. */
+  private refuseOversize(bytes: number): void {
+    this.deps.metrics.badFrames.inc();
+    this.bucket!.take();
+    this.reply(errorMessage(null, 'BAD_REQUEST', `frame of ${bytes} bytes exceeds maxFrameBytes (${this.deps.limits.maxFrameBytes})`));
+  }
+
+  // ---- sending (Subscriber, Requester) -----------------------------------------
+
+  reply(message: ServerMessage): void {
+    this.send(encodeMessage(message));
+  }
+
+  /** Sends one frame; one uWS dropped (past its hard cap) leaves the client incomplete, so it is closed. */
+  send(frame: Uint8Array): boolean {
+    // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
+    if (!this.open) return false;
+    if (this.ws!.send(frame, true) === SEND_DROPPED) {
+      this.deps.metrics.slowConsumers.inc({ action: 'closed' });
+      this.end(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
+      return false;
+    }
+    return true;
+  }
+
+  /** Runs `fn` with the socket's writes corked (required after an await); nothing on a closed socket. */
+  cork(fn: () => void): void {
+    if (this.open) this.ws!.cork(fn);
+  }
+
+  subscribeTopic(topic: string): void {
+    if (this.open) this.ws!.subscribe(topic);
+  }
+
+  unsubscribeTopic(topic: string): void {
+    if (this.open) this.ws!.unsubscribe(topic);
+  }
+
+  bufferedAmount(): number {
+    return this.open ? this.ws!.getBufferedAmount() : 0;
+  }
+
+  end(code: number, reason: string): void {
+    if (this.open) this.ws!.end(code, reason);
+  }
+}

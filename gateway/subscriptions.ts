@@ -1,0 +1,295 @@
+/**
+ * This node's subscriptions: which connection watches which event, kept as an
+ * index event → subscribers beside each connection's own map, and the
+ * subscription gauge kept inside add and remove. It owns `sub` and `unsub`
+ * (joining the event's room, with a time bound, and the races around the
+ * join), the catch-up frame and the topic subscription that follows it, the
+ * mechanics of pausing a slow connection (taking it off its topics and owing
+ * it a catch-up per event) and of resuming it, and forgetting the
+ * subscriptions of a deleted event. When to pause, resume or close is
+ * gateway/slow-consumers.ts's decision.
+ *
+ * Connections are seen through the narrow `Subscriber` interface (the
+ * session implements it), so this module never imports the session.
+ */
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../core/errors.js';
+import type { ClientRequest, ServerMessage } from '../core/protocol/index.js';
+import { TimeoutError, withTimeout } from '../core/timeout.js';
+import { hasScope, type Principal } from './auth.js';
+import { roomTopic, type Hub } from './hub.js';
+import type { Inflight } from './inflight.js';
+import type { GatewayMetrics } from './metrics.js';
+import { errorMessage } from './operations.js';
+import type { Room } from './room.js';
+
+/** Where a client's copy of an event is. */
+export interface Position {
+  epoch: number;
+  seq: number;
+}
+
+/** One subscription of a connection. */
+export interface Subscription {
+  /** the room has taken the connection in (hub.join resolved) */
+  joined: boolean;
+  /**
+   * Set while the connection is paused and off the room's topic: the catch-up
+   * it is owed once drained, from `from` (undefined: a snapshot).
+   */
+  owed: { from: Position | undefined } | null;
+}
+
+/** What subscriptions need of a connection. */
+export interface Subscriber {
+  readonly id: number;
+  /** the socket has not closed */
+  readonly open: boolean;
+  /** set by the token check; only connections with a principal send requests */
+  readonly principal: Principal | null;
+  readonly subs: Map<string, Subscription>;
+  /** when the connection was paused as a slow consumer, or null */
+  pausedAt: number | null;
+  /** sends one frame; false when the connection is closed or had to be closed (dropped frame) */
+  send(frame: Uint8Array): boolean;
+  reply(message: ServerMessage): void;
+  cork(fn: () => void): void;
+  subscribeTopic(topic: string): void;
+  unsubscribeTopic(topic: string): void;
+  bufferedAmount(): number;
+  end(code: number, reason: string): void;
+}
+
+export interface SubscriptionsOptions {
+  hub: Hub;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  inflight: Inflight;
+  maxSubscriptions: number;
+  /**
+   * A catch-up frame is not queued behind unsent data past this many bytes:
+   * the connection is paused instead and owed the catch-up (a client asking for
+   * the same snapshot again and again while not reading holds one, not many).
+   */
+  catchUpQueueBytes: number;
+  /** rebuilds an event Redis has lost; true when Redis has it afterwards */
+  recoverEvent?(eventId: string): Promise<boolean>;
+}
+
+/**
+ * A room load that has not finished by then is answered INTERNAL (retryable),
+ * so a stuck Redis never leaves a client waiting.
+ */
+export const ROOM_JOIN_TIMEOUT_MS = 5000;
+
+type SubRequest = Extract<ClientRequest, { t: 'sub' }>;
+type UnsubRequest = Extract<ClientRequest, { t: 'unsub' }>;
+
+export class Subscriptions {
+  private readonly byEvent = new Map<string, Set<Subscriber>>();
+  private total = 0;
+
+  constructor(private readonly options: SubscriptionsOptions) {}
+
+  get count(): number {
+    return this.total;
+  }
+
+  /** The connections subscribed to an event on this node (joined or still joining). */
+  watchers(eventId: string): ReadonlySet<Subscriber> {
+    return this.byEvent.get(eventId) ?? EMPTY;
+  }
+
+  /**
+   * `sub`: joins the room (loading it when needed), then, in one synchronous
+   * corked block, the catch-up frame, the topic subscription and the `ok`.
+   * No await between the catch-up and the topic subscription, so nothing
+   * published can fall between them.
+   */
+  async subscribe(s: Subscriber, request: SubRequest): Promise<void> {
+    const { metrics, logger, hub } = this.options;
+    const refuse = (code: ErrorCode, msg?: string) => {
+      metrics.operations.inc({ op: 'sub', result: code });
+      s.reply(errorMessage(request.rid, code, msg));
+    };
+    if (!s.principal || !hasScope(s.principal, 'seats:read')) return refuse('FORBIDDEN', 'sub needs the seats:read scope');
+    const { ev } = request;
+    let sub = s.subs.get(ev);
+    if (!sub) {
+      if (s.subs.size >= this.options.maxSubscriptions) return refuse('BAD_REQUEST', `at most ${this.options.maxSubscriptions} subscriptions per connection`);
+      const created: Subscription = { joined: false, owed: null };
+      sub = created;
+      this.add(s, ev, created);
+      // The join races with an unsub (the subscription is forgotten meanwhile) and with the
+      // socket closing; `stillWanted` is asked after every await.
+      const stillWanted = () => s.open && s.subs.get(ev) === created;
+      let room: Room | null;
+      try {
+        room = await this.options.inflight.run(() => this.join(ev));
+      } catch (err) {
+        logger.error({ err, ev }, 'room load failed');
+        // a join that timed out still counts this subscriber in the room (a failed one dropped the room)
+        if (err instanceof TimeoutError) hub.leave(ev);
+        if (s.subs.get(ev) === created) this.forget(s, ev);
+        if (s.open) s.cork(() => refuse('INTERNAL', 'the event could not be loaded; retry'));
+        return;
+      }
+      if (!room) {
+        if (s.subs.get(ev) === created) this.forget(s, ev);
+        if (s.open) s.cork(() => refuse('NO_EVENT', `no event ${ev}`));
+        return;
+      }
+      if (!stillWanted()) {
+        hub.leave(ev); // closed or unsubscribed while the room loaded
+        if (s.open) s.cork(() => refuse('CONFLICT', 'unsubscribed before the subscription was complete'));
+        return;
+      }
+      created.joined = true;
+    } else if (!sub.joined) {
+      return refuse('BAD_REQUEST', 'a subscription to this event is already being set up');
+    }
+    const room = hub.room(ev);
+    if (!room) {
+      // the room was dropped under a joined subscription (the event was deleted): already forgotten
+      return refuse('NO_EVENT', `no event ${ev}`);
+    }
+    const joined = sub;
+    const from = request.epoch !== undefined && request.seq !== undefined ? { epoch: request.epoch, seq: request.seq } : undefined;
+    s.cork(() => {
+      this.attach(s, ev, joined, room, from, 'sub');
+      if (!s.open) return;
+      metrics.operations.inc({ op: 'sub', result: 'ok' });
+      s.reply({ t: 'ok', rid: request.rid, ev, epoch: room.epoch, seq: room.seq });
+    });
+  }
+
+  /** Joins the room, and once more after the event was rebuilt from Postgres; null when there is no such event. */
+  private async join(ev: string): Promise<Room | null> {
+    const { hub, recoverEvent } = this.options;
+    const what = `joining the room of ${ev}`;
+    const room = await withTimeout(hub.join(ev), ROOM_JOIN_TIMEOUT_MS, what);
+    if (room || !recoverEvent || !(await recoverEvent(ev))) return room;
+    return withTimeout(hub.join(ev), ROOM_JOIN_TIMEOUT_MS, what);
+  }
+
+  unsubscribe(s: Subscriber, request: UnsubRequest): void {
+    const sub = s.subs.get(request.ev);
+    if (sub) {
+      this.forget(s, request.ev);
+      if (sub.joined) {
+        s.unsubscribeTopic(roomTopic(request.ev));
+        this.options.hub.leave(request.ev);
+      }
+    }
+    this.options.metrics.operations.inc({ op: 'unsub', result: 'ok' });
+    s.reply({ t: 'ok', rid: request.rid, ev: request.ev });
+  }
+
+  /**
+   * Sends what the connection needs to reach the room's seq (nothing, a diff,
+   * or the snapshot), then subscribes it to the room's topic. A paused
+   * connection gets nothing now and is owed the catch-up; so is one whose
+   * unsent data would pass `catchUpQueueBytes` with this frame (it is paused).
+   */
+  attach(s: Subscriber, ev: string, sub: Subscription, room: Room, from: Position | undefined, reason: string): void {
+    if (s.pausedAt !== null) {
+      sub.owed = { from };
+      return;
+    }
+    const { metrics } = this.options;
+    const catchUp = room.catchUp(from?.epoch, from?.seq);
+    if (catchUp.kind !== 'current') {
+      const buffered = s.bufferedAmount();
+      if (buffered > 0 && buffered + catchUp.frame.byteLength > this.options.catchUpQueueBytes) {
+        sub.owed = { from };
+        this.pause(s, 'catch_up');
+        return;
+      }
+      if (from !== undefined) metrics.resumes.inc({ served: catchUp.kind });
+      if (catchUp.kind === 'snap') metrics.snapshotsSent.inc({ reason });
+      if (!s.send(catchUp.frame)) return;
+    } else if (from !== undefined) {
+      metrics.resumes.inc({ served: 'current' });
+    }
+    sub.owed = null;
+    s.subscribeTopic(roomTopic(ev));
+  }
+
+  /**
+   * Pauses a slow connection: off every room's topic, owing each joined
+   * subscription a catch-up from where it stopped (the room's published seq).
+   */
+  pause(s: Subscriber, why: 'backlog' | 'catch_up'): void {
+    if (s.pausedAt !== null) return;
+    s.pausedAt = Date.now();
+    this.options.metrics.slowConsumers.inc({ action: 'paused' });
+    if (why === 'catch_up') this.options.metrics.catchUpsDeferred.inc();
+    for (const [eventId, sub] of s.subs) {
+      if (!sub.joined || sub.owed) continue;
+      const room = this.options.hub.room(eventId);
+      if (!room) continue;
+      sub.owed = { from: { epoch: room.epoch, seq: room.seq } };
+      s.unsubscribeTopic(roomTopic(eventId));
+    }
+  }
+
+  /** Resumes a drained connection: the catch-up it is owed per event, then the topics again (pausing again past the bound). */
+  resume(s: Subscriber): void {
+    if (s.pausedAt === null) return;
+    s.pausedAt = null;
+    this.options.metrics.slowConsumers.inc({ action: 'resynced' });
+    s.cork(() => {
+      for (const [eventId, sub] of [...s.subs]) {
+        if (!s.open) break;
+        const room = this.options.hub.room(eventId);
+        if (!room || !sub.owed) continue;
+        const { from } = sub.owed;
+        sub.owed = null;
+        this.attach(s, eventId, sub, room, from, 'resync');
+      }
+    });
+  }
+
+  /** The connection closed: it leaves every room it joined. */
+  closed(s: Subscriber): void {
+    for (const [eventId, sub] of [...s.subs]) {
+      this.forget(s, eventId);
+      if (sub.joined) this.options.hub.leave(eventId);
+    }
+  }
+
+  /** An event disappeared: its room told its topic (NO_EVENT); forget its subscriptions. */
+  eventGone(eventId: string): void {
+    const topic = roomTopic(eventId);
+    for (const s of [...this.watchers(eventId)]) {
+      const sub = s.subs.get(eventId);
+      if (!sub) continue;
+      this.forget(s, eventId);
+      if (!s.open) continue;
+      // a paused connection is off the topic and missed the room's NO_EVENT
+      if (sub.owed) s.cork(() => s.reply({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }));
+      // uWS delivers published frames at the end of the loop iteration: leave the topic after that
+      else setImmediate(() => s.open && !s.subs.has(eventId) && s.unsubscribeTopic(topic));
+    }
+  }
+
+  private add(s: Subscriber, eventId: string, sub: Subscription): void {
+    s.subs.set(eventId, sub);
+    let set = this.byEvent.get(eventId);
+    if (!set) this.byEvent.set(eventId, (set = new Set()));
+    set.add(s);
+    this.total++;
+    this.options.metrics.subscriptions.set(this.total);
+  }
+
+  private forget(s: Subscriber, eventId: string): void {
+    if (!s.subs.delete(eventId)) return;
+    const set = this.byEvent.get(eventId);
+    set?.delete(s);
+    if (set?.size === 0) this.byEvent.delete(eventId);
+    this.total--;
+    this.options.metrics.subscriptions.set(this.total);
+  }
+}
+
+const EMPTY: ReadonlySet<Subscriber> = new Set();
