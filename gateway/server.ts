@@ -95,6 +95,8 @@ export class GatewayServer {
       feedPaceMs: config.rooms.feedPaceMs,
       onEventGone: (eventId) => subscriptions?.eventGone(eventId),
     });
+    // the policy and the mechanics refer to each other: pausing is the subscriptions', the budget the policy's
+    let policy: SlowConsumers | null = null;
     subscriptions = new Subscriptions({
       hub: this.hub,
       metrics,
@@ -103,8 +105,9 @@ export class GatewayServer {
       maxSubscriptions: config.limits.maxSubscriptions,
       catchUpQueueBytes: config.limits.slowConsumerBytes,
       recoverEvent: options.recoverEvent,
+      budget: { admit: (s, bytes) => policy!.admit(s, bytes), queued: (bytes) => policy!.queued(bytes) },
     });
-    this.slowConsumers = new SlowConsumers({
+    this.slowConsumers = policy = new SlowConsumers({
       connections: this.connections,
       subscriptions,
       limits: config.limits,

@@ -249,4 +249,8 @@ export class Session implements Subscriber, Requester {
   end(code: number, reason: string): void {
     if (this.open) this.ws!.end(code, reason);
   }
+
+  drop(): void {
+    if (this.open) this.ws!.close();
+  }
 }

@@ -24,6 +24,8 @@ import type { Subscriber, Subscriptions } from './subscriptions.js';
 export const BACKPRESSURE_CHECK_MS = 500;
 /** a paused connection is resumed once its unsent data is down to this share of slowConsumerBytes */
 export const RESUME_FRACTION = 1 / 4;
+/** past the budget, a connection with more unsent data than this is dropped (1006) rather than closed behind it (4008) */
+export const DROP_ABOVE_BYTES = 256 * 1024;
 /** past the budget, connections are closed until the total is at most this share of it */
 const BUDGET_TARGET = 0.9;
 
@@ -55,6 +57,8 @@ export interface CheckOutcome {
 export class SlowConsumers {
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
+  /** unsent bytes of all connections: measured at each check, plus what admitted frames added since */
+  private estimate = 0;
 
   constructor(private readonly options: SlowConsumersOptions) {
     this.now = options.now ?? Date.now;
@@ -108,28 +112,81 @@ export class SlowConsumers {
     metrics.outboundBuffered.set(outcome.buffered);
     let total = outcome.buffered;
     if (total > limits.outboundBudgetBytes) {
-      const target = limits.outboundBudgetBytes * BUDGET_TARGET;
-      backlogged.sort((a, b) => b.bytes - a.bytes);
-      for (const { s, bytes } of backlogged) {
-        if (!s.open) {
-          total -= bytes; // closed as slow above: its data goes with it
-          continue;
-        }
-        if (total <= target) break;
-        this.close(s, 'closed_budget');
-        outcome.closedOverBudget.push(s);
-        total -= bytes;
-      }
-      this.options.logger.warn(
-        { buffered: outcome.buffered, budget: limits.outboundBudgetBytes, closed: outcome.closedOverBudget.length },
-        'unsent data past the process budget; closed the heaviest slow connections',
-      );
+      const { closed, remaining } = this.closeHeaviest(backlogged, total);
+      outcome.closedOverBudget.push(...closed);
+      total = remaining;
     }
+    this.estimate = total;
     return outcome;
   }
 
-  private close(s: Subscriber, action: 'closed' | 'closed_budget'): void {
+  /**
+   * Asked before a large frame (a catch-up) is queued for `s`: true when it fits
+   * the process budget. When it would not, the budget is enforced at once,
+   * counting the frame as `s`'s: the heaviest connections are closed until it
+   * fits, and false means `s` itself was one of them. Between two checks the
+   * total is estimated from the last check plus what admitted frames added.
+   */
+  admit(s: Subscriber, bytes: number): boolean {
+    const { outboundBudgetBytes } = this.options.limits;
+    if (this.estimate + bytes <= outboundBudgetBytes) return true;
+    const backlogged: { s: Subscriber; bytes: number }[] = [];
+    let total = bytes;
+    for (const c of this.options.connections) {
+      if (!c.open) continue;
+      const queued = c.bufferedAmount() + (c === s ? bytes : 0);
+      if (c !== s) total += c.bufferedAmount();
+      if (queued > 0) backlogged.push({ s: c, bytes: queued });
+    }
+    const closed = this.closeHeaviest(backlogged, total);
+    this.estimate = closed.remaining;
+    return s.open;
+  }
+
+  /** What admitted frames added to unsent data (measured by the caller after the send). */
+  queued(bytes: number): void {
+    if (bytes > 0) this.estimate += bytes;
+  }
+
+  private closeHeaviest(backlogged: { s: Subscriber; bytes: number }[], total: number): { closed: Subscriber[]; remaining: number } {
+    const { outboundBudgetBytes } = this.options.limits;
+    const closed: Subscriber[] = [];
+    const target = outboundBudgetBytes * BUDGET_TARGET;
+    backlogged.sort((a, b) => b.bytes - a.bytes);
+    for (const { s, bytes } of backlogged) {
+      if (!s.open) {
+        total -= bytes; // closed as slow already: its data goes with it
+        continue;
+      }
+      if (total <= target) break;
+      this.closeForBudget(s, bytes);
+      closed.push(s);
+      total -= bytes;
+    }
+    if (closed.length > 0) {
+      this.options.logger.warn(
+        { closed: closed.length, remaining: total, budget: outboundBudgetBytes },
+        'unsent data past the process budget; closed the heaviest slow connections',
+      );
+    }
+    return { closed, remaining: total };
+  }
+
+  private close(s: Subscriber, action: 'closed'): void {
     this.options.metrics.slowConsumers.inc({ action });
-    s.cork(() => s.end(CLOSE_CODES.SLOW_CONSUMER.code, action === 'closed' ? 'slow consumer' : 'slow consumer (server budget)'));
+    s.cork(() => s.end(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer'));
+  }
+
+  /**
+   * A close frame waits behind the unsent data, and uWS keeps that data until
+   * it is sent (or the socket times out): closing for the budget would free
+   * nothing. So a connection with more than DROP_ABOVE_BYTES unsent is dropped
+   * without a close frame (the client sees 1006, reconnects and resumes, as
+   * after 4008); one with less gets 4008 behind its data.
+   */
+  private closeForBudget(s: Subscriber, bytes: number): void {
+    this.options.metrics.slowConsumers.inc({ action: 'closed_budget' });
+    if (bytes > DROP_ABOVE_BYTES) s.drop();
+    else s.cork(() => s.end(CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer (server budget)'));
   }
 }

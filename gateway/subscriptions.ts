@@ -57,7 +57,10 @@ export interface Subscriber {
   subscribeTopic(topic: string): void;
   unsubscribeTopic(topic: string): void;
   bufferedAmount(): number;
+  /** closes with a close frame, sent after the unsent data (which is kept until then) */
   end(code: number, reason: string): void;
+  /** closes at once, without a close frame (the peer sees 1006): the unsent data is freed now */
+  drop(): void;
 }
 
 export interface SubscriptionsOptions {
@@ -74,6 +77,8 @@ export interface SubscriptionsOptions {
   catchUpQueueBytes: number;
   /** rebuilds an event Redis has lost; true when Redis has it afterwards */
   recoverEvent?(eventId: string): Promise<boolean>;
+  /** the process budget for unsent bytes (gateway/slow-consumers.ts); absent: unbounded */
+  budget?: { admit(s: Subscriber, bytes: number): boolean; queued(bytes: number): void };
 }
 
 /**
@@ -201,13 +206,16 @@ export class Subscriptions {
     if (catchUp.kind !== 'current') {
       const buffered = s.bufferedAmount();
       if (buffered > 0 && buffered + catchUp.frame.byteLength > this.options.catchUpQueueBytes) {
-        sub.owed = { from };
-        this.pause(s, 'catch_up');
+        this.pause(s, 'catch_up'); // off every topic, this event's included
+        sub.owed = { from }; // owed what was asked, not where the room is
         return;
       }
+      const { budget } = this.options;
+      if (budget && !budget.admit(s, catchUp.frame.byteLength)) return; // closed (4008): the heaviest past the process budget
       if (from !== undefined) metrics.resumes.inc({ served: catchUp.kind });
       if (catchUp.kind === 'snap') metrics.snapshotsSent.inc({ reason });
       if (!s.send(catchUp.frame)) return;
+      budget?.queued(s.bufferedAmount() - buffered);
     } else if (from !== undefined) {
       metrics.resumes.inc({ served: 'current' });
     }
