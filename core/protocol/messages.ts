@@ -5,6 +5,7 @@
  * and the load tests (it must stay free of Node-only APIs).
  */
 import type { ErrorCode } from '../errors.js';
+import { SAFE_TEXT_RULE, isSafeText } from '../text.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -108,26 +109,25 @@ export type CloseReason = keyof typeof CLOSE_CODES;
 export type DecodeResult = { ok: true; request: ClientRequest } | { ok: false; rid: RequestId | null; msg: string };
 
 export const EVENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The form of every hold token the server issues: anything else cannot be one. */
+export const HOLD_TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_RID_LENGTH = 64;
-const MAX_TOKEN_LENGTH = 64;
 const MAX_KEY_LENGTH = 128;
 
 function isRequestId(value: unknown): value is RequestId {
-  return (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || (typeof value === 'string' && value.length > 0 && value.length <= MAX_RID_LENGTH);
+  return (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || isSafeText(value, MAX_RID_LENGTH);
 }
 
 function isSeq(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= max;
-}
-
 /**
  * Checks a decoded frame against the request shapes. Unknown fields are
  * ignored (forward compatibility); missing or mistyped ones are refused.
- * Seat indexes are checked for type here and for range by the store.
+ * Seat indexes are checked for type here and for range by the store; an
+ * integer may arrive as a float with an integral value (3.0 is 3, -0.0 is 0).
+ * Strings are safe text (core/text.ts) where they are not a stricter pattern.
  */
 export function validateRequest(value: unknown, maxSeats: number): DecodeResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
@@ -150,11 +150,11 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     if (m.seats.length === 0) return 'seats must not be empty (leave it out to release every seat of the token)';
     if (m.seats.length > maxSeats) return `at most ${maxSeats} seats per request`;
     for (const s of m.seats) if (typeof s !== 'number' || !Number.isSafeInteger(s)) return 'seat indexes must be integers';
-    return m.seats as number[];
+    return (m.seats as number[]).map((s) => s + 0); // -0 → 0
   };
   const token = (required: boolean): string | undefined | null => {
     if (m.tok === undefined && !required) return undefined;
-    return isText(m.tok, MAX_TOKEN_LENGTH) ? m.tok : null;
+    return typeof m.tok === 'string' && HOLD_TOKEN.test(m.tok) ? m.tok : null;
   };
   switch (t) {
     case 'sub': {
@@ -170,25 +170,25 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       const s = seats(true);
       if (typeof s === 'string') return fail(s);
       const tok = token(false);
-      if (tok === null) return fail('tok must be a hold token string');
+      if (tok === null) return fail('tok must be a hold token (8-64 characters of A-Z a-z 0-9 _ -)');
       return { ok: true, request: tok === undefined ? { t, rid, ev, seats: s! } : { t, rid, ev, seats: s!, tok } };
     }
     case 'release': {
       const s = seats(false);
       if (typeof s === 'string') return fail(s);
       const tok = token(true);
-      if (!tok) return fail('missing or invalid tok');
+      if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
       return { ok: true, request: s === undefined ? { t, rid, ev, tok } : { t, rid, ev, tok, seats: s } };
     }
     case 'extend': {
       const tok = token(true);
-      if (!tok) return fail('missing or invalid tok');
+      if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
       return { ok: true, request: { t, rid, ev, tok } };
     }
     case 'book': {
       const tok = token(true);
-      if (!tok) return fail('missing or invalid tok');
-      if (!isText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters)`);
+      if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
+      if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);
       return { ok: true, request: { t, rid, ev, tok, key: m.key } };
     }
   }
