@@ -1,25 +1,41 @@
 /**
- * The hub: this node's rooms (one per subscribed event), loaded from a Redis
+ * The hub: this node's rooms (one per subscribed event), loaded from a
  * snapshot on first use, fed by the change feed, published through uWS
- * topics, and dropped again when they have been empty for a while.
+ * topics, and dropped again when they have been empty for a while. It owns
+ * each room's subscriber count and the checks that keep rooms right (a new
+ * epoch, a stalled feed, a deleted event; docs/gateway.md, Keeping rooms
+ * right). It reads events only through a RoomSource, so it can be tested
+ * without Redis.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeChangeEntry, type ChangeEntry, type SeatStore } from '../core/store/index.js';
+import type { ChangeEntry } from '../core/store/index.js';
 import { encodeMessage } from '../core/protocol/index.js';
-import { ChangeFeed } from './change-feed.js';
+import type { FeedTarget } from './change-feed.js';
 import type { GatewayMetrics } from './metrics.js';
 import { Room } from './room.js';
+import type { RoomSource } from './room-source.js';
 
 export interface Publisher {
   publish(topic: string, frame: Uint8Array): void;
   numSubscribers(topic: string): number;
 }
 
+/** What the hub needs of the change feed (gateway/change-feed.ts). */
+export interface RoomFeed {
+  watch(target: FeedTarget): void;
+  unwatch(eventId: string): void;
+  /** start over with the current targets and positions */
+  refresh(): void;
+  start(): void;
+  stop(): Promise<void>;
+  /** the reader's Redis client id, where there is one (tests cut that connection) */
+  readonly clientId?: number | null;
+}
+
 export interface HubOptions {
-  store: SeatStore;
-  /** a dedicated connection for the blocking change-feed reads */
-  feedReader: Redis;
+  source: RoomSource;
+  /** makes the change feed that hands log entries to the hub */
+  feed(onEntries: (eventId: string, entries: ChangeEntry[]) => void): RoomFeed;
   publisher: Publisher;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -27,10 +43,10 @@ export interface HubOptions {
   resumeWindow: number;
   lingerMs: number;
   checkMs: number;
-  /** least time between two change-feed reads (ChangeFeedOptions.paceMs) */
-  feedPaceMs?: number;
   /** called when an event disappears under its room; the server unsubscribes the room's sockets */
   onEventGone(eventId: string): void;
+  /** wall clock for lingering (tests) */
+  now?: () => number;
 }
 
 interface RoomSlot {
@@ -38,6 +54,10 @@ interface RoomSlot {
   /** set while the room is being (re)loaded */
   loading: Promise<Room | null> | null;
   resyncing: boolean;
+  /** subscribers on this node */
+  subscribers: number;
+  /** when the room became empty (for lingering), or null */
+  emptySince: number | null;
   /** the event's seq in Redis at the last check, to spot a stalled feed */
   lastCheckSeq: number;
   stalledChecks: number;
@@ -52,6 +72,9 @@ interface RoomSlot {
  */
 const MISSING_CHECKS_BEFORE_GONE = 3;
 
+/** A room whose feed made no progress while the store moved on this many checks in a row is resynced. */
+const STALLED_CHECKS_BEFORE_RESYNC = 2;
+
 /** History entries read when a room loads, so that resumes from before it started can be served. */
 const HISTORY_ENTRIES = 2000;
 
@@ -61,18 +84,14 @@ export function roomTopic(eventId: string): string {
 
 export class Hub {
   private readonly slots = new Map<string, RoomSlot>();
-  private readonly feed: ChangeFeed;
+  private readonly feed: RoomFeed;
+  private readonly now: () => number;
   private checkTimer: NodeJS.Timeout | null = null;
   private checking = false;
 
   constructor(private readonly options: HubOptions) {
-    this.feed = new ChangeFeed({
-      reader: options.feedReader,
-      control: options.store.redis as Redis,
-      onEntries: (eventId, entries) => this.onEntries(eventId, entries),
-      onError: (err) => options.logger.warn({ err }, 'change feed read failed; retrying'),
-      paceMs: options.feedPaceMs,
-    });
+    this.feed = options.feed((eventId, entries) => this.onEntries(eventId, entries));
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -89,7 +108,7 @@ export class Hub {
 
   /** The change feed reader's Redis client id (tests cut that connection to provoke gaps). */
   get feedClientId(): number | null {
-    return this.feed.clientId;
+    return this.feed.clientId ?? null;
   }
 
   get roomCount(): number {
@@ -116,14 +135,14 @@ export class Hub {
         resumeWindow: this.options.resumeWindow,
         publish: (frame, updates) => this.publish(eventId, frame, updates),
       });
-      const created: RoomSlot = { room, loading: null, resyncing: false, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
+      const created: RoomSlot = { room, loading: null, resyncing: false, subscribers: 0, emptySince: null, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
       created.loading = this.load(created).finally(() => (created.loading = null));
       this.slots.set(eventId, created);
       this.options.metrics.rooms.set(this.slots.size);
       slot = created;
     }
-    slot.room.subscribers++;
-    slot.room.emptySince = null;
+    slot.subscribers++;
+    slot.emptySince = null;
     const room = slot.loading ? await slot.loading : slot.room;
     if (!room) this.leave(eventId);
     return room;
@@ -132,9 +151,9 @@ export class Hub {
   leave(eventId: string): void {
     const slot = this.slots.get(eventId);
     if (!slot) return;
-    slot.room.subscribers = Math.max(0, slot.room.subscribers - 1);
-    if (slot.room.subscribers === 0) {
-      slot.room.emptySince = Date.now();
+    slot.subscribers = Math.max(0, slot.subscribers - 1);
+    if (slot.subscribers === 0) {
+      slot.emptySince = this.now();
       if (this.options.lingerMs === 0 && !slot.loading) this.drop(eventId);
     }
   }
@@ -151,22 +170,17 @@ export class Hub {
 
   private async loadOnce(slot: RoomSlot): Promise<Room | null> {
     const { room } = slot;
-    const snapshot = await this.options.store.snapshot(room.eventId);
+    const { source } = this.options;
+    const snapshot = await source.snapshot(room.eventId);
     if (!snapshot) {
       this.drop(room.eventId);
       return null;
     }
-    room.load(snapshot, await this.history(room.eventId, snapshot.seq));
+    // entries at or below the snapshot's seq never change: they serve resumes from before this load
+    room.load(snapshot, await source.history(room.eventId, snapshot.seq, HISTORY_ENTRIES));
     slot.lastCheckSeq = snapshot.seq;
-    this.feed.watch({ eventId: room.eventId, logKey: this.options.store.keys(room.eventId).log, afterSeq: () => room.received, paused: () => slot.resyncing });
+    this.feed.watch({ eventId: room.eventId, logKey: source.logKey(room.eventId), afterSeq: () => room.received, paused: () => slot.resyncing });
     return room;
-  }
-
-  /** The newest log entries up to `seq` (entries at or below it never change). */
-  private async history(eventId: string, seq: number): Promise<ChangeEntry[]> {
-    if (seq === 0) return [];
-    const raw = (await this.options.store.redis.xrevrangeBuffer(this.options.store.keys(eventId).log, `${seq}-0`, '-', 'COUNT', HISTORY_ENTRIES)) as unknown as [Buffer, Buffer[]][];
-    return raw.map(decodeChangeEntry).reverse();
   }
 
   private onEntries(eventId: string, entries: ChangeEntry[]): void {
@@ -189,7 +203,7 @@ export class Hub {
     if (slot.resyncing) return;
     slot.resyncing = true;
     try {
-      const snapshot = await this.options.store.snapshot(slot.room.eventId);
+      const snapshot = await this.options.source.snapshot(slot.room.eventId);
       if (!snapshot) return this.gone(slot.room.eventId);
       if (this.slots.get(slot.room.eventId) !== slot) return;
       slot.room.resync(snapshot);
@@ -202,51 +216,57 @@ export class Hub {
     }
   }
 
-  /**
-   * Every checkMs: drops rooms empty for longer than the linger time, and
-   * compares each room's epoch with Redis (an event rebuilt or deleted under
-   * a room does not show in its log). A room whose feed makes no progress
-   * while Redis moves on is resynced.
-   */
-  private async check(): Promise<void> {
+  /** Every checkMs: rooms empty for longer than the linger time go, the others are checked against the store. */
+  async check(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
-      const now = Date.now();
-      for (const [eventId, slot] of this.slots) {
-        if (!slot.loading && slot.room.subscribers === 0 && slot.room.emptySince !== null && now - slot.room.emptySince >= this.options.lingerMs) {
-          this.drop(eventId);
-        }
-      }
-      const live = [...this.slots.values()].filter((s) => !s.loading && !s.resyncing);
-      const metas = await Promise.all(live.map((s) => this.options.store.redis.hmget(this.options.store.keys(s.room.eventId).meta, 'epoch', 'seq')));
-      live.forEach((slot, i) => {
-        const [epoch, seq] = metas[i]!;
-        if (this.slots.get(slot.room.eventId) !== slot) return;
-        if (epoch === null) {
-          if (++slot.missingChecks >= MISSING_CHECKS_BEFORE_GONE) this.gone(slot.room.eventId);
-          return;
-        }
-        slot.missingChecks = 0;
-        if (Number(epoch) !== slot.room.epoch) {
-          this.options.logger.info({ eventId: slot.room.eventId, epoch: Number(epoch) }, 'event has a new epoch; resyncing room');
-          return void this.resync(slot);
-        }
-        const redisSeq = Number(seq);
-        const behind = redisSeq > slot.room.received && slot.room.received <= slot.lastCheckSeq;
-        slot.stalledChecks = behind ? slot.stalledChecks + 1 : 0;
-        slot.lastCheckSeq = redisSeq;
-        if (slot.stalledChecks >= 2) {
-          slot.stalledChecks = 0;
-          this.options.logger.warn({ eventId: slot.room.eventId, received: slot.room.received, redisSeq }, 'change feed stalled; resyncing room');
-          void this.resync(slot);
-        }
-      });
+      this.dropIdleRooms();
+      await this.checkPositions();
     } catch (err) {
       this.options.logger.warn({ err }, 'room check failed');
     } finally {
       this.checking = false;
     }
+  }
+
+  private dropIdleRooms(): void {
+    const now = this.now();
+    for (const [eventId, slot] of this.slots) {
+      if (!slot.loading && slot.subscribers === 0 && slot.emptySince !== null && now - slot.emptySince >= this.options.lingerMs) this.drop(eventId);
+    }
+  }
+
+  /**
+   * Compares each room's epoch with the store's (an event rebuilt or deleted
+   * under a room does not show in its log), and spots a stalled feed: the
+   * store's seq moves on while the room's `received` does not.
+   */
+  private async checkPositions(): Promise<void> {
+    const live = [...this.slots.values()].filter((s) => !s.loading && !s.resyncing);
+    const positions = await this.options.source.positions(live.map((s) => s.room.eventId));
+    live.forEach((slot, i) => {
+      const { eventId } = slot.room;
+      if (this.slots.get(eventId) !== slot) return;
+      const position = positions[i];
+      if (!position) {
+        if (++slot.missingChecks >= MISSING_CHECKS_BEFORE_GONE) this.gone(eventId);
+        return;
+      }
+      slot.missingChecks = 0;
+      if (position.epoch !== slot.room.epoch) {
+        this.options.logger.info({ eventId, epoch: position.epoch }, 'event has a new epoch; resyncing room');
+        return void this.resync(slot);
+      }
+      const behind = position.seq > slot.room.received && slot.room.received <= slot.lastCheckSeq;
+      slot.stalledChecks = behind ? slot.stalledChecks + 1 : 0;
+      slot.lastCheckSeq = position.seq;
+      if (slot.stalledChecks >= STALLED_CHECKS_BEFORE_RESYNC) {
+        slot.stalledChecks = 0;
+        this.options.logger.warn({ eventId, received: slot.room.received, storeSeq: position.seq }, 'change feed stalled; resyncing room');
+        void this.resync(slot);
+      }
+    });
   }
 
   private gone(eventId: string): void {

@@ -39,10 +39,6 @@ export class Room {
   /** last seq taken in from the change log (>= seq) */
   received = 0;
   status: Uint8Array = new Uint8Array(0);
-  /** subscribers on this node */
-  subscribers = 0;
-  /** when the room became empty (for lingering), or null */
-  emptySince: number | null = null;
 
   private pending = new Map<number, number>();
   private ring: RingUnit[] = [];

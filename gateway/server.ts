@@ -21,6 +21,7 @@ import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
 import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayConfig } from './config.js';
+import { ChangeFeed } from './change-feed.js';
 import { Connections } from './connections.js';
 import { registerHttpRoutes } from './http.js';
 import { sendJson } from './http-util.js';
@@ -33,6 +34,7 @@ import type { Session } from './session.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { Subscriptions } from './subscriptions.js';
 import { LISTEN_EXCLUSIVE_PORT, LISTEN_SHARED_PORT, listenOn } from './uws.js';
+import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
 
 export interface GatewayServerOptions {
@@ -80,8 +82,15 @@ export class GatewayServer {
     this.connections = new Connections<Session>(metrics);
     let subscriptions: Subscriptions | null = null;
     this.hub = new Hub({
-      store,
-      feedReader: options.feedReader,
+      source: new StoreRoomSource(store),
+      feed: (onEntries) =>
+        new ChangeFeed({
+          reader: options.feedReader,
+          control: store.redis as Redis,
+          onEntries,
+          onError: (err) => logger.warn({ err }, 'change feed read failed; retrying'),
+          paceMs: config.rooms.feedPaceMs,
+        }),
       publisher: {
         publish: (topic, frame) => this.app.publish(topic, frame, true),
         numSubscribers: (topic) => this.app.numSubscribers(topic),
@@ -92,7 +101,6 @@ export class GatewayServer {
       resumeWindow: config.rooms.resumeWindow,
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,
-      feedPaceMs: config.rooms.feedPaceMs,
       onEventGone: (eventId) => subscriptions?.eventGone(eventId),
     });
     // the policy and the mechanics refer to each other: pausing is the subscriptions', the budget the policy's
