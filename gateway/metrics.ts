@@ -68,6 +68,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     deadLetters: new Counter({ name: 'seatmap_dead_letters_total', help: 'Outbox entries Postgres refused, moved to the dead-letter stream, by code', labelNames: ['code'] as const, registers }),
     outboxBacklog: new Gauge({ name: 'seatmap_outbox_backlog', help: 'Bookings waiting in the outbox streams for their Postgres commit (grows while Postgres is down)', registers }),
     bookAcksWaiting: new Gauge({ name: 'seatmap_book_acks_waiting', help: 'Bookings whose client waits for the Postgres commit', registers }),
+    eventLookups: new Counter({
+      name: 'seatmap_event_lookups_total',
+      help: 'Requests that met an event Redis does not have, by outcome: present (rebuilt or found), unknown (Postgres did not know it), unknown_cached (answered from memory), anonymous_not_asked (an anonymous viewer; Postgres not asked)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     eventsRebuilt: new Counter({ name: 'seatmap_events_rebuilt_total', help: 'Events rebuilt from Postgres after Redis lost them', registers }),
   };
 }

@@ -95,7 +95,7 @@ export interface OperationsOptions {
   inflight: Inflight;
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
-  recoverEvent?(eventId: string): Promise<boolean>;
+  recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
 }
 
 export class Operations {
@@ -111,7 +111,7 @@ export class Operations {
       try {
         reply = await runOperation(store, principal, request, durable);
         // Redis had lost the event and it has just been rebuilt from Postgres: the operation changed nothing, run it again
-        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev))) reply = await runOperation(store, principal, request, durable);
+        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev, principal))) reply = await runOperation(store, principal, request, durable);
       } catch (err) {
         logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
 import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ChangeFeed } from './change-feed.js';
 import { Connections } from './connections.js';
@@ -34,6 +34,7 @@ import type { Session } from './session.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { Subscriptions } from './subscriptions.js';
 import { LISTEN_EXCLUSIVE_PORT, LISTEN_SHARED_PORT, listenOn } from './uws.js';
+import { RecoveryGate } from './recovery-gate.js';
 import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
 
@@ -48,7 +49,7 @@ export interface GatewayServerOptions {
   checkReadiness(): Promise<Record<string, boolean>>;
   /** answers `book` only once Postgres has the booking (absent: answered when Redis has it) */
   durable?: DurableBookings;
-  /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
+  /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards (raw: the server puts its RecoveryGate in front) */
   recoverEvent?(eventId: string): Promise<boolean>;
   /** whether Postgres already has an event (see HttpDeps.eventRecorded) */
   eventRecorded?(eventId: string): Promise<boolean>;
@@ -81,6 +82,8 @@ export class GatewayServer {
     this.app = uWS.App();
     this.connections = new Connections<Session>(metrics);
     let subscriptions: Subscriptions | null = null;
+    const gate = options.recoverEvent ? new RecoveryGate({ ensure: options.recoverEvent, metrics }) : null;
+    const recoverEvent = gate ? (eventId: string, who: Principal) => gate.recover(eventId, who) : undefined;
     this.hub = new Hub({
       source: new StoreRoomSource(store),
       feed: (onEntries) =>
@@ -112,7 +115,8 @@ export class GatewayServer {
       inflight: this.inflight,
       maxSubscriptions: config.limits.maxSubscriptions,
       catchUpQueueBytes: config.limits.slowConsumerBytes,
-      recoverEvent: options.recoverEvent,
+      recoverEvent,
+      eventSeen: (eventId) => gate?.remember(eventId),
       budget: { admit: (s, bytes) => policy!.admit(s, bytes), queued: (bytes) => policy!.queued(bytes) },
     });
     this.slowConsumers = policy = new SlowConsumers({
@@ -138,7 +142,7 @@ export class GatewayServer {
         isDraining: () => this.draining,
         connections: this.connections,
         subscriptions,
-        operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent: options.recoverEvent }),
+        operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent }),
         slowConsumers: this.slowConsumers,
       },
     });

@@ -75,8 +75,10 @@ export interface SubscriptionsOptions {
    * the same snapshot again and again while not reading holds one, not many).
    */
   catchUpQueueBytes: number;
-  /** rebuilds an event Redis has lost; true when Redis has it afterwards */
-  recoverEvent?(eventId: string): Promise<boolean>;
+  /** rebuilds an event Redis has lost (for this principal: see gateway/recovery-gate.ts); true when Redis has it afterwards */
+  recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
+  /** told of every event a subscription found loaded */
+  eventSeen?(eventId: string): void;
   /** the process budget for unsent bytes (gateway/slow-consumers.ts); absent: unbounded */
   budget?: { admit(s: Subscriber, bytes: number): boolean; queued(bytes: number): void };
 }
@@ -130,7 +132,7 @@ export class Subscriptions {
       const stillWanted = () => s.open && s.subs.get(ev) === created;
       let room: Room | null;
       try {
-        room = await this.options.inflight.run(() => this.join(ev));
+        room = await this.options.inflight.run(() => this.join(ev, s.principal!));
       } catch (err) {
         logger.error({ err, ev }, 'room load failed');
         // a join that timed out still counts this subscriber in the room (a failed one dropped the room)
@@ -150,6 +152,7 @@ export class Subscriptions {
         return;
       }
       created.joined = true;
+      this.options.eventSeen?.(ev);
     } else if (!sub.joined) {
       return refuse('BAD_REQUEST', 'a subscription to this event is already being set up');
     }
@@ -169,11 +172,11 @@ export class Subscriptions {
   }
 
   /** Joins the room, and once more after the event was rebuilt from Postgres; null when there is no such event. */
-  private async join(ev: string): Promise<Room | null> {
+  private async join(ev: string, who: Principal): Promise<Room | null> {
     const { hub, recoverEvent } = this.options;
     const what = `joining the room of ${ev}`;
     const room = await withTimeout(hub.join(ev), ROOM_JOIN_TIMEOUT_MS, what);
-    if (room || !recoverEvent || !(await recoverEvent(ev))) return room;
+    if (room || !recoverEvent || !(await recoverEvent(ev, who))) return room;
     return withTimeout(hub.join(ev), ROOM_JOIN_TIMEOUT_MS, what);
   }
 
