@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAFE_TEXT_RULE, isSafeText } from '../text.js';
 import type { EventSettingsOverrides } from './settings.js';
 
 /** The layout format, version 1. docs/layout.md is the normative description. */
@@ -54,7 +55,9 @@ const text = (what: string, max: number) =>
   z
     .string({ error: `${what} must be a string` })
     .max(max, { error: `${what} must be at most ${max} characters` })
-    .regex(/\S/, { error: `${what} must not be empty or blank` });
+    .regex(/\S/, { error: `${what} must not be empty or blank` })
+    // labels and ids reach Postgres (the layout is kept there for rebuilds) and every client
+    .refine((v) => isSafeText(v, Infinity, 0), { error: `${what} must contain ${SAFE_TEXT_RULE}` });
 
 const id = text('id', MAX_ID_LENGTH);
 const label = text('label', MAX_LABEL_LENGTH);
