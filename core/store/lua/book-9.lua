@@ -29,11 +29,11 @@
     {'BAD_REQUEST'}   the token holds no seats
     {'INTERNAL'}      a token seat is not held by it (never expected)
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/seats"
 --- @include "includes/tokens"
---- @include "includes/changeLog"
+--- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
