@@ -20,7 +20,7 @@ const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
 };
 
 export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
-  const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code] };
+  const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
   return message;
 }

@@ -46,7 +46,7 @@ describe('script registry', () => {
     all.delete('OK');
     expect(all.size).toBeGreaterThan(5);
     for (const code of all) expect(ERROR_CODES, `code ${code}`).toContain(code);
-    for (const code of ERROR_CODES) expect(ERROR_CATALOGUE[code].length).toBeGreaterThan(20);
+    for (const code of ERROR_CODES) expect(ERROR_CATALOGUE[code].text.length).toBeGreaterThan(20);
   });
 
   it('docs/store.md documents every error code and every script', () => {
