@@ -6,7 +6,7 @@
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { ClientRequest, ErrMessage, OkMessage, RequestId } from '../core/protocol/index.js';
 import type { CommitOutcome } from '../core/bookings/commits.js';
-import { STALE_EPOCH } from '../core/bookings/flusher.js';
+import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
 
@@ -68,7 +68,7 @@ export async function runOperation(
         case 'refused':
           return outcome.code === STALE_EPOCH
             ? errorMessage(rid, 'EXPIRED', 'the hold was lost when the event was rebuilt from Postgres; nothing was booked')
-            : errorMessage(rid, 'INTERNAL', `Postgres refused the booking (${outcome.code}); nothing was booked`);
+            : errorMessage(rid, 'REFUSED', `Postgres refused the booking for good (${outcome.code}); nothing was booked and its seats are no longer kept for it`);
       }
     }
   }

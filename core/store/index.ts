@@ -26,3 +26,4 @@ export {
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
 export { deleteKeysByPrefix } from './maintenance.js';
+export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
