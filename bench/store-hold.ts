@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { SCRIPTS, SeatStore, deleteKeysByPrefix, loadScripts, parseReply, type HoldRules, type ScriptArgs } from '../core/store/index.js';
+import { SCRIPTS, SeatStore, deleteKeysByPrefix, loadScripts, parseReply, type HoldRules, type ScriptArgs } from '../core/store/internal.js';
 import {
   REDIS_BENCHMARK,
   benchmarkArgs,

@@ -133,7 +133,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
         }
         const result = await setSeatsBlocked(pool, store, operation, eventId, seats as number[]);
         if (ctx.aborted) return;
-        if (!result.ok) return sendError(res, result.code, ERROR_CATALOGUE[result.code], result.seats ? { seats: result.seats } : {});
+        if (!result.ok) return sendError(res, result.code, ERROR_CATALOGUE[result.code].text, result.seats ? { seats: result.seats } : {});
         logger.info({ eventId, operation, seats: seats.length, by: principal.sub }, `seats ${operation}ed`);
         sendJson(res, 200, { seq: result.seq }, NO_STORE);
       }, logger),

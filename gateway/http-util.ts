@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import type { ErrorCode } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
@@ -24,6 +24,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
@@ -37,23 +38,9 @@ export function statusLine(status: number): string {
   return text === undefined ? String(status) : `${status} ${text}`;
 }
 
-const ERROR_STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  BAD_SEAT: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NO_EVENT: 404,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  UNAVAILABLE: 409,
-  PENDING: 503,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-};
-
-/** The HTTP status of an error code (400 for codes without a better match). */
+/** The HTTP status of an error code, from its catalogue entry (docs/protocol.md lists them). */
 export function errorStatus(code: ErrorCode): number {
-  return ERROR_STATUS[code] ?? 400;
+  return ERROR_CATALOGUE[code].status;
 }
 
 /** Responses that were aborted by the client: nothing may be written to them. */

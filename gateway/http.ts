@@ -247,7 +247,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
         return sendError(res, 'BAD_REQUEST', err.message, { issues: err.issues });
       }
       if (!created.ok) {
-        return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code]);
+        return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code].text);
       }
       logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: auth.principal.sub }, 'event created');
       sendJson(res, 201, { id, epoch: created.epoch, seatCount: created.compiled.seatCount });

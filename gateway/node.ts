@@ -13,7 +13,7 @@ import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
 import { migrate } from '../core/bookings/migrate.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
 import { createEventFromLayout } from '../core/events.js';
-import { ExpirySweeper, SeatStore, loadScripts } from '../core/store/index.js';
+import { ExpirySweeper, SeatStore } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { registerBookingRoutes } from './booking-routes.js';
@@ -255,10 +255,7 @@ async function checkReadiness(store: SeatStore, pool: pg.Pool): Promise<Record<s
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref())]);
   const [redis, scripts, postgres] = await Promise.all([
     within(store.redis.ping()).then(() => true, () => false),
-    within(store.redis.script('EXISTS', ...[...loadScripts().values()].map((s) => s.sha)) as Promise<number[]>).then(
-      (found) => found.every((f) => f === 1),
-      () => false,
-    ),
+    within(store.scriptsLoaded()).then((loaded) => loaded, () => false),
     within(pool.query('select 1')).then(() => true, () => false),
   ]);
   return { redis, scripts, postgres };

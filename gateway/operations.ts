@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { ClientRequest, ErrMessage, OkMessage, RequestId, ServerMessage } from '../core/protocol/index.js';
 import type { CommitOutcome } from '../core/bookings/commits.js';
-import { STALE_EPOCH } from '../core/bookings/flusher.js';
+import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
 import type { Inflight } from './inflight.js';
@@ -26,7 +26,7 @@ const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
 };
 
 export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
-  const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code] };
+  const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
   return message;
 }
@@ -74,7 +74,7 @@ export async function runOperation(
         case 'refused':
           return outcome.code === STALE_EPOCH
             ? errorMessage(rid, 'EXPIRED', 'the hold was lost when the event was rebuilt from Postgres; nothing was booked')
-            : errorMessage(rid, 'INTERNAL', `Postgres refused the booking (${outcome.code}); nothing was booked`);
+            : errorMessage(rid, 'REFUSED', `Postgres refused the booking for good (${outcome.code}); nothing was booked and its seats are no longer kept for it`);
       }
     }
   }

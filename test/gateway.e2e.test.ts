@@ -13,7 +13,7 @@ import { createVenueEvent, startTestGateway, token, wipePrefix, TEST_JWT_SECRET,
 import { TestClient } from './support/ws-client.js';
 import { freePort } from './support/net.js';
 import { queryGatewayDb } from './support/gateway.js';
-import { REFERENCE } from '../core/bookings/reference.js';
+import { REFERENCE, bookingReference } from '../core/bookings/reference.js';
 import { randomUUID } from 'node:crypto';
 
 let gw: TestGateway;
@@ -462,6 +462,25 @@ describe('durable book acknowledgements', () => {
     } finally {
       await offline.stop();
     }
+  });
+
+  it('answers REFUSED when Postgres refuses the booking for good: its seats are released and every retry answers REFUSED', async () => {
+    // Postgres already holds seat 250 of e2 in an active booking this Redis never had: the booking below is refused (23505)
+    const other = randomUUID();
+    await queryGatewayDb(gw.prefix, `INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, booked_at) VALUES ($1, $2, 'e2', 'zoe', $3, 'confirmed', '{250}', now())`, [other, bookingReference(other), `zoe-${other}`]);
+    await queryGatewayDb(gw.prefix, `INSERT INTO booked_seats (event_id, seat, booking_id) VALUES ('e2', 250, $1)`, [other]);
+    const rhea = await connect('rhea');
+    const held = await rhea.ok({ t: 'hold', ev: 'e2', seats: [250, 251] });
+    const refused = await expectErr(rhea, { t: 'book', ev: 'e2', tok: held.tok as string, key: 'k-refused' }, 'REFUSED');
+    expect(refused.msg).toMatch(/23505/);
+    // seat 251 is free again for anyone; seat 250 is the other booking's and stays booked
+    const sam = await connect('sam');
+    await sam.ok({ t: 'hold', ev: 'e2', seats: [251] });
+    await expectErr(sam, { t: 'hold', ev: 'e2', seats: [250] }, 'UNAVAILABLE');
+    // the retry is answered at once from the seat map, not after the ack timeout
+    const started = Date.now();
+    await expectErr(rhea, { t: 'book', ev: 'e2', tok: held.tok as string, key: 'k-refused' }, 'REFUSED');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('the admin API answers NOT_FOUND for a booking the event does not have', async () => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, type Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { ExpirySweeper, SeatStore, loadScripts, type HoldRules } from '../core/store/index.js';
+import { ExpirySweeper, SeatStore, loadScripts, type HoldRules } from '../core/store/internal.js';
 import { onPath, startLocalCluster, type LocalCluster } from './support/redis-cluster.js';
 import { checkInvariants, readRawState } from './support/store-state.js';
 

@@ -4,7 +4,7 @@
  * running at once, and after a sweeper dies mid-round.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExpirySweeper, SCRIPTS, type SeatStore } from '../core/store/index.js';
+import { ExpirySweeper, SCRIPTS, type SeatStore } from '../core/store/internal.js';
 import { createTestStore } from './support/redis.js';
 import { checkInvariants, readRawState } from './support/store-state.js';
 

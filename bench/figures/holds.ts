@@ -4,7 +4,7 @@
  * script (holdIndexed) on the same Redis: the limit Redis sets.
  */
 import { randomBytes } from 'node:crypto';
-import { SCRIPTS, eventKeys, globalKeys, loadScripts } from '../../core/store/index.js';
+import { SCRIPTS, eventKeys, globalKeys, loadScripts } from '../../core/store/internal.js';
 import { processCpuSeconds } from '../../loadtest/node/gateway-process.js';
 import { gatewayOps } from '../load/driver.js';
 import { redisTarget, runRedisBenchmark } from '../redis-benchmark.js';

@@ -11,12 +11,14 @@
  * 3. a poll of the bookings table for waiters older than `pollMs`, which covers
  *    notifications missed while the listening connection was down.
  *
- * A booking Postgres refused (a dead-lettered outbox entry) is reported by the
- * local flusher only; elsewhere its waiter times out, and the client's retry
- * with the same key learns the outcome from Redis.
+ * A booking Postgres refused for good (a dead-lettered outbox entry) is
+ * reported by the local flusher and, once Redis has voided it, on
+ * REFUSAL_CHANNEL to every node. A waiter that misses both times out
+ * (PENDING); the client's retry with the same key then reads the refusal
+ * from the booking's idempotency record in Redis.
  */
 import pg from 'pg';
-import { COMMIT_CHANNEL, parseNotification } from './flusher.js';
+import { COMMIT_CHANNEL, REFUSAL_CHANNEL, parseNotification, parseRefusals } from './codes.js';
 
 export type BookingState = 'confirmed' | 'cancelled';
 
@@ -88,7 +90,7 @@ export class CommitWatcher {
     for (const b of bookings) this.settle(b.id, { status: 'committed', reference: b.reference, state: 'confirmed' });
   }
 
-  /** A booking Postgres refused; `code` says why (e.g. STALE_EPOCH). */
+  /** A booking Postgres refused for good; `code` says why (SQLSTATE, STALE_EPOCH or MALFORMED). */
   refused(bookingId: string, code: string): void {
     this.settle(bookingId, { status: 'refused', code });
   }
@@ -142,13 +144,18 @@ export class CommitWatcher {
     client.on('error', lost);
     client.on('end', () => lost());
     client.on('notification', (msg) => {
-      if (msg.channel !== COMMIT_CHANNEL || !msg.payload) return;
-      for (const [id, reference] of parseNotification(msg.payload)) this.settle(id, { status: 'committed', reference, state: 'confirmed' });
+      if (!msg.payload) return;
+      if (msg.channel === COMMIT_CHANNEL) {
+        for (const [id, reference] of parseNotification(msg.payload)) this.settle(id, { status: 'committed', reference, state: 'confirmed' });
+      } else if (msg.channel === REFUSAL_CHANNEL) {
+        for (const [id, code] of parseRefusals(msg.payload)) this.settle(id, { status: 'refused', code });
+      }
     });
     this.listener = client;
     try {
       await client.connect();
       await client.query(`LISTEN ${COMMIT_CHANNEL}`);
+      await client.query(`LISTEN ${REFUSAL_CHANNEL}`);
       if (this.listener !== client) return;
       this.reconnectDelay = 250;
       // commits made while the connection was down are found by the poll

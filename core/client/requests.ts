@@ -3,7 +3,7 @@
  * rid, a timeout per request, and failure of everything still open when the
  * connection goes away.
  */
-import type { ErrorCode } from '../errors.js';
+import { isErrorCode, outcomeUnknown, type ErrorCode } from '../errors.js';
 import type { ClientRequest, ErrMessage, OkMessage, PongMessage, RequestId } from '../protocol/index.js';
 
 /**
@@ -25,12 +25,14 @@ export class RequestError extends Error {
   }
 
   /**
-   * The server may have applied the operation even though no `ok` came back
-   * (PENDING: a booking is made but not yet confirmed). Retrying a `book` with
-   * the same key is always safe.
+   * The server may have applied the operation even though no `ok` came back:
+   * no reply (TIMEOUT, DISCONNECTED), or a server code whose catalogue entry
+   * says so (PENDING: a booking is made but not yet confirmed; INTERNAL).
+   * Retrying a `book` with the same key is always safe.
    */
   get outcomeUnknown(): boolean {
-    return this.code === 'TIMEOUT' || this.code === 'DISCONNECTED' || this.code === 'INTERNAL' || this.code === 'PENDING';
+    if (this.code === 'TIMEOUT' || this.code === 'DISCONNECTED') return true;
+    return isErrorCode(this.code) && outcomeUnknown(this.code);
   }
 }
 

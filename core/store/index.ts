@@ -1,9 +1,29 @@
-export * from './keys.js';
-export * from './seat-state.js';
-export * from './results.js';
-export * from './change-log.js';
-export * from './scripts.js';
-export { ScriptRunner, loadScripts, resolveIncludes, type RedisClient, type LoadedScript } from './script-loader.js';
-export * from './seat-store.js';
-export * from './expiry-sweeper.js';
-export * from './maintenance.js';
+/**
+ * The seat store's public API: the store, its sweeper, the key builder, seat
+ * states, change-log decoding and results. The script registry, the loader
+ * and reply parsing are internals, exported for tests and benchmarks from
+ * `./internal.js` only.
+ */
+export { eventKeys, globalKeys, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
+export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.js';
+export { refuse, type OpResult, type Refusal } from './results.js';
+export { decodeChangeEntry, applyChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
+export { isCluster, type RedisClient } from './redis-client.js';
+export {
+  SeatStore,
+  STORE_LIMITS,
+  type HoldRules,
+  type SeatStoreOptions,
+  type CreateEventInput,
+  type RestoredBooking,
+  type CancelInput,
+  type HoldInput,
+  type TokenInput,
+  type EventMeta,
+  type Snapshot,
+  type ChangesSince,
+  type ExpireResult,
+} from './seat-store.js';
+export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
+export { deleteKeysByPrefix } from './maintenance.js';
+export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';

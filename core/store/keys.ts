@@ -36,6 +36,8 @@ export interface EventKeys {
   log: string;
   /** stream: booking records waiting to be flushed to Postgres */
   outbox: string;
+  /** stream: outbox entries Postgres refused for good, with why (for an operator); removed with the event */
+  deadLetters: string;
   /** hash: idempotency key -> JSON booking record */
   bookings: string;
 }
@@ -60,6 +62,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     holders: `${base}holders`,
     log: `${base}log`,
     outbox: `${base}outbox`,
+    deadLetters: `${base}outbox:dead`,
     bookings: `${base}bookings`,
   };
 }

@@ -1,6 +1,6 @@
 /** Maintenance helpers: never on a request path. */
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from './script-loader.js';
+import { isCluster, type RedisClient } from './redis-client.js';
 
 /**
  * Deletes every key that starts with `prefix` (tests, benchmarks, tearing down
@@ -8,7 +8,7 @@ import type { RedisClient } from './script-loader.js';
  * Cluster, so it is for maintenance only.
  */
 export async function deleteKeysByPrefix(client: RedisClient, prefix: string): Promise<number> {
-  const cluster = 'isCluster' in client && client.isCluster;
+  const cluster = isCluster(client);
   const nodes: Redis[] = cluster ? (client as Cluster).nodes('master') : [client as Redis];
   let deleted = 0;
   for (const node of nodes) {

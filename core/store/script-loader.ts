@@ -1,18 +1,22 @@
 /**
  * The one script loader. Reads each registered script, inlines its
- * `--- @include "includes/x"` lines (each include once), and defines it on an
- * ioredis client: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
- * per node in a Cluster, and pipelines the calls like any other command.
+ * `--- @include "includes/x"` lines (each include once, wherever it is first
+ * asked for: every include lists the includes it needs itself), and defines
+ * it on an ioredis client: ioredis sends EVALSHA and falls back to EVAL on
+ * NOSCRIPT, per node in a Cluster, and pipelines the calls like any other
+ * command. A missing or circular include is a ScriptLoadError naming the
+ * chain of files that led to it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './redis-client.js';
 import { SCRIPTS, scriptFileName, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 const INCLUDE = /^--- @include "([\w/]+)"\s*$/gm;
 
-export type RedisClient = Redis | Cluster;
+export type { RedisClient } from './redis-client.js';
 
 export interface LoadedScript {
   readonly def: ScriptDef;
@@ -20,17 +24,45 @@ export interface LoadedScript {
   readonly sha: string;
 }
 
-function readLua(relativePath: string): string {
-  return readFileSync(new URL(relativePath, LUA_DIR), 'utf8');
+/** A script that cannot be assembled: an include is missing or includes itself through others. */
+export class ScriptLoadError extends Error {
+  constructor(
+    message: string,
+    /** the files from the script down to the failing include, e.g. `['hold-7.lua', 'includes/holdSeats']` */
+    readonly chain: readonly string[],
+  ) {
+    super(message);
+    this.name = 'ScriptLoadError';
+  }
 }
 
-/** Source of a script with every include inlined once, in first-use order. */
-export function resolveIncludes(source: string, included = new Set<string>()): string {
-  return source.replace(INCLUDE, (_line, name: string) => {
-    if (included.has(name)) return '';
-    included.add(name);
-    return resolveIncludes(readLua(`${name}.lua`), included);
-  });
+function readLua(dir: URL, relativePath: string): string | undefined {
+  try {
+    return readFileSync(new URL(relativePath, dir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Source of a script with every include inlined once, in first-use order.
+ * `fileName` names the script in error messages; includes are read from
+ * `dir` (the store's lua/ directory unless a test gives fixtures).
+ */
+export function resolveIncludes(fileName: string, source: string, dir: URL = LUA_DIR): string {
+  const included = new Set<string>();
+  const resolve = (text: string, stack: readonly string[]): string =>
+    text.replace(INCLUDE, (_line, name: string) => {
+      const chain = [...stack, name];
+      if (stack.includes(name)) throw new ScriptLoadError(`circular include of ${name} (${chain.join(' → ')})`, chain);
+      if (included.has(name)) return '';
+      included.add(name);
+      const body = readLua(dir, `${name}.lua`);
+      if (body === undefined) throw new ScriptLoadError(`${name} not found (${stack.join(' → ')})`, chain);
+      return resolve(body, chain);
+    });
+  return resolve(source, [fileName]);
 }
 
 let cache: Map<string, LoadedScript> | undefined;
@@ -40,7 +72,10 @@ export function loadScripts(): ReadonlyMap<string, LoadedScript> {
   if (!cache) {
     cache = new Map();
     for (const def of Object.values(SCRIPTS) as ScriptDef[]) {
-      const lua = resolveIncludes(readLua(scriptFileName(def)));
+      const fileName = scriptFileName(def);
+      const source = readLua(LUA_DIR, fileName);
+      if (source === undefined) throw new ScriptLoadError(`${fileName} not found (script ${def.name} of the registry)`, [fileName]);
+      const lua = resolveIncludes(fileName, source);
       cache.set(def.name, { def, lua, sha: createHash('sha1').update(lua).digest('hex') });
     }
   }
@@ -65,9 +100,7 @@ export class ScriptRunner {
 
   /** Loads every script into the script cache up front (readiness), on every master of a Cluster. */
   async preload(): Promise<void> {
-    const nodes = 'nodes' in this.redis && typeof this.redis.nodes === 'function' && this.redis.isCluster
-      ? await clusterMasters(this.redis as Cluster)
-      : [this.redis as Redis];
+    const nodes = isCluster(this.redis) ? await clusterMasters(this.redis) : [this.redis];
     const scripts = [...loadScripts().values()];
     await Promise.all(nodes.flatMap((node) => scripts.map((s) => node.script('LOAD', s.lua))));
   }

@@ -42,6 +42,11 @@ export const SCRIPTS = {
   expire: script('expire', seatOpKeys, ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
   cancel: script('cancel', ['meta', 'status', 'log', 'bookings'], ['now', 'key', 'bookingId', 'seats']),
+  voidBooking: script(
+    'voidBooking',
+    ['meta', 'status', 'log', 'bookings', 'outbox', 'deadLetters'],
+    ['now', 'group', 'entry', 'seats', 'answer', 'error', 'code', 'consumer'],
+  ),
   block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
   snapshot: script('snapshot', ['meta', 'status'], []),

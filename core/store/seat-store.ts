@@ -1,13 +1,19 @@
 /**
  * The Redis seat store: every seat operation of an event is one atomic Lua
- * script over keys of one hash slot. Inputs are checked here first, so that a
- * malformed call is refused without a round trip, and the scripts check again.
+ * script over keys of one hash slot. Inputs are checked first (inputs.ts), so
+ * that a malformed call is refused without a round trip, and the scripts check
+ * again. A little over 400 lines: the class is the store's whole API, one
+ * short method per operation, and its input and result types.
  */
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { eventKeys, globalKeys, type EventKeys, type GlobalKeys } from './keys.js';
-import { ScriptRunner, type RedisClient } from './script-loader.js';
-import { SCRIPTS } from './scripts.js';
-import { parseReply, refusalFrom, refuse, type OpResult } from './results.js';
+import { isCluster, type RedisClient } from './redis-client.js';
+import { loadScripts, ScriptRunner } from './script-loader.js';
+import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
+import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
+import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules } from './inputs.js';
+
+export { STORE_LIMITS } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
 
 /** Per-event hold rules (the layout's settings). */
@@ -118,14 +124,6 @@ export interface ExpireResult {
   seq: number;
 }
 
-export const STORE_LIMITS = {
-  /** seats in one call; the per-event rules are usually far lower */
-  maxSeatsPerCall: 1000,
-  maxHolderLength: 128,
-  maxKeyLength: 128,
-} as const;
-
-const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const DEFAULT_LOG_MAX_LEN = 10_000;
 interface CachedKeys {
   event: EventKeys;
@@ -155,13 +153,34 @@ export class SeatStore {
     this.scripts = new ScriptRunner(this.redis);
     this.holderRunners = [this.scripts, ...(options.connections ?? []).map((c) => new ScriptRunner(c))];
     this.global = globalKeys(this.prefix);
-    this.isCluster = 'isCluster' in this.redis && this.redis.isCluster === true;
+    this.isCluster = isCluster(this.redis);
   }
 
   /** The runner for a holder's operations: the same one for every call of that holder. */
   private runnerFor(holder: string): ScriptRunner {
     const runners = this.holderRunners;
     return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
+  }
+
+  /**
+   * Runs a script: an `OK` reply goes to `onOk` (the values after `OK`), any
+   * other status is the catalogue refusal it names.
+   */
+  private async call<S extends ScriptDef, R extends { readonly ok: true }>(
+    runner: ScriptRunner,
+    def: S,
+    keys: ScriptKeys<S>,
+    args: ScriptArgs<S>,
+    onOk: (rest: unknown[]) => R | Promise<R>,
+  ): Promise<R | Refusal> {
+    const { status, rest } = parseReply(await runner.run(def, keys, args));
+    return status === 'OK' ? onOk(rest) : refusalFrom(status, rest);
+  }
+
+  /** Whether the Redis script cache holds every script (readiness); false after a SCRIPT FLUSH until the next call or preload. */
+  async scriptsLoaded(): Promise<boolean> {
+    const found = (await this.redis.script('EXISTS', ...[...loadScripts().values()].map((s) => s.sha))) as number[];
+    return found.every((f) => f === 1);
   }
 
   /** The event's keys, built once per event (they are on every call's hot path). */
@@ -202,7 +221,7 @@ export class SeatStore {
     if (!Number.isSafeInteger(seatCount) || seatCount < 1 || !validRules(rules)) return refuse('BAD_REQUEST');
     const epoch = input.epoch ?? (this.clock ? this.clock() : Date.now());
     await this.redis.sadd(this.global.events, eventId);
-    const reply = await this.scripts.run(SCRIPTS.createEvent, this.keys(eventId), {
+    return this.call(this.scripts, SCRIPTS.createEvent, this.keys(eventId), {
       seatCount,
       epoch,
       holdTtlMs: rules.holdTtlMs,
@@ -214,13 +233,10 @@ export class SeatStore {
       now: this.scriptNow(),
       status: input.status ? Buffer.from(statusBytesChecked(input.status)).toString('latin1') : '',
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
-    });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return { ok: true, epoch: Number(rest[0]) };
+    }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
   }
 
-  /** Removes every key of an event (admin and tests). */
+  /** Removes every key of an event, its dead letters included (admin and tests). */
   async deleteEvent(eventId: string): Promise<void> {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
@@ -237,64 +253,64 @@ export class SeatStore {
     // Cluster the index is in another slot, so it is a second step; docs/store.md explains
     // why that step cannot race with a sweep.
     const runner = this.runnerFor(input.holder);
-    const reply = this.isCluster
-      ? await runner.run(SCRIPTS.hold, this.keys(eventId), args)
-      : await runner.run(SCRIPTS.holdIndexed, this.keysWithIndex(eventId), { ...args, eventId });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    const expiresAt = Number(rest[1]);
-    if (this.isCluster) await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
-    return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
+    if (!this.isCluster) {
+      return this.call(runner, SCRIPTS.holdIndexed, this.keysWithIndex(eventId), { ...args, eventId }, (rest) => ({
+        ok: true,
+        token: String(rest[0]),
+        expiresAt: Number(rest[1]),
+        seq: Number(rest[2]),
+      }));
+    }
+    return this.call(runner, SCRIPTS.hold, this.keys(eventId), args, async (rest) => {
+      const expiresAt = Number(rest[1]);
+      await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
+      return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
+    });
   }
 
   /** Releases the given seats of a token, or all of them when `seats` is absent. */
   async release(input: TokenInput & { seats?: readonly number[] }): Promise<OpResult<{ seq: number; released: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? (input.seats ? checkSeats(input.seats, true) : undefined);
     if (bad) return bad;
-    const reply = await this.runnerFor(input.holder).run(SCRIPTS.release, this.keys(input.eventId), {
+    return this.call(this.runnerFor(input.holder), SCRIPTS.release, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
       seats: input.seats ? input.seats.join(',') : '',
-    });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return { ok: true, seq: Number(rest[0]), released: Number(rest[1]) };
+    }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
 
   async extend(input: TokenInput): Promise<OpResult<{ expiresAt: number; seq: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token);
     if (bad) return bad;
-    const reply = await this.runnerFor(input.holder).run(SCRIPTS.extend, this.keys(input.eventId), {
+    return this.call(this.runnerFor(input.holder), SCRIPTS.extend, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
-    });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return { ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) };
+    }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 
-  /** Books every seat of a token; `key` makes retries return the same booking. */
+  /**
+   * Books every seat of a token; `key` makes retries return the same booking.
+   * A key whose booking the durable store refused answers REFUSED (or EXPIRED
+   * when the event was rebuilt before it was committed), for good.
+   */
   async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
-    const reply = await this.runnerFor(input.holder).run(SCRIPTS.book, this.keys(input.eventId), {
+    return this.call(this.runnerFor(input.holder), SCRIPTS.book, this.keys(input.eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
       key: input.key,
       bookingId: randomUUID(),
-    });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return {
+    }, (rest) => ({
       ok: true,
       bookingId: String(rest[0]),
       seq: Number(rest[1]),
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
-    };
+    }));
   }
 
   /**
@@ -303,17 +319,14 @@ export class SeatStore {
    * when it was already cancelled.
    */
   async cancel(input: CancelInput): Promise<OpResult<{ seq: number; freed: number }>> {
-    const bad = checkKey(input.key) ?? checkSeats(input.seats, false);
+    const bad = checkStoredKey(input.key) ?? checkSeats(input.seats, false);
     if (bad) return bad;
-    const reply = await this.scripts.run(SCRIPTS.cancel, this.keys(input.eventId), {
+    return this.call(this.scripts, SCRIPTS.cancel, this.keys(input.eventId), {
       now: this.scriptNow(),
       key: input.key,
       bookingId: input.bookingId,
       seats: input.seats.join(','),
-    });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return { ok: true, seq: Number(rest[0]), freed: Number(rest[1]) };
+    }, (rest) => ({ ok: true, seq: Number(rest[0]), freed: Number(rest[1]) }));
   }
 
   /** Admin: takes free seats off sale. */
@@ -329,19 +342,18 @@ export class SeatStore {
   private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     const bad = checkSeats(seats, false);
     if (bad) return bad;
-    const reply = await this.scripts.run(SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    return { ok: true, seq: Number(rest[0]) };
+    return this.call(this.scripts, SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') }, (rest) => ({
+      ok: true,
+      seq: Number(rest[0]),
+    }));
   }
 
   /** Frees the seats of up to `limit` tokens whose time has passed. */
   async expire(eventId: string, limit = 500): Promise<OpResult<ExpireResult>> {
-    const reply = await this.scripts.run(SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit });
-    const { status, rest } = parseReply(reply);
-    if (status !== 'OK') return refusalFrom(status, rest);
-    const next = Number(rest[2]);
-    return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+    return this.call(this.scripts, SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit }, (rest) => {
+      const next = Number(rest[2]);
+      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+    });
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
@@ -418,56 +430,9 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-const TOKEN_BYTES = 12;
-/** random bytes for 341 tokens: one call to the CSPRNG per 341 holds instead of one per hold (~20× cheaper each) */
-const tokenPool = Buffer.alloc(TOKEN_BYTES * 341);
-let tokenPoolOffset = tokenPool.length;
-
-/** A hold token: 12 bytes from the CSPRNG, base64url (16 characters). */
-function newToken(): string {
-  if (tokenPoolOffset + TOKEN_BYTES > tokenPool.length) {
-    randomFillSync(tokenPool);
-    tokenPoolOffset = 0;
-  }
-  const token = tokenPool.toString('base64url', tokenPoolOffset, tokenPoolOffset + TOKEN_BYTES);
-  tokenPoolOffset += TOKEN_BYTES;
-  return token;
-}
-
-function validRules(r: HoldRules): boolean {
-  const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
-  return positive(r.holdTtlMs) && positive(r.maxHoldLifetimeMs) && positive(r.maxSeatsPerToken) && positive(r.maxSeatsPerHolder);
-}
-
-function checkHolder(holder: unknown) {
-  return typeof holder === 'string' && holder.length > 0 && holder.length <= STORE_LIMITS.maxHolderLength ? undefined : refuse('BAD_REQUEST');
-}
-
-function checkToken(token: unknown) {
-  return typeof token === 'string' && TOKEN.test(token) ? undefined : refuse('BAD_REQUEST');
-}
-
-function checkKey(key: unknown) {
-  return typeof key === 'string' && key.length > 0 && key.length <= STORE_LIMITS.maxKeyLength ? undefined : refuse('BAD_REQUEST');
-}
-
-/** Type and sign checks; range and duplicates are the script's (it knows the seat count). */
-function checkSeats(seats: unknown, allowEmpty: boolean) {
-  if (!Array.isArray(seats) || seats.length > STORE_LIMITS.maxSeatsPerCall) return refuse('BAD_REQUEST');
-  if (!allowEmpty && seats.length === 0) return refuse('BAD_REQUEST');
-  if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
-  const negative = (seats as number[]).filter((s) => s < 0);
-  return negative.length > 0 ? refuse('BAD_SEAT', negative) : undefined;
-}
-
 /** The JSON record book-9.lua keeps per idempotency key (`x` marks a cancelled booking). */
 function bookingRecord(b: RestoredBooking): [string, string] {
   const record: Record<string, unknown> = { id: b.id, tok: b.token ?? '', h: b.holder, s: b.seats, seq: b.seq, at: b.at };
   if (b.cancelled) record.x = 1;
   return [b.key, JSON.stringify(record)];
-}
-
-function statusBytesChecked(status: Uint8Array): Uint8Array {
-  for (const byte of status) if (byte > 3) throw new RangeError(`seat state byte ${byte} is not a seat state`);
-  return status;
 }

@@ -16,11 +16,7 @@
     {'BAD_SEAT', {seats}}
     {'UNAVAILABLE', {seats}}   seats that are not free
 ]]
---- @include "includes/now"
---- @include "includes/meta"
 --- @include "includes/seats"
---- @include "includes/eventSeats"
---- @include "includes/changeLog"
 --- @include "includes/setStates"
 
-return setStates(FREE, BLOCKED, 'block', 'UNAVAILABLE')
+return setStates({meta = KEYS[1], status = KEYS[2], log = KEYS[3]}, ARGV, FREE, BLOCKED, 'block', 'UNAVAILABLE')

@@ -2,6 +2,8 @@
   Books every seat of a hold token and appends a booking record to the outbox.
   Idempotent on the client's key: the same key with the same token returns the
   first booking again without change; with another token it is a CONFLICT.
+  A key whose booking the durable store refused (voidBooking-6.lua marked its
+  record) answers that refusal again, for good.
 
   Input:
     KEYS[1] meta
@@ -24,16 +26,18 @@
     {'OK', bookingId, seq, {seats}, replayed}   replayed = 1 for an earlier booking returned again
     {'NO_EVENT'}
     {'CONFLICT'}      the key was used for another token or holder
-    {'EXPIRED'}
+    {'REFUSED'}       the key's booking was refused by the durable store (seats released)
+    {'EXPIRED'}       the token is unknown or expired; or the key's booking was void (its
+                      event was rebuilt from Postgres before the booking was committed)
     {'NOT_HOLDER'}
     {'BAD_REQUEST'}   the token holds no seats
     {'INTERNAL'}      a token seat is not held by it (never expected)
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/seats"
 --- @include "includes/tokens"
---- @include "includes/changeLog"
+--- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
@@ -49,6 +53,11 @@ local earlier = redis.call('HGET', keys.bookings, key)
 if earlier then
   local b = cjson.decode(earlier)
   if b.tok == token and b.h == holder then
+    if b.r == 'REFUSED' then
+      return {'REFUSED'}
+    elseif b.r == 'EXPIRED' then
+      return {'EXPIRED'}
+    end
     return {'OK', b.id, b.seq, b.s, 1}
   end
   return {'CONFLICT'}

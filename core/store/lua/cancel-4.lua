@@ -23,10 +23,11 @@
     {'BAD_REQUEST'}  malformed seat list
     {'BAD_SEAT'}     a seat index out of range
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/seats"
---- @include "includes/changeLog"
+--- @include "includes/parseSeats"
+--- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], bookings = KEYS[4]}
 local now = getNow(ARGV[1])

@@ -33,7 +33,7 @@
     {'CONFLICT'}     the event already exists
     {'BAD_REQUEST'}  seat count < 1, or a status string of another length
 ]]
---- @include "includes/now"
+--- @include "includes/getNow"
 
 local seatCount = tonumber(ARGV[1])
 if not seatCount or seatCount < 1 or (ARGV[10] ~= '' and #ARGV[10] ~= seatCount) then

@@ -19,10 +19,11 @@
     {'OK', tokensExpired, seatsFreed, nextExpiry, seq}   nextExpiry = -1 when no token is left
     {'NO_EVENT'}
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/tokens"
---- @include "includes/changeLog"
+--- @include "includes/freeToken"
+--- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}

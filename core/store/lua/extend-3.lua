@@ -17,8 +17,8 @@
     {'EXPIRED'}
     {'NOT_HOLDER'}
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/tokens"
 
 local now = getNow(ARGV[1])

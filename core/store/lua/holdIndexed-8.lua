@@ -24,7 +24,7 @@
   Output: as hold-7
 ]]
 --- @include "includes/holdSeats"
---- @include "includes/sweepIndex"
+--- @include "includes/touchSweepIndex"
 
 local result = holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}, ARGV)

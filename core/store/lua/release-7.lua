@@ -25,12 +25,11 @@
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
 --- @include "includes/seats"
---- @include "includes/eventSeats"
+--- @include "includes/loadEventSeats"
 --- @include "includes/tokens"
---- @include "includes/changeLog"
+--- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}

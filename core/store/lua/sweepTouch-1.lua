@@ -10,6 +10,6 @@
 
   Output: 1 when the index changed, else 0
 ]]
---- @include "includes/sweepIndex"
+--- @include "includes/touchSweepIndex"
 
 return touchSweepIndex(KEYS[1], ARGV[1], tonumber(ARGV[2]))

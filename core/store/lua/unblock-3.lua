@@ -16,11 +16,7 @@
     {'BAD_SEAT', {seats}}
     {'CONFLICT', {seats}}   seats that are not blocked
 ]]
---- @include "includes/now"
---- @include "includes/meta"
 --- @include "includes/seats"
---- @include "includes/eventSeats"
---- @include "includes/changeLog"
 --- @include "includes/setStates"
 
-return setStates(BLOCKED, FREE, 'unblock', 'CONFLICT')
+return setStates({meta = KEYS[1], status = KEYS[2], log = KEYS[3]}, ARGV, BLOCKED, FREE, 'unblock', 'CONFLICT')

@@ -3,12 +3,12 @@
   the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log.
   args: now, holder, token, create ('1'/'0'), seats.
 ]]
---- @include "includes/now"
---- @include "includes/meta"
+--- @include "includes/getNow"
 --- @include "includes/seats"
---- @include "includes/eventSeats"
+--- @include "includes/loadEventSeats"
 --- @include "includes/tokens"
---- @include "includes/changeLog"
+--- @include "includes/freeToken"
+--- @include "includes/appendChange"
 
 -- How many overdue tokens one hold may expire on its way.
 local LAZY_EXPIRY_LIMIT = 100

@@ -39,19 +39,3 @@ end
 local function slidingExpiry(t, now, meta)
   return math.min(now + meta.holdTtlMs, t.c + meta.maxHoldLifetimeMs)
 end
-
---[[
-  Frees every seat of a token, deletes it and appends (seat, FREE) pairs to changes.
-]]
-local function freeToken(keys, token, t, changes)
-  for _, seat in ipairs(t.s) do
-    if redis.call('HGET', keys.seatHolds, seat) == token then
-      redis.call('HDEL', keys.seatHolds, seat)
-      redis.call('SETRANGE', keys.status, seat, string.char(0))
-      changes[#changes + 1] = seat
-      changes[#changes + 1] = 0
-    end
-  end
-  addHolderSeats(keys.holders, t.h, -#t.s)
-  deleteToken(keys.tokens, keys.expiry, token)
-end

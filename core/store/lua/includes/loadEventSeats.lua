@@ -3,6 +3,9 @@
   Returns meta, seats; or nil and the refusal to return
   ({'NO_EVENT'}, {'BAD_REQUEST'}, {'BAD_SEAT', bad}).
 ]]
+--- @include "includes/readMeta"
+--- @include "includes/parseSeats"
+
 local function loadEventSeats(metaKey, csv, allowEmpty)
   local meta = readMeta(metaKey)
   if not meta then

@@ -1,0 +1,89 @@
+/**
+ * Outbox entries as the flusher sees them: the raw stream entries read from
+ * the consumer group, and the booking each one must be (book-9.lua writes
+ * `id key holder token seats seq epoch at`), or why it is not one.
+ */
+
+export interface RawEntry {
+  stream: string;
+  entryId: string;
+  /** null when the entry was deleted from the stream while pending */
+  fields: string[] | null;
+}
+
+export interface BookingEntry {
+  stream: string;
+  entryId: string;
+  eventId: string;
+  id: string;
+  key: string;
+  holder: string;
+  /** the hold token the booking was made from (kept for rebuilds) */
+  token: string | null;
+  seats: number[];
+  seq: number;
+  epoch: number;
+  at: number;
+}
+
+/** The reply of XREADGROUP: per stream, its entries. */
+export type StreamReply = [string, [string, string[] | null][]][] | null;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isBookingId(id: string | undefined): id is string {
+  return id !== undefined && UUID.test(id);
+}
+
+export function flatten(reply: StreamReply): RawEntry[] {
+  const out: RawEntry[] = [];
+  for (const [stream, items] of reply ?? []) {
+    for (const [entryId, fields] of items) out.push({ stream, entryId, fields });
+  }
+  return out;
+}
+
+/** The entries without repeats (an entry can be both claimed and read as pending in one round). */
+export function dedupe(entries: RawEntry[]): RawEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    const k = `${e.stream}\n${e.entryId}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** An entry's fields by name (the last value wins). */
+export function fieldMap(fields: readonly string[] | null): Map<string, string> {
+  const f = new Map<string, string>();
+  const list = fields ?? [];
+  for (let i = 0; i + 1 < list.length; i += 2) f.set(list[i]!, list[i + 1]!);
+  return f;
+}
+
+/** The booking of an outbox entry, or why it is not one. */
+export function parseBooking(entry: RawEntry, eventId: string | undefined): BookingEntry | string {
+  if (eventId === undefined) return 'unknown outbox';
+  const f = fieldMap(entry.fields);
+  const id = f.get('id');
+  const key = f.get('key');
+  const holder = f.get('holder');
+  if (!isBookingId(id)) return 'bad or missing id';
+  if (!key) return 'missing key';
+  if (!holder) return 'missing holder';
+  let seats: number[];
+  try {
+    const raw: unknown = JSON.parse(f.get('seats') ?? '');
+    if (!Array.isArray(raw) || raw.length === 0) return 'seats is not a non-empty array';
+    seats = raw.map(Number);
+  } catch {
+    return 'seats is not JSON';
+  }
+  if (!seats.every((s) => Number.isSafeInteger(s) && s >= 0 && s <= 0x7fffffff)) return 'bad seat number';
+  const seq = Number(f.get('seq'));
+  const epoch = Number(f.get('epoch'));
+  const at = Number(f.get('at'));
+  if (![seq, epoch, at].every(Number.isSafeInteger)) return 'bad seq, epoch or at';
+  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, seq, epoch, at };
+}

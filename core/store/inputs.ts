@@ -1,0 +1,74 @@
+/**
+ * What the seat store checks before any round trip, and the hold tokens it
+ * makes. The scripts check again (they know the seat count); these checks
+ * refuse a malformed call without touching Redis.
+ */
+import { randomFillSync } from 'node:crypto';
+import { isSafeText } from '../text.js';
+import { refuse } from './results.js';
+import type { HoldRules } from './seat-store.js';
+
+export const STORE_LIMITS = {
+  /** seats in one call; the per-event rules are usually far lower */
+  maxSeatsPerCall: 1000,
+  maxHolderLength: 128,
+  maxKeyLength: 128,
+} as const;
+
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
+
+const TOKEN_BYTES = 12;
+/** random bytes for 341 tokens: one call to the CSPRNG per 341 holds instead of one per hold (~20× cheaper each) */
+const tokenPool = Buffer.alloc(TOKEN_BYTES * 341);
+let tokenPoolOffset = tokenPool.length;
+
+/** A hold token: 12 bytes from the CSPRNG, base64url (16 characters). */
+export function newToken(): string {
+  if (tokenPoolOffset + TOKEN_BYTES > tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenPoolOffset = 0;
+  }
+  const token = tokenPool.toString('base64url', tokenPoolOffset, tokenPoolOffset + TOKEN_BYTES);
+  tokenPoolOffset += TOKEN_BYTES;
+  return token;
+}
+
+export function validRules(r: HoldRules): boolean {
+  const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
+  return positive(r.holdTtlMs) && positive(r.maxHoldLifetimeMs) && positive(r.maxSeatsPerToken) && positive(r.maxSeatsPerHolder);
+}
+
+/** Holders and keys reach Postgres (text columns) and logs: the one rule for outside text (core/text.ts), checked here again as a second line. */
+export function checkHolder(holder: unknown) {
+  return isSafeText(holder, STORE_LIMITS.maxHolderLength) ? undefined : refuse('BAD_REQUEST');
+}
+
+export function checkToken(token: unknown) {
+  return typeof token === 'string' && TOKEN.test(token) ? undefined : refuse('BAD_REQUEST');
+}
+
+export function checkKey(key: unknown) {
+  return isSafeText(key, STORE_LIMITS.maxKeyLength) ? undefined : refuse('BAD_REQUEST');
+}
+
+/**
+ * A key read back from Postgres (cancel): it was accepted when it was booked,
+ * perhaps before the safe-text rule, so only its shape is checked.
+ */
+export function checkStoredKey(key: unknown) {
+  return typeof key === 'string' && key.length > 0 && key.length <= STORE_LIMITS.maxKeyLength ? undefined : refuse('BAD_REQUEST');
+}
+
+/** Type and sign checks; range and duplicates are the script's (it knows the seat count). */
+export function checkSeats(seats: unknown, allowEmpty: boolean) {
+  if (!Array.isArray(seats) || seats.length > STORE_LIMITS.maxSeatsPerCall) return refuse('BAD_REQUEST');
+  if (!allowEmpty && seats.length === 0) return refuse('BAD_REQUEST');
+  if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
+  const negative = (seats as number[]).filter((s) => s < 0);
+  return negative.length > 0 ? refuse('BAD_SEAT', negative) : undefined;
+}
+
+export function statusBytesChecked(status: Uint8Array): Uint8Array {
+  for (const byte of status) if (byte > 3) throw new RangeError(`seat state byte ${byte} is not a seat state`);
+  return status;
+}
