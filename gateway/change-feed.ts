@@ -10,7 +10,7 @@
  * quiet.
  */
 import type { Redis, Cluster } from 'ioredis';
-import { decodeChangeEntry, type ChangeEntry } from '../core/store/index.js';
+import { decodeChangeEntry, isCluster, type ChangeEntry } from '../core/store/index.js';
 
 type RawStreams = [Buffer, [Buffer, Buffer[]][]][] | null;
 
@@ -57,7 +57,7 @@ export class ChangeFeed {
   private readonly isCluster: boolean;
 
   constructor(private readonly options: ChangeFeedOptions) {
-    this.isCluster = 'isCluster' in options.reader && options.reader.isCluster === true;
+    this.isCluster = isCluster(options.reader);
     // a reconnected reader has a new client id: look it up again before the next blocking read
     options.reader.on('close', () => (this.readerId = null));
   }
