@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { createEventFromLayout } from '../core/events.js';
 import { SeatStore } from '../core/store/index.js';
 import { generateVenue } from '../scripts/generate-venue.js';
-import { DATA_DIR, findBinary, startLocalPostgres, stopLocalServices } from '../scripts/services.js';
+import { DATA_DIR, findBinary, startLocalPostgres, stopLocalServices } from '../scripts/services/index.js';
 import { Booker, expectConsistent, waitForFlush, type BookAttempt } from './support/bookings.js';
 import { newPrefix, spawnGateway, testDatabaseFor, token, wipePrefix, type SpawnedGateway } from './support/gateway.js';
 import { freePort } from './support/net.js';

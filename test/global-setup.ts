@@ -8,7 +8,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
-import { dropDatabasesStartingWith, ensureServices } from '../scripts/services.js';
+import { dropDatabasesStartingWith, ensureServices } from '../scripts/services/index.js';
 import { testDatabasePrefix } from './support/pg.js';
 import './support/env.js'; // ProvidedContext typing
 

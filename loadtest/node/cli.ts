@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { deleteKeysByPrefix } from '../../core/store/index.js';
-import { ensureServices } from '../../scripts/services.js';
+import { ensureServices } from '../../scripts/services/index.js';
 import { SCENARIOS } from '../lib/scenarios/index.js';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
 import { runLoad, type ScenarioName } from './runner.js';

@@ -1,5 +1,5 @@
 /** Postgres helpers for tests: throwaway databases, dropped afterwards. */
-export { createNamedDatabase, createTestDatabase } from '../../scripts/services.js';
+export { createNamedDatabase, createTestDatabase } from '../../scripts/services/index.js';
 
 /**
  * The name prefix of the per-prefix gateway databases of this test run
