@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createEventFromLayout } from '../core/events.js';
 import { SeatStore } from '../core/store/index.js';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 import { DATA_DIR, findBinary, startLocalPostgres, stopLocalServices } from '../scripts/services/index.js';
 import { Booker, expectConsistent, waitForFlush, type BookAttempt } from './support/bookings.js';
 import { newPrefix, spawnGateway, testDatabaseFor, token, wipePrefix, type SpawnedGateway } from './support/gateway.js';

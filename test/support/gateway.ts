@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { mintDevToken } from '../../gateway/auth.js';
 import { loadConfig } from '../../gateway/config.js';
 import { startGatewayNode, type GatewayNode } from '../../gateway/node.js';
-import { generateVenue } from '../../scripts/generate-venue.js';
+import { generateVenue } from '../../core/layout/generate-venue.js';
 import { createEventFromLayout } from '../../core/events.js';
 import { deleteKeysByPrefix, type SeatStore } from '../../core/store/index.js';
 import { testDatabaseUrl, testRedisUrl } from './env.js';
