@@ -1,7 +1,8 @@
 /**
- * The layers of the code base, checked by dependency-cruiser
- * (`npx depcruise core gateway scripts bench loadtest test`; `npm test` runs it
- * through test/layers.test.ts):
+ * The layers of the code base, checked by dependency-cruiser: `npm test`
+ * runs these rules through test/layers.test.ts (which also holds the list of
+ * cycles tolerated for now); `npx depcruise core gateway scripts bench
+ * loadtest test` shows the same findings on the command line.
  *
  *   core/     the domain: seat store, layouts, bookings, protocol, client SDK
  *   gateway/  the gateway process, built on core/
