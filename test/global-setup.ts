@@ -1,5 +1,6 @@
 /**
- * Vitest global setup: find or start Redis and Postgres (see scripts/services.ts) before any test file runs.
+ * Vitest global setup: find or start Redis and Postgres (see scripts/services/) before any test file runs,
+ * and find or install Chromium for the browser tests (scripts/chromium.ts; without it they are skipped).
  *
  * The URLs reach the test files two ways: as REDIS_URL / DATABASE_URL in the environment (workers are
  * spawned after this runs and inherit it) and through vitest's provide/inject (see test/support/env.ts).
@@ -11,6 +12,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
+import { ensureChromium } from '../scripts/chromium.js';
 import { dropDatabasesStartingWith, ensureServices } from '../scripts/services/index.js';
 import { describeLeftovers, findLeftovers, removeLeftovers } from './support/leaks.js';
 import { testDatabasePrefix } from './support/run.js';
@@ -24,6 +26,9 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   });
   process.env.REDIS_URL = redisUrl;
   process.env.DATABASE_URL = databaseUrl;
+  const browser = await ensureChromium({ logger: (msg) => process.stderr.write(`[global-setup] ${msg}\n`) });
+  if (browser.installed) process.stderr.write(`[global-setup] installed Chromium at ${browser.path}\n`);
+  if (!browser.available) process.stderr.write(`[global-setup] browser tests will be skipped: ${browser.reason}\n`);
   // names this run's key prefixes and databases (test/support/run.ts), so that teardown finds exactly
   // what this run left (other runs may share the servers)
   process.env.SEATMAP_TEST_RUN = randomBytes(4).toString('hex');
