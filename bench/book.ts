@@ -21,8 +21,8 @@ import { deleteKeysByPrefix } from '../core/store/index.js';
 import { mintDevToken } from '../gateway/auth.js';
 import { loadConfig } from '../gateway/config.js';
 import { startGatewayNode } from '../gateway/node.js';
-import { generateVenue } from '../scripts/generate-venue.js';
-import { createTestDatabase } from '../scripts/services.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
+import { createTestDatabase } from '../scripts/services/index.js';
 
 const { values: opts } = parseArgs({
   options: {

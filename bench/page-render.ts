@@ -19,7 +19,7 @@ import { loadConfig } from '../gateway/config.js';
 import type { DemoHandle } from '../gateway/demo/handle.js';
 import { startGatewayNode } from '../gateway/node.js';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../scripts/chromium.js';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 
 const { values: args } = parseArgs({
   options: {

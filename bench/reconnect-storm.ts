@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../gateway/config.js';
 import { startGatewayNode } from '../gateway/node.js';
 import { mintDevToken } from '../gateway/auth.js';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 import { decodeServerMessage, encodeMessage, SeatView } from '../core/protocol/index.js';
 import { deleteKeysByPrefix } from '../core/store/index.js';
 

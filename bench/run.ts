@@ -4,7 +4,7 @@
  * table and published in docs/performance.md. Figures: holds, fanout,
  * connections, storm, snapshot (all by default).
  */
-import { createTestDatabase } from '../scripts/services.js';
+import { createTestDatabase } from '../scripts/services/index.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connections } from './figures/connections.js';

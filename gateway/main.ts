@@ -3,7 +3,7 @@
  * which finds or starts Redis and Postgres first).
  */
 import { pino } from 'pino';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 import { DEV_JWT_SECRET } from './auth.js';
 import { loadConfig } from './config.js';
 import { startGatewayNode } from './node.js';

@@ -1,15 +1,14 @@
 /**
- * npm run services -- status|start|stop
+ * npm run services -- status|start|stop (the command line of scripts/services/)
  *
  *   status  what answers at REDIS_URL / DATABASE_URL, and the servers this project started under .data/
  *   start   find or start both services (same as what `npm start` / `npm test` do)
  *   stop    stop only the servers this project started (pidfiles under .data/)
  */
-import path from 'node:path';
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
-  REPO_ROOT,
+  displayPath,
   ensureServices,
   listLocalServers,
   probePostgres,
@@ -17,7 +16,7 @@ import {
   redact,
   stopLocalServices,
   type ProbeResult,
-} from './services.js';
+} from './services/index.js';
 
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 
@@ -38,7 +37,7 @@ async function status(): Promise<number> {
     log('\nservers under .data/ (started by this project):');
     for (const s of local) {
       const state = s.running ? `running, pid ${s.pid}` : 'stopped';
-      log(`  ${s.kind.padEnd(8)}  port ${s.port}  ${state}  ${path.relative(REPO_ROOT, s.dir)}`);
+      log(`  ${s.kind.padEnd(8)}  port ${s.port}  ${state}  ${displayPath(s.dir)}`);
     }
   }
   return redis.ok && postgres.ok ? 0 : 1;

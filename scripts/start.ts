@@ -2,7 +2,7 @@
  * `npm start`: finds Redis and Postgres (or starts local ones, see
  * docs/services.md), then runs a gateway process in the foreground.
  */
-import { ensureServices } from './services.js';
+import { ensureServices } from './services/index.js';
 
 try {
   const services = await ensureServices({ redis: true, postgres: true, logger: (msg) => console.error(`[services] ${msg}`) });

@@ -3,13 +3,13 @@
  *
  *   npx tsx scripts/with-services.ts -- <command...>
  *
- * Finds or starts both services (scripts/services.ts), then runs the command with REDIS_URL and
+ * Finds or starts both services (scripts/services/), then runs the command with REDIS_URL and
  * DATABASE_URL set, forwards SIGINT/SIGTERM to it and exits with its exit code.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, ensureServices } from './services.js';
+import { REPO_ROOT, ensureServices } from './services/index.js';
 
 function usage(): never {
   process.stderr.write('usage: tsx scripts/with-services.ts -- <command> [args...]\n');

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEventFromLayout } from '../core/events.js';
 import { LayoutError } from '../core/layout/index.js';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 import { createTestStore } from './support/redis.js';
 
 const t = createTestStore();

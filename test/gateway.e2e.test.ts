@@ -461,6 +461,8 @@ describe('durable book acknowledgements', () => {
       await expectErr(other, { t: 'hold', ev: 'p1', seats: [1] }, 'UNAVAILABLE');
     } finally {
       await offline.stop();
+      // its event and outbox never reach a Postgres: nothing but its own prefix holds them
+      await wipePrefix(offline.prefix);
     }
   });
 

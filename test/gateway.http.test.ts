@@ -8,7 +8,7 @@ import { registerHttpRoutes, type HttpDeps } from '../gateway/http.js';
 import { sendJson } from '../gateway/http-util.js';
 import { LayoutCache, buildLayoutView, type LayoutView } from '../gateway/layout-view.js';
 import { createMetrics } from '../gateway/metrics.js';
-import { generateVenue } from '../scripts/generate-venue.js';
+import { generateVenue } from '../core/layout/generate-venue.js';
 import { freePort } from './support/net.js';
 import { createTestStore } from './support/redis.js';
 

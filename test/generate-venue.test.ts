@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileLayout, parseLayout, seatsByCategory, validateLayout, type Layout } from '../core/layout/index.js';
-import { generateVenue, MAX_VENUE_SEATS, MIN_VENUE_SEATS } from '../scripts/generate-venue.js';
+import { generateVenue, MAX_VENUE_SEATS, MIN_VENUE_SEATS } from '../core/layout/generate-venue.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const script = join(repoRoot, 'scripts', 'generate-venue.ts');

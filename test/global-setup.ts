@@ -1,15 +1,21 @@
 /**
- * Vitest global setup: find or start Redis and Postgres (see scripts/services.ts) before any test file runs.
+ * Vitest global setup: find or start Redis and Postgres (see scripts/services/) before any test file runs,
+ * and find or install Chromium for the browser tests (scripts/chromium.ts; without it they are skipped).
  *
  * The URLs reach the test files two ways: as REDIS_URL / DATABASE_URL in the environment (workers are
  * spawned after this runs and inherit it) and through vitest's provide/inject (see test/support/env.ts).
  * Servers started here are left running on purpose so the next run finds them; `npm run services -- stop`
  * stops them.
+ *
+ * The teardown fails the run (exit code 1) when the run left Redis keys or databases behind
+ * (test/support/leaks.ts).
  */
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
-import { dropDatabasesStartingWith, ensureServices } from '../scripts/services.js';
-import { testDatabasePrefix } from './support/pg.js';
+import { ensureChromium } from '../scripts/chromium.js';
+import { dropDatabasesStartingWith, ensureServices } from '../scripts/services/index.js';
+import { describeLeftovers, findLeftovers, removeLeftovers } from './support/leaks.js';
+import { testDatabasePrefix } from './support/run.js';
 import './support/env.js'; // ProvidedContext typing
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -20,7 +26,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   });
   process.env.REDIS_URL = redisUrl;
   process.env.DATABASE_URL = databaseUrl;
-  // names this run's gateway databases, so that teardown drops exactly those (other runs may share the server)
+  const browser = await ensureChromium({ logger: (msg) => process.stderr.write(`[global-setup] ${msg}\n`) });
+  if (browser.installed) process.stderr.write(`[global-setup] installed Chromium at ${browser.path}\n`);
+  if (!browser.available) process.stderr.write(`[global-setup] browser tests will be skipped: ${browser.reason}\n`);
+  // names this run's key prefixes and databases (test/support/run.ts), so that teardown finds exactly
+  // what this run left (other runs may share the servers)
   process.env.SEATMAP_TEST_RUN = randomBytes(4).toString('hex');
   project.provide('redisUrl', redisUrl);
   project.provide('databaseUrl', databaseUrl);
@@ -29,9 +39,16 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
 
 export async function teardown(): Promise<void> {
   // Local servers keep running for the next command (stop them with `npm run services -- stop`);
-  // the gateway databases of this run are dropped.
-  const databaseUrl = process.env.DATABASE_URL;
-  if (databaseUrl && process.env.SEATMAP_TEST_RUN) await dropDatabasesStartingWith(databaseUrl, testDatabasePrefix());
+  // the gateway databases of this run are dropped. Anything else of this run still there is a leak.
+  const { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, SEATMAP_TEST_RUN: run } = process.env;
+  if (!redisUrl || !databaseUrl || !run) return;
+  await dropDatabasesStartingWith(databaseUrl, testDatabasePrefix(run));
+  const left = await findLeftovers(redisUrl, databaseUrl, run);
+  if (left.keys.length === 0 && left.databases.length === 0) return;
+  process.stderr.write(`\n${describeLeftovers(run, left)}\n\n`);
+  await removeLeftovers(redisUrl, databaseUrl, left);
+  // vitest reports a throwing teardown but still exits 0; the exit code is what fails `npm test` and CI
+  process.exitCode = 1;
 }
 
 export default setup;

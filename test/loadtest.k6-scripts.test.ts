@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { METRICS } from '../loadtest/lib/metrics.js';
 import { SCENARIOS } from '../loadtest/lib/scenarios/index.js';
 import { scenarioThresholds } from '../loadtest/lib/scenario.js';
 import { evaluateThresholds } from '../loadtest/node/thresholds.js';
@@ -54,6 +55,17 @@ describe('k6 scripts', () => {
     const thresholds = scenarioThresholds(scenario);
     expect(Object.keys(thresholds)).toEqual(expect.arrayContaining(['errors', 'diff_gaps']));
     expect(() => evaluateThresholds(thresholds, { trends: {}, rates: {}, counters: {}, notes: {} })).not.toThrow();
+  });
+
+  it('declares every metric the scenario code records, with its kind (k6 creates metrics up front)', () => {
+    const lib = path.resolve('loadtest/lib');
+    const files = readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    const recorded = new Map<string, string>();
+    for (const file of files) {
+      for (const m of readFileSync(path.join(lib, file), 'utf8').matchAll(/\.(count|trend|rate)\('([a-z_]+)'/g)) recorded.set(m[2]!, m[1] === 'count' ? 'counter' : m[1]!);
+    }
+    expect(recorded.size).toBeGreaterThan(10);
+    for (const [name, kind] of recorded) expect(METRICS[name as keyof typeof METRICS], name).toBe(kind);
   });
 
   it('sends ArrayBuffers and sets binaryType inside try/catch', () => {

@@ -1,10 +1,12 @@
 /**
  * Every load scenario, briefly, through the Node runner (child processes, the
  * same scenario modules the k6 scripts run) against a real gateway: the
- * thresholds pass and the numbers show the scenario did its job.
+ * thresholds pass, the numbers show the scenario did its job, and the run
+ * leaves no seat held behind it.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeatState } from '../core/store/index.js';
 import { runLoad, type LoadReport, type ScenarioName } from '../loadtest/node/runner.js';
 import { TEST_JWT_SECRET, createVenueEvent, startTestGateway, wipePrefix, type TestGateway } from './support/gateway.js';
 
@@ -27,6 +29,10 @@ async function run(scenario: ScenarioName, seats: number, env: Record<string, st
   const failed = report.thresholds.filter((t) => !t.ok);
   expect(failed, JSON.stringify({ failed, counters: report.counters, rates: report.rates })).toEqual([]);
   expect(report.passed).toBe(true);
+  // the clients released every hold they still had when the run ended
+  const snapshot = (await gateway.store.snapshot(ev))!;
+  const held = snapshot.status.reduce((n, s) => n + (s === SeatState.HELD ? 1 : 0), 0);
+  expect(held, `seats left held after ${scenario} (released at the end: ${report.counters.holds_released_at_end ?? 0})`).toBe(0);
   return { report, ev };
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from './support/net.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATA_DIR, ensureServices, findBinary, findPgBin, listLocalServers, probePostgres, probeRedis, stopLocalServices } from '../scripts/services.js';
+import { DATA_DIR, ensureServices, findBinary, findPgBin, listLocalServers, probePostgres, probeRedis, stopLocalServices } from '../scripts/services/index.js';
 
 
 const haveRedis = findBinary('redis-server') !== null;

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './support/net.js';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, probePostgres, probeRedis } from '../scripts/services.js';
+import { REPO_ROOT, displayPath, isLoopbackHost, probePostgres, probeRedis } from '../scripts/services/index.js';
 import { testDatabaseUrl, testRedisUrl } from './support/env.js';
 import { createTestDatabase } from './support/pg.js';
 
@@ -104,5 +105,14 @@ describe('isLoopbackHost', () => {
   it('accepts loopback names and addresses only', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(host)).toBe(true);
     for (const host of ['redis', '10.0.0.1', 'db.example.com', '::', '0.0.0.0']) expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe('displayPath', () => {
+  it('shows directories in the checkout relative to it, and those outside (a cluster under /var/tmp) absolute', () => {
+    expect(displayPath(path.join(REPO_ROOT, '.data', 'pg', '5432', 'data'))).toBe(path.join('.data', 'pg', '5432', 'data'));
+    expect(displayPath('/var/tmp/seatmap-pg/0123456789ab/5432/data')).toBe('/var/tmp/seatmap-pg/0123456789ab/5432/data');
+    expect(displayPath(path.dirname(REPO_ROOT))).toBe(path.dirname(REPO_ROOT));
+    expect(displayPath(`${REPO_ROOT}-other/x`)).toBe(`${REPO_ROOT}-other/x`);
   });
 });

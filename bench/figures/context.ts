@@ -14,7 +14,7 @@ import { mintToken } from '../../loadtest/lib/jwt.js';
 import { MetricSink } from '../../loadtest/node/metrics.js';
 import { nodePlatform } from '../../loadtest/node/platform.js';
 import { startGatewayProcess, startServerProcess, type GatewayProcess } from '../../loadtest/node/gateway-process.js';
-import { generateVenue } from '../../scripts/generate-venue.js';
+import { generateVenue } from '../../core/layout/generate-venue.js';
 
 export interface Row {
   figure: string;

@@ -1,4 +1,4 @@
-/** Venue layouts: the JSON format, its validation and the compiled form the gateway serves from. */
+/** Venue layouts: the JSON format, its validation, the compiled form the gateway serves from, and the demo venue generator. */
 export {
   LAYOUT_ISSUE_CATALOGUE,
   LAYOUT_ISSUE_CODES,
@@ -31,3 +31,4 @@ export {
 } from './settings.js';
 export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from './validate.js';
 export { compileLayout, seatsByCategory, type CompiledLayout } from './compile.js';
+export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, type VenueOptions } from './generate-venue.js';

@@ -2,7 +2,9 @@
  * A protocol v1 client for load scenarios, event-driven (no async/await, so
  * older k6 runtimes run it too): hello and limits, requests matched by rid
  * with a timeout, one SeatView per watched event with every diff's continuity
- * checked, a client-side token bucket, and the metrics of each operation.
+ * checked, a client-side token bucket, the metrics of each operation, and the
+ * hold tokens it has live, released when the run ends (a load run leaves no
+ * seat held behind it).
  */
 import { SeatView, decode, encode } from '../k6/vendor/protocol.js';
 import { CONFLICT_CODES } from './metrics.js';
@@ -41,6 +43,8 @@ export class LoadClient {
     this.repairing = {};
     /** @type {Record<string, { done: ReplyHandler, timer: unknown }>} */
     this.pending = {};
+    /** @type {Record<string, string>} live hold tokens (token -> event): held and not yet booked or released */
+    this.holds = {};
     this.nextRid = 1;
     this.tokens = 0;
     this.refilledAt = platform.now();
@@ -223,9 +227,46 @@ export class LoadClient {
         // CLOSED: the operation was cut short by our own reconnect, not by the server
         if (reply.code !== 'CLOSED') this.platform.rate('errors', reply.t === 'err' && !conflict, { what: op });
         if (reply.t === 'ok' && typeof reply.seq === 'number' && !reply.replayed && op !== 'extend') this.awaitChange(body.ev, reply.seq, sentAt);
+        this.trackHold(body, reply);
         done(reply);
       });
     });
+  }
+
+  /**
+   * Keeps `holds` up to date: a hold adds its token; a book that went through
+   * (ok, or PENDING: booked in Redis) and any answered release remove it.
+   * @param {Message} body @param {Message} reply
+   */
+  trackHold(body, reply) {
+    if (body.t === 'hold' && reply.t === 'ok' && reply.tok) this.holds[reply.tok] = body.ev;
+    else if (body.t === 'book' && (reply.t === 'ok' || reply.code === 'PENDING')) delete this.holds[body.tok];
+    else if (body.t === 'release' && reply.code !== 'CLOSED' && reply.code !== 'TIMEOUT') delete this.holds[body.tok];
+  }
+
+  /**
+   * Releases every live hold token (the run is over: nothing new goes out but
+   * these), retrying RATE_LIMITED until `deadline`; calls `done` once each is
+   * answered, or at the deadline, or at once when not connected.
+   * @param {number} deadline  platform.now() by which to give up
+   * @param {() => void} done
+   */
+  releaseHolds(deadline, done) {
+    const tokens = Object.keys(this.holds);
+    let open = tokens.length;
+    if (open === 0 || !this.open) return done();
+    const answered = () => {
+      if (--open === 0) done();
+    };
+    const release = (tok) => {
+      this.request({ t: 'release', ev: this.holds[tok], tok }, (reply) => {
+        if (reply.t === 'err' && reply.code === 'RATE_LIMITED' && this.platform.now() < deadline) return this.backOff(() => release(tok));
+        this.platform.count('holds_released_at_end', 1);
+        this.trackHold({ t: 'release', tok }, reply);
+        answered();
+      });
+    };
+    tokens.forEach(release);
   }
 
   /** @param {string} ev @param {number} seq @param {number} sentAt */

@@ -26,6 +26,8 @@ export const METRICS = {
   rate_limited: 'counter',
   ops: 'counter',
   seats_booked: 'counter',
+  /** hold tokens a client still had when the run ended, released then (a run leaves no seat held) */
+  holds_released_at_end: 'counter',
   /** catch-up a resuming client was served */
   resumed_by_diff: 'counter',
   resumed_by_snap: 'counter',

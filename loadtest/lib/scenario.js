@@ -62,7 +62,8 @@ export function runClient(scenario, platform, cfg, index, startedAt, done) {
 
 /**
  * Connects client `subject`, subscribes to the event, hands the client to
- * `onSubscribed`, closes it at the run's end (once its replies are in) and then calls `done` (at once
+ * `onSubscribed`, and at the run's end, once its replies are in, releases the
+ * holds it still has, closes it and then calls `done` (at once
  * when the connection drops unasked; a scenario that reconnects replaces
  * `client.handlers.onClose` meanwhile).
  * @param {ClientContext} ctx @param {string} subject
@@ -88,8 +89,12 @@ export function startClient(ctx, subject, onSubscribed, done) {
   const closeWhenSettled = (deadline) => {
     if (!client.socket) return finish();
     if (Object.keys(client.pending).length > 0 && platform.now() < deadline) return platform.setTimeout(() => closeWhenSettled(deadline), 20);
-    client.handlers.onClose = finish;
-    client.close();
+    // a load run leaves no seat held behind it
+    client.releaseHolds(platform.now() + cfg.requestTimeoutMs, () => {
+      if (!client.socket) return finish();
+      client.handlers.onClose = finish;
+      client.close();
+    });
   };
   platform.setTimeout(() => {
     client.stopping = true;

@@ -11,15 +11,15 @@
  * processes, each with its own loopback source address), --json <file>,
  * --set NAME=value (any scenario setting by its env name, repeatable),
  * --spawn-gateway (start a gateway of its own; the default without --url).
+ *
+ * Whatever the run holds is released when it ends; a gateway of its own and
+ * its event are removed from Redis and Postgres (own-gateway.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
-import { deleteKeysByPrefix } from '../../core/store/index.js';
-import { ensureServices } from '../../scripts/services.js';
+import { ensureServices } from '../../scripts/services/index.js';
 import { SCENARIOS } from '../lib/scenarios/index.js';
-import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { startOwnGateway, type OwnGateway } from './own-gateway.js';
 import { runLoad, type ScenarioName } from './runner.js';
 import { formatSummary } from './summary.js';
 
@@ -65,22 +65,11 @@ for (const pair of values.set ?? []) {
 const named: Record<string, string | undefined> = { URL: values.url, EV: values.event, CLIENTS: values.clients, DURATION: values.duration, JWT_SECRET: values.secret ?? process.env.JWT_SECRET, TOKEN: values.token };
 for (const [k, v] of Object.entries(named)) if (v !== undefined) env[k] = v;
 
-let gateway: GatewayProcess | undefined;
-let prefix: string | undefined;
-let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+let own: OwnGateway | undefined;
 if (values['spawn-gateway'] || !values.url) {
   const services = await ensureServices({ redis: true, postgres: true, logger: (msg) => process.stderr.write(`[services] ${msg}\n`) });
-  redisUrl = services.redisUrl;
-  const runId = randomBytes(4).toString('hex');
-  prefix = `load:${runId}:`;
-  // bookings live in Postgres by event id, beyond the key prefix: a fresh event per run
-  const eventId = `load-${runId}`;
-  const secret = randomBytes(16).toString('hex');
-  process.stderr.write(`starting a gateway (key prefix ${prefix}) ...\n`);
-  gateway = await startGatewayProcess({ REDIS_URL: services.redisUrl, DATABASE_URL: services.databaseUrl, KEY_PREFIX: prefix, PORT: '0', JWT_SECRET: secret, DEMO: '1', DEMO_EVENT_ID: eventId });
-  env.URL = gateway.wsUrl;
-  env.JWT_SECRET = secret;
-  env.EV = eventId;
+  own = await startOwnGateway(services, (msg) => process.stderr.write(`${msg}\n`));
+  Object.assign(env, own.env);
 }
 
 let exitCode = 1;
@@ -93,11 +82,7 @@ try {
   }
   exitCode = report.passed ? 0 : 1;
 } finally {
-  if (gateway) {
-    await gateway.stop();
-    const redis = new Redis(redisUrl);
-    await deleteKeysByPrefix(redis, prefix!);
-    await redis.quit();
-  }
+  // the event this run made goes from Redis and Postgres; the clients have released their holds
+  await own?.remove();
 }
 process.exit(exitCode);

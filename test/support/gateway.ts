@@ -1,28 +1,28 @@
 /**
  * Gateways for tests: in this process (startTestGateway) or as a child
  * process the way users run it (spawnGateway), on the real test Redis, each
- * with its own key prefix.
+ * with its own key prefix. Their logs go to the running test's log file
+ * (test/support/logs.ts), not to the terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { mintDevToken } from '../../gateway/auth.js';
 import { loadConfig } from '../../gateway/config.js';
 import { startGatewayNode, type GatewayNode } from '../../gateway/node.js';
-import { generateVenue } from '../../scripts/generate-venue.js';
+import { generateVenue } from '../../core/layout/generate-venue.js';
 import { createEventFromLayout } from '../../core/events.js';
 import { deleteKeysByPrefix, type SeatStore } from '../../core/store/index.js';
 import { testDatabaseUrl, testRedisUrl } from './env.js';
 import { createNamedDatabase, testDatabasePrefix } from './pg.js';
 import { deleteEvent as deleteDurably } from '../../core/bookings/delete-event.js';
 import { newRedis } from './redis.js';
+import { newPrefix } from './run.js';
+import { gatewayLogDestination, logLine } from './logs.js';
 
 export const TEST_JWT_SECRET = 'gateway-test-secret-0123456789';
 
-export function newPrefix(): string {
-  return `test:${randomBytes(5).toString('hex')}:`;
-}
+export { newPrefix } from './run.js';
 
 export interface TestGateway {
   node: GatewayNode;
@@ -92,7 +92,7 @@ export function gatewayEnv(prefix: string, env: Record<string, string> = {}, dat
 
 export async function startTestGateway(env: Record<string, string> = {}, prefix = newPrefix()): Promise<TestGateway> {
   const config = loadConfig(gatewayEnv(prefix, env, env.DATABASE_URL ?? (await testDatabaseFor(prefix))));
-  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const logger = pino({ level: config.logLevel }, gatewayLogDestination);
   const node = await startGatewayNode({ config, logger, demoLayout: () => generateVenue({ seats: 500, seed: 1, name: 'Test' }), defaultMetrics: false });
   // the test databases answer: start once the schema is there (a test that points elsewhere does not wait)
   if (!env.DATABASE_URL) await node.bookingsReady;
@@ -155,6 +155,7 @@ export async function spawnGateway(prefix: string, env: Record<string, string> =
       buffer = parts.pop()!;
       for (const line of parts) {
         lines.push(line);
+        logLine(line);
         if (line.includes('gateway node ready')) {
           const port = Number(JSON.parse(line).port);
           clearTimeout(notReady);
@@ -172,7 +173,10 @@ export async function spawnGateway(prefix: string, env: Record<string, string> =
         }
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      lines.push(chunk.toString());
+      logLine(chunk.toString());
+    });
     void exited.then((code) => reject(new Error(`gateway exited with ${code} before it was ready:\n${lines.join('\n')}`)));
     // never leave a process behind that did not come up (e.g. a LOG_LEVEL that hides the ready line)
     const notReady = setTimeout(() => {

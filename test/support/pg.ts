@@ -1,10 +1,11 @@
-/** Postgres helpers for tests: throwaway databases, dropped afterwards. */
-export { createNamedDatabase, createTestDatabase } from '../../scripts/services.js';
+/** Postgres helpers for tests: throwaway databases named after this run, dropped afterwards. */
+import { createTestDatabase as createDatabase } from '../../scripts/services/index.js';
+import { throwawayDatabasePrefix } from './run.js';
 
-/**
- * The name prefix of the per-prefix gateway databases of this test run
- * (test/support/gateway.ts testDatabaseFor); the global teardown drops them.
- */
-export function testDatabasePrefix(): string {
-  return `seatmap_g_${process.env.SEATMAP_TEST_RUN ?? 'local'}_`;
+export { createNamedDatabase } from '../../scripts/services/index.js';
+export { testDatabasePrefix } from './run.js';
+
+/** A fresh, empty database `seatmap_t_<run><random hex>`; the test drops it with `drop()`. */
+export function createTestDatabase(baseUrl: string): ReturnType<typeof createDatabase> {
+  return createDatabase(baseUrl, throwawayDatabasePrefix());
 }

@@ -1,8 +1,8 @@
-/** Isolated seat stores on the real test Redis: each gets its own key prefix and is wiped afterwards. */
-import { randomBytes } from 'node:crypto';
+/** Isolated seat stores on the real test Redis: each gets its own key prefix of this run and is wiped afterwards. */
 import { Redis } from 'ioredis';
 import { SeatStore, deleteKeysByPrefix, type SeatStoreOptions } from '../../core/store/index.js';
 import { testRedisUrl } from './env.js';
+import { newPrefix } from './run.js';
 
 export interface TestStore {
   store: SeatStore;
@@ -18,7 +18,7 @@ export function newRedis(): Redis {
 }
 
 export function createTestStore(options: Partial<SeatStoreOptions> = {}): TestStore {
-  const prefix = `test:${randomBytes(5).toString('hex')}:`;
+  const prefix = newPrefix();
   const redis = newRedis();
   const extra: Redis[] = [];
   const store = new SeatStore({ redis, prefix, ...options });
