@@ -6,7 +6,14 @@
 import { randomFillSync } from 'node:crypto';
 import { isSafeText } from '../text.js';
 import { refuse } from './results.js';
-import type { HoldRules } from './seat-store.js';
+
+/** Per-event hold rules (the layout's settings). */
+export interface HoldRules {
+  holdTtlMs: number;
+  maxHoldLifetimeMs: number;
+  maxSeatsPerToken: number;
+  maxSeatsPerHolder: number;
+}
 
 export const STORE_LIMITS = {
   /** seats in one call; the per-event rules are usually far lower */

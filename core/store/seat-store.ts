@@ -11,19 +11,12 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules } from './inputs.js';
+import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
-export { STORE_LIMITS } from './inputs.js';
+export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
 
 /** Per-event hold rules (the layout's settings). */
-export interface HoldRules {
-  holdTtlMs: number;
-  maxHoldLifetimeMs: number;
-  maxSeatsPerToken: number;
-  maxSeatsPerHolder: number;
-}
-
 export interface SeatStoreOptions {
   redis: RedisClient;
   /** prepended to every key; tests use their own */
