@@ -27,6 +27,8 @@ const schema = z.object({
   JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  JWKS_REFETCH_INTERVAL_MS: positiveInt.max(3_600_000).default(5000),
+  JWKS_MAX_AGE_MS: positiveInt.default(600_000),
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
   FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
@@ -66,7 +68,17 @@ export type GatewayConfig = {
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
-  auth: { jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string; allowAnonymous: boolean };
+  auth: {
+    jwtSecret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    allowAnonymous: boolean;
+    /** least time between two fetches of the JWKS (a token naming an unknown key triggers one) */
+    jwksRefetchIntervalMs: number;
+    /** a JWKS older than this is fetched again before use */
+    jwksMaxAgeMs: number;
+  };
   /** diffs of a busy room are published at most once per tick; 0 publishes every change batch at once */
   tickMs: number;
   limits: {
@@ -126,7 +138,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
-    auth: { jwtSecret: c.JWT_SECRET, jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE, allowAnonymous: c.ALLOW_ANONYMOUS },
+    auth: {
+      jwtSecret: c.JWT_SECRET,
+      jwksUrl: c.JWKS_URL,
+      issuer: c.JWT_ISSUER,
+      audience: c.JWT_AUDIENCE,
+      allowAnonymous: c.ALLOW_ANONYMOUS,
+      jwksRefetchIntervalMs: c.JWKS_REFETCH_INTERVAL_MS,
+      jwksMaxAgeMs: c.JWKS_MAX_AGE_MS,
+    },
     tickMs: c.TICK_MS,
     limits: {
       maxFrameBytes: c.MAX_FRAME_BYTES,
