@@ -47,6 +47,7 @@ const schema = z.object({
   ROOM_CHECK_MS: positiveInt.default(1000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   MAX_BODY_BYTES: positiveInt.default(64 << 20),
+  MAX_BODY_BUFFER_BYTES: positiveInt.default(64 << 20),
   /** 0: this process runs no booking flusher (another process must) */
   FLUSHER: bool.default(true),
   FLUSH_BATCH_SIZE: positiveInt.max(10_000).default(500),
@@ -95,6 +96,8 @@ export type GatewayConfig = {
     /** hard cap of unsent bytes per socket: past it uWS drops the socket */
     maxBackpressureBytes: number;
     maxBodyBytes: number;
+    /** request-body bytes buffered at once by the whole process (at least maxBodyBytes) */
+    maxBodyBufferBytes: number;
   };
   rooms: {
     /** seat changes each room keeps in memory to serve resumes */
@@ -159,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       slowConsumerGraceMs: c.SLOW_CONSUMER_GRACE_MS,
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
       maxBodyBytes: c.MAX_BODY_BYTES,
+      // one body of the largest size must fit
+      maxBodyBufferBytes: Math.max(c.MAX_BODY_BUFFER_BYTES, c.MAX_BODY_BYTES),
     },
     rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

@@ -18,6 +18,7 @@ import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { registerBookingRoutes } from './booking-routes.js';
 import type { GatewayConfig } from './config.js';
+import { processBodyBudget } from './http-body.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { GatewayServer } from './server.js';
 
@@ -44,6 +45,8 @@ export interface GatewayNodeOptions {
 }
 
 export async function startGatewayNode({ config, logger, demoLayout, defaultMetrics }: GatewayNodeOptions): Promise<GatewayNode> {
+  // The process-wide bound on buffered request bodies (gateway/http-body.ts).
+  processBodyBudget.setLimit(config.limits.maxBodyBufferBytes);
   const connect = async (name: string, autoPipelining = true) => {
     const client = new Redis(config.redisUrl, {
       enableAutoPipelining: autoPipelining,
