@@ -12,6 +12,8 @@ const schema = z.object({
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
+  /** a Redis command unanswered this long fails (the client gets INTERNAL); above the flusher's 250 ms blocking reads, which share the setting */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(500).max(60_000).default(2000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
@@ -61,6 +63,8 @@ export type GatewayConfig = {
   keyPrefix: string;
   /** Redis connections the store spreads holder operations over */
   redisConnections: number;
+  /** a command on a store connection unanswered this long fails (INTERNAL to the client) */
+  redisCommandTimeoutMs: number;
   host: string;
   /** 0 picks a free port (tests) */
   port: number;
@@ -135,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
     redisConnections: c.REDIS_CONNECTIONS,
+    redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     host: c.HOST,
     port: c.PORT,
     reusePort: c.REUSE_PORT,
