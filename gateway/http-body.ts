@@ -10,7 +10,10 @@
  * receive buffer at most), and it counts against the budget. Then:
  * - `read()` resumes the socket and collects the body;
  * - `refuse()` answers and closes the connection (the only way to stop a
- *   client from sending the rest), dropping what was kept.
+ *   client from sending the rest), dropping what was kept. While the client
+ *   is still sending, the answer waits up to REFUSAL_DELAY_MS with the
+ *   socket paused, so that the client is stalled, not writing, when the
+ *   close (a reset, with its bytes unread) arrives, and reads the answer.
  *
  * The budget (`MAX_BODY_BUFFER_BYTES`) bounds the bytes of bodies being
  * received, summed over all requests of the process; a body that would go
