@@ -4,9 +4,13 @@
  * Development uses an HS256 shared secret; production a JWKS URL (RS256, ES256, EdDSA).
  * The token header's `alg` picks the verifier, and each verifier accepts only its own
  * algorithms, so an RS256 public key can never be used as an HMAC secret (alg confusion).
- * `verify` never throws: every failure becomes `{ ok: false, code: 'UNAUTHORIZED', reason }`.
+ * `verify` never throws: every failure becomes `{ ok: false, code: 'UNAUTHORIZED', reason, retryable }`.
+ * `retryable` is true only when the token could not be judged (the key set could not be
+ * consulted, gateway/jwks.ts): the same token may succeed later. Otherwise it never will.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { textProblem } from '../core/text.js';
+import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
 export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin';
 export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin'] as const);
@@ -30,9 +34,28 @@ export interface AuthConfig {
   allowAnonymous: boolean;
   /** seconds of clock skew tolerated for exp/nbf; default 5 */
   clockToleranceSec?: number;
+  /** least time between two fetches of the JWKS, successful or not; default 5000 */
+  jwksRefetchIntervalMs?: number;
+  /** a JWKS older than this is fetched again before use; default 600000 */
+  jwksMaxAgeMs?: number;
 }
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; code: 'UNAUTHORIZED'; reason: string };
+export interface AuthRefusal {
+  ok: false;
+  code: 'UNAUTHORIZED';
+  /** short, for people: logs and close reasons */
+  reason: string;
+  /**
+   * true: the token was not judged (the key set is unreachable, not a key set,
+   * too slow, or cannot be fetched again yet for a key it lacks). The client
+   * should keep the token and come back later (WebSocket close 1013).
+   * false: the token is refused for good (4001). Always set by the authenticator;
+   * optional only so that results made elsewhere (server.ts) need not say.
+   */
+  retryable: boolean;
+}
+
+export type AuthResult = { ok: true; principal: Principal } | AuthRefusal;
 
 export interface Authenticator {
   verify(token: string | null): Promise<AuthResult>;
@@ -51,6 +74,10 @@ export const MAX_SUB_LENGTH = 128;
 const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
 /** A slow key server must not hold an upgrade open for jose's default 5 s. */
 const JWKS_TIMEOUT_MS = 2000;
+export const DEFAULT_JWKS_REFETCH_INTERVAL_MS = 5000;
+export const DEFAULT_JWKS_MAX_AGE_MS = 600_000;
+/** The refusal reason of every retryable refusal (the server closes with 1013 on it). */
+export const KEY_SET_UNAVAILABLE = 'key set unavailable';
 const HMAC_ALGS = ['HS256'];
 const JWKS_ALGS = ['RS256', 'ES256', 'EdDSA'];
 
@@ -62,24 +89,19 @@ export function isScope(s: string): s is Scope {
   return (SCOPES as readonly string[]).includes(s);
 }
 
-const refuse = (reason: string): AuthResult => ({ ok: false, code: 'UNAUTHORIZED', reason });
-
-/** Marks failures to obtain the key set, as opposed to a token that names no key in it. */
-class KeySetUnavailable extends Error {}
+const refuse = (reason: string): AuthRefusal => ({ ok: false, code: 'UNAUTHORIZED', reason, retryable: false });
 
 export function createAuthenticator(config: AuthConfig): Authenticator {
   // An empty secret would make HMAC signatures forgeable by anyone, so treat it as "not configured".
   const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
-  const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS }) : null;
-  // Only fetching/parsing the set is "unavailable"; no or several matching keys are the token's fault.
-  const jwksKey: JWTVerifyGetKey | null = jwks && (async (header, token) => {
-    try {
-      return await jwks(header, token);
-    } catch (err) {
-      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      throw new KeySetUnavailable('key set unavailable', { cause: err });
-    }
-  });
+  const keySet = config.jwksUrl
+    ? new RemoteKeySet(new URL(config.jwksUrl), {
+        timeoutMs: JWKS_TIMEOUT_MS,
+        refetchIntervalMs: config.jwksRefetchIntervalMs ?? DEFAULT_JWKS_REFETCH_INTERVAL_MS,
+        maxAgeMs: config.jwksMaxAgeMs ?? DEFAULT_JWKS_MAX_AGE_MS,
+      })
+    : null;
+  const jwksKey: JWTVerifyGetKey | null = keySet && ((header, token) => keySet.getKey(header, token));
 
   const common: JWTVerifyOptions = {
     clockTolerance: config.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC,
@@ -104,8 +126,9 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     } else {
       return refuse('unsupported algorithm'); // includes alg "none"
     }
+    // the holder in Redis and Postgres: the shared rule for outside text (a NUL would be refused by Postgres for good)
     const { sub } = payload;
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) return refuse('missing or invalid sub');
+    if (typeof sub !== 'string' || textProblem(sub, MAX_SUB_LENGTH) !== null) return refuse('missing or invalid sub');
     return {
       ok: true,
       principal: {
@@ -126,6 +149,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       try {
         return await verifyToken(token);
       } catch (err) {
+        if (err instanceof KeySetUnavailable) return { ok: false, code: 'UNAUTHORIZED', reason: KEY_SET_UNAVAILABLE, retryable: true };
         return refuse(reasonFor(err));
       }
     },
@@ -141,7 +165,6 @@ function claimScopes(value: unknown): string[] {
 
 /** Short human reasons; the details of a refusal belong in logs, not in responses. */
 function reasonFor(err: unknown): string {
-  if (err instanceof KeySetUnavailable) return 'key set unavailable';
   if (err instanceof errors.JWTExpired) return 'token expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
     switch (err.claim) {

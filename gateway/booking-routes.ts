@@ -15,17 +15,20 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { setSeatsBlocked } from '../core/bookings/blocks.js';
 import { deleteEvent } from '../core/bookings/delete-event.js';
 import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/bookings/lifecycle.js';
-import { ERROR_CATALOGUE } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { hasScope, type Authenticator, type Principal } from './auth.js';
 import { EVENT_ID_PATTERN } from './http.js';
-import { AbortedError, HttpError, asyncHandler, bearerToken, readBody, sendError, sendJson, type RequestContext } from './http-util.js';
+import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
+import { asyncHandler, bearerToken, sendError, sendJson, type RequestContext } from './http-util.js';
 
 export interface BookingRouteDeps {
   pool: pg.Pool;
   store: SeatStore;
   authenticator: Authenticator;
   logger: Logger;
+  /** what request bodies may buffer in all; absent: the process-wide budget (gateway/http-body.ts) */
+  bodyBudget?: BodyBudget;
 }
 
 const STATES = new Set(['confirmed', 'cancelled']);
@@ -114,20 +117,25 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       `/events/:id/${operation}`,
       asyncHandler(async (res, req, ctx) => {
         const eventId = req.getParameter(0) ?? '';
-        // the body must be read from now on (uWS drops data nobody listens for), before any await
-        const body = readBody(res, BLOCK_BODY_MAX_BYTES, ctx);
-        body.catch(() => undefined); // handled below; an early answer must not leave it unhandled
-        const principal = await admin(res, req, ctx, deps);
+        // taken in charge now (uWS drops data nobody listens for), read only for an admin (gateway/http-body.ts)
+        const body = holdBody(res, req, ctx, { maxBytes: BLOCK_BODY_MAX_BYTES, budget: deps.bodyBudget });
+        const principal = await admin(res, req, ctx, deps, (code, msg) => body.refuse(code, msg));
         if (!principal || ctx.aborted) return;
-        if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
-        let seats: unknown;
+        if (!EVENT_ID_PATTERN.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
+        let raw: Buffer;
         try {
-          seats = (JSON.parse((await body).toString('utf8')) as { seats?: unknown }).seats;
+          raw = await body.read();
         } catch (err) {
-          if (err instanceof AbortedError) return;
-          return sendError(res, 'BAD_REQUEST', err instanceof HttpError ? 'body too large' : 'the body must be JSON {"seats": [seat indexes]}');
+          if (refuseBodyError(body, err)) return;
+          throw err;
         }
         if (ctx.aborted) return;
+        let seats: unknown;
+        try {
+          seats = (JSON.parse(raw.toString('utf8')) as { seats?: unknown }).seats;
+        } catch {
+          return sendError(res, 'BAD_REQUEST', 'the body must be JSON {"seats": [seat indexes]}');
+        }
         if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
           return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of seat indexes');
         }
@@ -141,21 +149,30 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
   }
 }
 
-/** The principal of a valid admin token, or null after answering 401/403. Call before any await. */
-async function admin(res: HttpResponse, req: HttpRequest, ctx: RequestContext, deps: BookingRouteDeps): Promise<Principal | null> {
+/**
+ * The principal of a valid admin token, or null after answering 401/403 with `refuse`
+ * (a route holding a body refuses through it, closing the connection). Call before any await.
+ */
+async function admin(
+  res: HttpResponse,
+  req: HttpRequest,
+  ctx: RequestContext,
+  deps: BookingRouteDeps,
+  refuse: (code: ErrorCode, msg: string) => void = (code, msg) => sendError(res, code, msg),
+): Promise<Principal | null> {
   const token = bearerToken(req.getHeader('authorization'));
   if (!token) {
-    sendError(res, 'UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
+    refuse('UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
     return null;
   }
   const auth = await deps.authenticator.verify(token);
   if (ctx.aborted) return null;
   if (!auth.ok) {
-    sendError(res, 'UNAUTHORIZED', auth.reason);
+    refuse('UNAUTHORIZED', auth.reason);
     return null;
   }
   if (!hasScope(auth.principal, 'admin')) {
-    sendError(res, 'FORBIDDEN', 'the admin scope is required');
+    refuse('FORBIDDEN', 'the admin scope is required');
     return null;
   }
   return auth.principal;

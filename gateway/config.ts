@@ -12,6 +12,8 @@ const schema = z.object({
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
+  /** a Redis command unanswered this long fails (the client gets INTERNAL); above the flusher's 250 ms blocking reads, which share the setting */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(500).max(60_000).default(2000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
@@ -27,6 +29,8 @@ const schema = z.object({
   JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  JWKS_REFETCH_INTERVAL_MS: positiveInt.max(3_600_000).default(5000),
+  JWKS_MAX_AGE_MS: positiveInt.default(600_000),
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
   FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
@@ -47,6 +51,7 @@ const schema = z.object({
   ROOM_CHECK_MS: positiveInt.default(1000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   MAX_BODY_BYTES: positiveInt.default(64 << 20),
+  MAX_BODY_BUFFER_BYTES: positiveInt.default(64 << 20),
   /** 0: this process runs no booking flusher (another process must) */
   FLUSHER: bool.default(true),
   FLUSH_BATCH_SIZE: positiveInt.max(10_000).default(500),
@@ -60,6 +65,8 @@ export type GatewayConfig = {
   keyPrefix: string;
   /** Redis connections the store spreads holder operations over */
   redisConnections: number;
+  /** a command on a store connection unanswered this long fails (INTERNAL to the client) */
+  redisCommandTimeoutMs: number;
   host: string;
   /** 0 picks a free port (tests) */
   port: number;
@@ -68,7 +75,17 @@ export type GatewayConfig = {
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
-  auth: { jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string; allowAnonymous: boolean };
+  auth: {
+    jwtSecret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    allowAnonymous: boolean;
+    /** least time between two fetches of the JWKS (a token naming an unknown key triggers one) */
+    jwksRefetchIntervalMs: number;
+    /** a JWKS older than this is fetched again before use */
+    jwksMaxAgeMs: number;
+  };
   /** diffs of a busy room are published at most once per tick; 0 publishes every change batch at once */
   tickMs: number;
   limits: {
@@ -87,6 +104,8 @@ export type GatewayConfig = {
     /** unsent bytes of all sockets together: past it the heaviest slow ones are closed (4008) */
     outboundBudgetBytes: number;
     maxBodyBytes: number;
+    /** request-body bytes buffered at once by the whole process (at least maxBodyBytes) */
+    maxBodyBufferBytes: number;
   };
   rooms: {
     /** seat changes each room keeps in memory to serve resumes */
@@ -124,13 +143,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
     redisConnections: c.REDIS_CONNECTIONS,
+    redisCommandTimeoutMs: c.REDIS_COMMAND_TIMEOUT_MS,
     host: c.HOST,
     port: c.PORT,
     reusePort: c.REUSE_PORT,
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
-    auth: { jwtSecret: c.JWT_SECRET, jwksUrl: c.JWKS_URL, issuer: c.JWT_ISSUER, audience: c.JWT_AUDIENCE, allowAnonymous: c.ALLOW_ANONYMOUS },
+    auth: {
+      jwtSecret: c.JWT_SECRET,
+      jwksUrl: c.JWKS_URL,
+      issuer: c.JWT_ISSUER,
+      audience: c.JWT_AUDIENCE,
+      allowAnonymous: c.ALLOW_ANONYMOUS,
+      jwksRefetchIntervalMs: c.JWKS_REFETCH_INTERVAL_MS,
+      jwksMaxAgeMs: c.JWKS_MAX_AGE_MS,
+    },
     tickMs: c.TICK_MS,
     limits: {
       maxFrameBytes: c.MAX_FRAME_BYTES,
@@ -144,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
       outboundBudgetBytes: c.OUTBOUND_BUDGET_BYTES,
       maxBodyBytes: c.MAX_BODY_BYTES,
+      // one body of the largest size must fit
+      maxBodyBufferBytes: Math.max(c.MAX_BODY_BUFFER_BYTES, c.MAX_BODY_BYTES),
     },
     rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

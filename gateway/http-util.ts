@@ -7,7 +7,8 @@
  * - a handler that responds after an await must call `res.onAborted` first, and must
  *   not touch `res` once it was aborted (asyncHandler does both);
  * - writes after an await must be corked (every send helper here corks);
- * - `onData` chunks are neutered when the callback returns: they must be copied.
+ * - `onData` chunks are neutered when the callback returns: they must be copied
+ *   (request bodies: gateway/http-body.ts).
  */
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
@@ -89,7 +90,7 @@ export function sendError(res: HttpResponse, code: ErrorCode, msg: string, extra
   sendJson(res, errorStatus(code), { code, msg, ...extra });
 }
 
-/** An error carrying the HTTP status it should be answered with (readBody: 413). */
+/** An error carrying the HTTP status it should be answered with (request bodies: 413, 503; gateway/http-body.ts). */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -100,7 +101,7 @@ export class HttpError extends Error {
   }
 }
 
-/** Thrown by readBody when the client went away. */
+/** A request body's read fails with this when the client went away. */
 export class AbortedError extends Error {
   constructor() {
     super('request aborted');
@@ -114,41 +115,6 @@ export interface RequestContext {
   readonly aborted: boolean;
   /** runs `fn` when the request is aborted (at once if it already was) */
   onAbort(fn: () => void): void;
-}
-
-/**
- * Reads the request body. Must be called in the synchronous part of the handler
- * (uWS drops body data that arrives while no onData handler is attached). Chunks
- * are copied, since uWS neuters their ArrayBuffer when the callback returns.
- * Rejects with HttpError(413) as soon as more than `maxBytes` arrived (the rest
- * of the body is then discarded), and with AbortedError when `ctx` reports an abort.
- */
-export function readBody(res: HttpResponse, maxBytes: number, ctx?: RequestContext): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      chunks.length = 0;
-      reject(err);
-    };
-    ctx?.onAbort(() => fail(new AbortedError()));
-    res.onData((chunk, isLast) => {
-      if (settled) return;
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        fail(new HttpError(413, 'body too large'));
-        return;
-      }
-      if (chunk.byteLength > 0) chunks.push(Buffer.from(new Uint8Array(chunk))); // a copy
-      if (isLast) {
-        settled = true;
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-      }
-    });
-  });
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */

@@ -11,17 +11,8 @@ import { LayoutError } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { hasScope, type Authenticator } from './auth.js';
 import { registerDemoRoutes } from './demo-routes.js';
-import {
-  AbortedError,
-  HttpError,
-  JSON_TYPE,
-  asyncHandler,
-  bearerToken,
-  readBody,
-  sendError,
-  sendJson,
-  sendRaw,
-} from './http-util.js';
+import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
+import { JSON_TYPE, asyncHandler, bearerToken, sendError, sendJson, sendRaw } from './http-util.js';
 import type { LayoutCache, LayoutCacheEntry } from './layout-view.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -39,6 +30,8 @@ export interface HttpDeps {
   liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array } | null;
   /** largest accepted request body (POST /events), bytes */
   maxBodyBytes: number;
+  /** what request bodies may buffer in all; absent: the process-wide budget (gateway/http-body.ts) */
+  bodyBudget?: BodyBudget;
   /** true when Postgres already has the event (POST /events then answers CONFLICT: it is rebuilt, not created); absent: not checked */
   eventRecorded?(eventId: string): Promise<boolean>;
 }
@@ -187,30 +180,21 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     '/events',
     asyncHandler(async (res, req, ctx) => {
       const token = bearerToken(req.getHeader('authorization'));
-      const declared = req.getHeader('content-length');
-      // The body must be read from now on (uWS drops data nobody listens for), before any await.
-      const body =
-        declared !== '' && Number(declared) > deps.maxBodyBytes
-          ? Promise.reject(new HttpError(413, 'body too large'))
-          : readBody(res, deps.maxBodyBytes, ctx);
-      body.catch(() => undefined); // handled below; an early answer must not leave it unhandled
+      // Taken in charge now (uWS drops data nobody listens for) but not read before the credentials are checked.
+      const body = holdBody(res, req, ctx, { maxBytes: deps.maxBodyBytes, budget: deps.bodyBudget });
 
       // Admin calls always need a token, even where anonymous viewers are allowed.
-      if (!token) return sendError(res, 'UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
+      if (!token) return body.refuse('UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
       const auth = await deps.authenticator.verify(token);
       if (ctx.aborted) return;
-      if (!auth.ok) return sendError(res, 'UNAUTHORIZED', auth.reason);
-      if (!hasScope(auth.principal, 'admin')) return sendError(res, 'FORBIDDEN', 'the admin scope is required');
+      if (!auth.ok) return body.refuse('UNAUTHORIZED', auth.reason);
+      if (!hasScope(auth.principal, 'admin')) return body.refuse('FORBIDDEN', 'the admin scope is required');
 
       let raw: Buffer;
       try {
-        raw = await body;
+        raw = await body.read();
       } catch (err) {
-        if (err instanceof AbortedError) return;
-        if (err instanceof HttpError && err.status === 413) {
-          // Closing the connection stops the client from sending the rest of an oversized body.
-          return sendRaw(res, 413, { 'Content-Type': JSON_TYPE }, JSON.stringify({ code: 'BAD_REQUEST', msg: 'body too large' }), true);
-        }
+        if (refuseBodyError(body, err)) return;
         throw err;
       }
       if (ctx.aborted) return;

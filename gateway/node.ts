@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { CommitWatcher } from '../core/bookings/commits.js';
@@ -18,7 +18,9 @@ import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { registerBookingRoutes } from './booking-routes.js';
 import type { GatewayConfig } from './config.js';
+import { processBodyBudget } from './http-body.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { createReadinessCheck, reloadScriptsOnReconnect } from './readiness.js';
 import { GatewayServer } from './server.js';
 
 export interface GatewayNode {
@@ -43,29 +45,35 @@ export interface GatewayNodeOptions {
   defaultMetrics?: boolean;
 }
 
+/** the booking flusher's blocking XREADGROUP (on a duplicate of its connection, with that connection's command timeout) */
+const FLUSHER_BLOCK_MS = 250;
+
 export async function startGatewayNode({ config, logger, demoLayout, defaultMetrics }: GatewayNodeOptions): Promise<GatewayNode> {
-  const connect = async (name: string, autoPipelining = true) => {
-    const client = new Redis(config.redisUrl, {
-      enableAutoPipelining: autoPipelining,
-      lazyConnect: true,
-      connectionName: `seatmap-${name}`,
-      // the feed's blocking read must fail on a lost connection, not be re-sent with a stale position
-      autoResendUnfulfilledCommands: autoPipelining,
-    });
+  // The process-wide bound on buffered request bodies (gateway/http-body.ts).
+  processBodyBudget.setLimit(config.limits.maxBodyBufferBytes);
+  const connect = async (name: string, options: RedisOptions) => {
+    const client = new Redis(config.redisUrl, { lazyConnect: true, connectionName: `seatmap-${name}`, ...options });
     client.on('error', (err) => logger.warn({ err, connection: name }, 'redis connection error'));
     await client.connect();
     return client;
   };
-  const [redis, ...connections] = await Promise.all(Array.from({ length: config.redisConnections }, (_, i) => connect(`store-${i}`)));
-  // the change feed blocks in XREAD: it needs a connection of its own, without pipelining
-  const feedReader = await connect('feed', false);
+  const [redis, ...connections] = await Promise.all(
+    Array.from({ length: config.redisConnections }, (_, i) => connect(`store-${i}`, storeConnectionOptions(config))),
+  );
+  // The change feed blocks in XREAD (5 s): a connection of its own, without pipelining and without the
+  // command timeout, which would cut its reads; a read never waits for a client. It must fail on a lost
+  // connection, not be re-sent with a stale position.
+  const feedReader = await connect('feed', { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
+  // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
+  const flusherRedis = await connect('flusher', { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
   const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections });
   await store.scripts.preload();
+  const stopReloadingScripts = reloadScriptsOnReconnect(store, logger);
 
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6, connectionTimeoutMillis: 2000 });
   pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
   const metrics = createMetrics({ defaultMetrics });
-  const bookings = startBookings(config, logger, metrics, store, redis!, pool);
+  const bookings = startBookings(config, logger, metrics, store, flusherRedis, pool);
 
   if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout, bookings);
 
@@ -88,7 +96,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     authenticator,
     metrics,
     logger,
-    checkReadiness: () => checkReadiness(store, pool),
+    checkReadiness: createReadinessCheck({ store, pool, logger }),
     durable: {
       waitForCommit: async (bookingId, replayed) => {
         metrics.bookAcksWaiting.inc();
@@ -104,7 +112,8 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     registerRoutes: (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
   });
   const closeConnections = async () => {
-    await Promise.all([redis!, ...connections, feedReader].map((client) => client.quit().catch(() => client.disconnect())));
+    stopReloadingScripts();
+    await Promise.all([redis!, ...connections, feedReader, flusherRedis].map((client) => client.quit().catch(() => client.disconnect())));
     await pool.end();
   };
   let port: number;
@@ -169,7 +178,7 @@ function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMe
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         batchSize: config.bookings.flushBatchSize,
         // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
-        blockMs: 250,
+        blockMs: FLUSHER_BLOCK_MS,
         refreshMs: 250,
         onCommitted: (committed) => {
           metrics.flushCommits.inc();
@@ -250,15 +259,20 @@ function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMe
   };
 }
 
-/** Redis answers and has every script loaded; Postgres answers. */
-async function checkReadiness(store: SeatStore, pool: pg.Pool): Promise<Record<string, boolean>> {
-  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref())]);
-  const [redis, scripts, postgres] = await Promise.all([
-    within(store.redis.ping()).then(() => true, () => false),
-    within(store.scriptsLoaded()).then((loaded) => loaded, () => false),
-    within(pool.query('select 1')).then(() => true, () => false),
-  ]);
-  return { redis, scripts, postgres };
+/**
+ * The store's connections: every command is bounded (REDIS_COMMAND_TIMEOUT_MS; the server answers
+ * the client INTERNAL, retryable), a command issued while the connection is down fails at once
+ * instead of waiting in the offline queue for Redis to come back, and commands in flight when the
+ * connection was lost are not re-sent after the reconnect: an operation already answered INTERNAL
+ * must not run later, nor one that may have run once run again.
+ */
+export function storeConnectionOptions(config: Pick<GatewayConfig, 'redisCommandTimeoutMs'>): RedisOptions {
+  return {
+    enableAutoPipelining: true,
+    commandTimeout: config.redisCommandTimeoutMs,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+  };
 }
 
 async function ensureDemoEvent(store: SeatStore, config: GatewayConfig, logger: Logger, demoLayout: () => Layout, bookings: Bookings): Promise<void> {

@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
-import type { AuthResult, Principal } from './auth.js';
+import { KEY_SET_UNAVAILABLE, type AuthResult, type Principal } from './auth.js';
 import type { Connections } from './connections.js';
 import { EARLY_BYTES_MAX, EarlyFrames } from './early-frames.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -45,12 +45,6 @@ export interface SessionDeps {
   subscriptions: Subscriptions;
   operations: Operations;
   slowConsumers: Pick<SlowConsumers, 'drained'>;
-}
-
-/** What the token check said, when it could not judge the token (1013, not 4001). */
-function isRetryable(result: Extract<AuthResult, { ok: false }>): boolean {
-  const flagged = (result as { retryable?: boolean }).retryable;
-  return flagged ?? result.reason === 'key set unavailable';
 }
 
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
@@ -89,7 +83,7 @@ export class Session implements Subscriber, Requester {
       (result) => this.verified(result),
       (err: unknown) => {
         this.deps.logger.error({ err }, 'token check failed');
-        this.verified({ ok: false, code: 'UNAUTHORIZED', reason: 'key set unavailable', retryable: true } as AuthResult);
+        this.verified({ ok: false, code: 'UNAUTHORIZED', reason: KEY_SET_UNAVAILABLE, retryable: true });
       },
     );
   }
@@ -134,7 +128,7 @@ export class Session implements Subscriber, Requester {
     if (!result.ok) {
       // The close code tells a browser (which cannot see an HTTP status) what to do. A token the
       // server could not judge (its key set unreachable) is our outage: the client should come back later.
-      if (isRetryable(result)) return this.refuse(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later');
+      if (result.retryable) return this.refuse(CLOSE_CODES.TRY_AGAIN_LATER.code, 'token keys unavailable; retry later');
       return this.refuse(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${result.reason}`.slice(0, 120));
     }
     const principal = result.principal;

@@ -1,4 +1,8 @@
-/** gateway/auth.ts against real jose tokens, a real JWKS server on loopback, and the token script. */
+/**
+ * gateway/auth.ts and gateway/jwks.ts against real jose tokens, real JWKS
+ * servers on loopback (one that rotates its keys, serves garbage, is slow or
+ * down), and the token script.
+ */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,8 +33,14 @@ function principalOf(r: AuthResult): Principal {
   return r.principal;
 }
 
+/** A refusal for good: the token will never be accepted (WebSocket close 4001). */
 function expectRefused(r: AuthResult, reason: string): void {
-  expect(r).toEqual({ ok: false, code: 'UNAUTHORIZED', reason });
+  expect(r).toEqual({ ok: false, code: 'UNAUTHORIZED', reason, retryable: false });
+}
+
+/** The token was not judged: the client should retry it later (WebSocket close 1013). */
+function expectRetryable(r: AuthResult): void {
+  expect(r).toEqual({ ok: false, code: 'UNAUTHORIZED', reason: 'key set unavailable', retryable: true });
 }
 
 /** An HS256 token with arbitrary claims, for cases mintDevToken cannot produce. */
@@ -93,6 +103,17 @@ describe('HS256 (development secret)', () => {
     expectRefused(await auth.verify(await hsToken({ sub: 12 })), 'missing or invalid sub');
     expectRefused(await auth.verify(await hsToken({ sub: 'x'.repeat(129) })), 'missing or invalid sub');
     expect((await auth.verify(await hsToken({ sub: 'x'.repeat(128) }))).ok).toBe(true);
+  });
+
+  it('refuses a sub that is not safe text: control characters, unpaired surrogates, U+FFFD (core/text.ts)', async () => {
+    // a NUL would reach Postgres as the holder, which refuses it for good: the booking would be stuck
+    for (const sub of ['ali\u0000ce', 'tab\there', 'line\nbreak', 'del\u007f', 'c1\u0085', 'lone\ud800', 'low\udc00x', 'bad\ufffdutf8']) {
+      expectRefused(await auth.verify(await hsToken({ sub, scope: 'seats:book' })), 'missing or invalid sub');
+    }
+    // the same rule accepts any other Unicode, pairs of surrogates included
+    for (const sub of ['zoë', '山田', 'emoji-\u{1F3AB}', 'a b.c@d']) {
+      expect(principalOf(await auth.verify(await hsToken({ sub }))).sub).toBe(sub);
+    }
   });
 
   it('refuses garbage without throwing', async () => {
@@ -214,9 +235,9 @@ describe('JWKS (RS256, ES256, EdDSA)', () => {
     expect(principalOf(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256'))).sub).toBe('carol');
   });
 
-  it('refuses with "key set unavailable" when the JWKS URL does not answer', async () => {
+  it('refuses with "key set unavailable", retryable, when the JWKS URL does not answer', async () => {
     const auth = createAuthenticator({ jwksUrl: `http://127.0.0.1:${await freePort()}/jwks.json`, allowAnonymous: false });
-    expectRefused(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')), 'key set unavailable');
+    expectRetryable(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')));
   });
 
   it('refuses with "key set unavailable" when the JWKS server hangs (timeout, not a hang)', async () => {
@@ -227,7 +248,7 @@ describe('JWKS (RS256, ES256, EdDSA)', () => {
     try {
       const auth = createAuthenticator({ jwksUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, allowAnonymous: false });
       const started = Date.now();
-      expectRefused(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')), 'key set unavailable');
+      expectRetryable(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')));
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       for (const s of sockets) s.destroy();
@@ -235,9 +256,146 @@ describe('JWKS (RS256, ES256, EdDSA)', () => {
     }
   });
 
-  it('refuses with "key set unavailable" when the JWKS URL answers 404', async () => {
+  it('refuses with "key set unavailable", retryable, when the JWKS URL answers 404', async () => {
     const auth = createAuthenticator({ jwksUrl: jwksUrl.replace('jwks.json', 'missing.json'), allowAnonymous: false });
-    expectRefused(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')), 'key set unavailable');
+    expectRetryable(await auth.verify(await sign('RS256', signers.get('RS256')!, 'key-RS256')));
+  });
+});
+
+describe('JWKS key rotation and outages', () => {
+  type Mode = 'ok' | 'garbage' | 'not-a-set' | 'slow' | 'down';
+  let mode: Mode = 'ok';
+  let served: JWK[] = [];
+  let fetches = 0;
+  let server: http.Server;
+  let url = '';
+  const hanging = new Set<http.ServerResponse>();
+  const keys = new Map<string, { jwk: JWK; privateKey: CryptoKey }>();
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  beforeAll(async () => {
+    for (const kid of ['A', 'B', 'C', 'D', 'E']) {
+      const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+      keys.set(kid, { jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }, privateKey });
+    }
+    server = http.createServer((req, res) => {
+      fetches++;
+      switch (mode) {
+        case 'ok':
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served }));
+        case 'garbage':
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>maintenance</html>');
+        case 'not-a-set':
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": "rotating"}');
+        case 'slow':
+          return void hanging.add(res); // answers nothing; the fetch times out
+        case 'down':
+          return void req.socket.destroy();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+
+  afterAll(async () => {
+    for (const res of hanging) res.socket?.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** A token signed by key `kid` (one of A-E), or by a key no set ever serves under `kid`. */
+  const tokenOf = async (kid: string) => {
+    const key = keys.get(kid)?.privateKey ?? (await generateKeyPair('ES256')).privateKey;
+    return new SignJWT({ sub: `user-${kid}`, scope: 'seats:read' }).setProtectedHeader({ alg: 'ES256', kid }).setExpirationTime('5m').sign(key);
+  };
+  const serve = (...kids: string[]) => {
+    served = kids.map((kid) => keys.get(kid)!.jwk);
+  };
+  const fresh = (jwksRefetchIntervalMs: number) => {
+    mode = 'ok';
+    fetches = 0;
+    return createAuthenticator({ jwksUrl: url, allowAnonymous: false, jwksRefetchIntervalMs });
+  };
+
+  it('accepts a token signed with a newly rotated key at once, with one more fetch of the set', async () => {
+    serve('A');
+    const auth = fresh(300);
+    expect(principalOf(await auth.verify(await tokenOf('A'))).sub).toBe('user-A');
+    expect(fetches).toBe(1);
+    await sleep(400); // a rotation comes long after the last fetch; the refetch interval is shorter than that
+    serve('A', 'B');
+    expect(principalOf(await auth.verify(await tokenOf('B'))).sub).toBe('user-B');
+    expect(fetches).toBe(2);
+    expect(principalOf(await auth.verify(await tokenOf('A'))).sub).toBe('user-A');
+    expect(fetches).toBe(2);
+  });
+
+  it('a key rotated in right after a fetch: retryable until the refetch interval allows a fetch, then accepted', async () => {
+    serve('A');
+    const auth = fresh(1500);
+    expect((await auth.verify(await tokenOf('A'))).ok).toBe(true);
+    serve('A', 'C');
+    expectRetryable(await auth.verify(await tokenOf('C')));
+    expect(fetches).toBe(1);
+    await sleep(1600);
+    expect(principalOf(await auth.verify(await tokenOf('C'))).sub).toBe('user-C');
+    expect(fetches).toBe(2);
+  });
+
+  for (const outage of ['down', 'garbage', 'not-a-set', 'slow'] as const) {
+    it(`an unknown key while the set is ${outage}: retryable, known keys still verify, accepted once the set is back`, async () => {
+      serve('A');
+      const auth = fresh(200);
+      expect((await auth.verify(await tokenOf('A'))).ok).toBe(true);
+      serve('A', 'D');
+      mode = outage;
+      await sleep(250);
+      const started = Date.now();
+      expectRetryable(await auth.verify(await tokenOf('D')));
+      expect(Date.now() - started).toBeLessThan(5000); // the fetch timeout is 2 s
+      expect(fetches).toBe(2);
+      // the set in hand still serves the keys it has
+      expect((await auth.verify(await tokenOf('A'))).ok).toBe(true);
+      mode = 'ok';
+      await sleep(250);
+      expect(principalOf(await auth.verify(await tokenOf('D'))).sub).toBe('user-D');
+    });
+  }
+
+  it('a set that is down from the start: every token retryable, fetched at most once per interval', async () => {
+    serve('A');
+    const auth = fresh(10_000);
+    mode = 'down';
+    for (let i = 0; i < 20; i++) expectRetryable(await auth.verify(await tokenOf('A')));
+    expect(fetches).toBe(1);
+  });
+
+  it('a truly unknown key with the set up is refused for good, and floods of unknown keys fetch the set at most once per interval', async () => {
+    serve('A', 'E');
+    const interval = 300;
+    const auth = fresh(interval);
+    expect((await auth.verify(await tokenOf('A'))).ok).toBe(true);
+    await sleep(interval + 100);
+
+    // many at once, each with a key no set has: one fetch, made for them, so they are all refused for good
+    const unknown = await Promise.all(Array.from({ length: 40 }, (_, i) => tokenOf(`never-${i}`)));
+    for (const r of await Promise.all(unknown.map((t) => auth.verify(t)))) expectRefused(r, 'unknown signing key');
+    expect(fetches).toBe(2);
+    // the same tokens again: known to be missing from the set just fetched, refused for good without a fetch
+    for (const t of unknown.slice(0, 10)) expectRefused(await auth.verify(t), 'unknown signing key');
+    expect(fetches).toBe(2);
+
+    // a second of ever new unknown keys: refused for good or retryable, never accepted, and the set fetched
+    // at most once per interval; real keys go on verifying meanwhile
+    const floodStarted = Date.now();
+    let n = 0;
+    while (Date.now() - floodStarted < 1000) {
+      const r = await auth.verify(await tokenOf(`flood-${n++}`));
+      expect(r.ok).toBe(false);
+      if (n % 10 === 0) expect((await auth.verify(await tokenOf('E'))).ok).toBe(true);
+      await sleep(5);
+    }
+    expect(n).toBeGreaterThan(20);
+    expect(fetches - 2).toBeLessThanOrEqual(Math.ceil((Date.now() - floodStarted) / interval) + 1);
   });
 });
 

@@ -96,7 +96,7 @@ export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage
  * 4000-4999 are this protocol's own. `reconnect` tells clients what to do.
  */
 export const CLOSE_CODES = {
-  TRY_AGAIN_LATER: { code: 1013, reconnect: true, meaning: 'The server could not check the token just now (its key set was unreachable); reconnect later with backoff.' },
+  TRY_AGAIN_LATER: { code: 1013, reconnect: true, meaning: 'The server could not judge the token just now (its key set was unreachable, or it could not fetch it again yet for a key it lacks); reconnect later with backoff.' },
   SERVER_RESTART: { code: 1012, reconnect: true, meaning: 'The server is shutting down or restarting; reconnect (with backoff) and resume.' },
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
   TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
