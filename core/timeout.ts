@@ -1,6 +1,8 @@
 /** Bounding a promise in time: the one helper the gateway, the durable side and the scripts share. */
 
 export class TimeoutError extends Error {
+  /** as Node names a timed-out operation, so code that branches on error codes sees it */
+  readonly code = 'ETIMEDOUT';
   constructor(message: string) {
     super(message);
     this.name = 'TimeoutError';
@@ -14,7 +16,7 @@ export class TimeoutError extends Error {
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out ${what} (${ms} ms)`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
     timer.unref?.();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

@@ -9,6 +9,7 @@
  * consulted, gateway/jwks.ts): the same token may succeed later. Otherwise it never will.
  */
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js';
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
@@ -61,10 +62,6 @@ export interface Authenticator {
   verify(token: string | null): Promise<AuthResult>;
 }
 
-/** The subprotocol every client offers; the server selects it in its upgrade response. */
-export const PROTOCOL_NAME = 'seatmap.v1';
-/** A token may travel as a subprotocol entry `bearer.<jwt>` (browsers cannot set headers on WebSockets). */
-export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
 /** The secret `npm start` and `npm run token` share when JWT_SECRET is not set (development only). */
 export const DEV_JWT_SECRET = 'seatmap-development-secret-do-not-use-in-production';
 
@@ -189,11 +186,19 @@ export interface TokenSources {
   query: string;
 }
 
+export { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX };
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750: the scheme, spaces or tabs, the token), or null. */
+export function bearerToken(authorizationHeader: string | null | undefined): string | null {
+  if (!authorizationHeader) return null;
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorizationHeader)?.[1] ?? null;
+}
+
 /** Finds the token: `Authorization: Bearer <jwt>` first, then a `bearer.<jwt>` entry in the
  *  comma-separated Sec-WebSocket-Protocol header, then `token=` in the raw query string (URL-decoded).
  *  `protocols` lists the other (non-token) subprotocol entries, trimmed. Empty strings mean absent. */
 export function extractToken(sources: TokenSources): { token: string | null; protocols: string[] } {
-  let token: string | null = /^Bearer\s+(\S+)\s*$/i.exec(sources.authorization)?.[1] ?? null;
+  let token: string | null = bearerToken(sources.authorization);
   const protocols: string[] = [];
   for (const entry of sources.protocol.split(',')) {
     const p = entry.trim();

@@ -17,10 +17,11 @@ import { deleteEvent } from '../core/bookings/delete-event.js';
 import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/bookings/lifecycle.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
-import { hasScope, type Authenticator, type Principal } from './auth.js';
-import { EVENT_ID_PATTERN } from './http.js';
+import { EVENT_ID } from '../core/ids.js';
+import type { Authenticator, Principal } from './auth.js';
+import { authorize, type Refuse } from './http-auth.js';
 import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
-import { asyncHandler, bearerToken, sendError, sendJson, type RequestContext } from './http-util.js';
+import { asyncHandler, sendError, sendJson, type RequestContext } from './http-util.js';
 
 export interface BookingRouteDeps {
   pool: pg.Pool;
@@ -45,7 +46,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       const eventId = req.getParameter(0) ?? '';
       const query = { limit: req.getQuery('limit'), state: req.getQuery('state'), holder: req.getQuery('holder'), cursor: req.getQuery('cursor') };
       if (!(await admin(res, req, ctx, deps)) || ctx.aborted) return;
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
       const limit = query.limit ? Number(query.limit) : undefined;
       if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) return sendError(res, 'BAD_REQUEST', 'limit must be 1 to 500');
       if (query.state && !STATES.has(query.state)) return sendError(res, 'BAD_REQUEST', 'state must be confirmed or cancelled');
@@ -66,7 +67,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       const eventId = req.getParameter(0) ?? '';
       const ref = decodeURIComponent(req.getParameter(1) ?? '');
       if (!(await admin(res, req, ctx, deps)) || ctx.aborted) return;
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
       const booking = await getBooking(pool, eventId, ref);
       if (ctx.aborted) return;
       if (!booking) return sendError(res, 'NOT_FOUND', `event ${eventId} has no booking ${ref}`);
@@ -82,7 +83,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       const reason = req.getQuery('reason') || undefined;
       const principal = await admin(res, req, ctx, deps);
       if (!principal || ctx.aborted) return;
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
       if (reason && reason.length > 500) return sendError(res, 'BAD_REQUEST', 'reason: at most 500 characters');
       const result = await cancelBooking(pool, store, eventId, ref, {
         by: principal.sub,
@@ -103,7 +104,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       const eventId = req.getParameter(0) ?? '';
       const principal = await admin(res, req, ctx, deps);
       if (!principal || ctx.aborted) return;
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
       const existed = await deleteEvent(pool, store, eventId);
       if (ctx.aborted) return;
       if (!existed) return sendError(res, 'NO_EVENT', `there is no event ${eventId}`);
@@ -121,7 +122,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
         const body = holdBody(res, req, ctx, { maxBytes: BLOCK_BODY_MAX_BYTES, budget: deps.bodyBudget });
         const principal = await admin(res, req, ctx, deps, (code, msg) => body.refuse(code, msg));
         if (!principal || ctx.aborted) return;
-        if (!EVENT_ID_PATTERN.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
+        if (!EVENT_ID.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
         let raw: Buffer;
         try {
           raw = await body.read();
@@ -149,31 +150,7 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
   }
 }
 
-/**
- * The principal of a valid admin token, or null after answering 401/403 with `refuse`
- * (a route holding a body refuses through it, closing the connection). Call before any await.
- */
-async function admin(
-  res: HttpResponse,
-  req: HttpRequest,
-  ctx: RequestContext,
-  deps: BookingRouteDeps,
-  refuse: (code: ErrorCode, msg: string) => void = (code, msg) => sendError(res, code, msg),
-): Promise<Principal | null> {
-  const token = bearerToken(req.getHeader('authorization'));
-  if (!token) {
-    refuse('UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
-    return null;
-  }
-  const auth = await deps.authenticator.verify(token);
-  if (ctx.aborted) return null;
-  if (!auth.ok) {
-    refuse('UNAUTHORIZED', auth.reason);
-    return null;
-  }
-  if (!hasScope(auth.principal, 'admin')) {
-    refuse('FORBIDDEN', 'the admin scope is required');
-    return null;
-  }
-  return auth.principal;
+/** The principal of a valid admin token, or null after answering 401/403 (through `refuse`, when a route holds a body). Call before any await. */
+function admin(res: HttpResponse, req: HttpRequest, ctx: RequestContext, deps: BookingRouteDeps, refuse: Refuse = (code, msg) => sendError(res, code, msg)): Promise<Principal | null> {
+  return authorize(req, ctx, deps.authenticator, 'admin', refuse);
 }

@@ -1,5 +1,6 @@
 /** Gateway configuration from the environment, validated once at start-up. */
 import { z } from 'zod';
+import { EVENT_ID } from '../core/ids.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -18,7 +19,7 @@ const schema = z.object({
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
   REUSE_PORT: bool.default(false),
-  DEMO_EVENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('demo'),
+  DEMO_EVENT_ID: z.string().regex(EVENT_ID).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
   /** 0 turns the demo event off */

@@ -7,10 +7,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { DEV_JWT_SECRET, mintDevToken } from './auth.js';
+import { DEV_JWT_SECRET, mintDevToken, type Authenticator } from './auth.js';
 import { asyncHandler, sendError, sendJson, sendRaw } from './http-util.js';
-import type { HttpDeps } from './http.js';
 
 /** Scopes of a demo token: watch, hold and book; never admin. */
 export const DEMO_TOKEN_SCOPE = 'seats:read seats:hold seats:book';
@@ -59,7 +59,12 @@ async function buildAssets(): Promise<DemoAssets> {
   return { html, script, hash };
 }
 
-export function registerDemoRoutes(app: TemplatedApp, deps: Pick<HttpDeps, 'authenticator' | 'logger'>): void {
+export interface DemoRouteDeps {
+  authenticator: Authenticator;
+  logger: Logger;
+}
+
+export function registerDemoRoutes(app: TemplatedApp, deps: DemoRouteDeps): void {
   const { logger } = deps;
   let devSecretTrusted: Promise<boolean> | null = null;
   /**

@@ -117,11 +117,6 @@ export interface RequestContext {
   onAbort(fn: () => void): void;
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or null. */
-export function bearerToken(authorizationHeader: string | null | undefined): string | null {
-  if (!authorizationHeader) return null;
-  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorizationHeader)?.[1] ?? null;
-}
 
 export type AsyncRouteHandler = (res: HttpResponse, req: HttpRequest, ctx: RequestContext) => void | Promise<void>;
 

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { SeatStore } from '../core/store/index.js';
+import { withTimeout } from '../core/timeout.js';
 
 /** each check's bound */
 export const READINESS_CHECK_TIMEOUT_MS = 1000;
@@ -27,8 +28,7 @@ export interface ReadinessDeps {
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
 
 export function createReadinessCheck({ store, pool, logger, timeoutMs = READINESS_CHECK_TIMEOUT_MS }: ReadinessDeps): ReadinessCheck {
-  const within = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
+  const within = <T>(p: Promise<T>) => withTimeout(p, timeoutMs, 'a readiness check');
   const preload = sharedPreload(store, logger);
 
   const scriptsLoaded = async (): Promise<boolean> => {

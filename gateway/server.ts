@@ -23,7 +23,8 @@ import type { Authenticator, Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ChangeFeed } from './change-feed.js';
 import { Connections } from './connections.js';
-import { registerHttpRoutes } from './http.js';
+import { registerEventRoutes } from './event-routes.js';
+import { registerHealthRoutes } from './health-routes.js';
 import { sendJson } from './http-util.js';
 import { Hub } from './hub.js';
 import { Inflight } from './inflight.js';
@@ -53,8 +54,11 @@ export interface GatewayServerOptions {
   recoverEvent?(eventId: string): Promise<boolean>;
   /** whether Postgres already has an event (see HttpDeps.eventRecorded) */
   eventRecorded?(eventId: string): Promise<boolean>;
-  /** extra HTTP routes (the bookings admin API) */
-  registerRoutes?(app: uWS.TemplatedApp): void;
+  /**
+   * The node's further route groups (the bookings admin API, the demo page),
+   * registered after the server's own (health, events) and before the 404.
+   */
+  routes?: readonly RouteGroup[];
 }
 
 /** The limits `hello` advertises, from the configuration. */
@@ -67,6 +71,9 @@ export function connectionLimits(config: GatewayConfig): ConnectionLimits {
     maxSeatsPerRequest: STORE_LIMITS.maxSeatsPerCall,
   };
 }
+
+/** A group of HTTP routes, registered on the app in one call. */
+export type RouteGroup = (app: uWS.TemplatedApp) => void;
 
 export class GatewayServer {
   readonly app: uWS.TemplatedApp;
@@ -147,22 +154,25 @@ export class GatewayServer {
       },
     });
 
-    registerHttpRoutes(this.app, {
+    const eventRoutes = {
       store,
       authenticator: options.authenticator,
-      metrics,
       logger,
       layouts: new LayoutCache(),
-      isDraining: () => this.draining,
-      checkReadiness: options.checkReadiness,
-      liveStatus: (eventId) => {
+      liveStatus: (eventId: string) => {
         const room = this.hub.room(eventId);
         return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;
       },
       maxBodyBytes: config.limits.maxBodyBytes,
       eventRecorded: options.eventRecorded,
-    });
-    options.registerRoutes?.(this.app);
+    };
+    // Every route group from one list, in order; the catch-all 404 last.
+    const groups: RouteGroup[] = [
+      (app) => registerHealthRoutes(app, { metrics, logger, isDraining: () => this.draining, checkReadiness: options.checkReadiness }),
+      (app) => registerEventRoutes(app, eventRoutes),
+      ...(options.routes ?? []),
+    ];
+    for (const register of groups) register(this.app);
     this.app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
   }
 

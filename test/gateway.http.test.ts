@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import uWS from 'uWebSockets.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, mintDevToken } from '../gateway/auth.js';
-import { registerHttpRoutes, type HttpDeps } from '../gateway/http.js';
+import { registerEventRoutes, type EventRouteDeps } from '../gateway/event-routes.js';
+import { registerHealthRoutes, type HealthRouteDeps } from '../gateway/health-routes.js';
 import { sendJson } from '../gateway/http-util.js';
 import { LayoutCache, buildLayoutView, type LayoutView } from '../gateway/layout-view.js';
 import { createMetrics } from '../gateway/metrics.js';
@@ -36,7 +37,7 @@ const venue = generateVenue({ seats: 500, seed: 1, name: 'T' });
 
 beforeAll(async () => {
   const metrics = createMetrics({ defaultMetrics: false });
-  const deps: HttpDeps = {
+  const deps: EventRouteDeps & HealthRouteDeps = {
     store: t.store,
     authenticator: createAuthenticator({ jwtSecret: SECRET, allowAnonymous: false }),
     metrics,
@@ -53,7 +54,8 @@ beforeAll(async () => {
     maxBodyBytes: MAX_BODY,
   };
   const app = uWS.App();
-  registerHttpRoutes(app, deps);
+  registerHealthRoutes(app, deps);
+  registerEventRoutes(app, deps);
   app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
   const port = await freePort();
   listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

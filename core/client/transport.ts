@@ -3,6 +3,7 @@
  * (browsers, Node ≥ 22), or a constructor the caller injects (e.g. the `ws`
  * package on Node 20). Only the members every implementation shares are used.
  */
+import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../protocol/messages.js';
 
 /**
  * Handlers are declared as methods so that their parameter types are checked
@@ -28,11 +29,6 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** readyState OPEN, the same in every implementation. */
 export const WS_OPEN = 1;
-
-/** The subprotocol of protocol v1. */
-export const PROTOCOL_NAME = 'seatmap.v1';
-/** Browsers cannot set headers on a WebSocket: the token travels as a subprotocol entry. */
-export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
 
 /** The injected constructor, else the global one; throws when there is neither. */
 export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketConstructor {

@@ -5,9 +5,15 @@
  * and the load tests (it must stay free of Node-only APIs).
  */
 import type { ErrorCode } from '../errors.js';
+import { EVENT_ID } from '../ids.js';
 import { SAFE_TEXT_RULE, isSafeText } from '../text.js';
 
 export const PROTOCOL_VERSION = 1;
+
+/** The subprotocol every client offers; the server selects it in its upgrade response. */
+export const PROTOCOL_NAME = 'seatmap.v1';
+/** A token may travel as a subprotocol entry `bearer.<jwt>` (browsers cannot set headers on WebSockets). */
+export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
 
 /** A request id: echoed in the reply so a client can match it. */
 export type RequestId = number | string;
@@ -108,7 +114,7 @@ export type CloseReason = keyof typeof CLOSE_CODES;
 /** Why a frame was refused; the text goes into the BAD_REQUEST reply. */
 export type DecodeResult = { ok: true; request: ClientRequest } | { ok: false; rid: RequestId | null; msg: string };
 
-export const EVENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+export { EVENT_ID } from '../ids.js';
 /** The form of every hold token the server issues: anything else cannot be one. */
 export const HOLD_TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_RID_LENGTH = 64;

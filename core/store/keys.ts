@@ -5,11 +5,9 @@
  * registry) are touched only by single-key commands and scripts.
  */
 
-const EVENT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+import { isValidEventId } from '../ids.js';
 
-export function isValidEventId(eventId: string): boolean {
-  return EVENT_ID.test(eventId);
-}
+export { isValidEventId };
 
 export function assertEventId(eventId: string): void {
   if (!isValidEventId(eventId)) {

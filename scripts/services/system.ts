@@ -48,14 +48,8 @@ export function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Rejects with an ETIMEDOUT error naming `what` when `promise` takes longer than `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+/** Rejects with an ETIMEDOUT error naming `what` when `promise` takes longer than `ms` (the project's one helper). */
+export { withTimeout } from '../../core/timeout.js';
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;

@@ -1,7 +1,7 @@
 /**
- * The gateway's HTTP routes: health, readiness, metrics, layouts, availability
- * and event creation (admin). JSON everywhere except /metrics. The catch-all
- * route is the server's, not registered here.
+ * The event routes: `GET /events/:id` (the layout view, cached per epoch),
+ * `GET /events/:id/availability` (counts from this node's room, else a Redis
+ * snapshot) and `POST /events` (admin: create an event from a layout).
  */
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -9,23 +9,18 @@ import { ERROR_CATALOGUE } from '../core/errors.js';
 import { createEventFromLayout } from '../core/events.js';
 import { LayoutError } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
-import { hasScope, type Authenticator } from './auth.js';
-import { registerDemoRoutes } from './demo-routes.js';
+import { EVENT_ID, EVENT_ID_RULE } from '../core/ids.js';
+import type { Authenticator } from './auth.js';
+import { authorize } from './http-auth.js';
 import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
-import { JSON_TYPE, asyncHandler, bearerToken, sendError, sendJson, sendRaw } from './http-util.js';
+import { JSON_TYPE, asyncHandler, sendError, sendJson, sendRaw } from './http-util.js';
 import type { LayoutCache, LayoutCacheEntry } from './layout-view.js';
-import type { GatewayMetrics } from './metrics.js';
 
-export interface HttpDeps {
+export interface EventRouteDeps {
   store: SeatStore;
   authenticator: Authenticator;
-  metrics: GatewayMetrics;
   logger: Logger;
   layouts: LayoutCache;
-  /** true once shutdown has begun: /readyz answers 503 */
-  isDraining(): boolean;
-  /** named readiness checks, e.g. {redis:true, postgres:false, scripts:true} */
-  checkReadiness(): Promise<Record<string, boolean>>;
   /** live seat states this node holds in memory for an event, or null: then read store.snapshot() */
   liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array } | null;
   /** largest accepted request body (POST /events), bytes */
@@ -35,9 +30,6 @@ export interface HttpDeps {
   /** true when Postgres already has the event (POST /events then answers CONFLICT: it is rebuilt, not created); absent: not checked */
   eventRecorded?(eventId: string): Promise<boolean>;
 }
-
-/** Event ids accepted by every route. */
-export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export const LAYOUT_CACHE_CONTROL = 'public, max-age=60';
 
@@ -57,7 +49,7 @@ export interface Availability {
 /** The stored layout moved to another epoch while it was being read. */
 class EpochMoved extends Error {}
 
-export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
+export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): void {
   const { store, layouts, logger } = deps;
 
   /** The layout document of exactly that epoch (undefined when the event has none); throws EpochMoved otherwise. */
@@ -84,39 +76,6 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     }
   };
 
-  registerDemoRoutes(app, deps);
-
-  app.get('/healthz', (res) => {
-    sendJson(res, 200, { status: 'ok' }, { 'Cache-Control': 'no-store' });
-  });
-
-  app.get(
-    '/readyz',
-    asyncHandler(async (res, _req, ctx) => {
-      let checks: Record<string, boolean>;
-      try {
-        checks = await deps.checkReadiness();
-      } catch (err) {
-        logger.warn({ err }, 'readiness check failed');
-        checks = { readiness: false };
-      }
-      if (ctx.aborted) return;
-      const draining = deps.isDraining();
-      // Postgres is reported but not required: holds and books go on in Redis while it is down (acks wait)
-      const ready = !draining && Object.entries(checks).every(([name, ok]) => ok === true || name === 'postgres');
-      sendJson(res, ready ? 200 : 503, { status: draining ? 'draining' : ready ? 'ready' : 'not ready', checks }, { 'Cache-Control': 'no-store' });
-    }, logger),
-  );
-
-  app.get(
-    '/metrics',
-    asyncHandler(async (res, _req, ctx) => {
-      const text = await deps.metrics.registry.metrics();
-      if (ctx.aborted) return;
-      sendRaw(res, 200, { 'Content-Type': deps.metrics.registry.contentType, 'Cache-Control': 'no-store' }, text);
-    }, logger),
-  );
-
   app.get(
     '/events/:id',
     asyncHandler(async (res, req, ctx) => {
@@ -124,7 +83,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
       const eventId = req.getParameter(0);
       const gzip = acceptsGzip(req.getHeader('accept-encoding'));
       const ifNoneMatch = req.getHeader('if-none-match');
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
 
       let entry: Awaited<ReturnType<typeof currentLayout>>;
       try {
@@ -150,7 +109,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     '/events/:id/availability',
     asyncHandler(async (res, req, ctx) => {
       const eventId = req.getParameter(0);
-      if (!EVENT_ID_PATTERN.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
 
       const state = deps.liveStatus(eventId) ?? (await store.snapshot(eventId));
       if (ctx.aborted) return;
@@ -179,16 +138,10 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   app.post(
     '/events',
     asyncHandler(async (res, req, ctx) => {
-      const token = bearerToken(req.getHeader('authorization'));
       // Taken in charge now (uWS drops data nobody listens for) but not read before the credentials are checked.
       const body = holdBody(res, req, ctx, { maxBytes: deps.maxBodyBytes, budget: deps.bodyBudget });
-
-      // Admin calls always need a token, even where anonymous viewers are allowed.
-      if (!token) return body.refuse('UNAUTHORIZED', 'an admin token is required (Authorization: Bearer <jwt>)');
-      const auth = await deps.authenticator.verify(token);
-      if (ctx.aborted) return;
-      if (!auth.ok) return body.refuse('UNAUTHORIZED', auth.reason);
-      if (!hasScope(auth.principal, 'admin')) return body.refuse('FORBIDDEN', 'the admin scope is required');
+      const principal = await authorize(req, ctx, deps.authenticator, 'admin', body.refuse);
+      if (!principal || ctx.aborted) return;
 
       let raw: Buffer;
       try {
@@ -209,8 +162,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
         return sendError(res, 'BAD_REQUEST', 'the body must be an object {id, layout}');
       }
       const { id, layout } = input as { id?: unknown; layout?: unknown };
-      if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) {
-        return sendError(res, 'BAD_REQUEST', 'id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
+      if (typeof id !== 'string' || !EVENT_ID.test(id)) {
+        return sendError(res, 'BAD_REQUEST', `id must be ${EVENT_ID_RULE}`);
       }
 
       let recorded: boolean;
@@ -233,7 +186,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpDeps): void {
       if (!created.ok) {
         return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code].text);
       }
-      logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: auth.principal.sub }, 'event created');
+      logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: principal.sub }, 'event created');
       sendJson(res, 201, { id, epoch: created.epoch, seatCount: created.compiled.seatCount });
     }, logger),
   );

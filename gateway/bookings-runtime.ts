@@ -1,0 +1,135 @@
+/**
+ * The durable side of a gateway process: the Postgres migrations (retried
+ * until they succeed), this node's booking flusher (outbox → Postgres), the
+ * commit watcher that `book` acks wait on, and the lost-event recovery, with
+ * their metrics. None of it blocks start-up: while Postgres is unreachable,
+ * holds and books go on in Redis, acks wait (PENDING after the timeout), and
+ * the migrations are retried. docs/bookings.md describes the whole path.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { CommitWatcher } from '../core/bookings/commits.js';
+import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
+import { migrate } from '../core/bookings/migrate.js';
+import { EventRecovery } from '../core/bookings/recovery.js';
+import type { SeatStore } from '../core/store/index.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** the booking flusher's blocking XREADGROUP (on a duplicate of its connection, with that connection's command timeout) */
+const FLUSHER_BLOCK_MS = 250;
+
+export interface Bookings {
+  commits: CommitWatcher;
+  recovery: EventRecovery;
+  /** resolves once the schema is migrated (true), or false if stopped first */
+  migrated: Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The durable side: migrations, then this node's flusher (outbox -> Postgres)
+ * and the lost-event recovery; the commit watcher that `book` acks wait on
+ * starts at once. None of it blocks start-up: while Postgres is unreachable,
+ * holds and books go on in Redis, acks wait (PENDING after the timeout), and
+ * the migrations are retried until they succeed.
+ */
+export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: Redis, pool: pg.Pool): Bookings {
+  const log = logger.child({ component: 'bookings' });
+  const commits = new CommitWatcher({
+    databaseUrl: config.databaseUrl,
+    pool,
+    onError: (err) => log.debug({ err }, 'commit watcher: postgres unreachable'),
+  });
+  commits.start();
+  const flusher = config.bookings.flusher
+    ? new BookingFlusher({
+        redis,
+        pool,
+        prefix: config.keyPrefix,
+        consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        batchSize: config.bookings.flushBatchSize,
+        // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
+        blockMs: FLUSHER_BLOCK_MS,
+        refreshMs: 250,
+        onCommitted: (committed) => {
+          metrics.flushCommits.inc();
+          commits.committed(committed);
+        },
+        onError: (err) => {
+          if (err instanceof DeadLetterError) {
+            metrics.deadLetters.inc({ code: err.code ?? 'malformed' });
+            if (err.bookingId && err.code) commits.refused(err.bookingId, err.code);
+            log.error({ err, stream: err.stream, entry: err.entryId, code: err.code }, 'outbox entry refused by postgres, moved to the dead-letter stream');
+          } else if (err instanceof Error && /NOGROUP|no longer exists/.test(err.message)) {
+            log.info({ err: err.message }, 'an outbox vanished (event deleted or Redis lost it); reading the registry again');
+          } else {
+            log.warn({ err }, 'booking flush failed; retrying');
+          }
+        },
+      })
+    : null;
+  let lastInserted = 0;
+  let ticks = 0;
+  const reportFlusher = setInterval(() => {
+    if (!flusher) return;
+    metrics.flushedBookings.inc(flusher.stats.inserted - lastInserted);
+    lastInserted = flusher.stats.inserted;
+    // one XLEN per outbox: every 5 s is plenty for a gauge
+    if (++ticks % 5 === 0) flusher.backlog().then((n) => metrics.outboxBacklog.set(n), () => undefined);
+  }, 1000);
+  reportFlusher.unref();
+  const recovery = new EventRecovery({
+    pool,
+    store,
+    intervalMs: config.bookings.rebuildCheckMs,
+    onRebuilt: (eventId, outcome) => {
+      metrics.eventsRebuilt.inc();
+      log.warn({ eventId, ...outcome }, 'event rebuilt from postgres after redis lost it');
+    },
+    onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
+  });
+
+  let stopped = false;
+  let wakeUp: (() => void) | null = null;
+  const ready = (async () => {
+    for (let delay = 500; !stopped; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        const applied = await migrate(pool);
+        if (applied.length > 0) log.info({ applied }, 'database migrated');
+        break;
+      } catch (err) {
+        log.warn({ err, retryInMs: delay }, 'cannot migrate the database yet');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    if (stopped) return false;
+    flusher?.start();
+    recovery.start();
+    return true;
+  })();
+
+  return {
+    commits,
+    recovery,
+    migrated: ready,
+    async stop() {
+      stopped = true;
+      (wakeUp as (() => void) | null)?.();
+      await ready;
+      clearInterval(reportFlusher);
+      await recovery.stop();
+      await flusher?.stop();
+      await commits.stop();
+    },
+  };
+}
