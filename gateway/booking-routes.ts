@@ -18,10 +18,11 @@ import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID } from '../core/ids.js';
+import { textProblem } from '../core/text.js';
 import type { Authenticator, Principal } from './auth.js';
 import { authorize, type Refuse } from './http-auth.js';
 import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
-import { asyncHandler, sendError, sendJson, type RequestContext } from './http-util.js';
+import { asyncHandler, decodePathSegment, sendError, sendJson, type RequestContext } from './http-util.js';
 
 export interface BookingRouteDeps {
   pool: pg.Pool;
@@ -34,6 +35,10 @@ export interface BookingRouteDeps {
 
 const STATES = new Set(['confirmed', 'cancelled']);
 const NO_STORE = { 'Cache-Control': 'no-store' };
+/** query and path text, checked as safe text (core/text.ts) before it reaches Postgres */
+const MAX_HOLDER_LENGTH = 128;
+const MAX_REF_LENGTH = 64;
+const MAX_REASON_LENGTH = 500;
 /** a block or unblock body: up to the store's 1,000 seats per call */
 const BLOCK_BODY_MAX_BYTES = 64 * 1024;
 
@@ -51,6 +56,8 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) return sendError(res, 'BAD_REQUEST', 'limit must be 1 to 500');
       if (query.state && !STATES.has(query.state)) return sendError(res, 'BAD_REQUEST', 'state must be confirmed or cancelled');
       if (query.cursor && !isValidCursor(query.cursor)) return sendError(res, 'BAD_REQUEST', 'cursor is not a `next` value of this API');
+      const holderProblem = query.holder ? textProblem(query.holder, MAX_HOLDER_LENGTH) : null;
+      if (holderProblem) return sendError(res, 'BAD_REQUEST', `holder ${holderProblem}`);
       const page = await listBookings(pool, eventId, {
         limit,
         state: (query.state || undefined) as 'confirmed' | 'cancelled' | undefined,
@@ -65,9 +72,10 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
     '/events/:id/bookings/:booking',
     asyncHandler(async (res, req, ctx) => {
       const eventId = req.getParameter(0) ?? '';
-      const ref = decodeURIComponent(req.getParameter(1) ?? '');
+      const ref = decodePathSegment(req.getParameter(1) ?? '');
       if (!(await admin(res, req, ctx, deps)) || ctx.aborted) return;
       if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      if (ref === null || textProblem(ref, MAX_REF_LENGTH)) return sendError(res, 'BAD_REQUEST', 'bad booking id or reference');
       const booking = await getBooking(pool, eventId, ref);
       if (ctx.aborted) return;
       if (!booking) return sendError(res, 'NOT_FOUND', `event ${eventId} has no booking ${ref}`);
@@ -79,12 +87,14 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
     '/events/:id/bookings/:booking/cancel',
     asyncHandler(async (res, req, ctx) => {
       const eventId = req.getParameter(0) ?? '';
-      const ref = decodeURIComponent(req.getParameter(1) ?? '');
+      const ref = decodePathSegment(req.getParameter(1) ?? '');
       const reason = req.getQuery('reason') || undefined;
       const principal = await admin(res, req, ctx, deps);
       if (!principal || ctx.aborted) return;
       if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
-      if (reason && reason.length > 500) return sendError(res, 'BAD_REQUEST', 'reason: at most 500 characters');
+      if (ref === null || textProblem(ref, MAX_REF_LENGTH)) return sendError(res, 'BAD_REQUEST', 'bad booking id or reference');
+      const reasonProblem = reason ? textProblem(reason, MAX_REASON_LENGTH) : null;
+      if (reasonProblem) return sendError(res, 'BAD_REQUEST', `reason ${reasonProblem}`);
       const result = await cancelBooking(pool, store, eventId, ref, {
         by: principal.sub,
         reason,

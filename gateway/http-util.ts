@@ -166,3 +166,15 @@ export function asyncHandler(handler: AsyncRouteHandler, logger?: Pick<Logger, '
     }
   };
 }
+
+/**
+ * A URL path segment, percent-decoded; null when it is not valid percent-encoded
+ * UTF-8 (decodeURIComponent would throw) — answer that BAD_REQUEST.
+ */
+export function decodePathSegment(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
