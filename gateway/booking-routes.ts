@@ -21,7 +21,7 @@ import { EVENT_ID } from '../core/ids.js';
 import { textProblem } from '../core/text.js';
 import type { Authenticator, Principal } from './auth.js';
 import { authorize, type Refuse } from './http-auth.js';
-import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
+import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
 import { asyncHandler, decodePathSegment, sendError, sendJson, type RequestContext } from './http-util.js';
 
 export interface BookingRouteDeps {
@@ -133,20 +133,9 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
         const principal = await admin(res, req, ctx, deps, (code, msg) => body.refuse(code, msg));
         if (!principal || ctx.aborted) return;
         if (!EVENT_ID.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
-        let raw: Buffer;
-        try {
-          raw = await body.read();
-        } catch (err) {
-          if (refuseBodyError(body, err)) return;
-          throw err;
-        }
-        if (ctx.aborted) return;
-        let seats: unknown;
-        try {
-          seats = (JSON.parse(raw.toString('utf8')) as { seats?: unknown }).seats;
-        } catch {
-          return sendError(res, 'BAD_REQUEST', 'the body must be JSON {"seats": [seat indexes]}');
-        }
+        const input = await readJsonBody(res, body, ctx, 'the body must be JSON {"seats": [seat indexes]}');
+        if (input === undefined || ctx.aborted) return;
+        const seats = (input as { seats?: unknown } | null)?.seats;
         if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
           return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of seat indexes');
         }

@@ -12,7 +12,7 @@ import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID, EVENT_ID_RULE } from '../core/ids.js';
 import type { Authenticator } from './auth.js';
 import { authorize } from './http-auth.js';
-import { holdBody, refuseBodyError, type BodyBudget } from './http-body.js';
+import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
 import { JSON_TYPE, asyncHandler, sendError, sendJson, sendRaw } from './http-util.js';
 import type { LayoutCache, LayoutCacheEntry } from './layout-view.js';
 
@@ -143,21 +143,8 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
       const principal = await authorize(req, ctx, deps.authenticator, 'admin', body.refuse);
       if (!principal || ctx.aborted) return;
 
-      let raw: Buffer;
-      try {
-        raw = await body.read();
-      } catch (err) {
-        if (refuseBodyError(body, err)) return;
-        throw err;
-      }
-      if (ctx.aborted) return;
-
-      let input: unknown;
-      try {
-        input = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return sendError(res, 'BAD_REQUEST', 'the body is not valid JSON');
-      }
+      const input = await readJsonBody(res, body, ctx, 'the body is not valid JSON');
+      if (input === undefined || ctx.aborted) return;
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         return sendError(res, 'BAD_REQUEST', 'the body must be an object {id, layout}');
       }

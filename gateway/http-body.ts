@@ -24,7 +24,7 @@
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { ErrorCode } from '../core/errors.js';
-import { AbortedError, HttpError, JSON_TYPE, errorStatus, isFinished, sendRaw, type RequestContext } from './http-util.js';
+import { AbortedError, HttpError, JSON_TYPE, errorStatus, isFinished, sendError, sendRaw, type RequestContext } from './http-util.js';
 
 export const DEFAULT_BODY_BUFFER_BYTES = 64 << 20;
 /** how long a refusal waits while the client is still sending its body (see `refuse`) */
@@ -199,4 +199,27 @@ export function refuseBodyError(body: HeldBody, err: unknown): boolean {
     return true;
   }
   return false;
+}
+
+/**
+ * Reads a held body as JSON. Resolves to the parsed value, or to `undefined`
+ * once the request has been answered: a body over its bounds (413/503, the
+ * connection closed), an aborted request, or a body that is not JSON (400
+ * `badJson`). Other errors are thrown (the route's handler answers 500).
+ */
+export async function readJsonBody(res: HttpResponse, body: HeldBody, ctx: RequestContext, badJson: string): Promise<unknown> {
+  let raw: Buffer;
+  try {
+    raw = await body.read();
+  } catch (err) {
+    if (refuseBodyError(body, err)) return undefined;
+    throw err;
+  }
+  if (ctx.aborted) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    sendError(res, 'BAD_REQUEST', badJson);
+    return undefined;
+  }
 }
