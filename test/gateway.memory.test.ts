@@ -29,6 +29,8 @@ afterAll(async () => {
   for (const p of prefixes) await wipePrefix(p);
 });
 
+const mb = (bytes: number) => (bytes / 1048576).toFixed(0);
+
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) * 1024;
@@ -77,6 +79,7 @@ describe('memory held for clients that stop reading', () => {
     await settle(3000);
     const after = rssBytes(gw.child.pid!);
     const grown = after - before;
+    console.log(`100 non-reading clients × 100 subs of a ${SEATS}-seat event: gateway RSS ${mb(before)} → ${mb(after)} MB`);
     // each client: kernel buffers (not the process's), at most SLOW_CONSUMER_BYTES (1 MiB) plus one
     // 200 kB snapshot queued in uWS; 100 clients before the fix took 1.5 GB
     expect(grown).toBeLessThan(250 * 1024 * 1024);
@@ -106,7 +109,9 @@ describe('memory held for clients that stop reading', () => {
     expect(closedForBudget).toBeLessThan(clients.length);
     expect(Number(/^seatmap_outbound_budget_bytes (\d+)/m.exec(text)?.[1])).toBe(40 << 20);
     // what the process holds stays near the budget, not 20 clients × their requests
-    expect(rssBytes(gw.child.pid!) - before).toBeLessThan(200 * 1024 * 1024);
+    const after = rssBytes(gw.child.pid!);
+    console.log(`20 non-reading clients, OUTBOUND_BUDGET_BYTES 40 MiB: gateway RSS ${mb(before)} → ${mb(after)} MB, ${closedForBudget} closed for the budget`);
+    expect(after - before).toBeLessThan(200 * 1024 * 1024);
 
     // reading again, each closed client finds its connection gone: dropped without a close frame,
     // since its megabytes of unsent data would have kept the memory until sent
