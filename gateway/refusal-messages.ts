@@ -8,7 +8,10 @@
  */
 import type { ErrorCode } from '../core/errors.js';
 import type { HoldRules } from '../core/store/index.js';
-import type { SeatOperation } from './operations.js';
+import type { ClientRequest } from '../core/protocol/index.js';
+
+/** The seat operations (as gateway/operations.ts runs them). */
+type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
 
 /** What a refusal message may look up about the event. */
 export interface RefusalFacts {
