@@ -71,7 +71,8 @@ export async function runOperation(
       const outcome = await durable.waitForCommit(r.bookingId, r.replayed);
       switch (outcome.status) {
         case 'committed':
-          return { ...booked, ref: outcome.reference, state: outcome.state };
+          // `reference`, as the admin API calls it; `ref` is its old name, still sent for older clients
+          return { ...booked, reference: outcome.reference, ref: outcome.reference, state: outcome.state };
         case 'timeout':
           return errorMessage(rid, 'PENDING');
         case 'refused':

@@ -100,11 +100,13 @@ describe('live seat map', () => {
     // answered only after the Postgres commit: the reference comes from the committed row
     expect(booked).toMatchObject({ id: expect.any(String), replayed: false, ref: expect.stringMatching(REFERENCE), state: 'confirmed' });
     const row = await queryGatewayDb(gw.prefix, 'SELECT reference, holder, seats FROM bookings WHERE id = $1', [booked.id]);
-    expect(row).toEqual([{ reference: booked.ref, holder: 'carol', seats: [10, 11, 13] }]);
+    expect(row).toEqual([{ reference: booked.reference, holder: 'carol', seats: [10, 11, 13] }]);
+    // one name across the WebSocket reply and the admin JSON; `ref`, the old name, is still sent for older clients
+    expect(booked.ref).toBe(booked.reference);
     expect([...(booked.seats as number[])].sort((a, b) => a - b)).toEqual([10, 11, 13]);
     // the same key again returns the same booking
     const again = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
-    expect(again).toMatchObject({ id: booked.id, replayed: true, ref: booked.ref });
+    expect(again).toMatchObject({ id: booked.id, replayed: true, reference: booked.reference, ref: booked.reference });
 
     const view = await dave.until('e2', (v) => v.seq >= (booked.seq as number));
     expect([view.status[10], view.status[11], view.status[12], view.status[13]]).toEqual([2, 2, 0, 2]);
