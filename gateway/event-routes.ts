@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { ERROR_CATALOGUE } from '../core/errors.js';
 import { createEventFromLayout } from '../core/events.js';
 import { LayoutError } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
@@ -188,7 +187,8 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
         return sendError(res, 'BAD_REQUEST', err.message, { issues: err.issues });
       }
       if (!created.ok) {
-        return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code].text);
+        const why = created.code === 'CONFLICT' ? `event ${id} already exists` : `the store refused event ${id} (${created.code}: its seat count or hold settings are out of range); nothing was created`;
+        return sendError(res, created.code, why);
       }
       logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: principal.sub }, 'event created');
       sendJson(res, 201, { id, epoch: created.epoch, seatCount: created.compiled.seatCount });
