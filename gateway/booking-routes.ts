@@ -19,6 +19,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID } from '../core/ids.js';
 import { textProblem } from '../core/text.js';
+import { seatsAre } from './refusal-messages.js';
 import type { Authenticator, Principal } from './auth.js';
 import { authorize, type Refuse } from './http-auth.js';
 import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
@@ -136,16 +137,35 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
         const input = await readJsonBody(res, body, ctx, 'the body must be JSON {"seats": [seat indexes]}');
         if (input === undefined || ctx.aborted) return;
         const seats = (input as { seats?: unknown } | null)?.seats;
-        if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
-          return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of seat indexes');
+        // range (negative indexes too) is the store's: its BAD_SEAT lists every offending index
+        if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s))) {
+          return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of integer seat indexes');
         }
         const result = await setSeatsBlocked(pool, store, operation, eventId, seats as number[]);
         if (ctx.aborted) return;
-        if (!result.ok) return sendError(res, result.code, ERROR_CATALOGUE[result.code].text, result.seats ? { seats: result.seats } : {});
+        if (!result.ok) return sendError(res, result.code, blockRefusal(operation, result.code, result.seats), result.seats ? { seats: result.seats } : {});
         logger.info({ eventId, operation, seats: seats.length, by: principal.sub }, `seats ${operation}ed`);
         sendJson(res, 200, { seq: result.seq }, NO_STORE);
       }, logger),
     );
+  }
+}
+
+/** What a refused block or unblock did not do, naming the seats. */
+function blockRefusal(operation: 'block' | 'unblock', code: ErrorCode, seats: number[] | undefined): string {
+  const named = seats && seats.length > 0 ? seatsAre(seats) : null;
+  const done = `nothing was ${operation}ed`;
+  switch (code) {
+    case 'BAD_SEAT':
+      return named ? `seats: ${named} out of range or listed twice; ${done}` : `seats: an index is out of range or listed twice; ${done}`;
+    case 'UNAVAILABLE':
+      return named ? `seats: ${named} not free (held or booked); ${done}` : `seats: a seat is not free; ${done}`;
+    case 'CONFLICT':
+      return named ? `seats: ${named} not blocked; ${done}` : `seats: a seat is not blocked; ${done}`;
+    case 'NO_EVENT':
+      return `there is no such event; ${done}`;
+    default:
+      return ERROR_CATALOGUE[code].text;
   }
 }
 

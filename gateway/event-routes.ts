@@ -1,11 +1,12 @@
 /**
  * The event routes: `GET /events/:id` (the layout view, cached per epoch),
  * `GET /events/:id/availability` (counts from this node's room, else a Redis
- * snapshot) and `POST /events` (admin: create an event from a layout).
+ * snapshot) and `POST /events` (admin: create an event from a layout; an id
+ * is made when the body has none). gateway/openapi/events.ts describes them.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { ERROR_CATALOGUE } from '../core/errors.js';
 import { createEventFromLayout } from '../core/events.js';
 import { LayoutError } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
@@ -146,12 +147,14 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
       const input = await readJsonBody(res, body, ctx, 'the body is not valid JSON');
       if (input === undefined || ctx.aborted) return;
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-        return sendError(res, 'BAD_REQUEST', 'the body must be an object {id, layout}');
+        return sendError(res, 'BAD_REQUEST', 'the body must be an object: {"id": ..., "layout": {...}}, {"layout": {...}} or a layout');
       }
-      const { id, layout } = input as { id?: unknown; layout?: unknown };
-      if (typeof id !== 'string' || !EVENT_ID.test(id)) {
-        return sendError(res, 'BAD_REQUEST', `id must be ${EVENT_ID_RULE}`);
+      const parts = eventBody(input as Record<string, unknown>);
+      if (parts.id !== undefined && (typeof parts.id !== 'string' || !EVENT_ID.test(parts.id))) {
+        return sendError(res, 'BAD_REQUEST', `id must be ${EVENT_ID_RULE} (or left out: one is made)`);
       }
+      const id = typeof parts.id === 'string' ? parts.id : newEventId();
+      const layout = parts.layout;
 
       let recorded: boolean;
       try {
@@ -171,12 +174,28 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
         return sendError(res, 'BAD_REQUEST', err.message, { issues: err.issues });
       }
       if (!created.ok) {
-        return sendError(res, created.code, created.code === 'CONFLICT' ? `event ${id} already exists` : ERROR_CATALOGUE[created.code].text);
+        const why = created.code === 'CONFLICT' ? `event ${id} already exists` : `the store refused event ${id} (${created.code}: its seat count or hold settings are out of range); nothing was created`;
+        return sendError(res, created.code, why);
       }
       logger.info({ eventId: id, epoch: created.epoch, seatCount: created.compiled.seatCount, sub: principal.sub }, 'event created');
       sendJson(res, 201, { id, epoch: created.epoch, seatCount: created.compiled.seatCount });
     }, logger),
   );
+}
+
+/**
+ * The id and layout of a POST /events body: `{id, layout}`, `{layout}`, or a
+ * bare layout (what `npm run venue` writes: it has `sections`). Without an id
+ * the gateway makes one, as seats.io does with an event key.
+ */
+export function eventBody(body: Record<string, unknown>): { id?: unknown; layout: unknown } {
+  if (!('layout' in body) && 'sections' in body) return { layout: body };
+  return { ...('id' in body && { id: body.id }), layout: body.layout };
+}
+
+/** A new event id: `ev-` and 12 random hex digits. */
+export function newEventId(): string {
+  return `ev-${randomBytes(6).toString('hex')}`;
 }
 
 /** Counts per state, in total and per category (when the compiled layout is known). */

@@ -15,6 +15,7 @@ import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
+import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
 
 export type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
 
@@ -47,28 +48,31 @@ export async function runOperation(
   const scope = REQUIRED_SCOPE[request.t];
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
+  // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
+  const refused = async (r: { code: ErrorCode; seats?: number[] }) => errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store)), r.seats);
   switch (request.t) {
     case 'hold': {
       const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok });
-      return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+      return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
       const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats });
-      return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+      return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {
       const r = await store.extend({ eventId: request.ev, holder, token: request.tok });
-      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : errorMessage(rid, r.code, undefined, r.seats);
+      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'book': {
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
-      if (!r.ok) return errorMessage(rid, r.code, undefined, r.seats);
+      if (!r.ok) return refused(r);
       const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
       if (!durable) return booked;
       const outcome = await durable.waitForCommit(r.bookingId, r.replayed);
       switch (outcome.status) {
         case 'committed':
-          return { ...booked, ref: outcome.reference, state: outcome.state };
+          // `reference`, as the admin API calls it; `ref` is its old name, still sent for older clients
+          return { ...booked, reference: outcome.reference, ref: outcome.reference, state: outcome.state };
         case 'timeout':
           return errorMessage(rid, 'PENDING');
         case 'refused':
@@ -78,6 +82,16 @@ export async function runOperation(
       }
     }
   }
+}
+
+/** The event facts a refusal message names, from the store's meta. */
+function storeFacts(store: SeatStore): RefusalFacts {
+  return {
+    eventFacts: async (eventId) => {
+      const meta = await store.meta(eventId);
+      return meta && { seatCount: meta.seatCount, rules: meta.rules };
+    },
+  };
 }
 
 /** What an operation needs of the connection that asked. */

@@ -8,7 +8,7 @@
  * - gateway/slow-consumers.ts: pause/resume/close policy, process budget
  * - gateway/operations.ts: seat operations
  * - gateway/hub.ts: this node's rooms, fed by the change feed
- * - gateway/http.ts and the route groups the node passes in
+ * - the HTTP route groups: health, events, /openapi.json (gateway/openapi/), then the node's
  *
  * It owns listening (an exclusive port unless REUSE_PORT) and the graceful
  * shutdown: stop accepting, let in-flight work answer within the grace
@@ -25,6 +25,7 @@ import { ChangeFeed } from './change-feed.js';
 import { Connections } from './connections.js';
 import { registerEventRoutes } from './event-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { registerOpenApiRoutes } from './openapi-routes.js';
 import { sendJson } from './http-util.js';
 import { Hub } from './hub.js';
 import { Inflight } from './inflight.js';
@@ -36,6 +37,7 @@ import { SlowConsumers } from './slow-consumers.js';
 import { Subscriptions } from './subscriptions.js';
 import { LISTEN_EXCLUSIVE_PORT, LISTEN_SHARED_PORT, listenOn } from './uws.js';
 import { RecoveryGate } from './recovery-gate.js';
+import { recordingRoutes, type RegisteredRoute } from './route-list.js';
 import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
 
@@ -79,6 +81,8 @@ export class GatewayServer {
   readonly app: uWS.TemplatedApp;
   readonly hub: Hub;
   readonly connections: Connections<Session>;
+  /** every HTTP route registered, in order (the catch-all 404 last); test/openapi.test.ts holds them against the OpenAPI document */
+  readonly routes: RegisteredRoute[] = [];
   private readonly inflight = new Inflight();
   private readonly slowConsumers: SlowConsumers;
   private listenSocket: uWS.us_listen_socket | null = null;
@@ -170,10 +174,12 @@ export class GatewayServer {
     const groups: RouteGroup[] = [
       (app) => registerHealthRoutes(app, { metrics, logger, isDraining: () => this.draining, checkReadiness: options.checkReadiness }),
       (app) => registerEventRoutes(app, eventRoutes),
+      registerOpenApiRoutes,
       ...(options.routes ?? []),
     ];
-    for (const register of groups) register(this.app);
-    this.app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route' }));
+    const app = recordingRoutes(this.app, this.routes);
+    for (const register of groups) register(app);
+    app.any('/*', (res) => sendJson(res, 404, { code: 'BAD_REQUEST', msg: 'no such route (GET /openapi.json lists every route)' }));
   }
 
   /** Starts listening; resolves to the port (useful with PORT=0). */

@@ -11,6 +11,7 @@ import { rebuildEvent } from '../core/bookings/rebuild.js';
 import { REFERENCE } from '../core/bookings/reference.js';
 import { SeatState } from '../core/store/index.js';
 import { createVenueEvent, queryGatewayDb, startTestGateway, testDatabaseFor, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { TestClient } from './support/ws-client.js';
 
 let gw: TestGateway;
@@ -44,7 +45,7 @@ async function holdAndBook(c: TestClient, ev: string, seats: number[], key: stri
 }
 
 function admin(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${gw.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers } });
+  return apiFetch(`${gw.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers } });
 }
 
 describe('cancel', () => {
@@ -97,9 +98,9 @@ describe('cancel', () => {
 
   it('refuses without an admin token, and answers NOT_FOUND for an unknown booking', async () => {
     const user = await token('someone');
-    const forbidden = await fetch(`${gw.httpUrl}/events/lc/bookings`, { headers: { authorization: `Bearer ${user}` } });
+    const forbidden = await apiFetch(`${gw.httpUrl}/events/lc/bookings`, { headers: { authorization: `Bearer ${user}` } });
     expect(forbidden.status).toBe(403);
-    expect((await fetch(`${gw.httpUrl}/events/lc/bookings`)).status).toBe(401);
+    expect((await apiFetch(`${gw.httpUrl}/events/lc/bookings`)).status).toBe(401);
     const missing = await admin('/events/lc/bookings/SM-00000000/cancel', { method: 'POST' });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: 'NOT_FOUND' });

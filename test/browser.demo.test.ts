@@ -136,7 +136,7 @@ describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
 
   it('booking turns the seat booked in both pages', async () => {
     await alice.page.locator('#book').click();
-    await expect.poll(() => alice.page.locator('#message').textContent(), { timeout: 15_000 }).toMatch(/^Booked 1 seat/);
+    await expect.poll(() => alice.page.locator('#message').textContent(), { timeout: 15_000 }).toMatch(/^Booked 1 seat: booking reference SM-/);
     for (const p of [alice, bob]) {
       await eventually(async () => (await state(p, SEAT_A)) === 2, 'the seat to be booked');
       await eventually(async () => (await colour(p, SEAT_A)) === STATE_COLOURS.booked, 'the seat drawn booked');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET, createAuthenticator } from '../gateway/auth.js';
 import { DEMO_TOKEN_SCOPE } from '../gateway/demo-routes.js';
 import { startTestGateway, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 
 describe('client SDK bundle', () => {
   it('bundles for browsers on its own: no Node built-ins, no require', async () => {
@@ -45,7 +46,7 @@ describe('demo routes', () => {
   });
 
   it('serves the page at / and its script under a content hash, cacheable forever at that hash', async () => {
-    const page = await fetch(`${testSecret.httpUrl}/`);
+    const page = await apiFetch(`${testSecret.httpUrl}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.headers.get('cache-control')).toBe('no-cache');
@@ -53,7 +54,7 @@ describe('demo routes', () => {
     const src = /<script type="module" src="(\/demo\/app\.js\?v=([0-9a-f]{16}))">/.exec(html);
     expect(src, 'the script tag names the bundle by its hash').not.toBeNull();
 
-    const script = await fetch(`${testSecret.httpUrl}${src![1]}`);
+    const script = await apiFetch(`${testSecret.httpUrl}${src![1]}`);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
@@ -61,19 +62,19 @@ describe('demo routes', () => {
     expect((await script.text()).length).toBeGreaterThan(10_000);
 
     // without the matching hash the script must be revalidated
-    const unversioned = await fetch(`${testSecret.httpUrl}/demo/app.js`);
+    const unversioned = await apiFetch(`${testSecret.httpUrl}/demo/app.js`);
     expect(unversioned.headers.get('cache-control')).toBe('no-cache');
     await unversioned.arrayBuffer();
   });
 
   it('refuses demo tokens on a gateway with its own secret', async () => {
-    const reply = await fetch(`${testSecret.httpUrl}/demo/token`);
+    const reply = await apiFetch(`${testSecret.httpUrl}/demo/token`);
     expect(reply.status).toBe(403);
     expect(await reply.json()).toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('mints short-lived guest tokens on a gateway running on the development secret, keeping a given guest subject', async () => {
-    const reply = await fetch(`${devSecret.httpUrl}/demo/token`);
+    const reply = await apiFetch(`${devSecret.httpUrl}/demo/token`);
     expect(reply.status).toBe(200);
     expect(reply.headers.get('cache-control')).toBe('no-store');
     const body = (await reply.json()) as { token: string; sub: string; expiresAt: number };
@@ -84,10 +85,10 @@ describe('demo routes', () => {
     const verified = await createAuthenticator({ jwtSecret: DEV_JWT_SECRET, allowAnonymous: false }).verify(body.token);
     expect(verified.ok).toBe(true);
 
-    const again = (await (await fetch(`${devSecret.httpUrl}/demo/token?sub=${body.sub}`)).json()) as { sub: string };
+    const again = (await (await apiFetch(`${devSecret.httpUrl}/demo/token?sub=${body.sub}`)).json()) as { sub: string };
     expect(again.sub).toBe(body.sub);
     // anything but a guest subject is replaced: the route never mints tokens for real users' names
-    const other = (await (await fetch(`${devSecret.httpUrl}/demo/token?sub=admin`)).json()) as { sub: string };
+    const other = (await (await apiFetch(`${devSecret.httpUrl}/demo/token?sub=admin`)).json()) as { sub: string };
     expect(other.sub).toMatch(/^guest-/);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { ERROR_CODES } from '../core/errors.js';
 import { encodeMessage, type ErrMessage, type ServerMessage } from '../core/protocol/index.js';
+import { ERROR_CATALOGUE } from '../core/errors.js';
 import { createVenueEvent, startTestGateway, token, wipePrefix, TEST_JWT_SECRET, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
 import { freePort } from './support/net.js';
@@ -99,11 +100,13 @@ describe('live seat map', () => {
     // answered only after the Postgres commit: the reference comes from the committed row
     expect(booked).toMatchObject({ id: expect.any(String), replayed: false, ref: expect.stringMatching(REFERENCE), state: 'confirmed' });
     const row = await queryGatewayDb(gw.prefix, 'SELECT reference, holder, seats FROM bookings WHERE id = $1', [booked.id]);
-    expect(row).toEqual([{ reference: booked.ref, holder: 'carol', seats: [10, 11, 13] }]);
+    expect(row).toEqual([{ reference: booked.reference, holder: 'carol', seats: [10, 11, 13] }]);
+    // one name across the WebSocket reply and the admin JSON; `ref`, the old name, is still sent for older clients
+    expect(booked.ref).toBe(booked.reference);
     expect([...(booked.seats as number[])].sort((a, b) => a - b)).toEqual([10, 11, 13]);
     // the same key again returns the same booking
     const again = await carol.ok({ t: 'book', ev: 'e2', tok, key: 'order-1' });
-    expect(again).toMatchObject({ id: booked.id, replayed: true, ref: booked.ref });
+    expect(again).toMatchObject({ id: booked.id, replayed: true, reference: booked.reference, ref: booked.reference });
 
     const view = await dave.until('e2', (v) => v.seq >= (booked.seq as number));
     expect([view.status[10], view.status[11], view.status[12], view.status[13]]).toEqual([2, 2, 0, 2]);
@@ -218,6 +221,29 @@ describe('error codes', () => {
     await kim.ok({ t: 'book', ev: 'e2', tok: held.tok as string, key: 'kim-1' });
     // the same idempotency key for another hold
     await expectErr(kim, { t: 'book', ev: 'e2', tok: other.tok as string, key: 'kim-1' }, 'CONFLICT');
+  });
+
+  it('err.msg says what happened to this request, naming the field, never the catalogue sentence', async () => {
+    const uma = await connect('uma');
+    const vic = await connect('vic');
+    // every offending index: out of range and negative alike
+    const badSeat = await expectErr(uma, { t: 'hold', ev: 'e2', seats: [5000, -1, 3] }, 'BAD_SEAT');
+    expect(badSeat.seats).toEqual([5000, -1]);
+    expect(badSeat.msg).toBe('seats: seats 5000 and -1 are out of range or listed twice (event e2 has seats 0 to 299); nothing was held');
+    const held = await uma.ok({ t: 'hold', ev: 'e2', seats: [260, 261] });
+    const taken = await expectErr(vic, { t: 'hold', ev: 'e2', seats: [261, 262] }, 'UNAVAILABLE');
+    expect(taken.msg).toBe('seats: seat 261 is not free (held, booked or blocked by someone else); nothing was held');
+    // the limit itself, from the event's rules (createVenueEvent: 10 per token, 20 per holder)
+    const limit = await expectErr(vic, { t: 'hold', ev: 'e2', seats: Array.from({ length: 11 }, (_, i) => 270 + i) }, 'HOLD_LIMIT');
+    expect(limit.msg).toMatch(/^holding 11 more seats would exceed the limit of \d+ seats per hold token or \d+ seats per holder for event e2; nothing was held$/);
+    const notHolder = await expectErr(vic, { t: 'release', ev: 'e2', tok: held.tok as string }, 'NOT_HOLDER');
+    expect(notHolder.msg).toMatch(/^(tok|seats): .*nothing was released$/);
+    const expired = await expectErr(vic, { t: 'extend', ev: 'e2', tok: 'AAAAAAAAAAAAAAAA' }, 'EXPIRED');
+    expect(expired.msg).toBe('tok: the hold token AAAAAAAAAAAAAAAA is unknown or has expired; the hold was not extended');
+    const noEvent = await expectErr(vic, { t: 'book', ev: 'nowhere', tok: held.tok as string, key: 'k' }, 'NO_EVENT');
+    expect(noEvent.msg).toBe('there is no event nowhere; nothing was booked');
+    for (const reply of [badSeat, taken, limit, notHolder, expired, noEvent]) expect(reply.msg).not.toBe(ERROR_CATALOGUE[reply.code].text);
+    await uma.ok({ t: 'release', ev: 'e2', tok: held.tok as string });
   });
 
   it('EXPIRED once a hold has run out', async () => {

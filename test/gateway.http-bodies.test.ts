@@ -13,6 +13,7 @@ import { mintDevToken } from '../gateway/auth.js';
 import { processBodyBudget } from '../gateway/http-body.js';
 import { generateVenue } from '../scripts/generate-venue.js';
 import { TEST_JWT_SECRET, newPrefix, spawnGateway, startTestGateway, token, wipePrefix, type SpawnedGateway, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -110,7 +111,7 @@ describe('admin bodies are read only after the credentials are checked', () => {
     gw = await spawnGateway(prefix, { DEMO: '0', LOG_LEVEL: 'info' });
     cleanups.push(() => gw.stop('SIGKILL'));
     const pid = gw.child.pid!;
-    expect((await fetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
+    expect((await apiFetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     const before = rssOf(pid);
 
@@ -151,7 +152,7 @@ describe('admin bodies are read only after the credentials are checked', () => {
       expect(r.sent).toBeLessThan(SIZE / 2);
     });
     // and the gateway serves on
-    expect((await fetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
+    expect((await apiFetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
     expect(await gw.stop()).toBe(0);
   });
 });
@@ -194,12 +195,12 @@ describe('the process-wide body budget', () => {
     expect(processBodyBudget.usedBytes).toBe(0);
 
     // the refused one, retried alone, fits
-    const retried = await fetch(`${gw.httpUrl}/events`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: second });
+    const retried = await apiFetch(`${gw.httpUrl}/events`, { method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, body: second });
     expect(retried.status).toBe(201);
     expect(processBodyBudget.usedBytes).toBe(0);
 
     // an empty body is read (and refused as JSON), not waited for
-    const empty = await fetch(`${gw.httpUrl}/events`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` }, body: '' });
+    const empty = await apiFetch(`${gw.httpUrl}/events`, { method: 'POST', headers: { Authorization: `Bearer ${admin}` }, body: '' });
     expect(empty.status).toBe(400);
   });
 });

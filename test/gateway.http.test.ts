@@ -1,4 +1,7 @@
-/** The gateway's HTTP routes, served by a real uWS app over a real seat store. */
+/**
+ * The gateway's HTTP routes, served by a real uWS app over a real seat store.
+ * Every response is checked against the OpenAPI document (apiFetch).
+ */
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import uWS from 'uWebSockets.js';
@@ -11,6 +14,7 @@ import { LayoutCache, buildLayoutView, type LayoutView } from '../gateway/layout
 import { createMetrics } from '../gateway/metrics.js';
 import { generateVenue } from '../core/layout/generate-venue.js';
 import { freePort } from './support/net.js';
+import { apiFetch } from './support/openapi.js';
 import { createTestStore } from './support/redis.js';
 
 const SECRET = 'test-secret';
@@ -82,7 +86,7 @@ beforeEach(() => {
 function postEvent(body: unknown, token: string | null = adminToken, init: RequestInit = {}): Promise<Response> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (token !== null) headers.Authorization = `Bearer ${token}`;
-  return fetch(`${base}/events`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
+  return apiFetch(`${base}/events`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
 }
 
 async function createEvent(id: string, layout: unknown = venue): Promise<{ id: string; epoch: number; seatCount: number }> {
@@ -93,48 +97,48 @@ async function createEvent(id: string, layout: unknown = venue): Promise<{ id: s
 
 describe('health, readiness and metrics', () => {
   it('GET /healthz answers ok', async () => {
-    const res = await fetch(`${base}/healthz`);
+    const res = await apiFetch(`${base}/healthz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
   it('GET /readyz is 200 when every check passes', async () => {
-    const res = await fetch(`${base}/readyz`);
+    const res = await apiFetch(`${base}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ready', checks: { redis: true, postgres: true, scripts: true } });
   });
 
   it('GET /readyz is 503 "not ready" when a required check fails', async () => {
     readiness.redis = false;
-    const res = await fetch(`${base}/readyz`);
+    const res = await apiFetch(`${base}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'not ready', checks: { redis: false, postgres: true, scripts: true } });
   });
 
   it('GET /readyz stays 200 while Postgres is down, and says so: holds and books go on in Redis', async () => {
     readiness.postgres = false;
-    const res = await fetch(`${base}/readyz`);
+    const res = await apiFetch(`${base}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ready', checks: { redis: true, postgres: false, scripts: true } });
   });
 
   it('GET /readyz is 503 "not ready" when the checks themselves throw', async () => {
     readinessFails = true;
-    const res = await fetch(`${base}/readyz`);
+    const res = await apiFetch(`${base}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'not ready' });
   });
 
   it('GET /readyz is 503 "draining" once shutdown began, even with every check passing', async () => {
     draining = true;
-    const res = await fetch(`${base}/readyz`);
+    const res = await apiFetch(`${base}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'draining', checks: { redis: true, postgres: true, scripts: true } });
   });
 
   it('GET /metrics serves the Prometheus text', async () => {
-    const res = await fetch(`${base}/metrics`);
+    const res = await apiFetch(`${base}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -155,6 +159,17 @@ describe('POST /events', () => {
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ code: 'CONFLICT' });
     expect((await t.store.meta('arena-1'))?.epoch).toBe(created.epoch);
+  });
+
+  it('makes an id when the body has none: {layout}, or the bare layout npm run venue writes', async () => {
+    for (const body of [{ layout: venue }, venue]) {
+      const res = await postEvent(body);
+      expect(res.status).toBe(201);
+      const created = (await res.json()) as { id: string; seatCount: number };
+      expect(created.id).toMatch(/^ev-[0-9a-f]{12}$/);
+      expect(created.seatCount).toBe(500);
+      expect((await t.store.meta(created.id))?.seatCount).toBe(500);
+    }
   });
 
   it('answers 401 without a token or with an invalid one', async () => {
@@ -199,7 +214,7 @@ describe('POST /events', () => {
   });
 
   it('answers 400 to bad JSON, a body that is not an object, and bad ids', async () => {
-    for (const body of ['{"id": "x", "layout":', '[1,2]', 'null', JSON.stringify({ layout: venue })]) {
+    for (const body of ['{"id": "x", "layout":', '[1,2]', 'null']) {
       const res = await postEvent(body);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST' });
@@ -228,7 +243,7 @@ describe('POST /events', () => {
         controller.enqueue(chunk);
       },
     });
-    const res = await fetch(`${base}/events`, {
+    const res = await apiFetch(`${base}/events`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
       body: stream,
@@ -246,7 +261,7 @@ describe('POST /events', () => {
         controller.close();
       },
     });
-    const res = await fetch(`${base}/events`, {
+    const res = await apiFetch(`${base}/events`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${adminToken}` },
       body: stream,
@@ -264,7 +279,7 @@ describe('GET /events/:id', () => {
   });
 
   it('serves the columnar layout view, seat index = array position', async () => {
-    const res = await fetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'identity' } });
+    const res = await apiFetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'identity' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('content-encoding')).toBeNull();
@@ -305,17 +320,17 @@ describe('GET /events/:id', () => {
   });
 
   it('gzips when the client accepts it', async () => {
-    const plain = await fetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'identity' } });
+    const plain = await apiFetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'identity' } });
     const plainText = await plain.text();
     // fetch decodes gzip itself; check the header and that the decoded body is the same JSON
-    const zipped = await fetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'gzip, deflate' } });
+    const zipped = await apiFetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'gzip, deflate' } });
     expect(zipped.status).toBe(200);
     expect(zipped.headers.get('content-encoding')).toBe('gzip');
     expect(zipped.headers.get('etag')).toBe(`"layout-1-${epoch}"`);
     expect(zipped.headers.get('vary')).toBe('Accept-Encoding');
     expect(await zipped.text()).toBe(plainText);
 
-    const refused = await fetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'gzip;q=0, identity' } });
+    const refused = await apiFetch(`${base}/events/layout-1`, { headers: { 'Accept-Encoding': 'gzip;q=0, identity' } });
     expect(refused.headers.get('content-encoding')).toBeNull();
 
     // the raw bytes really are gzip, and smaller
@@ -328,45 +343,45 @@ describe('GET /events/:id', () => {
   it('answers 304 without a body when If-None-Match has the ETag', async () => {
     const etag = `"layout-1-${epoch}"`;
     for (const header of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
-      const res = await fetch(`${base}/events/layout-1`, { headers: { 'If-None-Match': header } });
+      const res = await apiFetch(`${base}/events/layout-1`, { headers: { 'If-None-Match': header } });
       expect(res.status).toBe(304);
       expect(res.headers.get('etag')).toBe(etag);
       expect(res.headers.get('cache-control')).toBe('public, max-age=60');
       expect(await res.text()).toBe('');
     }
-    const stale = await fetch(`${base}/events/layout-1`, { headers: { 'If-None-Match': '"layout-1-1"' } });
+    const stale = await apiFetch(`${base}/events/layout-1`, { headers: { 'If-None-Match': '"layout-1-1"' } });
     expect(stale.status).toBe(200);
     expect(((await stale.json()) as LayoutView).seatCount).toBe(500);
   });
 
   it('serves the new layout, with a new ETag, once the event is recreated with a new epoch', async () => {
     const first = await createEvent('layout-2');
-    const before = await fetch(`${base}/events/layout-2`);
+    const before = await apiFetch(`${base}/events/layout-2`);
     expect(((await before.json()) as LayoutView).seatCount).toBe(500);
     await t.store.deleteEvent('layout-2');
     const second = await createEvent('layout-2', generateVenue({ seats: 300, seed: 2, name: 'T2' }));
     expect(second.epoch).not.toBe(first.epoch);
-    const after = await fetch(`${base}/events/layout-2`, { headers: { 'If-None-Match': `"layout-2-${first.epoch}"` } });
+    const after = await apiFetch(`${base}/events/layout-2`, { headers: { 'If-None-Match': `"layout-2-${first.epoch}"` } });
     expect(after.status).toBe(200);
     expect(after.headers.get('etag')).toBe(`"layout-2-${second.epoch}"`);
     expect(await after.json()).toMatchObject({ epoch: second.epoch, seatCount: 300, name: 'T2' });
   });
 
   it('answers 404 NO_EVENT for an unknown event or one stored without a layout', async () => {
-    const res = await fetch(`${base}/events/no-such-event`);
+    const res = await apiFetch(`${base}/events/no-such-event`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 'NO_EVENT' });
 
     const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 10 };
     expect((await t.store.createEvent({ eventId: 'bare-1', seatCount: 10, rules })).ok).toBe(true);
-    const bare = await fetch(`${base}/events/bare-1`);
+    const bare = await apiFetch(`${base}/events/bare-1`);
     expect(bare.status).toBe(404);
     expect(await bare.json()).toMatchObject({ code: 'NO_EVENT' });
   });
 
   it('answers 400 BAD_REQUEST to a malformed id', async () => {
     for (const id of ['bad%20id', 'x'.repeat(65), '%C3%BC', 'a:b']) {
-      const res = await fetch(`${base}/events/${id}`);
+      const res = await apiFetch(`${base}/events/${id}`);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST' });
     }
@@ -389,7 +404,7 @@ describe('GET /events/:id/availability', () => {
     );
 
   async function availability(id: string): Promise<AvailabilityBody> {
-    const res = await fetch(`${base}/events/${id}/availability`);
+    const res = await apiFetch(`${base}/events/${id}/availability`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-cache');
     return (await res.json()) as AvailabilityBody;
@@ -441,10 +456,10 @@ describe('GET /events/:id/availability', () => {
   });
 
   it('answers 404 NO_EVENT for an unknown event and 400 for a malformed id', async () => {
-    const res = await fetch(`${base}/events/no-such-event/availability`);
+    const res = await apiFetch(`${base}/events/no-such-event/availability`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 'NO_EVENT' });
-    const bad = await fetch(`${base}/events/bad%20id/availability`);
+    const bad = await apiFetch(`${base}/events/bad%20id/availability`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'BAD_REQUEST' });
   });

@@ -72,6 +72,10 @@ describe('refusals', () => {
     const eventId = await newEvent(10);
     await expectRefused(eventId, () => store.hold({ eventId, holder: 'a', seats: [1, 10, 2, 1] }), { code: 'BAD_SEAT', seats: [10, 1] });
     await expectRefused(eventId, () => store.hold({ eventId, holder: 'a', seats: [-1, 3] }), { code: 'BAD_SEAT', seats: [-1] });
+    // every offending index, out of range and negative alike (the range check is the script's, negatives included)
+    await expectRefused(eventId, () => store.hold({ eventId, holder: 'a', seats: [5000, -1] }), { code: 'BAD_SEAT', seats: [5000, -1] });
+    await expectRefused(eventId, () => store.release({ eventId, holder: 'a', token: 'abcdefghijkl', seats: [-3, 12, 3, 3] }), { code: 'BAD_SEAT', seats: [-3, 12, 3] });
+    await expectRefused(eventId, () => store.block(eventId, [-2, 99]), { code: 'BAD_SEAT', seats: [-2, 99] });
     await expectRefused(eventId, () => store.block(eventId, [99]), { code: 'BAD_SEAT', seats: [99] });
   });
 

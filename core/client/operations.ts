@@ -59,7 +59,8 @@ export async function bookHold(ctx: OperationContext, ev: string, tok: string, o
       ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),
-        ...(typeof ok.ref === 'string' && { ref: ok.ref }),
+        // `reference` (older gateways send only `ref`, its old name)
+        ...(referenceOf(ok) !== undefined && { reference: referenceOf(ok), ref: referenceOf(ok) }),
         ...((ok.state === 'confirmed' || ok.state === 'cancelled') && { state: ok.state }),
         seats: Array.isArray(ok.seats) ? (ok.seats as number[]) : [],
         seq: field(ok, 'seq', 'number'),
@@ -73,6 +74,10 @@ export async function bookHold(ctx: OperationContext, ev: string, tok: string, o
       await new Promise((resolve) => setTimeout(resolve, BOOK_RETRY_PAUSE_MS));
     }
   }
+}
+
+function referenceOf(ok: OkFields): string | undefined {
+  return typeof ok.reference === 'string' ? ok.reference : typeof ok.ref === 'string' ? ok.ref : undefined;
 }
 
 /** Runs a seat operation; a token the server calls unknown or expired is forgotten. */

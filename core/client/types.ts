@@ -113,7 +113,9 @@ export interface HoldResult {
 
 export interface BookResult {
   id: string;
-  /** the human-readable booking reference, e.g. `SM-7K2M9QXD`, when the server sends one */
+  /** the booking reference, e.g. `SM-7K2M9QXD`, as the admin API and a support desk use it, when the server sends one */
+  reference?: string;
+  /** @deprecated the old name of `reference` (the same value) */
   ref?: string;
   /** `cancelled` only for a replay of a booking cancelled since */
   state?: 'confirmed' | 'cancelled';

@@ -30,8 +30,9 @@ export class SeatView {
   applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st'>): void {
     this.epoch = snap.epoch;
     this.seq = snap.seq;
-    // copy: the decoder's bytes may be a view into a reused frame buffer
-    this.status = Uint8Array.from(snap.st);
+    // copy: the decoder's bytes may be a view into a reused frame buffer. slice(), not
+    // Uint8Array.from(): the latter iterates element by element (~110 ms for 20,000 seats in k6)
+    this.status = snap.st.slice();
   }
 
   /**

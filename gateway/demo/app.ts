@@ -14,6 +14,8 @@ import {
 } from '../../core/client/index.js';
 import type { HelloMessage } from '../../core/protocol/index.js';
 import { SeatPalette } from './colors.js';
+import { SeatKeyboard } from './keyboard.js';
+import { VenueLabels } from './labels.js';
 import type { DemoHandle, DemoMetrics } from './handle.js';
 import { MapView } from './map-view.js';
 import { ConnectionIndicator, CountsTable, HoldPanel, renderLegend } from './panel.js';
@@ -85,16 +87,23 @@ async function start(): Promise<void> {
   renderLegend(layout);
   const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf);
   const canvas = document.getElementById('map') as HTMLCanvasElement;
-  const renderer = new SeatRenderer(canvas, geometryOf(layout), new SeatPalette(layout.categories.length));
+  const geometry = geometryOf(layout);
+  const renderer = new SeatRenderer(canvas, geometry, new SeatPalette(layout.categories.length), new VenueLabels(layout, geometry.pitch));
+  const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: layout.currency || 'EUR' });
+  let keyboard: SeatKeyboard | null = null;
   let mine: ReadonlySet<number> = client.mySeats(eventId);
 
   const view = new MapView(canvas, document.getElementById('tip')!, document.getElementById('fit')!, renderer, {
     status: () => client.seats(eventId),
     mine: () => mine,
-    describe: (seat) => `${labelOf(seat)} · ${layout.categories[layout.seats.category[seat]!]?.label ?? ''} · ${stateName(seat)}`,
+    describe: (seat) => {
+      const category = layout.categories[layout.seats.category[seat]!];
+      return `${labelOf(seat)} · ${category ? `${category.label} ${money.format(category.price / 100)}` : ''} · ${stateName(seat)}`;
+    },
     click: (seat) => void onSeatClick(seat),
     rendered: (ms) => {
       metrics.fullRenderMs.push(ms);
+      keyboard?.follow();
       if (metrics.firstRenderAt === null && client.seats(eventId)) {
         metrics.firstRenderAt = performance.now();
         handle.ready = true;
@@ -109,6 +118,18 @@ async function start(): Promise<void> {
     return { x: rect.left + centre.x, y: rect.top + centre.y };
   };
   handle.seatColour = (seat) => renderer.colourAt(seat);
+  keyboard = new SeatKeyboard(canvas, document.getElementById('focus-ring')!, document.getElementById('seat-status')!, layout, {
+    centre: (seat) => renderer.seatCentre(seat),
+    reveal: (seat) => {
+      renderer.focus(seat, Math.max(renderer.pitchCss, 16));
+      view.renderAll();
+    },
+    describe: (seat) => view.describeSeat(seat),
+    showTip: (seat, x, y) => view.showTipAt(seat, x, y),
+    hideTip: () => view.hideTip(),
+    activate: (seat) => void onSeatClick(seat),
+    firstFree: () => client.seats(eventId)?.indexOf(SEAT_STATE.free) ?? 0,
+  });
   handle.focusSeat = (seat, pixels) => {
     renderer.focus(seat, pixels);
     view.renderAll();
@@ -132,11 +153,17 @@ async function start(): Promise<void> {
     if (status.length !== layout.seatCount) return location.reload();
     metrics.snapshotAt ??= performance.now();
     view.renderAll();
+    view.refreshTip();
+    keyboard?.refresh();
     showCounts();
   });
   client.on('seats', ({ ev, changes }) => {
     if (ev !== eventId) return;
-    view.renderSeats(changes.map((c) => c.seat));
+    const seats = changes.map((c) => c.seat);
+    view.renderSeats(seats);
+    // the tooltip says what the seat is now, not what it was when the mouse last moved
+    view.refreshTip(seats);
+    keyboard?.refresh(seats);
     metrics.diffApplyMs.push(performance.now() - diffStartedAt);
     metrics.diffSeats.push(changes.length);
     showCounts();
@@ -146,6 +173,8 @@ async function start(): Promise<void> {
     const changed = [...mine].filter((s) => !next.has(s)).concat([...next].filter((s) => !mine.has(s)));
     mine = next;
     view.renderSeats(changed);
+    view.refreshTip(changed);
+    keyboard?.refresh(changed);
     panel.show(client.holds(eventId));
   });
   const showSession = (hello: HelloMessage) => {
@@ -154,7 +183,7 @@ async function start(): Promise<void> {
     panel.setCanHold(hello.scopes.includes('seats:hold'));
   };
   client.on('hello', showSession);
-  client.on('hold-expired', (hold) => panel.say(`Your hold on ${hold.seats.length} seat(s) expired.`, 'error'));
+  client.on('hold-expired', (hold) => panel.say(`Your hold on ${seatCount(hold.seats.length)} expired.`, 'error'));
   client.on('event-gone', ({ ev }) => ev === eventId && panel.say('This event no longer exists.', 'error'));
   client.on('auth-failed', () => panel.say('The gateway refused the token. Reload the page to get a new one.', 'error'));
   // the connection may have been quicker than the layout
@@ -203,14 +232,15 @@ async function start(): Promise<void> {
   async function book(): Promise<void> {
     await eachHold('Booking…', async (hold) => {
       const booked = await client.book(eventId, hold.tok);
-      return `Booked ${booked.seats.length} seat(s): booking ${booked.id}.`;
+      // the reference a support desk and the admin API know the booking by
+      return `Booked ${seatCount(booked.seats.length)}: booking reference ${booked.reference ?? booked.id}.`;
     });
   }
 
   async function releaseAll(): Promise<void> {
     await eachHold('Releasing…', async (hold) => {
       const { released } = await client.release(eventId, hold.tok);
-      return `Released ${released} seat(s).`;
+      return `Released ${seatCount(released)}.`;
     });
   }
 
@@ -241,8 +271,11 @@ function explain(err: unknown, what: string): string {
   switch (err.code) {
     case 'UNAVAILABLE':
       return `Someone else just took ${what}.`;
-    case 'HOLD_LIMIT':
-      return 'You already hold as many seats as this event allows.';
+    case 'HOLD_LIMIT': {
+      // the gateway's message names the limits: "… the limit of 10 seats per hold token or 20 seats per holder …"
+      const limit = /the limit of (.+?) for event/.exec(err.message)?.[1];
+      return limit ? `You cannot hold more seats: the limit is ${limit}.` : 'You already hold as many seats as this event allows.';
+    }
     case 'EXPIRED':
       return 'Your hold has expired.';
     case 'RATE_LIMITED':
@@ -253,6 +286,11 @@ function explain(err: unknown, what: string): string {
     default:
       return `${err.code}: ${err.message}`;
   }
+}
+
+/** "1 seat", "3 seats" */
+function seatCount(n: number): string {
+  return `${n.toLocaleString()} ${n === 1 ? 'seat' : 'seats'}`;
 }
 
 /** Seat positions and categories as typed arrays; the pitch from the first seats of a sample of rows. */

@@ -6,11 +6,12 @@
 
 export const CATEGORY_COLOURS = ['#e4572e', '#f3a712', '#29bf12', '#17bebb', '#7e6bc4', '#ff7eb6', '#a0c4ff', '#9ef01a'];
 
+/** Each at least 3:1 against the background (WCAG's contrast for graphics), so booked and blocked seats stay visible. */
 export const STATE_COLOURS = {
   held: '#9aa5b1',
   mine: '#1e90ff',
-  booked: '#3d4652',
-  blocked: '#6b2f36',
+  booked: '#5f6b78',
+  blocked: '#a14a57',
 } as const;
 
 export const BACKGROUND = '#0f1419';

@@ -1,6 +1,8 @@
 /**
  * The interactive canvas: zoom (wheel), pan (drag), fit (a button),
- * hover labels, seat clicks, and redraws batched into animation frames.
+ * hover labels kept live (a seat that changes under the tooltip updates it),
+ * seat clicks, and redraws batched into animation frames. Keyboard access is
+ * keyboard.ts's, through showTipAt.
  */
 import type { SeatRenderer } from './renderer.js';
 
@@ -22,6 +24,8 @@ const CLICK_SLOP_PX = 4;
 export class MapView {
   private frameRequested = false;
   private press: { x: number; y: number; moved: boolean } | null = null;
+  /** the seat the tooltip describes, -1 when hidden */
+  private tipSeat = -1;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -34,7 +38,7 @@ export class MapView {
     canvas.addEventListener('pointerdown', (e) => this.onPointerDown(e));
     canvas.addEventListener('pointermove', (e) => this.onPointerMove(e));
     canvas.addEventListener('pointerup', (e) => this.onPointerUp(e));
-    canvas.addEventListener('pointerleave', () => (this.tip.style.display = 'none'));
+    canvas.addEventListener('pointerleave', () => this.hideTip());
     fitButton.addEventListener('click', () => {
       this.renderer.fit();
       this.renderAll();
@@ -56,6 +60,31 @@ export class MapView {
   renderSeats(seats: readonly number[]): void {
     const status = this.source.status();
     if (status) this.renderer.renderSeats(seats, status, this.source.mine());
+  }
+
+  /** Shows the tooltip of `seat` at a point of the canvas (CSS px). */
+  showTipAt(seat: number, x: number, y: number): void {
+    this.tipSeat = seat;
+    this.tip.textContent = this.source.describe(seat);
+    this.tip.style.left = `${x + 14}px`;
+    this.tip.style.top = `${y + 14}px`;
+    this.tip.style.display = 'block';
+  }
+
+  /** What the tooltip says of a seat. */
+  describeSeat(seat: number): string {
+    return this.source.describe(seat);
+  }
+
+  hideTip(): void {
+    this.tipSeat = -1;
+    this.tip.style.display = 'none';
+  }
+
+  /** The seat under the tooltip changed (a diff, a hold of ours, its expiry): say what it is now. */
+  refreshTip(changed?: readonly number[]): void {
+    if (this.tipSeat < 0 || (changed && !changed.includes(this.tipSeat))) return;
+    this.tip.textContent = this.source.describe(this.tipSeat);
   }
 
   /** Zoom and pan redraw at most once per animation frame. */
@@ -100,14 +129,8 @@ export class MapView {
     }
     const { x, y } = this.local(e);
     const seat = this.renderer.seatAt(x, y);
-    if (seat < 0) {
-      this.tip.style.display = 'none';
-      return;
-    }
-    this.tip.textContent = this.source.describe(seat);
-    this.tip.style.left = `${x + 14}px`;
-    this.tip.style.top = `${y + 14}px`;
-    this.tip.style.display = 'block';
+    if (seat < 0) return this.hideTip();
+    this.showTipAt(seat, x, y);
   }
 
   private onPointerUp(e: PointerEvent): void {

@@ -6,6 +6,7 @@
  * (or one canvas path) per seat would not be.
  */
 import { BACKGROUND, STAGE, pixel, type SeatPalette } from './colors.js';
+import type { VenueLabels } from './labels.js';
 import { SeatPicker } from './picker.js';
 
 export interface SeatGeometry {
@@ -52,6 +53,7 @@ export class SeatRenderer {
     private readonly canvas: HTMLCanvasElement,
     private readonly geometry: SeatGeometry,
     private readonly palette: SeatPalette,
+    private readonly labels?: VenueLabels,
   ) {
     const context = canvas.getContext('2d', { alpha: false });
     if (!context) throw new Error('no 2D canvas context');
@@ -113,6 +115,11 @@ export class SeatRenderer {
     this.offsetY += cssDy * this.dpr;
   }
 
+  /** One seat pitch in CSS px at the current zoom. */
+  get pitchCss(): number {
+    return (this.geometry.pitch * this.scale) / this.dpr;
+  }
+
   /** Centres `seat` with one seat pitch `cssPixels` wide. */
   focus(seat: number, cssPixels: number): void {
     this.setScale((cssPixels * this.dpr) / this.geometry.pitch);
@@ -126,13 +133,8 @@ export class SeatRenderer {
     const { pixels, width, height, block, scale, offsetX, offsetY } = this;
     const { x, y, category } = this.geometry;
     pixels.fill(this.background);
-    this.fillRect(
-      Math.round(offsetX - STAGE_HALF_WIDTH * scale),
-      Math.round(offsetY - STAGE_HALF_DEPTH * scale),
-      Math.max(1, Math.round(2 * STAGE_HALF_WIDTH * scale)),
-      Math.max(1, Math.round(2 * STAGE_HALF_DEPTH * scale)),
-      this.stage,
-    );
+    const stage = this.stageRect();
+    this.fillRect(stage.x, stage.y, stage.width, stage.height, this.stage);
     const half = block / 2;
     for (let i = 0; i < x.length; i++) {
       const bx = Math.round(offsetX + x[i]! * scale - half);
@@ -146,6 +148,25 @@ export class SeatRenderer {
       this.fillRect(bx, by, block, block, this.palette.colour(status ? status[i]! : 0, category[i]!, mine.has(i)));
     }
     this.context.putImageData(this.image, 0, 0);
+    this.drawLabels();
+  }
+
+  /** The stage's box in device pixels. */
+  private stageRect(): { x: number; y: number; width: number; height: number } {
+    const { scale, offsetX, offsetY } = this;
+    return {
+      x: Math.round(offsetX - STAGE_HALF_WIDTH * scale),
+      y: Math.round(offsetY - STAGE_HALF_DEPTH * scale),
+      width: Math.max(1, Math.round(2 * STAGE_HALF_WIDTH * scale)),
+      height: Math.max(1, Math.round(2 * STAGE_HALF_DEPTH * scale)),
+    };
+  }
+
+  /** Section, row and stage labels over the image (labels.ts), for the current zoom. */
+  private drawLabels(): void {
+    if (!this.labels) return;
+    const { scale, offsetX, offsetY, dpr } = this;
+    this.labels.draw(this.context, (x, y) => ({ x: offsetX + x * scale, y: offsetY + y * scale }), (this.geometry.pitch * scale) / dpr, dpr, this.stageRect());
   }
 
   /** Redraws the given seats only. */
@@ -170,7 +191,9 @@ export class SeatRenderer {
     if (visible.length <= MAX_SEPARATE_PUTS) {
       for (const seat of visible) this.context.putImageData(this.image, 0, 0, this.blockX[seat]!, this.blockY[seat]!, block, block);
     } else {
+      // a region may cover labels: draw them again
       this.context.putImageData(this.image, 0, 0, x0, y0, x1 - x0, y1 - y0);
+      this.drawLabels();
     }
   }
 

@@ -1,15 +1,35 @@
 /**
- * The scenario platform on k6: WebSockets from k6/experimental/websockets
- * (k6 0.40 to 1.x), metrics from k6/metrics, HS256 from k6/crypto. Timers are
- * k6's global ones (k6 0.50 and later).
+ * The scenario platform on k6 0.51 to 1.x: WebSockets from k6/websockets
+ * where the running k6 has it (1.6 and later), from k6/experimental/websockets
+ * otherwise (it logs a deprecation from 1.6 on); metrics from k6/metrics,
+ * HS256 from k6/crypto; k6's global timers (0.51 and later).
+ *
+ * An older k6 fails the run at module load (the init context), before any
+ * VU starts: k6 has no version to ask for, so the check is for the one
+ * feature the scenarios need that 0.50 lacks, the global timers.
  */
 import { check } from 'k6';
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
-import { WebSocket } from 'k6/experimental/websockets';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import { METRICS } from '../lib/metrics.js';
 import { runClient, scenarioConfig, scenarioThresholds } from '../lib/scenario.js';
+
+export const K6_VERSIONS = 'k6 0.51 to 1.x';
+
+if (typeof setTimeout !== 'function' || typeof clearTimeout !== 'function') {
+  throw new Error(`these scenarios need ${K6_VERSIONS}: this k6 has no global timers (they came in 0.51)`);
+}
+
+/** k6/websockets (k6 1.6 and later), else the experimental module it replaced. */
+function webSocketModule() {
+  try {
+    return require('k6/websockets');
+  } catch (_) {
+    return require('k6/experimental/websockets');
+  }
+}
+const { WebSocket } = webSocketModule();
 
 // k6 metrics must be created in the init context, once per VU
 const metrics = {};
@@ -20,7 +40,6 @@ for (const name of Object.keys(METRICS)) {
 
 /** @returns {import('../lib/platform.js').Platform} */
 function k6Platform() {
-  if (typeof setTimeout !== 'function') throw new Error('these scenarios need k6 0.50 or later (global timers)');
   return {
     connect(url, token, handlers) {
       // the query string carries the token: every k6 release sends it, whatever it does with headers and subprotocols
@@ -31,17 +50,33 @@ function k6Platform() {
       } catch (_) {
         // older k6: binary frames already arrive as ArrayBuffer
       }
-      ws.onopen = () => handlers.onOpen();
+      let opened = false;
+      let closed = false;
+      const closedWith = (code) => {
+        if (closed) return;
+        closed = true;
+        handlers.onClose(code);
+      };
+      ws.onopen = () => {
+        opened = true;
+        handlers.onOpen();
+      };
       ws.onmessage = (e) => {
         if (typeof e.data === 'string') return handlers.onError('text frame');
         handlers.onMessage(new Uint8Array(e.data));
       };
-      ws.onclose = (e) => handlers.onClose(e && typeof e.code === 'number' ? e.code : 1005);
-      ws.onerror = (e) => handlers.onError(String(e && e.error));
+      ws.onclose = (e) => closedWith(e && typeof e.code === 'number' ? e.code : 1005);
+      ws.onerror = (e) => {
+        handlers.onError(String(e && e.error));
+        // a connection that never opened gets no close event in k6 (the VU would wait for it forever)
+        if (!opened) closedWith(1006);
+      };
       return {
         // k6 sends an ArrayBuffer as a binary frame, and nothing else as one: never pass a view
         send: (frame) => ws.send(frame.slice().buffer),
-        close: () => ws.close(),
+        close: () => {
+          if (opened && !closed) ws.close();
+        },
       };
     },
     now: () => Date.now(),

@@ -11,6 +11,8 @@ import { CONFLICT_CODES } from './metrics.js';
 
 /** Arrival times of the last frames per event, to time an operation whose diff came before its reply. */
 const ARRIVALS_KEPT = 64;
+/** per-frame counters (diffs, seat_updates) are added up here and recorded this often: a k6 metric sample per frame per VU costs more than the frame */
+const COUNTS_EVERY_MS = 1000;
 
 /**
  * @typedef {import('./platform.js').Platform} Platform
@@ -35,8 +37,10 @@ export class LoadClient {
     this.views = {};
     /** @type {Record<string, { seq: number, sentAt: number }[]>} operations whose change is not in the view yet */
     this.awaitingSeq = {};
-    /** @type {Record<string, number[]>} [to, arrivedAt, to, arrivedAt, ...] of recent frames */
+    /** @type {Record<string, { at: number, seqs: number[], times: number[] }>} ring of (to, arrivedAt) of recent frames */
     this.arrivals = {};
+    /** diffs and seat updates not yet recorded (see COUNTS_EVERY_MS) */
+    this.unrecorded = { diffs: 0, seatUpdates: 0, since: platform.now() };
     /** @type {Record<string, string>} kind of the last catch-up frame (snap / diff) per event, for resume stats */
     this.lastCatchUp = {};
     /** @type {Record<string, boolean>} events with a repair sub in flight: duplicates are expected then */
@@ -121,8 +125,9 @@ export class LoadClient {
     if (!view) return; // not watched (an unsub's leftovers)
     const outcome = view.applyDiff(d);
     if (outcome === 'applied') {
-      this.platform.count('diffs', 1);
-      this.platform.count('seat_updates', d.ch.length / 2);
+      const unrecorded = this.unrecorded;
+      unrecorded.diffs++;
+      unrecorded.seatUpdates += d.ch.length / 2;
       this.lastCatchUp[d.ev] = 'diff';
       this.advanced(d.ev, d.to);
     } else if (outcome === 'duplicate') {
@@ -136,17 +141,33 @@ export class LoadClient {
   /** The view of `ev` reached `seq`: time the operations waiting for it. @param {string} ev @param {number} seq */
   advanced(ev, seq) {
     const now = this.platform.now();
-    const arrivals = this.arrivals[ev] || (this.arrivals[ev] = []);
-    arrivals.push(seq, now);
-    if (arrivals.length > ARRIVALS_KEPT * 2) arrivals.splice(0, 2);
+    const ring = this.arrivals[ev] || (this.arrivals[ev] = { at: 0, seqs: [], times: [] });
+    ring.seqs[ring.at] = seq;
+    ring.times[ring.at] = now;
+    ring.at = (ring.at + 1) % ARRIVALS_KEPT;
+    if (now - this.unrecorded.since >= COUNTS_EVERY_MS) this.recordCounts(now);
     if (this.handlers.onAdvance) this.handlers.onAdvance(ev, seq, now);
     const waiting = this.awaitingSeq[ev];
     if (!waiting || waiting.length === 0) return;
-    this.awaitingSeq[ev] = waiting.filter((w) => {
-      if (w.seq > seq) return true;
-      this.platform.trend('seat_update_delay', now - w.sentAt);
-      return false;
-    });
+    let kept = 0;
+    for (let i = 0; i < waiting.length; i++) {
+      const w = waiting[i];
+      if (w.seq > seq) waiting[kept++] = w;
+      else this.platform.trend('seat_update_delay', now - w.sentAt);
+    }
+    waiting.length = kept;
+  }
+
+  /** Records the diffs and seat updates added up since the last time. @param {number} now */
+  recordCounts(now) {
+    const unrecorded = this.unrecorded;
+    if (unrecorded.diffs > 0) {
+      this.platform.count('diffs', unrecorded.diffs);
+      this.platform.count('seat_updates', unrecorded.seatUpdates);
+    }
+    unrecorded.diffs = 0;
+    unrecorded.seatUpdates = 0;
+    unrecorded.since = now;
   }
 
   /** @param {string} ev */
@@ -274,14 +295,12 @@ export class LoadClient {
     const view = this.views[ev];
     if (!view || !view.ready) return; // not watching: no diff to time
     if (view.seq >= seq) {
-      // the diff came before the reply: find when
-      const arrivals = this.arrivals[ev] || [];
-      for (let i = 0; i < arrivals.length; i += 2) {
-        if (arrivals[i] >= seq) {
-          this.platform.trend('seat_update_delay', Math.max(0, arrivals[i + 1] - sentAt));
-          return;
-        }
-      }
+      // the diff came before the reply: find when (the earliest kept frame that reached seq)
+      const ring = this.arrivals[ev];
+      if (!ring) return;
+      let when = Infinity;
+      for (let i = 0; i < ring.seqs.length; i++) if (ring.seqs[i] >= seq && ring.times[i] < when) when = ring.times[i];
+      if (when !== Infinity) this.platform.trend('seat_update_delay', Math.max(0, when - sentAt));
       return;
     }
     (this.awaitingSeq[ev] || (this.awaitingSeq[ev] = [])).push({ seq, sentAt });
@@ -313,6 +332,7 @@ export class LoadClient {
 
   /** @param {number} code */
   closed(code) {
+    this.recordCounts(this.platform.now());
     const expected = this.closing;
     this.open = false;
     this.socket = null;
@@ -329,12 +349,38 @@ export class LoadClient {
   }
 }
 
-/** Seat indexes in [from, to) that the view shows free. @param {SeatView} view @param {number} from @param {number} to */
-export function freeSeats(view, from, to) {
+/**
+ * Seat indexes in [from, to) that the view shows free, the first `limit` of
+ * them at most (all without one).
+ * @param {SeatView} view @param {number} from @param {number} to @param {number} [limit]
+ */
+export function freeSeats(view, from, to, limit) {
   const out = [];
-  const end = Math.min(to, view.status.length);
-  for (let i = Math.max(0, from); i < end; i++) if (view.status[i] === 0) out.push(i);
+  const status = view.status;
+  const end = Math.min(to, status.length);
+  const most = limit === undefined ? Infinity : limit;
+  // indexOf is native in every runtime: in k6 it scans 20,000 seats ~100x faster than a JavaScript loop
+  for (let i = status.indexOf(0, Math.max(0, from)); i >= 0 && i < end && out.length < most; i = status.indexOf(0, i + 1)) out.push(i);
   return out;
+}
+
+/**
+ * A free seat in [from, to): the first one at or after a random point
+ * (`r` in [0, 1)), wrapping around; -1 when there is none. No list is built,
+ * so a mostly sold event costs a scan of bytes, not thousands of pushes.
+ * @param {SeatView} view @param {number} from @param {number} to @param {number} r
+ */
+export function freeSeatNear(view, from, to, r) {
+  const status = view.status;
+  const start = Math.max(0, from);
+  const end = Math.min(to, status.length);
+  const span = end - start;
+  if (span <= 0) return -1;
+  const origin = start + Math.floor(r * span);
+  const after = status.indexOf(0, origin);
+  if (after >= 0 && after < end) return after;
+  const before = status.indexOf(0, start);
+  return before >= 0 && before < origin ? before : -1;
 }
 
 /** @param {Platform} platform @template T @param {T[]} items @returns {T} */

@@ -36,12 +36,11 @@ export class SeatModel {
   /** The store's input checks and the script's seat-list parsing. */
   private parseSeats(seats: readonly number[], allowEmpty: boolean): number[] | ModelRefusal {
     if (seats.length === 0 && !allowEmpty) return refuse('BAD_REQUEST');
-    const negative = seats.filter((s) => s < 0);
-    if (negative.length > 0) return refuse('BAD_SEAT', negative);
+    // every offending index at once, negative ones too, in the order given
     const seen = new Set<number>();
     const bad: number[] = [];
     for (const s of seats) {
-      if (s >= this.seatCount || seen.has(s)) bad.push(s);
+      if (s < 0 || s >= this.seatCount || seen.has(s)) bad.push(s);
       else seen.add(s);
     }
     return bad.length > 0 ? refuse('BAD_SEAT', bad) : [...seats];

@@ -50,10 +50,10 @@ function utf8Write(text, out, offset) {
   return at;
 }
 function utf8Read(bytes, offset, length) {
-  const end = offset + length;
+  const end2 = offset + length;
   let out = "";
   let units = [];
-  for (let i = offset; i < end; ) {
+  for (let i = offset; i < end2; ) {
     const b = bytes[i];
     let code;
     let extra;
@@ -76,7 +76,7 @@ function utf8Read(bytes, offset, length) {
     }
     let j = 1;
     for (; j <= extra; j++) {
-      const next = i + j < end ? bytes[i + j] : 0;
+      const next = i + j < end2 ? bytes[i + j] : 0;
       if ((next & 192) !== 128) break;
       code = code << 6 | next & 63;
     }
@@ -211,119 +211,167 @@ function writeString(w, s) {
 }
 function decode(frame) {
   const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
-  const r = new Reader(bytes);
-  const value = r.value();
-  if (r.at !== bytes.length) throw new RangeError(`${bytes.length - r.at} bytes after the value`);
-  return value;
+  src = bytes;
+  pos = 0;
+  end = bytes.length;
+  try {
+    const value = readValue();
+    if (pos !== end) throw new RangeError(`${end - pos} bytes after the value`);
+    return value;
+  } finally {
+    src = EMPTY;
+  }
 }
-var Reader = class {
-  constructor(bytes) {
-    __publicField(this, "bytes", bytes);
-    __publicField(this, "view");
-    __publicField(this, "at", 0);
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  need(n) {
-    const at = this.at;
-    if (at + n > this.bytes.length) throw new RangeError("truncated MessagePack value");
-    this.at = at + n;
-    return at;
-  }
-  value() {
-    const b = this.bytes[this.need(1)];
-    if (b < 128) return b;
-    if (b >= 224) return b - 256;
-    if (b < 144) return this.map(b & 15);
-    if (b < 160) return this.array(b & 15);
-    if (b < 192) return this.string(b & 31);
-    const v = this.view;
-    switch (b) {
-      case 192:
-        return null;
-      case 194:
-        return false;
-      case 195:
-        return true;
-      case 196:
-        return this.bin(v.getUint8(this.need(1)));
-      case 197:
-        return this.bin(v.getUint16(this.need(2)));
-      case 198:
-        return this.bin(v.getUint32(this.need(4)));
-      case 202:
-        return v.getFloat32(this.need(4));
-      case 203:
-        return v.getFloat64(this.need(8));
-      case 204:
-        return v.getUint8(this.need(1));
-      case 205:
-        return v.getUint16(this.need(2));
-      case 206:
-        return v.getUint32(this.need(4));
-      case 207: {
-        const at = this.need(8);
-        return v.getUint32(at) * TWO_32 + v.getUint32(at + 4);
-      }
-      case 208:
-        return v.getInt8(this.need(1));
-      case 209:
-        return v.getInt16(this.need(2));
-      case 210:
-        return v.getInt32(this.need(4));
-      case 211: {
-        const at = this.need(8);
-        return v.getInt32(at) * TWO_32 + v.getUint32(at + 4);
-      }
-      case 217:
-        return this.string(v.getUint8(this.need(1)));
-      case 218:
-        return this.string(v.getUint16(this.need(2)));
-      case 219:
-        return this.string(v.getUint32(this.need(4)));
-      case 220:
-        return this.array(v.getUint16(this.need(2)));
-      case 221:
-        return this.array(v.getUint32(this.need(4)));
-      case 222:
-        return this.map(v.getUint16(this.need(2)));
-      case 223:
-        return this.map(v.getUint32(this.need(4)));
-      default:
-        throw new RangeError(`unsupported MessagePack type 0x${b.toString(16)}`);
+var EMPTY = new Uint8Array(0);
+var src = EMPTY;
+var pos = 0;
+var end = 0;
+var interned = /* @__PURE__ */ new Map();
+var MAX_INTERNED = 4096;
+var MAX_INTERNED_LENGTH = 7;
+function truncated() {
+  throw new RangeError("truncated MessagePack value");
+}
+function u8() {
+  if (pos >= end) truncated();
+  return src[pos++];
+}
+function u16() {
+  if (pos + 2 > end) truncated();
+  const b = src;
+  const at = pos;
+  pos = at + 2;
+  return b[at] << 8 | b[at + 1];
+}
+function u32() {
+  if (pos + 4 > end) truncated();
+  const b = src;
+  const at = pos;
+  pos = at + 4;
+  return b[at] * 16777216 + (b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]);
+}
+function floatAt(width) {
+  if (pos + width > end) truncated();
+  const view = new DataView(src.buffer, src.byteOffset + pos, width);
+  pos += width;
+  return width === 4 ? view.getFloat32(0) : view.getFloat64(0);
+}
+function readValue() {
+  if (pos >= end) truncated();
+  const b = src[pos++];
+  if (b < 128) return b;
+  if (b >= 224) return b - 256;
+  if (b < 144) return readMap(b & 15);
+  if (b < 160) return readArray(b & 15);
+  if (b < 192) return readString(b & 31);
+  switch (b) {
+    case 192:
+      return null;
+    case 194:
+      return false;
+    case 195:
+      return true;
+    case 196:
+      return readBin(u8());
+    case 197:
+      return readBin(u16());
+    case 198:
+      return readBin(u32());
+    case 202:
+      return floatAt(4);
+    case 203:
+      return floatAt(8);
+    case 204:
+      return u8();
+    case 205:
+      return u16();
+    case 206:
+      return u32();
+    case 207: {
+      const high = u32();
+      return high * TWO_32 + u32();
     }
-  }
-  string(n) {
-    const at = this.need(n);
-    if (n <= 16) {
-      let s = "";
-      for (let i = at; i < at + n; i++) {
-        const c = this.bytes[i];
-        if (c >= 128) return utf8Read(this.bytes, at, n);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    case 208: {
+      const v = u8();
+      return v < 128 ? v : v - 256;
     }
-    return utf8Read(this.bytes, at, n);
-  }
-  bin(n) {
-    const at = this.need(n);
-    return this.bytes.subarray(at, at + n);
-  }
-  array(n) {
-    const out = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.value();
-    return out;
-  }
-  map(n) {
-    const out = {};
-    for (let i = 0; i < n; i++) {
-      const key = this.value();
-      if (typeof key !== "string") throw new TypeError("map keys must be strings");
-      out[key] = this.value();
+    case 209: {
+      const v = u16();
+      return v < 32768 ? v : v - 65536;
     }
-    return out;
+    case 210:
+      return u32() | 0;
+    case 211: {
+      const high = u32() | 0;
+      return high * TWO_32 + u32();
+    }
+    case 217:
+      return readString(u8());
+    case 218:
+      return readString(u16());
+    case 219:
+      return readString(u32());
+    case 220:
+      return readArray(u16());
+    case 221:
+      return readArray(u32());
+    case 222:
+      return readMap(u16());
+    case 223:
+      return readMap(u32());
+    default:
+      throw new RangeError(`unsupported MessagePack type 0x${b.toString(16)}`);
   }
-};
+}
+function readString(n) {
+  const at = pos;
+  if (at + n > end) truncated();
+  pos = at + n;
+  const b = src;
+  if (n <= MAX_INTERNED_LENGTH) {
+    let code = n;
+    for (let i = at; i < at + n; i++) {
+      const c = b[i];
+      if (c >= 128) return utf8Read(b, at, n);
+      code = code * 128 + c;
+    }
+    let s = interned.get(code);
+    if (s === void 0) {
+      s = "";
+      for (let i = at; i < at + n; i++) s += String.fromCharCode(b[i]);
+      if (interned.size < MAX_INTERNED) interned.set(code, s);
+    }
+    return s;
+  }
+  return utf8Read(b, at, n);
+}
+function readBin(n) {
+  const at = pos;
+  if (at + n > end) truncated();
+  pos = at + n;
+  return src.subarray(at, at + n);
+}
+function readArray(n) {
+  const out = [];
+  const b = src;
+  for (let i = 0; i < n; i++) {
+    const c = pos < end ? b[pos] : 255;
+    if (c < 128) {
+      pos++;
+      out.push(c);
+    } else out.push(readValue());
+  }
+  return out;
+}
+function readMap(n) {
+  const out = {};
+  for (let i = 0; i < n; i++) {
+    const key = readValue();
+    if (typeof key !== "string") throw new TypeError("map keys must be strings");
+    out[key] = readValue();
+  }
+  return out;
+}
 
 // core/protocol/seat-view.ts
 var SeatView = class {
@@ -338,7 +386,7 @@ var SeatView = class {
   applySnap(snap) {
     this.epoch = snap.epoch;
     this.seq = snap.seq;
-    this.status = Uint8Array.from(snap.st);
+    this.status = snap.st.slice();
   }
   /**
    * A diff from `from` to `to` holds the final state of every seat changed in

@@ -34,7 +34,7 @@ export const kiosk = {
       const sell = () => {
         if (ctx.over() || !client.open) return;
         const view = client.views[cfg.ev];
-        const free = freeSeats(view, cfg.rowFrom, view.status.length).slice(0, cfg.window);
+        const free = freeSeats(view, cfg.rowFrom, view.status.length, cfg.window);
         if (free.length === 0) return; // the kiosks sold everything from rowFrom on
         const first = pick(platform, free.slice(0, Math.max(1, free.length - cfg.seatsPerSale + 1)));
         const seats = free.filter((s) => s >= first).slice(0, cfg.seatsPerSale);

@@ -1,0 +1,126 @@
+/** OpenAPI description of gateway/event-routes.ts: layouts, availability, creating events. */
+import { ADMIN, errors, eventIdParameter, json, ref, type ApiPart } from './schema.js';
+
+const layoutView = {
+  type: 'object',
+  description: 'Columnar: a seat\'s position in the `seats` arrays is its seat index, the one the WebSocket protocol uses (docs/layout.md).',
+  required: ['id', 'epoch', 'name', 'currency', 'seatCount', 'categories', 'sections', 'rows', 'seats'],
+  properties: {
+    id: { type: 'string' },
+    epoch: { type: 'integer' },
+    name: { type: 'string' },
+    currency: { type: 'string' },
+    seatCount: { type: 'integer', minimum: 1 },
+    categories: {
+      type: 'array',
+      items: { type: 'object', required: ['id', 'label', 'price'], properties: { id: { type: 'string' }, label: { type: 'string' }, price: { type: 'integer', description: 'minor units of currency' } } },
+    },
+    sections: {
+      type: 'array',
+      items: { type: 'object', required: ['id', 'label', 'rows'], properties: { id: { type: 'string' }, label: { type: 'string' }, rows: { type: 'array', items: { type: 'integer' } } } },
+    },
+    rows: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['label', 'section', 'first', 'count'],
+        properties: { label: { type: 'string' }, section: { type: 'integer' }, first: { type: 'integer' }, count: { type: 'integer' } },
+      },
+    },
+    seats: {
+      type: 'object',
+      required: ['label', 'x', 'y', 'category'],
+      properties: {
+        label: { type: 'array', items: { type: 'string' } },
+        x: { type: 'array', items: { type: 'number' } },
+        y: { type: 'array', items: { type: 'number' } },
+        category: { type: 'array', items: { type: 'integer' } },
+      },
+    },
+  },
+};
+
+const availability = {
+  type: 'object',
+  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories'],
+  properties: {
+    id: { type: 'string' },
+    epoch: { type: 'integer' },
+    seq: { type: 'integer' },
+    seatCount: { type: 'integer' },
+    totals: ref('StateCounts'),
+    categories: {
+      type: 'array',
+      description: 'per category of the layout; empty for an event stored without one',
+      items: { allOf: [ref('StateCounts'), { type: 'object', required: ['id', 'label'], properties: { id: { type: 'string' }, label: { type: 'string' } } }] },
+    },
+  },
+};
+
+export const EVENTS_API: ApiPart = {
+  tag: { name: 'events', description: 'Event layouts and availability, and creating events' },
+  paths: {
+    '/events': {
+      post: {
+        summary: 'Create an event from a venue layout',
+        description:
+          'The body is `{"id": "...", "layout": {...}}`, or `{"layout": {...}}`, or the layout itself (what `npm run venue` writes): without an id, the gateway makes one and answers it.',
+        tags: ['events'],
+        operationId: 'createEvent',
+        security: ADMIN,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { type: 'object', required: ['layout'], properties: { id: { type: 'string', description: 'optional; generated when left out' }, layout: { type: 'object' } } },
+                  { type: 'object', required: ['sections'], description: 'a bare layout (docs/layout.md)' },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json('created', {
+            type: 'object',
+            required: ['id', 'epoch', 'seatCount'],
+            properties: { id: { type: 'string' }, epoch: { type: 'integer' }, seatCount: { type: 'integer' } },
+            additionalProperties: false,
+          }),
+          ...errors({
+            400: 'not JSON, a bad id, or an invalid layout (`issues` lists what is wrong)',
+            401: 'no valid token',
+            403: 'a token without the admin scope',
+            409: 'the event exists (in Redis, or in Postgres)',
+            413: 'the body is over MAX_BODY_BYTES',
+            500: 'Postgres unreachable: it cannot be checked that the event is new',
+            503: 'the server is receiving too many request bodies at once',
+          }),
+        },
+      },
+    },
+    '/events/{id}': {
+      get: {
+        summary: 'The event\'s layout, cached per epoch',
+        tags: ['events'],
+        operationId: 'getLayout',
+        parameters: [eventIdParameter],
+        responses: {
+          '200': json('the layout view (gzip when accepted; ETag per epoch)', layoutView),
+          '304': { description: 'If-None-Match matched the ETag' },
+          ...errors({ 400: 'a malformed event id', 404: 'no such event, or one stored without a layout', 500: 'the stored layout is invalid' }),
+        },
+      },
+    },
+    '/events/{id}/availability': {
+      get: {
+        summary: 'Seats free, held, booked and blocked, in total and per category',
+        tags: ['events'],
+        operationId: 'getAvailability',
+        parameters: [eventIdParameter],
+        responses: { '200': json('the counts now', availability), ...errors({ 400: 'a malformed event id', 404: 'no such event' }) },
+      },
+    },
+  },
+};
