@@ -320,9 +320,10 @@ describe('hostile text at every entry point', () => {
   it('left Redis and Postgres as they were, and agreeing', async () => {
     // an odd-but-valid event created and deleted on purpose leaves a marked row in Postgres; everything else must be as before
     const now = await digest();
-    expect(now.redis).toEqual(baseline.redis);
+    expect({ epoch: now.redis.epoch, seq: now.redis.seq, events: now.redis.events }, 'Redis position and registry').toEqual({ epoch: baseline.redis.epoch, seq: baseline.redis.seq, events: baseline.redis.events });
+    expect(now.redis.status, 'Redis seat states').toBe(baseline.redis.status);
     const rows = await queryGatewayDb(gw.prefix, "SELECT count(*) AS n FROM events WHERE id NOT LIKE 'fz-new-%'");
-    expect({ ...now.postgres[0], events: rows[0]!.n }).toEqual(baseline.postgres[0]);
+    expect({ ...now.postgres[0], events: rows[0]!.n }, 'Postgres row counts').toEqual(baseline.postgres[0]);
     await agree();
   });
 });
