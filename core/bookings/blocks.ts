@@ -7,10 +7,14 @@
  * only then the transaction commits. Should the commit fail after the script
  * succeeded, Redis is ahead of Postgres until the call is repeated; the
  * script refuses a repeat (UNAVAILABLE / CONFLICT), so the answer says so.
+ *
+ * Blocking the last seats on sale sells the event out as far as the log is
+ * concerned (`event.soldout`); unblocking puts seats on sale again.
  */
 import type pg from 'pg';
 import type { OpResult } from '../store/results.js';
 import type { SeatStore } from '../store/seat-store.js';
+import { appendToLog } from './event-log.js';
 import { Rollback, inTransaction } from './transaction.js';
 
 export type BlockOperation = 'block' | 'unblock';
@@ -28,6 +32,8 @@ export async function setSeatsBlocked(
     } else {
       await client.query('DELETE FROM blocked_seats WHERE event_id = $1 AND seat = ANY($2::int[])', [eventId, seats]);
     }
+    // before Redis, so that nothing can fail between the script and the commit but the commit itself
+    await appendToLog(client, [], operation === 'block' ? { checkSoldOut: [eventId] } : { seatsFreed: [eventId] });
     const result = operation === 'block' ? await store.block(eventId, seats) : await store.unblock(eventId, seats);
     return result.ok ? result : new Rollback(result);
   });

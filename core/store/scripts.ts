@@ -33,7 +33,7 @@ export const SCRIPTS = {
   createEvent: script(
     'createEvent',
     ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings'],
-    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords'],
+    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs'],
   ),
   hold: script('hold', [...seatOpKeys, 'outbox'], ['now', 'holder', 'token', 'create', 'seats']),
   holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex'], ['now', 'holder', 'token', 'create', 'seats', 'eventId']),
@@ -41,7 +41,8 @@ export const SCRIPTS = {
   extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
   expire: script('expire', [...seatOpKeys, 'outbox'], ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
-  cancel: script('cancel', ['meta', 'status', 'log', 'bookings'], ['now', 'key', 'bookingId', 'seats']),
+  checkout: script('checkout', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId', 'defaultPaymentWindowMs']),
+  releaseBooking: script('releaseBooking', ['meta', 'status', 'log', 'bookings'], ['now', 'key', 'bookingId', 'seats', 'final', 'op']),
   voidBooking: script(
     'voidBooking',
     ['meta', 'status', 'log', 'bookings', 'outbox', 'deadLetters'],
