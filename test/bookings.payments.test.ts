@@ -54,9 +54,10 @@ async function client(sub: string, url = gw.wsUrl): Promise<TestClient> {
   return c;
 }
 
-async function checkout(c: TestClient, ev: string, seats: number[], key: string) {
+async function checkout(c: TestClient, ev: string, seats: number[], key: string): Promise<Record<string, unknown> & { tok: string }> {
   const held = await c.ok({ t: 'hold', ev, seats });
-  return { tok: held.tok as string, ...(await c.ok({ t: 'checkout', ev, tok: held.tok as string, key })) };
+  const done = await c.ok({ t: 'checkout', ev, tok: held.tok as string, key });
+  return Object.assign(done, { tok: held.tok as string });
 }
 
 /** A payment provider's call, signed as docs/bookings.md says: v1= hex HMAC-SHA256(secret, `${timestamp}.${path}.${body}`). */

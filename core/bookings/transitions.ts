@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { bookingSummary, toBooking, type Booking, type BookingRow, BOOKING_COLUMNS } from './booking-rows.js';
 import type { LogEventType, NewLogEntry } from './event-log.js';
 import { recordRelease, type ReleaseOp } from './seat-releases.js';
-import { transitionOf, type BookingAction, type BookingState } from './states.js';
+import { isActive, transitionOf, type BookingAction, type BookingState } from './states.js';
 
 export type ChangeAction = Exclude<BookingAction, 'book' | 'checkout' | 'check_in'>;
 
@@ -111,6 +111,9 @@ async function cancelSeats(client: pg.PoolClient, before: Booking, request: Acti
   const gone = new Set(before.cancelledSeats);
   const strangers = wanted.filter((s) => !current.has(s) && !gone.has(s));
   if (strangers.length > 0) return { ok: false, code: 'BAD_SEAT', msg: `booking ${before.reference} does not have these seats`, seats: strangers };
+  // a cancelled booking has given every seat up already (a retry of the call that cancelled its last seats); a failed or expired one was never partly cancellable
+  if (before.state === 'cancelled') return { ok: true, booking: before, changed: false, entry: null, releaseId: null };
+  if (!isActive(before.state)) return refuse(before, 'cancel_seats');
   const effective = wanted.filter((s) => current.has(s));
   if (effective.length === 0) return { ok: true, booking: before, changed: false, entry: null, releaseId: null };
   const checkedIn = await client.query<{ seat: number }>('SELECT seat FROM seat_checkins WHERE booking_id = $1::uuid AND seat = ANY($2::int[]) ORDER BY seat', [before.id, effective]);
