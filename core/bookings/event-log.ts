@@ -102,7 +102,13 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
     if (keys.length > 0) {
       const known = await client.query<{ dedupe: string }>('SELECT dedupe FROM event_log WHERE event_id = $1 AND dedupe = ANY($2::text[])', [eventId, keys]);
       const seen = new Set(known.rows.map((r) => r.dedupe));
-      list = list.filter((e) => !e.dedupe || !seen.has(e.dedupe));
+      // once each: against the log, and within this list (one record delivered twice in one round)
+      list = list.filter((e) => {
+        if (!e.dedupe) return true;
+        if (seen.has(e.dedupe)) return false;
+        seen.add(e.dedupe);
+        return true;
+      });
     }
     if (!soldOut && checkSoldOut.has(eventId)) {
       const counts = await soldOutCounts(client, eventId);
