@@ -133,13 +133,17 @@ describe('expired holds', () => {
 describe('event.soldout', () => {
   it('is logged by the transaction that takes the last seat on sale, and again after seats were freed and taken', async () => {
     await pool.query("INSERT INTO events (id, epoch, seat_count) VALUES ('sold', 1, 4)");
-    await pool.query("INSERT INTO blocked_seats (event_id, seat) VALUES ('sold', 3)");
+    // one seat blocked: taken, as blocks.ts counts it
+    await inTransaction(pool, async (client) => {
+      await client.query("INSERT INTO blocked_seats (event_id, seat) VALUES ('sold', 3)");
+      await appendToLog(client, [], { seatsTaken: new Map([['sold', 1]]) });
+    });
     const take = (seats: number[]) =>
       inTransaction(pool, async (client) => {
         const id = crypto.randomUUID();
         await client.query("INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, booked_at) VALUES ($1, $2, 'sold', 'h', $2, 'confirmed', $3, now())", [id, `k-${id}`, seats]);
         await client.query("INSERT INTO booked_seats (event_id, seat, booking_id) SELECT 'sold', s, $1 FROM unnest($2::int[]) AS s", [id, seats]);
-        await appendToLog(client, [], { checkSoldOut: ['sold'] });
+        await appendToLog(client, [], { seatsTaken: new Map([['sold', seats.length]]) });
         return id;
       });
     const types = async () => (await readLog(pool, 'sold', 0, 100)).entries.map((e) => e.type);
@@ -147,14 +151,14 @@ describe('event.soldout', () => {
     expect(await types()).toEqual([]);
     const last = await take([1, 2]);
     expect(await types()).toEqual(['event.soldout']);
-    expect((await readLog(pool, 'sold', 0, 100)).entries[0]!.data).toEqual({ seatCount: 4, booked: 3, blocked: 1 });
-    // still sold out: not logged again
-    await inTransaction(pool, (client) => appendToLog(client, [], { checkSoldOut: ['sold'] }));
+    expect((await readLog(pool, 'sold', 0, 100)).entries[0]!.data).toEqual({ seatCount: 4, taken: 4 });
+    // a transaction taking nothing more does not log it again
+    await inTransaction(pool, (client) => appendToLog(client, [], { seatsTaken: new Map([['sold', 0]]) }));
     expect(await types()).toEqual(['event.soldout']);
     // seats freed, then taken again: sold out once more
     await inTransaction(pool, async (client) => {
       await client.query('DELETE FROM booked_seats WHERE booking_id = $1', [last]);
-      await appendToLog(client, [], { seatsFreed: ['sold'] });
+      await appendToLog(client, [], { seatsTaken: new Map([['sold', -2]]) });
     });
     await take([1, 2]);
     expect(await types()).toEqual(['event.soldout', 'event.soldout']);

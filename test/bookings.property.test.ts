@@ -379,6 +379,9 @@ async function checkAfterStep(eventId: string, committed: Set<string>, model: Ma
   const activeSeats = bookings.filter((b) => (ACTIVE_STATES as readonly string[]).includes(b.state)).flatMap((b) => b.seats);
   expect(new Set(activeSeats).size, 'a seat in two active bookings').toBe(activeSeats.length);
   expect([...activeSeats].sort((a, b) => a - b)).toEqual(booked);
+  // the log's count of seats taken (what event.soldout is decided on) follows every change
+  const head = (await pool.query<{ taken: number }>('SELECT taken FROM event_log_heads WHERE event_id = $1', [eventId])).rows[0];
+  expect(head?.taken ?? 0, 'seats taken, as the log head counts them').toBe(booked.length);
   const inRedis = new Set(await redisBooked(store, eventId));
   for (const seat of booked) expect(inRedis.has(seat), `seat ${seat} of an active booking is BOOKED in Redis`).toBe(true);
   // no transition outside the graph is ever stored, and each has its log entry

@@ -43,7 +43,7 @@ export async function runBookingAction(
   const outcome = await inTransaction<ActionOutcome>(pool, async (client) => {
     const result = await applyAction(client, await lockBooking(client, id), request);
     if (!result.ok) return new Rollback(result);
-    if (result.entry) await appendToLog(client, [result.entry], { seatsFreed: result.releaseId ? [result.booking.eventId] : [] });
+    if (result.entry) await appendToLog(client, [result.entry], { seatsTaken: new Map([[result.booking.eventId, -result.seatsGivenUp]]) });
     return result;
   });
   if (!outcome.ok) return outcome;

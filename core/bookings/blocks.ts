@@ -27,13 +27,13 @@ export async function setSeatsBlocked(
   seats: readonly number[],
 ): Promise<OpResult<{ seq: number }>> {
   return inTransaction<OpResult<{ seq: number }>>(pool, async (client) => {
-    if (operation === 'block') {
-      await client.query('INSERT INTO blocked_seats (event_id, seat) SELECT $1, s FROM unnest($2::int[]) AS s ON CONFLICT DO NOTHING', [eventId, seats]);
-    } else {
-      await client.query('DELETE FROM blocked_seats WHERE event_id = $1 AND seat = ANY($2::int[])', [eventId, seats]);
-    }
+    const changed =
+      operation === 'block'
+        ? await client.query('INSERT INTO blocked_seats (event_id, seat) SELECT $1, s FROM unnest($2::int[]) AS s ON CONFLICT DO NOTHING', [eventId, seats])
+        : await client.query('DELETE FROM blocked_seats WHERE event_id = $1 AND seat = ANY($2::int[])', [eventId, seats]);
+    const taken = (changed.rowCount ?? 0) * (operation === 'block' ? 1 : -1);
     // before Redis, so that nothing can fail between the script and the commit but the commit itself
-    await appendToLog(client, [], operation === 'block' ? { checkSoldOut: [eventId] } : { seatsFreed: [eventId] });
+    await appendToLog(client, [], { seatsTaken: new Map([[eventId, taken]]) });
     const result = operation === 'block' ? await store.block(eventId, seats) : await store.unblock(eventId, seats);
     return result.ok ? result : new Rollback(result);
   });

@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import { COMMIT_CHANNEL, STALE_EPOCH, notificationPayloads } from './codes.js';
 import { refusedBooking, type DeadEntry } from './dead-letters.js';
-import { appendToLog, type NewLogEntry } from './event-log.js';
+import { addSeatsTaken, appendToLog, type NewLogEntry } from './event-log.js';
 import type { BookingEntry, HoldExpiryEntry } from './outbox-entries.js';
 import { bookingReference, REFERENCE_LEVELS } from './reference.js';
 
@@ -108,7 +108,7 @@ export async function commitRound(
   }
   const committed: CommittedBooking[] = [];
   const entries: NewLogEntry[] = [];
-  const soldOutCandidates = new Set<string>();
+  const seatsTaken = new Map<string, number>();
   let inserted = 0;
   for (const b of live) {
     if (refusedIds.has(b.entryId)) continue;
@@ -117,12 +117,12 @@ export async function commitRound(
     if (references.has(b.id)) {
       inserted++;
       entries.push(bookingLogEntry(b, reference));
-      soldOutCandidates.add(b.eventId);
+      addSeatsTaken(seatsTaken, b.eventId, b.seats.length);
     }
     committed.push({ id: b.id, reference, eventId: b.eventId, holder: b.holder, key: b.key, seats: b.seats, seq: b.seq, state: b.state });
   }
   for (const x of expiries) entries.push(holdExpiryLogEntry(x));
-  await appendToLog(client, entries, { checkSoldOut: soldOutCandidates });
+  await appendToLog(client, entries, { seatsTaken });
   // delivered with the commit, never before it: a listener that hears of a booking can tell its client it is durable
   for (const payload of notificationPayloads(committed)) {
     await client.query('SELECT pg_notify($1, $2)', [COMMIT_CHANNEL, payload]);

@@ -12,7 +12,10 @@
  * delivery per webhook that wants the entry's type, in the same transaction.
  *
  * The lock is taken late in each transaction (callers append last), so the
- * time it is held is little more than the commit itself.
+ * time it is held is little more than the commit itself. The same row counts
+ * the event's seats taken (in active bookings, or blocked), from the deltas
+ * each writer passes; the transaction that takes the last one appends
+ * `event.soldout`, without counting rows.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -61,14 +64,17 @@ export interface LogEntry {
 }
 
 export interface AppendOptions {
-  /** events whose active bookings may have taken their last seat: `event.soldout` is appended when they did */
-  checkSoldOut?: Iterable<string>;
-  /** events that have just had seats freed: no longer sold out */
-  seatsFreed?: Iterable<string>;
+  /**
+   * Per event, the seats this transaction took (booked or blocked: positive)
+   * or gave up (negative). The log's head row keeps the sum; the transaction
+   * that takes the last seat appends `event.soldout`.
+   */
+  seatsTaken?: ReadonlyMap<string, number>;
 }
 
 interface HeadRow {
   last_seq: string;
+  taken: number;
   sold_out: boolean;
 }
 
@@ -77,10 +83,9 @@ interface HeadRow {
  * order (one lock order for every writer). Returns the entries written.
  */
 export async function appendToLog(client: pg.PoolClient, entries: readonly NewLogEntry[], options: AppendOptions = {}): Promise<LogEntry[]> {
-  const checkSoldOut = new Set(options.checkSoldOut ?? []);
-  const freed = new Set(options.seatsFreed ?? []);
+  const deltas = options.seatsTaken ?? new Map<string, number>();
   const byEvent = new Map<string, NewLogEntry[]>();
-  for (const id of [...checkSoldOut, ...freed]) if (!byEvent.has(id)) byEvent.set(id, []);
+  for (const [id, delta] of deltas) if (delta !== 0 && !byEvent.has(id)) byEvent.set(id, []);
   for (const e of entries) {
     const list = byEvent.get(e.eventId);
     if (list) list.push(e);
@@ -88,15 +93,15 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
   }
   const written: LogEntry[] = [];
   for (const eventId of [...byEvent.keys()].sort()) {
+    const delta = deltas.get(eventId) ?? 0;
     const head = (
       await client.query<HeadRow>(
-        `INSERT INTO event_log_heads (event_id) VALUES ($1)
-         ON CONFLICT (event_id) DO UPDATE SET last_seq = event_log_heads.last_seq
-         RETURNING last_seq, sold_out`,
-        [eventId],
+        `INSERT INTO event_log_heads (event_id, taken) VALUES ($1, $2)
+         ON CONFLICT (event_id) DO UPDATE SET taken = event_log_heads.taken + excluded.taken
+         RETURNING last_seq, taken, sold_out`,
+        [eventId, delta],
       )
     ).rows[0]!;
-    let soldOut = head.sold_out && !freed.has(eventId);
     let list = byEvent.get(eventId)!;
     const keys = list.flatMap((e) => (e.dedupe ? [e.dedupe] : []));
     if (keys.length > 0) {
@@ -110,11 +115,12 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
         return true;
       });
     }
-    if (!soldOut && checkSoldOut.has(eventId)) {
-      const counts = await soldOutCounts(client, eventId);
-      if (counts && counts.booked + counts.blocked >= counts.seatCount) {
+    let soldOut = head.sold_out && delta >= 0;
+    if (delta > 0 && !head.sold_out) {
+      const seatCount = (await client.query<{ seat_count: number | null }>('SELECT seat_count FROM events WHERE id = $1', [eventId])).rows[0]?.seat_count;
+      if (seatCount && head.taken >= seatCount) {
         soldOut = true;
-        list = [...list, { eventId, type: 'event.soldout', bookingId: null, data: counts }];
+        list = [...list, { eventId, type: 'event.soldout', bookingId: null, data: { seatCount, taken: head.taken } }];
       }
     }
     if (soldOut !== head.sold_out) await client.query('UPDATE event_log_heads SET sold_out = $2 WHERE event_id = $1', [eventId, soldOut]);
@@ -149,18 +155,10 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
   return written;
 }
 
-/** Seats of the event in active bookings and blocked (and not booked), against its seat count; null before its row exists. */
-async function soldOutCounts(client: pg.PoolClient, eventId: string): Promise<{ seatCount: number; booked: number; blocked: number } | null> {
-  const res = await client.query<{ seat_count: number | null; booked: number; blocked: number }>(
-    `SELECT e.seat_count,
-            (SELECT count(*)::int FROM booked_seats b WHERE b.event_id = e.id) AS booked,
-            (SELECT count(*)::int FROM blocked_seats x WHERE x.event_id = e.id
-               AND NOT EXISTS (SELECT 1 FROM booked_seats b WHERE b.event_id = x.event_id AND b.seat = x.seat)) AS blocked
-       FROM events e WHERE e.id = $1`,
-    [eventId],
-  );
-  const row = res.rows[0];
-  return row && row.seat_count ? { seatCount: row.seat_count, booked: row.booked, blocked: row.blocked } : null;
+/** Adds `seats` to the seats `eventId` takes in `deltas`. */
+export function addSeatsTaken(deltas: Map<string, number>, eventId: string, seats: number): Map<string, number> {
+  deltas.set(eventId, (deltas.get(eventId) ?? 0) + seats);
+  return deltas;
 }
 
 interface LogRow {

@@ -15,7 +15,7 @@
 import type pg from 'pg';
 import type { SeatStore } from '../store/seat-store.js';
 import { BOOKING_COLUMNS, type BookingRow } from './booking-rows.js';
-import { appendToLog, type NewLogEntry } from './event-log.js';
+import { addSeatsTaken, appendToLog, type NewLogEntry } from './event-log.js';
 import { applyRelease } from './seat-releases.js';
 import { applyAction } from './transitions.js';
 import { inTransaction } from './transaction.js';
@@ -73,13 +73,15 @@ export class PaymentExpiry {
       );
       const entries: NewLogEntry[] = [];
       const expired: { id: string; eventId: string; releaseId: string | null }[] = [];
+      const seatsTaken = new Map<string, number>();
       for (const row of due.rows) {
         const outcome = await applyAction(client, row, { action: 'expire', by: null, detail: { reason: 'payment window ended' } });
         if (!outcome.ok || !outcome.changed) continue;
         if (outcome.entry) entries.push(outcome.entry);
+        addSeatsTaken(seatsTaken, row.event_id, -outcome.seatsGivenUp);
         expired.push({ id: row.id, eventId: row.event_id, releaseId: outcome.releaseId });
       }
-      await appendToLog(client, entries, { seatsFreed: expired.map((e) => e.eventId) });
+      await appendToLog(client, entries, { seatsTaken });
       return { claimed: due.rows.length, expired };
     });
     if (done.expired.length === 0) return done;

@@ -38,6 +38,8 @@ export type ActionOutcome =
       entry: NewLogEntry | null;
       /** the seat_releases row Redis must apply after the commit */
       releaseId: string | null;
+      /** seats the booking gave up (no longer in booked_seats) */
+      seatsGivenUp: number;
     }
   | { ok: false; code: 'CONFLICT' | 'BAD_SEAT'; msg: string; seats?: number[] };
 
@@ -50,13 +52,13 @@ const ENDED: Partial<Record<ChangeAction, { state: BookingState; op: ReleaseOp; 
 /** Applies one action to a locked booking row, or says why it may not. */
 export async function applyAction(client: pg.PoolClient, row: BookingRow, request: ActionRequest): Promise<ActionOutcome> {
   const before = toBooking(row);
-  const unchanged = (): ActionOutcome => ({ ok: true, booking: before, changed: false, entry: null, releaseId: null });
+  const unchanged = (): ActionOutcome => ({ ok: true, booking: before, changed: false, entry: null, releaseId: null, seatsGivenUp: 0 });
   switch (request.action) {
     case 'confirm': {
       if (before.state === 'confirmed' || before.state === 'checked_in') return unchanged();
       if (!transitionOf('confirm', before.state)) return refuse(before, 'confirm');
       const after = await update(client, before.id, "state = 'confirmed'");
-      return changed(client, before, after, request, 'booking.confirmed', null);
+      return changed(client, before, after, request, 'booking.confirmed', null, 0);
     }
     case 'fail':
     case 'expire':
@@ -101,7 +103,7 @@ async function endBooking(client: pg.PoolClient, before: Booking, request: Actio
   await seatChanges(client, before, before.seats, end.state);
   // every seat it ever had: a partial cancel not yet applied in Redis is covered too (the script frees only seats still the booking's)
   const releaseId = await recordRelease(client, { booking: before, seats: [...before.seats, ...before.cancelledSeats], final: true, op: end.op });
-  return changed(client, before, after, request, end.type, releaseId);
+  return changed(client, before, after, request, end.type, releaseId, before.seats.length);
 }
 
 /** Cancel some seats; the rest stays valid. All of them is a whole cancel. */
@@ -112,10 +114,10 @@ async function cancelSeats(client: pg.PoolClient, before: Booking, request: Acti
   const strangers = wanted.filter((s) => !current.has(s) && !gone.has(s));
   if (strangers.length > 0) return { ok: false, code: 'BAD_SEAT', msg: `booking ${before.reference} does not have these seats`, seats: strangers };
   // a cancelled booking has given every seat up already (a retry of the call that cancelled its last seats); a failed or expired one was never partly cancellable
-  if (before.state === 'cancelled') return { ok: true, booking: before, changed: false, entry: null, releaseId: null };
+  if (before.state === 'cancelled') return { ok: true, booking: before, changed: false, entry: null, releaseId: null, seatsGivenUp: 0 };
   if (!isActive(before.state)) return refuse(before, 'cancel_seats');
   const effective = wanted.filter((s) => current.has(s));
-  if (effective.length === 0) return { ok: true, booking: before, changed: false, entry: null, releaseId: null };
+  if (effective.length === 0) return { ok: true, booking: before, changed: false, entry: null, releaseId: null, seatsGivenUp: 0 };
   const checkedIn = await client.query<{ seat: number }>('SELECT seat FROM seat_checkins WHERE booking_id = $1::uuid AND seat = ANY($2::int[]) ORDER BY seat', [before.id, effective]);
   if (checkedIn.rows.length > 0) {
     return { ok: false, code: 'CONFLICT', msg: `these seats of booking ${before.reference} are checked in`, seats: checkedIn.rows.map((r) => r.seat) };
@@ -133,7 +135,7 @@ async function cancelSeats(client: pg.PoolClient, before: Booking, request: Acti
   await client.query('DELETE FROM booked_seats WHERE booking_id = $1::uuid AND seat = ANY($2::int[])', [before.id, effective]);
   await seatChanges(client, before, effective, 'cancelled');
   const releaseId = await recordRelease(client, { booking: before, seats: effective, final: false, op: 'cancel' });
-  return changed(client, before, after, { ...request, seats: effective }, 'booking.seats_cancelled', releaseId);
+  return changed(client, before, after, { ...request, seats: effective }, 'booking.seats_cancelled', releaseId, effective.length);
 }
 
 async function seatChanges(client: pg.PoolClient, b: Booking, seats: readonly number[], change: string): Promise<void> {
@@ -152,12 +154,13 @@ async function changed(
   request: ActionRequest,
   type: LogEventType,
   releaseId: string | null,
+  seatsGivenUp: number,
 ): Promise<ActionOutcome> {
   const detail: Record<string, unknown> = { by: request.by, ...request.detail };
   if (request.seats) detail.seats = [...request.seats];
   await writeHistory(client, before.id, before.state, after.state, request.action, detail);
   const entry: NewLogEntry = { eventId: before.eventId, type, bookingId: before.id, data: { booking: bookingSummary(after), from: before.state, ...detail } };
-  return { ok: true, booking: after, changed: true, entry, releaseId };
+  return { ok: true, booking: after, changed: true, entry, releaseId, seatsGivenUp };
 }
 
 /** One booking_history row: an edge of the state graph, with who asked and why. */

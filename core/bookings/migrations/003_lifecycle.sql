@@ -52,12 +52,17 @@ CREATE TABLE seat_releases (
 CREATE INDEX seat_releases_event_idx ON seat_releases (event_id);
 
 -- Per event: the last log position handed out (its row lock orders the
--- event's log by commit) and whether the event is sold out now.
+-- event's log by commit), the seats taken (in active bookings, or blocked),
+-- kept by every transaction that changes them, and whether that is all of them.
 CREATE TABLE event_log_heads (
   event_id  text PRIMARY KEY,
   last_seq  bigint NOT NULL DEFAULT 0,
+  taken     int NOT NULL DEFAULT 0,
   sold_out  boolean NOT NULL DEFAULT false
 );
+
+INSERT INTO event_log_heads (event_id, taken)
+SELECT event_id, count(*) FROM (SELECT event_id FROM booked_seats UNION ALL SELECT event_id FROM blocked_seats) AS seats GROUP BY event_id;
 
 -- The event log: every lifecycle transition, hold expiry, sell-out and
 -- rebuild, written in the transaction of the change it describes.
