@@ -133,7 +133,7 @@ function scriptHold(b: Bench): HoldCall {
   return async () => parseReply(await b.store.scripts.run(SCRIPTS.hold, keys, holdArgs(rand))).status;
 }
 
-/** The gateway's call: input checks, then the hold script that also updates the sweep index (holdIndexed-8). */
+/** The gateway's call: input checks, then the hold script that also updates the sweep index (holdIndexed-9). */
 function storeHold(b: Bench, store = b.store): HoldCall {
   const { seats } = b.opts;
   return async () => {

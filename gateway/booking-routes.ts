@@ -4,7 +4,8 @@
  *
  *   GET  /events/:id/bookings?limit=&state=&holder=&cursor=   a page, newest first
  *   GET  /events/:id/bookings/:booking                        one booking (id or reference) with its history
- *   POST /events/:id/bookings/:booking/cancel?reason=         confirmed -> cancelled; frees the seats
+ *   POST /events/:id/bookings/:booking/cancel?reason=         {"seats"?: [...], "reason"?: "..."}: the booking, or some of
+ *                                                            its seats, cancelled; frees the seats
  *   DELETE /events/:id                                          the event, on purpose (not rebuilt; bookings kept)
  *   POST /events/:id/block    {"seats": [...]}                  free seats -> blocked (kept in Postgres for rebuilds)
  *   POST /events/:id/unblock  {"seats": [...]}                  blocked seats -> free
@@ -15,6 +16,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { setSeatsBlocked } from '../core/bookings/blocks.js';
 import { deleteEvent } from '../core/bookings/delete-event.js';
 import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/bookings/lifecycle.js';
+import { BOOKING_STATES, type BookingState } from '../core/bookings/states.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID } from '../core/ids.js';
@@ -24,6 +26,7 @@ import type { Authenticator, Principal } from './auth.js';
 import { authorize, type Refuse } from './http-auth.js';
 import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
 import { asyncHandler, decodePathSegment, sendError, sendJson, type RequestContext } from './http-util.js';
+import { readJsonObject, seatList } from './json-body.js';
 
 export interface BookingRouteDeps {
   pool: pg.Pool;
@@ -34,7 +37,7 @@ export interface BookingRouteDeps {
   bodyBudget?: BodyBudget;
 }
 
-const STATES = new Set(['confirmed', 'cancelled']);
+const STATES = new Set<string>(BOOKING_STATES);
 const NO_STORE = { 'Cache-Control': 'no-store' };
 /** query and path text, checked as safe text (core/text.ts) before it reaches Postgres */
 const MAX_HOLDER_LENGTH = 128;
@@ -42,6 +45,8 @@ const MAX_REF_LENGTH = 64;
 const MAX_REASON_LENGTH = 500;
 /** a block or unblock body: up to the store's 1,000 seats per call */
 const BLOCK_BODY_MAX_BYTES = 64 * 1024;
+/** a cancel body: some seats of one booking, and a reason */
+const CANCEL_BODY_MAX_BYTES = 16 * 1024;
 
 export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps): void {
   const { pool, store, logger } = deps;
@@ -55,13 +60,13 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
       const limit = query.limit ? Number(query.limit) : undefined;
       if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 500)) return sendError(res, 'BAD_REQUEST', 'limit must be 1 to 500');
-      if (query.state && !STATES.has(query.state)) return sendError(res, 'BAD_REQUEST', 'state must be confirmed or cancelled');
+      if (query.state && !STATES.has(query.state)) return sendError(res, 'BAD_REQUEST', `state must be one of ${BOOKING_STATES.join(', ')}`);
       if (query.cursor && !isValidCursor(query.cursor)) return sendError(res, 'BAD_REQUEST', 'cursor is not a `next` value of this API');
       const holderProblem = query.holder ? textProblem(query.holder, MAX_HOLDER_LENGTH) : null;
       if (holderProblem) return sendError(res, 'BAD_REQUEST', `holder ${holderProblem}`);
       const page = await listBookings(pool, eventId, {
         limit,
-        state: (query.state || undefined) as 'confirmed' | 'cancelled' | undefined,
+        state: (query.state || undefined) as BookingState | undefined,
         holder: query.holder || undefined,
         cursor: query.cursor || undefined,
       });
@@ -89,21 +94,29 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
     asyncHandler(async (res, req, ctx) => {
       const eventId = req.getParameter(0) ?? '';
       const ref = decodePathSegment(req.getParameter(1) ?? '');
-      const reason = req.getQuery('reason') || undefined;
-      const principal = await admin(res, req, ctx, deps);
+      const queryReason = req.getQuery('reason') || undefined;
+      // an optional body: {"seats": [...]} cancels only those seats (gateway/http-body.ts: read once the token is checked)
+      const body = holdBody(res, req, ctx, { maxBytes: CANCEL_BODY_MAX_BYTES, budget: deps.bodyBudget });
+      const principal = await admin(res, req, ctx, deps, (code, msg) => body.refuse(code, msg));
       if (!principal || ctx.aborted) return;
-      if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
-      if (ref === null || textProblem(ref, MAX_REF_LENGTH)) return sendError(res, 'BAD_REQUEST', 'bad booking id or reference');
-      const reasonProblem = reason ? textProblem(reason, MAX_REASON_LENGTH) : null;
+      if (!EVENT_ID.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
+      if (ref === null || textProblem(ref, MAX_REF_LENGTH)) return body.refuse('BAD_REQUEST', 'bad booking id or reference');
+      const parsed = await readJsonObject(res, ctx, body, '{"seats"?: [seat indexes], "reason"?: "..."}');
+      if (!parsed) return;
+      const seats = seatList(parsed.value.seats);
+      if (typeof seats === 'string') return sendError(res, 'BAD_REQUEST', seats);
+      const reason = parsed.value.reason ?? queryReason;
+      const reasonProblem = reason !== undefined ? textProblem(reason, MAX_REASON_LENGTH) : null;
       if (reasonProblem) return sendError(res, 'BAD_REQUEST', `reason ${reasonProblem}`);
       const result = await cancelBooking(pool, store, eventId, ref, {
         by: principal.sub,
-        reason,
-        onRedisError: (err) => logger.error({ err, eventId, booking: ref }, 'cancelled in Postgres, seats not yet freed in Redis'),
+        reason: reason as string | undefined,
+        seats,
+        onRedisError: (err) => logger.error({ err, eventId, booking: ref }, 'cancelled in Postgres, seats not yet freed in Redis (retried)'),
       });
       if (ctx.aborted) return;
-      if (!result.ok) return sendError(res, result.code, result.msg);
-      if (result.changed) logger.info({ eventId, bookingId: result.booking.id, by: principal.sub, freed: result.freed }, 'booking cancelled');
+      if (!result.ok) return sendError(res, result.code, result.msg, result.seats ? { seats: result.seats } : {});
+      if (result.changed) logger.info({ eventId, bookingId: result.booking.id, by: principal.sub, seats, freed: result.freed }, seats ? 'booking seats cancelled' : 'booking cancelled');
       // 202: durable in Postgres, but the seats are not free in Redis yet; cancelling again finishes it
       sendJson(res, result.freed === null ? 202 : 200, { booking: result.booking, changed: result.changed, freed: result.freed }, NO_STORE);
     }, logger),

@@ -1,10 +1,12 @@
 /**
  * The durable side of a gateway process: the Postgres migrations (retried
  * until they succeed), this node's booking flusher (outbox → Postgres), the
- * commit watcher that `book` acks wait on, and the lost-event recovery, with
- * their metrics. None of it blocks start-up: while Postgres is unreachable,
- * holds and books go on in Redis, acks wait (PENDING after the timeout), and
- * the migrations are retried. docs/bookings.md describes the whole path.
+ * commit watcher that `book` acks wait on, the lost-event recovery, and the
+ * lifecycle's background work: unpaid checkouts expired at their payBy, seat
+ * releases Redis missed applied again, webhook deliveries, with their
+ * metrics. None of it blocks start-up: while Postgres is unreachable, holds
+ * and books go on in Redis, acks wait (PENDING after the timeout), and the
+ * migrations are retried. docs/bookings.md describes the whole path.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -14,7 +16,10 @@ import type { Logger } from 'pino';
 import { CommitWatcher } from '../core/bookings/commits.js';
 import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
 import { migrate } from '../core/bookings/migrate.js';
+import { PaymentExpiry } from '../core/bookings/payment-expiry.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
+import { SeatReleases } from '../core/bookings/seat-releases.js';
+import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
 import type { SeatStore } from '../core/store/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -92,6 +97,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     },
     onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
   });
+  const lifecycle = startLifecycleTasks(config, log, metrics, store, pool);
 
   let stopped = false;
   let wakeUp: (() => void) | null = null;
@@ -115,6 +121,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     if (stopped) return false;
     flusher?.start();
     recovery.start();
+    lifecycle.start();
     return true;
   })();
 
@@ -127,9 +134,55 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
       (wakeUp as (() => void) | null)?.();
       await ready;
       clearInterval(reportFlusher);
+      await lifecycle.stop();
       await recovery.stop();
       await flusher?.stop();
       await commits.stop();
+    },
+  };
+}
+
+/** The lifecycle's background work, started once the schema is migrated: payment-window expiry, seat releases left behind, webhook delivery. */
+function startLifecycleTasks(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, store: SeatStore, pool: pg.Pool) {
+  const expiry = new PaymentExpiry({
+    pool,
+    store,
+    intervalMs: config.lifecycle.expiryCheckMs,
+    onExpired: (expired) => {
+      metrics.paymentsExpired.inc(expired.length);
+      log.info({ expired: expired.length, bookings: expired.slice(0, 20).map((e) => e.id) }, 'unpaid checkouts expired, seats freed');
+    },
+    onError: (err) => log.warn({ err }, 'payment expiry failed; retrying'),
+  });
+  const releases = new SeatReleases({
+    pool,
+    store,
+    intervalMs: config.lifecycle.releaseRetryMs,
+    onApplied: (count) => {
+      metrics.seatReleasesRetried.inc(count);
+      log.info({ count }, 'seat releases applied in redis after a delay');
+    },
+    onError: (err) => log.warn({ err }, 'seat release in redis failed; retrying'),
+  });
+  const webhooks = config.webhooks.enabled
+    ? new WebhookDelivery({
+        pool,
+        consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        ...config.webhooks,
+        onResult: (result) => metrics.webhookDeliveries.inc({ result }),
+        onError: (err) => log.warn({ err }, 'webhook delivery pass failed; retrying'),
+      })
+    : null;
+  return {
+    start() {
+      expiry.start();
+      releases.start();
+      webhooks?.start();
+    },
+    async stop() {
+      await webhooks?.stop();
+      await expiry.stop();
+      await releases.stop();
     },
   };
 }

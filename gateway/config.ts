@@ -58,6 +58,21 @@ const schema = z.object({
   FLUSH_BATCH_SIZE: positiveInt.max(10_000).default(500),
   BOOK_ACK_TIMEOUT_MS: positiveInt.max(600_000).default(10_000),
   REBUILD_CHECK_MS: nonNegativeInt.default(1000),
+  /** the payment provider's HMAC secret for POST /bookings/:id/confirm|fail; unset: admin tokens only */
+  PAYMENT_WEBHOOK_SECRET: z.string().min(16).optional(),
+  PAYMENT_SIGNATURE_TOLERANCE_S: positiveInt.max(3600).default(300),
+  /** how often unpaid checkouts past their payBy are expired (0: never, by this process) */
+  PAYMENT_EXPIRY_CHECK_MS: nonNegativeInt.max(60_000).default(1000),
+  /** how often seat releases Redis has not applied yet are retried (0: never, by this process) */
+  RELEASE_RETRY_MS: nonNegativeInt.max(600_000).default(5000),
+  /** 0: this process delivers no webhooks (another process must) */
+  WEBHOOKS: bool.default(true),
+  WEBHOOK_POLL_MS: positiveInt.max(60_000).default(500),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  WEBHOOK_LEASE_MS: positiveInt.max(600_000).default(30_000),
+  WEBHOOK_RETRY_BASE_MS: positiveInt.max(3_600_000).default(1000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt.max(86_400_000).default(300_000),
+  WEBHOOK_RETRY_FOR_MS: positiveInt.max(30 * 86_400_000).default(86_400_000),
 });
 
 export type GatewayConfig = {
@@ -129,6 +144,29 @@ export type GatewayConfig = {
     /** how often events Postgres knows are checked for being lost by Redis (0 = only on demand) */
     rebuildCheckMs: number;
   };
+  lifecycle: {
+    /** HMAC secret of payment callbacks; undefined: only admin tokens may confirm or fail a payment */
+    paymentSecret?: string;
+    /** a signed callback's timestamp may be this far from now (s) */
+    paymentToleranceS: number;
+    /** how often unpaid checkouts are looked for (0: not by this process) */
+    expiryCheckMs: number;
+    /** how often seat releases Redis has not applied are retried (0: not by this process) */
+    releaseRetryMs: number;
+  };
+  webhooks: {
+    /** this process delivers webhooks */
+    enabled: boolean;
+    pollMs: number;
+    /** one attempt's time limit */
+    timeoutMs: number;
+    /** how long a claimed delivery stays this process's (more than timeoutMs) */
+    leaseMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** how long a failing delivery is retried before it is parked */
+    retryForMs: number;
+  };
 };
 
 /** Reads the configuration; throws an Error naming every invalid variable. */
@@ -139,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     throw new Error(`invalid configuration: ${problems}`);
   }
   const c = parsed.data;
+  if (c.WEBHOOK_LEASE_MS <= c.WEBHOOK_TIMEOUT_MS) {
+    throw new Error(`invalid configuration: WEBHOOK_LEASE_MS (${c.WEBHOOK_LEASE_MS}) must be more than WEBHOOK_TIMEOUT_MS (${c.WEBHOOK_TIMEOUT_MS})`);
+  }
   return {
     redisUrl: c.REDIS_URL,
     databaseUrl: c.DATABASE_URL,
@@ -179,5 +220,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
+    lifecycle: {
+      paymentSecret: c.PAYMENT_WEBHOOK_SECRET,
+      paymentToleranceS: c.PAYMENT_SIGNATURE_TOLERANCE_S,
+      expiryCheckMs: c.PAYMENT_EXPIRY_CHECK_MS,
+      releaseRetryMs: c.RELEASE_RETRY_MS,
+    },
+    webhooks: {
+      enabled: c.WEBHOOKS,
+      pollMs: c.WEBHOOK_POLL_MS,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      leaseMs: c.WEBHOOK_LEASE_MS,
+      retryBaseMs: c.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: c.WEBHOOK_RETRY_MAX_MS,
+      retryForMs: c.WEBHOOK_RETRY_FOR_MS,
+    },
   };
 }

@@ -75,5 +75,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
     eventsRebuilt: new Counter({ name: 'seatmap_events_rebuilt_total', help: 'Events rebuilt from Postgres after Redis lost them', registers }),
+    paymentsExpired: new Counter({ name: 'seatmap_payments_expired_total', help: 'Unpaid checkouts this node expired at their payBy (seats freed)', registers }),
+    seatReleasesRetried: new Counter({
+      name: 'seatmap_seat_releases_retried_total',
+      help: 'Seat releases Postgres had committed and Redis had not applied, applied later by this node',
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'seatmap_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by this node, by result: delivered (2xx), failed (retried later), parked (retry window over)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
   };
 }

@@ -13,6 +13,9 @@ import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
 import { registerBookingRoutes } from './booking-routes.js';
 import { registerDemoRoutes } from './demo-routes.js';
+import { registerDoorRoutes } from './door-routes.js';
+import { registerPaymentRoutes } from './payment-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 import type { GatewayConfig } from './config.js';
 import { processBodyBudget } from './http-body.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -102,7 +105,13 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     },
     recoverEvent: (eventId) => bookings.recovery.ensure(eventId),
     eventRecorded: (eventId) => bookings.recovery.isRecorded(eventId),
-    routes: [(app) => registerBookingRoutes(app, { pool, store, authenticator, logger }), (app) => registerDemoRoutes(app, { authenticator, logger })],
+    routes: [
+      (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
+      (app) => registerDoorRoutes(app, { pool, authenticator, logger }),
+      (app) => registerPaymentRoutes(app, { pool, store, authenticator, logger, secret: config.lifecycle.paymentSecret, toleranceS: config.lifecycle.paymentToleranceS }),
+      (app) => registerWebhookRoutes(app, { pool, authenticator, logger }),
+      (app) => registerDemoRoutes(app, { authenticator, logger }),
+    ],
   });
   const closeConnections = async () => {
     stopReloadingScripts();

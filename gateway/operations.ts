@@ -8,8 +8,8 @@
  */
 import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
-import type { ClientRequest, ErrMessage, OkMessage, RequestId, ServerMessage } from '../core/protocol/index.js';
-import type { CommitOutcome } from '../core/bookings/commits.js';
+import type { SeatOperationRequest, ErrMessage, OkMessage, RequestId, ServerMessage } from '../core/protocol/index.js';
+import type { BookingState, CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, type Principal, type Scope } from './auth.js';
@@ -17,13 +17,14 @@ import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
 
-export type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
+export type SeatOperation = SeatOperationRequest;
 
 const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
   hold: 'seats:hold',
   release: 'seats:hold',
   extend: 'seats:hold',
   book: 'seats:book',
+  checkout: 'seats:book',
 };
 
 export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
@@ -67,20 +68,30 @@ export async function runOperation(
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
       if (!r.ok) return refused(r);
       const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
-      if (!durable) return booked;
-      const outcome = await durable.waitForCommit(r.bookingId, r.replayed);
-      switch (outcome.status) {
-        case 'committed':
-          // `reference`, as the admin API calls it; `ref` is its old name, still sent for older clients
-          return { ...booked, reference: outcome.reference, ref: outcome.reference, state: outcome.state };
-        case 'timeout':
-          return errorMessage(rid, 'PENDING');
-        case 'refused':
-          return outcome.code === STALE_EPOCH
-            ? errorMessage(rid, 'EXPIRED', 'the hold was lost when the event was rebuilt from Postgres; nothing was booked')
-            : errorMessage(rid, 'REFUSED', `Postgres refused the booking for good (${outcome.code}); nothing was booked and its seats are no longer kept for it`);
-      }
+      return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'confirmed') : booked;
     }
+    case 'checkout': {
+      const r = await store.checkout({ eventId: request.ev, holder, token: request.tok, key: request.key });
+      if (!r.ok) return errorMessage(rid, r.code, undefined, r.seats);
+      // payBy is 0 for a replay of a key that `book` used
+      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed, ...(r.payBy > 0 && { payBy: r.payBy }) } as const;
+      return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'pending_payment') : booked;
+    }
+  }
+}
+
+/** The answer to a `book` or `checkout` once its commit is known; `madeIn` is the state a fresh one is committed in. */
+function afterCommit(booked: OkMessage, outcome: CommitOutcome, madeIn: BookingState): OkMessage | ErrMessage {
+  switch (outcome.status) {
+    case 'committed':
+      // `reference`, as the admin API calls it; `ref` is its old name, still sent for older clients
+      return { ...booked, reference: outcome.reference, ref: outcome.reference, state: outcome.state ?? madeIn };
+    case 'timeout':
+      return errorMessage(booked.rid, 'PENDING');
+    case 'refused':
+      return outcome.code === STALE_EPOCH
+        ? errorMessage(booked.rid, 'EXPIRED', 'the hold was lost when the event was rebuilt from Postgres; nothing was booked')
+        : errorMessage(booked.rid, 'REFUSED', `Postgres refused the booking for good (${outcome.code}); nothing was booked and its seats are no longer kept for it`);
   }
 }
 

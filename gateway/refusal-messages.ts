@@ -8,10 +8,7 @@
  */
 import type { ErrorCode } from '../core/errors.js';
 import type { HoldRules } from '../core/store/index.js';
-import type { ClientRequest } from '../core/protocol/index.js';
-
-/** The seat operations (as gateway/operations.ts runs them). */
-type SeatOperation = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' }>;
+import type { SeatOperationRequest as SeatOperation } from '../core/protocol/index.js';
 
 /** What a refusal message may look up about the event. */
 export interface RefusalFacts {
@@ -24,6 +21,7 @@ const NOTHING_DONE: Record<SeatOperation['t'], string> = {
   release: 'nothing was released',
   extend: 'the hold was not extended',
   book: 'nothing was booked',
+  checkout: 'nothing was booked',
 };
 
 /** `3`, `3 and 4`, `3, 4 and 9` (at most 10 listed, then "and N more"). */
@@ -80,7 +78,7 @@ export async function refusalMessage(request: SeatOperation, code: ErrorCode, se
     case 'EXPIRED':
       return `tok: the hold token ${tokOf(request)} is unknown or has expired; ${done}`;
     case 'CONFLICT':
-      return request.t === 'book' ? `key: ${JSON.stringify(request.key)} was already used to book another hold; ${done}` : undefined;
+      return request.t === 'book' || request.t === 'checkout' ? `key: ${JSON.stringify(request.key)} was already used to book another hold; ${done}` : undefined;
     case 'BAD_REQUEST':
       return badRequest(request, done);
     default:
@@ -97,6 +95,7 @@ function badRequest(request: SeatOperation, done: string): string {
     case 'extend':
       return `tok: ${tokOf(request)} is not a hold token (8 to 64 of A-Z a-z 0-9 _ -); ${done}`;
     case 'book':
+    case 'checkout':
       return `tok: the hold token ${request.tok} holds no seats, or key is not safe text of at most 128 characters; ${done}`;
   }
 }

@@ -74,7 +74,7 @@ describe('HS256 (development secret)', () => {
   });
 
   it('exports the scopes in order', () => {
-    expect(SCOPES).toEqual(['seats:read', 'seats:hold', 'seats:book', 'admin']);
+    expect(SCOPES).toEqual(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door']);
   });
 
   it('refuses alg none', async () => {

@@ -220,7 +220,7 @@ describe('validation', () => {
 
 describe('settings', () => {
   it('defaults to DEFAULT_SETTINGS', () => {
-    expect(DEFAULT_SETTINGS).toEqual({ holdTtlMs: 600_000, maxHoldLifetimeMs: 1_800_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 20 });
+    expect(DEFAULT_SETTINGS).toEqual({ holdTtlMs: 600_000, maxHoldLifetimeMs: 1_800_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 20, paymentWindowMs: 900_000 });
     expect(compileLayout(parseLayout(hall())).settings).toEqual(DEFAULT_SETTINGS);
   });
 
@@ -232,7 +232,7 @@ describe('settings', () => {
 
   it('accepts raising a limit together with the limit that bounds it', () => {
     const settings = { holdTtlMs: 3_600_000, maxHoldLifetimeMs: 7_200_000, maxSeatsPerToken: 30, maxSeatsPerHolder: 40 };
-    expect(compileLayout(parseLayout({ ...hall(), settings })).settings).toEqual(settings);
+    expect(compileLayout(parseLayout({ ...hall(), settings })).settings).toEqual({ ...settings, paymentWindowMs: 900_000 });
   });
 
   it.each([
@@ -241,6 +241,7 @@ describe('settings', () => {
     ['a zero', { maxSeatsPerHolder: 0 }, 'settings.maxSeatsPerHolder'],
     ['a fraction', { maxSeatsPerToken: 2.5 }, 'settings.maxSeatsPerToken'],
     ['a ttl over 24 hours', { holdTtlMs: 86_400_001, maxHoldLifetimeMs: 86_400_000 }, 'settings.holdTtlMs'],
+    ['a payment window over 7 days', { paymentWindowMs: 604_800_001 }, 'settings.paymentWindowMs'],
     ['over 1000 seats per token', { maxSeatsPerToken: 1_001, maxSeatsPerHolder: 2_000 }, 'settings.maxSeatsPerToken'],
     ['an unknown field', { holdTTL: 5 }, 'settings'],
     ['a non-object', [1, 2], 'settings'],

@@ -64,6 +64,10 @@ describe('npm run load with a gateway of its own', () => {
     expect(await rowCount('SELECT count(*) AS n FROM booked_seats WHERE event_id = $1', [eventId])).toBe(0);
     expect(await rowCount('SELECT count(*) AS n FROM seat_changes WHERE event_id = $1', [eventId])).toBe(0);
     expect(await rowCount('SELECT count(*) AS n FROM booking_history', [])).toBe(0);
+    // the run's bookings were logged (the event log), and the log went with them
+    for (const table of ['event_log', 'event_log_heads', 'seat_checkins', 'seat_releases', 'webhook_deliveries']) {
+      expect(await rowCount(`SELECT count(*) AS n FROM ${table} WHERE event_id = $1`, [eventId]), table).toBe(0);
+    }
 
     const redis = newRedis();
     try {

@@ -70,6 +70,15 @@ describe('frame validation', () => {
     expect(decodeRequest(encodeMessage({ t: 'book', rid: 7, ev: 'e1', tok: 'AAAAAAAAAAAAAAAA', key: 'Bestellung-äöü-1' }), MAX_SEATS).ok).toBe(true);
   });
 
+  it('checkout takes exactly what book takes, and refuses what book refuses', () => {
+    const good = { t: 'checkout', rid: 8, ev: 'e1', tok: 'AAAAAAAAAAAAAAAA', key: 'order-1' } as const;
+    expect(decodeRequest(encodeMessage({ ...good, extra: 'ignored' } as never), MAX_SEATS)).toEqual({ ok: true, request: good });
+    for (const bad of [{ key: 'a\u0000b' }, { key: undefined }, { tok: 'short' }, { tok: undefined }, { ev: 'bad ev' }]) {
+      const r = decodeRequest(encodeMessage({ ...good, ...bad } as never), MAX_SEATS);
+      expect(r, JSON.stringify(bad)).toMatchObject({ ok: false, rid: 8 });
+    }
+  });
+
   it('a hold token not of the form the server issues is BAD_REQUEST', () => {
     for (const tok of ['short', 'has space inside!', 'x'.repeat(65), 'tok\u0000en-1234', 'ÄÖÜÄÖÜÄÖÜ']) {
       for (const t of ['release', 'extend'] as const) {

@@ -163,7 +163,10 @@ describe('hold lifetime', () => {
     replay[1] = 1; replay[2] = 1;
     applyChanges(replay, entries[0]!.changes);
     expect([...replay.slice(0, 5)]).toEqual([0, 0, 1, 1, 0]);
-    checkInvariants(await readRawState(store, eventId));
+    // the overdue token's expiry is reported to the outbox for the event log, seats and all
+    const state = await readRawState(store, eventId);
+    expect(state.expiredHolds).toMatchObject([{ holder: 'a', seats: [1, 2] }]);
+    checkInvariants(state);
   });
 });
 

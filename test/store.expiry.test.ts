@@ -46,6 +46,8 @@ describe('expiry sweeper', () => {
       checkInvariants(state);
       expect(state.tokens.size).toBe(0);
       expect(state.status.slice(10, 13)).toEqual([0, 0, 0]);
+      // reported once to the outbox, for the event log in Postgres
+      expect(state.expiredHolds).toEqual([{ token: hold.token, holder: 'ann', seats: [10, 11, 12], expiredAt: hold.expiresAt }]);
       // The event left the sweep index: nothing is left to expire.
       expect(await t.redis.zscore(t.store.global.sweepIndex, 'exp1')).toBeNull();
     } finally {

@@ -5,14 +5,17 @@
  * arrays), `ON CONFLICT (id) DO NOTHING`, with their seats, history and seat
  * changes only for rows actually inserted. When Postgres refuses part of the
  * batch, it goes entry by entry under savepoints so the rest commits; the
- * refused entries come back for the dead-letter stream. The commit
- * notification is queued inside the transaction, so it is delivered with the
- * commit and never before it.
+ * refused entries come back for the dead-letter stream. The log entries of
+ * the round (each new booking, each expired hold, an event that sold out) are
+ * appended in the same transaction (event-log.ts). The commit notification is
+ * queued inside the transaction, so it is delivered with the commit and never
+ * before it.
  */
 import type pg from 'pg';
 import { COMMIT_CHANNEL, STALE_EPOCH, notificationPayloads } from './codes.js';
 import { refusedBooking, type DeadEntry } from './dead-letters.js';
-import type { BookingEntry } from './outbox-entries.js';
+import { addSeatsTaken, appendToLog, type NewLogEntry } from './event-log.js';
+import type { BookingEntry, HoldExpiryEntry } from './outbox-entries.js';
 import { bookingReference, REFERENCE_LEVELS } from './reference.js';
 
 export interface CommittedBooking {
@@ -24,6 +27,8 @@ export interface CommittedBooking {
   key: string;
   seats: number[];
   seq: number;
+  /** the state it was committed in: confirmed (book) or pending_payment (checkout) */
+  state: 'confirmed' | 'pending_payment';
 }
 
 export interface RoundOutcome {
@@ -37,22 +42,23 @@ export interface RoundOutcome {
 
 const INSERT_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[])
-    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[])
+    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms)
 ), ins AS (
-  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token)
-  SELECT id, reference, event_id, holder, idempotency_key, 'confirmed',
-         ARRAY(SELECT jsonb_array_elements_text(input.seats_json::jsonb)::int), seq, epoch, to_timestamp(at_ms / 1000.0), hold_token
+  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
+  SELECT id, reference, event_id, holder, idempotency_key, state,
+         ARRAY(SELECT jsonb_array_elements_text(input.seats_json::jsonb)::int), seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
+         to_timestamp(pay_by_ms / 1000.0)
   FROM input
   ORDER BY id
   ON CONFLICT (id) DO NOTHING
-  RETURNING id, reference, event_id, seats, seq, epoch
+  RETURNING id, reference, event_id, seats, seq, epoch, state
 ), booked AS (
   INSERT INTO booked_seats (event_id, seat, booking_id)
   SELECT ins.event_id, s.seat, ins.id FROM ins, unnest(ins.seats) AS s(seat)
 ), history AS (
-  INSERT INTO booking_history (booking_id, from_state, to_state, detail)
-  SELECT ins.id, 'none', 'confirmed',
+  INSERT INTO booking_history (booking_id, from_state, to_state, action, detail)
+  SELECT ins.id, 'none', ins.state, CASE ins.state WHEN 'pending_payment' THEN 'checkout' ELSE 'book' END,
          jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', input.entry_id, 'consumer', $11::text)
   FROM ins JOIN input ON input.id = ins.id
 ), changes AS (
@@ -66,7 +72,12 @@ SELECT id::text AS id, reference FROM ins`;
  * lock order consistent between concurrent flushers). `consumer` is recorded
  * in each booking's history.
  */
-export async function commitRound(client: pg.PoolClient, bookings: readonly BookingEntry[], consumer: string): Promise<RoundOutcome> {
+export async function commitRound(
+  client: pg.PoolClient,
+  bookings: readonly BookingEntry[],
+  consumer: string,
+  expiries: readonly HoldExpiryEntry[] = [],
+): Promise<RoundOutcome> {
   const refused: DeadEntry[] = [];
   const live = await refuseStale(client, bookings, refused);
   const references = new Map<string, string>();
@@ -96,14 +107,22 @@ export async function commitRound(client: pg.PoolClient, bookings: readonly Book
     for (const r of res.rows) existing.set(r.id, r.reference);
   }
   const committed: CommittedBooking[] = [];
+  const entries: NewLogEntry[] = [];
+  const seatsTaken = new Map<string, number>();
   let inserted = 0;
   for (const b of live) {
     if (refusedIds.has(b.entryId)) continue;
     const reference = references.get(b.id) ?? existing.get(b.id);
     if (reference === undefined) continue; // never expected: neither inserted nor present
-    if (references.has(b.id)) inserted++;
-    committed.push({ id: b.id, reference, eventId: b.eventId, holder: b.holder, key: b.key, seats: b.seats, seq: b.seq });
+    if (references.has(b.id)) {
+      inserted++;
+      entries.push(bookingLogEntry(b, reference));
+      addSeatsTaken(seatsTaken, b.eventId, b.seats.length);
+    }
+    committed.push({ id: b.id, reference, eventId: b.eventId, holder: b.holder, key: b.key, seats: b.seats, seq: b.seq, state: b.state });
   }
+  for (const x of expiries) entries.push(holdExpiryLogEntry(x));
+  await appendToLog(client, entries, { seatsTaken });
   // delivered with the commit, never before it: a listener that hears of a booking can tell its client it is durable
   for (const payload of notificationPayloads(committed)) {
     await client.query('SELECT pg_notify($1, $2)', [COMMIT_CHANNEL, payload]);
@@ -143,6 +162,33 @@ async function refuseStale(client: pg.PoolClient, bookings: readonly BookingEntr
   });
 }
 
+/** The log entry of a booking this round inserted: booking.confirmed (book) or booking.pending_payment (checkout). */
+function bookingLogEntry(b: BookingEntry, reference: string): NewLogEntry {
+  const booking = {
+    id: b.id,
+    reference,
+    holder: b.holder,
+    key: b.key,
+    state: b.state,
+    seats: b.seats,
+    cancelledSeats: [],
+    payBy: b.payBy === null ? null : new Date(b.payBy).toISOString(),
+  };
+  const type = b.state === 'pending_payment' ? 'booking.pending_payment' : 'booking.confirmed';
+  return { eventId: b.eventId, type, bookingId: b.id, data: { booking, from: 'none', by: b.holder } };
+}
+
+/** An expired hold, once per token and epoch however often its outbox record is delivered. */
+function holdExpiryLogEntry(x: HoldExpiryEntry): NewLogEntry {
+  return {
+    eventId: x.eventId,
+    type: 'hold.expired',
+    bookingId: null,
+    data: { token: x.token, holder: x.holder, seats: x.seats, expiredAt: new Date(x.expiredAt).toISOString() },
+    dedupe: `hold.expired:${x.epoch}:${x.token}`,
+  };
+}
+
 async function insert(client: pg.PoolClient, rows: readonly BookingEntry[], level: number, consumer: string): Promise<{ id: string; reference: string }[]> {
   const res = await client.query<{ id: string; reference: string }>(INSERT_SQL, [
     rows.map((b) => b.id),
@@ -157,6 +203,8 @@ async function insert(client: pg.PoolClient, rows: readonly BookingEntry[], leve
     rows.map((b) => `${b.stream}/${b.entryId}`),
     consumer,
     rows.map((b) => b.token),
+    rows.map((b) => b.state),
+    rows.map((b) => b.payBy),
   ]);
   return res.rows;
 }

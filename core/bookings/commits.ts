@@ -19,11 +19,13 @@
  */
 import pg from 'pg';
 import { COMMIT_CHANNEL, REFUSAL_CHANNEL, parseNotification, parseRefusals } from './codes.js';
+import type { BookingState } from './states.js';
 
-export type BookingState = 'confirmed' | 'cancelled';
+export type { BookingState } from './states.js';
 
 export type CommitOutcome =
-  | { status: 'committed'; reference: string; state: BookingState }
+  /** `state`: the booking's state, when known (a notification does not say: then it is the state it was made in) */
+  | { status: 'committed'; reference: string; state?: BookingState }
   | { status: 'refused'; code: string }
   | { status: 'timeout' };
 
@@ -86,8 +88,8 @@ export class CommitWatcher {
   }
 
   /** Bookings known to be committed (the local flusher, or a notification). */
-  committed(bookings: Iterable<{ id: string; reference: string }>): void {
-    for (const b of bookings) this.settle(b.id, { status: 'committed', reference: b.reference, state: 'confirmed' });
+  committed(bookings: Iterable<{ id: string; reference: string; state: BookingState }>): void {
+    for (const b of bookings) this.settle(b.id, { status: 'committed', reference: b.reference, state: b.state });
   }
 
   /** A booking Postgres refused for good; `code` says why (SQLSTATE, STALE_EPOCH or MALFORMED). */
@@ -98,9 +100,23 @@ export class CommitWatcher {
   /**
    * Resolves when the booking is committed (or refused), or `timeout` after
    * `timeoutMs`. `lookNow` checks the bookings table at once: for a booking
-   * that may have been committed before this call (a replayed `book`).
+   * that may have been committed before this call (a replayed `book`), whose
+   * state may have changed since; such a booking is answered with its state
+   * read from the table.
    */
-  waitFor(bookingId: string, timeoutMs: number, lookNow = false): Promise<CommitOutcome> {
+  async waitFor(bookingId: string, timeoutMs: number, lookNow = false): Promise<CommitOutcome> {
+    const outcome = await this.wait(bookingId, timeoutMs, lookNow);
+    if (!lookNow || outcome.status !== 'committed' || outcome.state) return outcome;
+    try {
+      const res = await this.pool.query<{ state: BookingState }>('SELECT state FROM bookings WHERE id = $1::uuid', [bookingId.toLowerCase()]);
+      return res.rows[0] ? { ...outcome, state: res.rows[0].state } : outcome;
+    } catch (err) {
+      this.onError(err);
+      return outcome;
+    }
+  }
+
+  private wait(bookingId: string, timeoutMs: number, lookNow: boolean): Promise<CommitOutcome> {
     const id = bookingId.toLowerCase();
     return new Promise<CommitOutcome>((resolve) => {
       let set = this.waiters.get(id);
@@ -146,7 +162,7 @@ export class CommitWatcher {
     client.on('notification', (msg) => {
       if (!msg.payload) return;
       if (msg.channel === COMMIT_CHANNEL) {
-        for (const [id, reference] of parseNotification(msg.payload)) this.settle(id, { status: 'committed', reference, state: 'confirmed' });
+        for (const [id, reference] of parseNotification(msg.payload)) this.settle(id, { status: 'committed', reference });
       } else if (msg.channel === REFUSAL_CHANNEL) {
         for (const [id, code] of parseRefusals(msg.payload)) this.settle(id, { status: 'refused', code });
       }

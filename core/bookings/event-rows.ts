@@ -57,6 +57,7 @@ export class EventRows {
           maxHoldLifetimeMs: Number(meta.maxHoldLifetimeMs),
           maxSeatsPerToken: Number(meta.maxSeatsPerToken),
           maxSeatsPerHolder: Number(meta.maxSeatsPerHolder),
+          ...(meta.paymentWindowMs !== undefined && { paymentWindowMs: Number(meta.paymentWindowMs) }),
         }
       : null;
     await this.pool.query(UPSERT_EVENT_SQL, [

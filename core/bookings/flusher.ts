@@ -1,7 +1,8 @@
 /**
- * The booking flusher: moves booking records from the Redis outbox streams of
- * every event into Postgres, acknowledging an outbox entry only after the
- * transaction that holds it has committed. See docs/bookings.md.
+ * The booking flusher: moves booking records (and expired-hold records, into
+ * the event log) from the Redis outbox streams of every event into Postgres,
+ * acknowledging an outbox entry only after the transaction that holds it has
+ * committed. See docs/bookings.md.
  *
  * - One consumer group (`flusher`) per outbox; any number of flushers, each
  *   with its own consumer name, share the work.
@@ -23,7 +24,7 @@ import { commitRound, type CommittedBooking } from './commit-round.js';
 import { DeadLetters, malformedEntry, type DeadEntry } from './dead-letters.js';
 import { EventRows } from './event-rows.js';
 import { OutboxClaims } from './outbox-claims.js';
-import { dedupe, parseBooking, type BookingEntry, type RawEntry } from './outbox-entries.js';
+import { dedupe, entryKind, parseBooking, parseHoldExpiry, type BookingEntry, type HoldExpiryEntry, type RawEntry } from './outbox-entries.js';
 import { OutboxReader } from './outbox-reader.js';
 import { inTransaction } from './transaction.js';
 
@@ -66,10 +67,12 @@ export interface FlusherStats {
   acked: number;
   /** entries taken over from other consumers */
   claimed: number;
+  /** expired-hold records committed to the event log (delivered again included) */
+  holdExpiries: number;
 }
 
 export class BookingFlusher {
-  readonly stats: FlusherStats = { rounds: 0, transactions: 0, inserted: 0, duplicates: 0, dead: 0, acked: 0, claimed: 0 };
+  readonly stats: FlusherStats = { rounds: 0, transactions: 0, inserted: 0, duplicates: 0, dead: 0, acked: 0, claimed: 0, holdExpiries: 0 };
 
   private readonly redis: Redis;
   private readonly pool: pg.Pool;
@@ -197,6 +200,7 @@ export class BookingFlusher {
   /** Commits the entries in one transaction, acknowledges them, then settles the refused ones. */
   private async commit(entries: RawEntry[]): Promise<number> {
     const bookings: BookingEntry[] = [];
+    const expiries: HoldExpiryEntry[] = [];
     const dead: DeadEntry[] = [];
     const gone: RawEntry[] = [];
     for (const entry of entries) {
@@ -205,22 +209,30 @@ export class BookingFlusher {
         continue;
       }
       const eventId = this.reader.eventOf(entry.stream);
-      const parsed = parseBooking(entry, eventId);
-      if (typeof parsed === 'string') dead.push(malformedEntry(entry, eventId, parsed));
-      else bookings.push(parsed);
+      const kind = entryKind(entry);
+      if (kind === 'hold.expired') {
+        const expiry = parseHoldExpiry(entry, eventId);
+        if (typeof expiry === 'string') dead.push(malformedEntry(entry, eventId, expiry));
+        else expiries.push(expiry);
+        continue;
+      }
+      const booking = kind === 'booking' ? parseBooking(entry, eventId) : 'unknown kind of outbox entry';
+      if (typeof booking === 'string') dead.push(malformedEntry(entry, eventId, booking));
+      else bookings.push(booking);
     }
     bookings.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
     await this.eventRows.recordEvents(bookings);
 
     let committed: CommittedBooking[] = [];
-    if (bookings.length > 0) {
-      const round = await inTransaction(this.pool, (client) => commitRound(client, bookings, this.consumer));
+    if (bookings.length > 0 || expiries.length > 0) {
+      const round = await inTransaction(this.pool, (client) => commitRound(client, bookings, this.consumer, expiries));
       committed = round.committed;
       dead.push(...round.refused);
       this.stats.transactions++;
       this.stats.inserted += round.inserted;
       this.stats.duplicates += committed.length - round.inserted;
+      this.stats.holdExpiries += expiries.length;
     }
 
     if (committed.length > 0 && this.onCommitted) {
@@ -231,15 +243,15 @@ export class BookingFlusher {
       }
     }
 
-    const acked = await this.acknowledge(committed, bookings, gone);
+    const acked = await this.acknowledge(committed, bookings, [...gone, ...expiries]);
     const settled = await this.deadLetters.settle(dead);
     this.stats.dead += settled.length;
     this.stats.acked += settled.length;
     return acked + settled.length;
   }
 
-  /** After COMMIT: XACK and XDEL of the committed (and vanished) entries, one MULTI per outbox. */
-  private async acknowledge(committed: CommittedBooking[], bookings: BookingEntry[], gone: RawEntry[]): Promise<number> {
+  /** After COMMIT: XACK and XDEL of the committed (and vanished, and expired-hold) entries, one MULTI per outbox. */
+  private async acknowledge(committed: CommittedBooking[], bookings: BookingEntry[], gone: readonly { stream: string; entryId: string }[]): Promise<number> {
     const done = new Set(committed.map((c) => c.id));
     const byStream = new Map<string, string[]>();
     const add = (stream: string, entryId: string) => {

@@ -1,89 +1,29 @@
 /**
- * Booking lifecycle after the commit: reading bookings and cancelling them.
+ * Reading bookings (a page of an event's, one with its history and
+ * check-ins) and cancelling them, whole or some of their seats.
  *
- * States and the only transition: confirmed → cancelled. Every transition is
- * written to booking_history with who asked and why.
- *
- * Cancel order: Postgres first (the durable record: state, history, the
- * booked_seats rows deleted so Postgres itself would accept the seats again),
- * then Redis (cancel-4.lua frees the seats with a change-log entry, so every
- * watcher sees them free). If Redis fails in between, the seats stay BOOKED in
- * Redis — unsellable, never sold twice — and a retried cancel, which is
- * idempotent, frees them; a rebuild from Postgres would too.
+ * Every change goes through the state graph (states.ts) in one transaction
+ * with its history row and its log entry (actions.ts, transitions.ts);
+ * Postgres first, then Redis frees the seats for every watcher. If Redis
+ * fails in between, the seats stay BOOKED in Redis (unsellable, never sold
+ * twice) until the release is applied again (seat-releases.ts).
  */
 import type pg from 'pg';
-import type { ErrorCode } from '../errors.js';
 import type { SeatStore } from '../store/seat-store.js';
-import type { BookingState } from './commits.js';
-import { REFERENCE } from './reference.js';
-import { Rollback, inTransaction } from './transaction.js';
+import { runBookingAction, type ActionResult } from './actions.js';
+import { BOOKING_COLUMNS, UUID, findBookingId, toBooking, type Booking, type BookingRow, type CheckIn } from './booking-rows.js';
+import type { BookingState } from './states.js';
 
-export const BOOKING_TRANSITIONS: Readonly<Record<BookingState, readonly BookingState[]>> = {
-  confirmed: ['cancelled'],
-  cancelled: [],
-};
-
-export function canTransition(from: BookingState, to: BookingState): boolean {
-  return BOOKING_TRANSITIONS[from].includes(to);
-}
-
-export interface Booking {
-  id: string;
-  reference: string;
-  eventId: string;
-  holder: string;
-  key: string;
-  state: BookingState;
-  seats: number[];
-  seq: number | null;
-  epoch: number | null;
-  bookedAt: string;
-  committedAt: string;
-  cancelledAt: string | null;
-}
+export type { Booking, CheckIn } from './booking-rows.js';
+export { BOOKING_TRANSITIONS, canTransition } from './states.js';
 
 export interface BookingHistoryEntry {
   from: string;
   to: string;
+  /** book, checkout, confirm, fail, expire, cancel, cancel_seats or check_in */
+  action: string | null;
   at: string;
   detail: unknown;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const COLUMNS = `id::text AS id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch,
-  booked_at, committed_at, cancelled_at`;
-
-interface BookingRow {
-  id: string;
-  reference: string;
-  event_id: string;
-  holder: string;
-  idempotency_key: string;
-  state: BookingState;
-  seats: number[];
-  seq: string | null;
-  epoch: string | null;
-  booked_at: Date;
-  committed_at: Date;
-  cancelled_at: Date | null;
-}
-
-function toBooking(r: BookingRow): Booking {
-  return {
-    id: r.id,
-    reference: r.reference,
-    eventId: r.event_id,
-    holder: r.holder,
-    key: r.idempotency_key,
-    state: r.state,
-    seats: r.seats,
-    seq: r.seq === null ? null : Number(r.seq),
-    epoch: r.epoch === null ? null : Number(r.epoch),
-    bookedAt: r.booked_at.toISOString(),
-    committedAt: r.committed_at.toISOString(),
-    cancelledAt: r.cancelled_at ? r.cancelled_at.toISOString() : null,
-  };
 }
 
 export interface ListOptions {
@@ -117,7 +57,7 @@ export async function listBookings(pool: pg.Pool, eventId: string, options: List
   }
   params.push(limit + 1);
   const res = await pool.query<BookingRow>(
-    `SELECT ${COLUMNS} FROM bookings WHERE ${where.join(' AND ')} ORDER BY booked_at DESC, id DESC LIMIT $${params.length}`,
+    `SELECT ${BOOKING_COLUMNS} FROM bookings WHERE ${where.join(' AND ')} ORDER BY booked_at DESC, id DESC LIMIT $${params.length}`,
     params,
   );
   const rows = res.rows.slice(0, limit);
@@ -126,80 +66,54 @@ export async function listBookings(pool: pg.Pool, eventId: string, options: List
   return { bookings: rows.map(toBooking), next };
 }
 
-/** A booking of the event by id or reference, with its history; null when there is none. */
-export async function getBooking(pool: pg.Pool, eventId: string, idOrReference: string): Promise<(Booking & { history: BookingHistoryEntry[] }) | null> {
-  const byId = UUID.test(idOrReference);
-  if (!byId && !REFERENCE.test(idOrReference)) return null;
-  const res = await pool.query<BookingRow>(
-    `SELECT ${COLUMNS} FROM bookings WHERE event_id = $1 AND ${byId ? 'id = $2::uuid' : 'reference = $2'}`,
-    [eventId, byId ? idOrReference.toLowerCase() : idOrReference],
-  );
+/** A booking of the event by id or reference, with its history and check-ins; null when there is none. */
+export async function getBooking(
+  pool: pg.Pool,
+  eventId: string,
+  idOrReference: string,
+): Promise<(Booking & { history: BookingHistoryEntry[]; checkIns: CheckIn[] }) | null> {
+  const id = await findBookingId(pool, idOrReference, eventId);
+  if (!id) return null;
+  const res = await pool.query<BookingRow>(`SELECT ${BOOKING_COLUMNS} FROM bookings WHERE id = $1::uuid`, [id]);
   const row = res.rows[0];
   if (!row) return null;
-  const history = await pool.query<{ from_state: string; to_state: string; at: Date; detail: unknown }>(
-    'SELECT from_state, to_state, at, detail FROM booking_history WHERE booking_id = $1 ORDER BY id',
+  const history = await pool.query<{ from_state: string; to_state: string; action: string | null; at: Date; detail: unknown }>(
+    'SELECT from_state, to_state, action, at, detail FROM booking_history WHERE booking_id = $1 ORDER BY id',
     [row.id],
   );
-  return { ...toBooking(row), history: history.rows.map((h) => ({ from: h.from_state, to: h.to_state, at: h.at.toISOString(), detail: h.detail })) };
+  const checkIns = await pool.query<{ seat: number; at: Date; gate: string | null; checked_by: string | null }>(
+    'SELECT seat, at, gate, checked_by FROM seat_checkins WHERE booking_id = $1 ORDER BY seat',
+    [row.id],
+  );
+  return {
+    ...toBooking(row),
+    history: history.rows.map((h) => ({ from: h.from_state, to: h.to_state, action: h.action, at: h.at.toISOString(), detail: h.detail })),
+    checkIns: checkIns.rows.map((c) => ({ seat: c.seat, at: c.at.toISOString(), gate: c.gate, by: c.checked_by })),
+  };
 }
 
-export type CancelResult =
-  | {
-      ok: true;
-      booking: Booking;
-      /** false when it was cancelled already (nothing changed in Postgres) */
-      changed: boolean;
-      /** seats set free in Redis by this call; null when Redis could not be reached (retry the cancel) */
-      freed: number | null;
-    }
-  | { ok: false; code: Extract<ErrorCode, 'NOT_FOUND' | 'CONFLICT'>; msg: string };
+export type CancelResult = ActionResult;
 
 export interface CancelOptions {
   /** who asked (the admin token's subject), for the history */
   by: string | null;
   reason?: string;
+  /** only these seats (the rest stays valid); absent: the whole booking */
+  seats?: readonly number[];
   onRedisError?(err: unknown): void;
 }
 
-export async function cancelBooking(pool: pg.Pool, store: SeatStore, eventId: string, idOrReference: string, options: CancelOptions): Promise<CancelResult> {
-  const found = await getBooking(pool, eventId, idOrReference);
-  if (!found) return { ok: false, code: 'NOT_FOUND', msg: `event ${eventId} has no booking ${idOrReference}` };
-  const outcome = await inTransaction<{ booking: Booking; changed: boolean } | { refused: string }>(pool, async (client) => {
-    const locked = await client.query<BookingRow>(`SELECT ${COLUMNS} FROM bookings WHERE id = $1::uuid FOR UPDATE`, [found.id]);
-    const current = toBooking(locked.rows[0]!);
-    if (current.state === 'cancelled') return { booking: current, changed: false };
-    if (!canTransition(current.state, 'cancelled')) return new Rollback({ refused: `a ${current.state} booking cannot be cancelled` });
-    const updated = await client.query<BookingRow>(
-      `UPDATE bookings SET state = 'cancelled', cancelled_at = now() WHERE id = $1::uuid RETURNING ${COLUMNS}`,
-      [current.id],
-    );
-    await client.query('DELETE FROM booked_seats WHERE booking_id = $1::uuid', [current.id]);
-    await client.query('INSERT INTO booking_history (booking_id, from_state, to_state, detail) VALUES ($1, $2, $3, $4)', [
-      current.id,
-      current.state,
-      'cancelled',
-      JSON.stringify({ by: options.by, reason: options.reason ?? null }),
-    ]);
-    await client.query(
-      "INSERT INTO seat_changes (event_id, seat, booking_id, change) SELECT $1, s, $2::uuid, 'cancelled' FROM unnest($3::int[]) AS s",
-      [eventId, current.id, current.seats],
-    );
-    return { booking: toBooking(updated.rows[0]!), changed: true };
-  });
-  if ('refused' in outcome) return { ok: false, code: 'CONFLICT', msg: outcome.refused };
-  const { booking, changed } = outcome;
-
-  let freed: number | null = null;
-  try {
-    const r = await store.cancel({ eventId, bookingId: booking.id, key: booking.key, seats: booking.seats });
-    if (r.ok) freed = r.freed;
-    // NO_EVENT: Redis lost the event; its rebuild reads the cancellation from Postgres
-    else if (r.code === 'NO_EVENT') freed = 0;
-    else options.onRedisError?.(new Error(`cancel of ${booking.id} in Redis refused: ${r.code}`));
-  } catch (err) {
-    options.onRedisError?.(err);
-  }
-  return { ok: true, booking, changed, freed };
+/**
+ * Cancels a booking (pending_payment or confirmed), or some seats of it
+ * (confirmed or checked in; never a seat checked in). Idempotent: a repeat
+ * changes nothing (`changed: false, freed: 0`).
+ */
+export function cancelBooking(pool: pg.Pool, store: SeatStore, eventId: string, idOrReference: string, options: CancelOptions): Promise<CancelResult> {
+  const detail = options.reason ? { reason: options.reason } : undefined;
+  const request = options.seats
+    ? { action: 'cancel_seats' as const, by: options.by, seats: options.seats, detail }
+    : { action: 'cancel' as const, by: options.by, detail };
+  return runBookingAction(pool, store, { booking: idOrReference, eventId }, request, options.onRedisError);
 }
 
 function encodeCursor(at: Date, id: string): string {

@@ -1,7 +1,10 @@
 /**
  * Outbox entries as the flusher sees them: the raw stream entries read from
- * the consumer group, and the booking each one must be (book-9.lua writes
- * `id key holder token seats seq epoch at`), or why it is not one.
+ * the consumer group, and what each one must be, or why it is not:
+ * - a booking (book-9.lua writes `id key holder token seats seq epoch at`;
+ *   checkout-9.lua adds `state pending_payment payBy <ms>`);
+ * - an expired hold (`kind hold.expired token holder seats expiredAt epoch`,
+ *   written by includes/freeToken.lua when a hold's time ran out).
  */
 
 export interface RawEntry {
@@ -24,6 +27,27 @@ export interface BookingEntry {
   seq: number;
   epoch: number;
   at: number;
+  /** confirmed (book) or pending_payment (checkout) */
+  state: 'confirmed' | 'pending_payment';
+  /** ms; when a pending_payment booking expires unpaid */
+  payBy: number | null;
+}
+
+export interface HoldExpiryEntry {
+  stream: string;
+  entryId: string;
+  eventId: string;
+  token: string;
+  holder: string;
+  seats: number[];
+  expiredAt: number;
+  epoch: number;
+}
+
+/** What an outbox entry says it is: `hold.expired`, or a booking (no kind). */
+export function entryKind(entry: RawEntry): 'booking' | 'hold.expired' | 'unknown' {
+  const kind = fieldMap(entry.fields).get('kind');
+  return kind === undefined ? 'booking' : kind === 'hold.expired' ? 'hold.expired' : 'unknown';
 }
 
 /** The reply of XREADGROUP: per stream, its entries. */
@@ -85,5 +109,31 @@ export function parseBooking(entry: RawEntry, eventId: string | undefined): Book
   const epoch = Number(f.get('epoch'));
   const at = Number(f.get('at'));
   if (![seq, epoch, at].every(Number.isSafeInteger)) return 'bad seq, epoch or at';
-  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, seq, epoch, at };
+  const state = f.get('state') ?? 'confirmed';
+  if (state !== 'confirmed' && state !== 'pending_payment') return 'bad state';
+  const payBy = state === 'pending_payment' ? Number(f.get('payBy')) : null;
+  if (payBy !== null && !Number.isSafeInteger(payBy)) return 'bad payBy';
+  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, seq, epoch, at, state, payBy };
+}
+
+/** The expired hold of an outbox entry, or why it is not one. */
+export function parseHoldExpiry(entry: RawEntry, eventId: string | undefined): HoldExpiryEntry | string {
+  if (eventId === undefined) return 'unknown outbox';
+  const f = fieldMap(entry.fields);
+  const token = f.get('token');
+  const holder = f.get('holder');
+  if (!token || !holder) return 'missing token or holder';
+  let seats: number[];
+  try {
+    const raw: unknown = JSON.parse(f.get('seats') ?? '');
+    if (!Array.isArray(raw) || raw.length === 0) return 'seats is not a non-empty array';
+    seats = raw.map(Number);
+  } catch {
+    return 'seats is not JSON';
+  }
+  if (!seats.every((s) => Number.isSafeInteger(s) && s >= 0)) return 'bad seat number';
+  const expiredAt = Number(f.get('expiredAt'));
+  const epoch = Number(f.get('epoch'));
+  if (![expiredAt, epoch].every(Number.isSafeInteger)) return 'bad expiredAt or epoch';
+  return { stream: entry.stream, entryId: entry.entryId, eventId, token, holder, seats, expiredAt, epoch };
 }

@@ -3,7 +3,7 @@
  * without persistence, eviction, a new Redis). See docs/bookings.md.
  *
  * The rebuilt event has the layout and hold rules recorded in `events`, every
- * seat of an active booking BOOKED, every seat in `blocked_seats` BLOCKED, the
+ * seat of an active booking (awaiting payment, confirmed, checked in) BOOKED, every seat in `blocked_seats` BLOCKED, the
  * idempotency records of all its bookings, and a new epoch, so clients
  * re-snapshot. Holds are lost; bookings are not: every booking acknowledged to
  * a client was committed here before its acknowledgement.
@@ -12,10 +12,13 @@
  * until the new epoch is written, after Redis has the event: a flusher commit
  * (which share-locks the row) lands either before the read, and is in the
  * rebuilt map, or after the new epoch, and refuses the bookings of the old
- * epoch (see BookingFlusher.refuseStale).
+ * epoch (see BookingFlusher.refuseStale). The rebuild is written to the
+ * event's log (`event.rebuilt`) in the same transaction.
  */
 import type pg from 'pg';
 import type { HoldRules, RestoredBooking, SeatStore } from '../store/seat-store.js';
+import { appendToLog } from './event-log.js';
+import { isActive, type BookingState } from './states.js';
 import { Rollback, inTransaction } from './transaction.js';
 
 export type RebuildOutcome =
@@ -43,7 +46,7 @@ interface BookingRow {
   seats: number[];
   seq: string | null;
   at_ms: string;
-  state: 'confirmed' | 'cancelled';
+  state: BookingState;
 }
 
 export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: string, now = Date.now()): Promise<RebuildOutcome> {
@@ -76,7 +79,7 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
       seats: b.seats,
       seq: Number(b.seq ?? 0),
       at: Number(b.at_ms),
-      cancelled: b.state === 'cancelled',
+      ended: !isActive(b.state),
     }));
     // a new epoch, later than any the event had: clients holding the old one re-snapshot
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
@@ -86,13 +89,15 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);
     }
     await client.query('UPDATE events SET epoch = $2 WHERE id = $1', [eventId, epoch]);
-    return {
-      status: 'rebuilt',
+    const outcome = {
+      status: 'rebuilt' as const,
       epoch,
       seatCount,
       booked: status.filter((s) => s === BOOKED).length,
       blocked: status.filter((s) => s === BLOCKED).length,
       bookings: restored.length,
     };
+    await appendToLog(client, [{ eventId, type: 'event.rebuilt', bookingId: null, data: { epoch, seatCount, booked: outcome.booked, blocked: outcome.blocked, bookings: outcome.bookings } }]);
+    return outcome;
   });
 }

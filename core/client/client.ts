@@ -23,11 +23,12 @@ import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
 import { EventSeats, type SeatCategories, type SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
-import { bookHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
+import { bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
 import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 import type {
   BookResult,
+  CheckoutResult,
   ClientEvents,
   ClientStats,
   ConnectionChange,
@@ -519,6 +520,17 @@ export class SeatMapClient extends Emitter<ClientEvents> {
    */
   book(ev: string, tok: string, options: { key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
     return bookHold(this.operations, ev, tok, options);
+  }
+
+  /**
+   * Checks a hold token out: its seats become a booking awaiting payment
+   * (`pending_payment`) until `payBy`, committed like `book` and retried the
+   * same way (idempotent on `key`). The payment provider then confirms or
+   * fails it with the gateway; unpaid at `payBy`, it expires and the seats
+   * are freed.
+   */
+  checkout(ev: string, tok: string, options: { key?: string; timeoutMs?: number } = {}): Promise<CheckoutResult> {
+    return checkoutHold(this.operations, ev, tok, options);
   }
 
   /** Round trip of a `ping`, in ms. */

@@ -4,6 +4,8 @@
 export { SeatMapClient } from './client.js';
 export type {
   BookResult,
+  BookingState,
+  CheckoutResult,
   ClientEvents,
   ClientStats,
   ConnectionChange,

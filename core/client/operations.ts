@@ -1,11 +1,11 @@
 /**
- * The seat operations (hold, release, extend, book) on top of the client's
+ * The seat operations (hold, release, extend, book, checkout) on top of the client's
  * request/reply machinery: the request bodies, the typed results, and the
  * bookkeeping of the client's own hold tokens.
  */
 import type { HoldTracker } from './holds.js';
 import { RequestError, type Reply } from './requests.js';
-import type { BookResult, HoldResult, RequestBody } from './types.js';
+import type { BookResult, BookingState, CheckoutResult, HoldResult, RequestBody } from './types.js';
 
 /** What the operations need from the client. */
 export interface OperationContext {
@@ -49,19 +49,32 @@ export async function extendHold(ctx: OperationContext, ev: string, tok: string,
   return { expiresAt, seq: field(ok, 'seq', 'number') };
 }
 
+const BOOKING_STATES: readonly string[] = ['pending_payment', 'confirmed', 'checked_in', 'cancelled', 'failed', 'expired'];
+
 /** Books a token; asks again with the same key after a lost reply or a PENDING, until the timeout. */
 export async function bookHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
+  return durableBooking(ctx, 'book', ev, tok, options);
+}
+
+/** Checks a token out (a booking awaiting payment until `payBy`); retried like bookHold. */
+export async function checkoutHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<CheckoutResult> {
+  const result = await durableBooking(ctx, 'checkout', ev, tok, options);
+  return { ...result, state: result.state ?? 'pending_payment' };
+}
+
+async function durableBooking(ctx: OperationContext, t: 'book' | 'checkout', ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
   const key = options.key ?? newIdempotencyKey();
   const deadline = Date.now() + (options.timeoutMs ?? ctx.bookTimeoutMs);
   for (;;) {
     try {
-      const ok = await operation(ctx, { t: 'book', ev, tok, key }, tok, Math.max(1, deadline - Date.now()));
+      const ok = await operation(ctx, { t, ev, tok, key }, tok, Math.max(1, deadline - Date.now()));
       ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),
         // `reference` (older gateways send only `ref`, its old name)
         ...(referenceOf(ok) !== undefined && { reference: referenceOf(ok), ref: referenceOf(ok) }),
-        ...((ok.state === 'confirmed' || ok.state === 'cancelled') && { state: ok.state }),
+        ...(typeof ok.state === 'string' && BOOKING_STATES.includes(ok.state) && { state: ok.state as BookingState }),
+        ...(typeof ok.payBy === 'number' && { payBy: ok.payBy }),
         seats: Array.isArray(ok.seats) ? (ok.seats as number[]) : [],
         seq: field(ok, 'seq', 'number'),
         replayed: ok.replayed === true,

@@ -111,19 +111,29 @@ export interface HoldResult {
   seq: number;
 }
 
+/** A booking's state (docs/bookings.md). */
+export type BookingState = 'pending_payment' | 'confirmed' | 'checked_in' | 'cancelled' | 'failed' | 'expired';
+
 export interface BookResult {
   id: string;
   /** the booking reference, e.g. `SM-7K2M9QXD`, as the admin API and a support desk use it, when the server sends one */
   reference?: string;
   /** @deprecated the old name of `reference` (the same value) */
   ref?: string;
-  /** `cancelled` only for a replay of a booking cancelled since */
-  state?: 'confirmed' | 'cancelled';
+  /** `confirmed` for a new booking; for a replay, its state now (e.g. `cancelled`) */
+  state?: BookingState;
+  /** a booking awaiting payment: when it expires unpaid (ms since the Unix epoch, server clock) */
+  payBy?: number;
   seats: number[];
   seq: number;
   replayed: boolean;
   /** the idempotency key used: repeat a book with it to get the same booking */
   key: string;
+}
+
+export interface CheckoutResult extends BookResult {
+  /** `pending_payment` for a new checkout; for a replay, its state now (`confirmed` once paid, `failed`, `expired`, …) */
+  state: BookingState;
 }
 
 /** Counters for diagnostics and tests. */

@@ -11,6 +11,8 @@ export interface EventSettings {
   maxSeatsPerToken: number;
   /** Most seats one holder may hold across all of their tokens. */
   maxSeatsPerHolder: number;
+  /** How long a checkout waits for its payment before the booking expires and its seats are freed. */
+  paymentWindowMs: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<EventSettings> = Object.freeze({
@@ -18,6 +20,7 @@ export const DEFAULT_SETTINGS: Readonly<EventSettings> = Object.freeze({
   maxHoldLifetimeMs: 1_800_000,
   maxSeatsPerToken: 10,
   maxSeatsPerHolder: 20,
+  paymentWindowMs: 900_000, // 15 min
 });
 
 /** Inclusive upper bounds; beyond them a value is a typo rather than a policy. */
@@ -26,6 +29,7 @@ export const SETTINGS_LIMITS: Readonly<EventSettings> = Object.freeze({
   maxHoldLifetimeMs: 86_400_000,
   maxSeatsPerToken: 1_000,
   maxSeatsPerHolder: 10_000,
+  paymentWindowMs: 604_800_000, // 7 days
 });
 
 const bounded = (max: number) => z.number().int().positive().max(max);
@@ -35,6 +39,7 @@ const settingsFields = {
   maxHoldLifetimeMs: bounded(SETTINGS_LIMITS.maxHoldLifetimeMs),
   maxSeatsPerToken: bounded(SETTINGS_LIMITS.maxSeatsPerToken),
   maxSeatsPerHolder: bounded(SETTINGS_LIMITS.maxSeatsPerHolder),
+  paymentWindowMs: bounded(SETTINGS_LIMITS.paymentWindowMs),
 };
 
 /** Overrides as written in a layout: any subset of the fields, each bounded; unknown fields are rejected. */

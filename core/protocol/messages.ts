@@ -25,10 +25,14 @@ export type ClientRequest =
   | { t: 'hold'; rid: RequestId; ev: string; seats: number[]; tok?: string }
   | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[] }
   | { t: 'extend'; rid: RequestId; ev: string; tok: string }
-  | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string };
+  | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
+  | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string };
+
+/** The seat operations: one store call each, for the token's subject (gateway/operations.ts). */
+export type SeatOperationRequest = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' | 'checkout' }>;
 
 export type RequestType = ClientRequest['t'];
-export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book'];
+export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book', 'checkout'];
 
 /** Sent once, first, on every connection. */
 export interface HelloMessage {
@@ -191,7 +195,8 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
       return { ok: true, request: { t, rid, ev, tok } };
     }
-    case 'book': {
+    case 'book':
+    case 'checkout': {
       const tok = token(true);
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
       if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);

@@ -13,6 +13,8 @@ export interface HoldRules {
   maxHoldLifetimeMs: number;
   maxSeatsPerToken: number;
   maxSeatsPerHolder: number;
+  /** how long a checkout waits for its payment (ms); absent: the checkout's default */
+  paymentWindowMs?: number;
 }
 
 export const STORE_LIMITS = {
@@ -42,7 +44,13 @@ export function newToken(): string {
 
 export function validRules(r: HoldRules): boolean {
   const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
-  return positive(r.holdTtlMs) && positive(r.maxHoldLifetimeMs) && positive(r.maxSeatsPerToken) && positive(r.maxSeatsPerHolder);
+  return (
+    positive(r.holdTtlMs) &&
+    positive(r.maxHoldLifetimeMs) &&
+    positive(r.maxSeatsPerToken) &&
+    positive(r.maxSeatsPerHolder) &&
+    (r.paymentWindowMs === undefined || positive(r.paymentWindowMs))
+  );
 }
 
 /** Holders and keys reach Postgres (text columns) and logs: the one rule for outside text (core/text.ts), checked here again as a second line. */

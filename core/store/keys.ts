@@ -32,7 +32,7 @@ export interface EventKeys {
   holders: string;
   /** stream: the change log, entry id `<seq>-0`, fields op, ch (msgpack [seat, state, ...]), at */
   log: string;
-  /** stream: booking records waiting to be flushed to Postgres */
+  /** stream: booking records and `hold.expired` records waiting to be flushed to Postgres */
   outbox: string;
   /** stream: outbox entries Postgres refused for good, with why (for an operator); removed with the event */
   deadLetters: string;

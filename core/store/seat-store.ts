@@ -2,7 +2,7 @@
  * The Redis seat store: every seat operation of an event is one atomic Lua
  * script over keys of one hash slot. Inputs are checked first (inputs.ts), so
  * that a malformed call is refused without a round trip, and the scripts check
- * again. A little over 400 lines: the class is the store's whole API, one
+ * again. Some 470 lines: the class is the store's whole API, one
  * short method per operation, and its input and result types.
  */
 import { randomUUID } from 'node:crypto';
@@ -58,16 +58,25 @@ export interface RestoredBooking {
   seats: readonly number[];
   seq: number;
   at: number;
-  cancelled: boolean;
+  /** the booking has ended (cancelled, failed, expired): nothing of it is freed again */
+  ended: boolean;
 }
 
-export interface CancelInput {
+/** Seats Postgres has released from a booking (docs/bookings.md), to be freed in the seat map. */
+export interface ReleaseInput {
   eventId: string;
   bookingId: string;
   /** the booking's idempotency key */
   key: string;
   seats: readonly number[];
+  /** the booking has ended (cancelled, failed, expired), rather than lost some of its seats */
+  final: boolean;
+  /** the change-log op: cancel (whole or partial), fail (payment failed), unpaid (payment window ran out) */
+  op: 'cancel' | 'fail' | 'unpaid';
 }
+
+/** A checkout's payment window when the event's settings have none (15 minutes). */
+export const DEFAULT_PAYMENT_WINDOW_MS = 900_000;
 
 export interface HoldInput {
   eventId: string;
@@ -226,6 +235,7 @@ export class SeatStore {
       now: this.scriptNow(),
       status: input.status ? Buffer.from(statusBytesChecked(input.status)).toString('latin1') : '',
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
+      paymentWindowMs: rules.paymentWindowMs ?? '',
     }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
   }
 
@@ -307,18 +317,45 @@ export class SeatStore {
   }
 
   /**
-   * Frees a cancelled booking's seats (those still booked) with one change-log
-   * entry and marks its idempotency record cancelled. Idempotent: `freed` is 0
-   * when it was already cancelled.
+   * Checkout: books every seat of a token in state `pending_payment`, with
+   * `payBy` = now + the event's payment window; otherwise exactly `book`
+   * (same key rules; the seats stay BOOKED until Postgres ends the booking).
    */
-  async cancel(input: CancelInput): Promise<OpResult<{ seq: number; freed: number }>> {
-    const bad = checkStoredKey(input.key) ?? checkSeats(input.seats, false);
+  async checkout(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean; payBy: number }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
-    return this.call(this.scripts, SCRIPTS.cancel, this.keys(input.eventId), {
+    return this.call(this.runnerFor(input.holder), SCRIPTS.checkout, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token: input.token,
+      key: input.key,
+      bookingId: randomUUID(),
+      defaultPaymentWindowMs: DEFAULT_PAYMENT_WINDOW_MS,
+    }, (rest) => ({
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+      payBy: Number(rest[4]),
+    }));
+  }
+
+  /**
+   * Frees seats Postgres has released from a booking (those still in the
+   * booking's record and BOOKED) with one change-log entry. Idempotent:
+   * `freed` is 0 when nothing of it was left to free.
+   */
+  async releaseBooking(input: ReleaseInput): Promise<OpResult<{ seq: number; freed: number }>> {
+    const bad = checkStoredKey(input.key) ?? checkSeats(input.seats, input.final);
+    if (bad) return bad;
+    return this.call(this.scripts, SCRIPTS.releaseBooking, this.keys(input.eventId), {
       now: this.scriptNow(),
       key: input.key,
       bookingId: input.bookingId,
       seats: input.seats.join(','),
+      final: input.final ? 1 : 0,
+      op: input.op,
     }, (rest) => ({ ok: true, seq: Number(rest[0]), freed: Number(rest[1]) }));
   }
 
@@ -380,6 +417,7 @@ export class SeatStore {
         maxHoldLifetimeMs: Number(m.maxHoldLifetimeMs),
         maxSeatsPerToken: Number(m.maxSeatsPerToken),
         maxSeatsPerHolder: Number(m.maxSeatsPerHolder),
+        ...(m.paymentWindowMs !== undefined && { paymentWindowMs: Number(m.paymentWindowMs) }),
       },
       logMaxLen: Number(m.logMaxLen),
       createdAt: Number(m.createdAt),
@@ -423,9 +461,9 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-/** The JSON record book-9.lua keeps per idempotency key (`x` marks a cancelled booking). */
+/** The JSON record book-9.lua keeps per idempotency key (`x` marks a booking that has ended). */
 function bookingRecord(b: RestoredBooking): [string, string] {
   const record: Record<string, unknown> = { id: b.id, tok: b.token ?? '', h: b.holder, s: b.seats, seq: b.seq, at: b.at };
-  if (b.cancelled) record.x = 1;
+  if (b.ended) record.x = 1;
   return [b.key, JSON.stringify(record)];
 }

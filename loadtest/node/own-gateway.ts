@@ -78,7 +78,9 @@ async function purgeDurableRecord(pool: pg.Pool, eventId: string): Promise<void>
   try {
     await client.query('BEGIN');
     await client.query('DELETE FROM booking_history WHERE booking_id IN (SELECT id FROM bookings WHERE event_id = $1)', [eventId]);
-    for (const table of ['booked_seats', 'seat_changes', 'blocked_seats', 'bookings', 'events']) {
+    // children before parents: deliveries reference log entries, check-ins and booked seats reference bookings
+    const tables = ['webhook_deliveries', 'event_log', 'event_log_heads', 'seat_checkins', 'seat_releases', 'booked_seats', 'seat_changes', 'blocked_seats', 'bookings', 'events'];
+    for (const table of tables) {
       await client.query(`DELETE FROM ${table} WHERE ${table === 'events' ? 'id' : 'event_id'} = $1`, [eventId]);
     }
     await client.query('COMMIT');

@@ -15,8 +15,12 @@ export interface RawState {
   tokens: Map<string, RawToken>;
   expiry: Map<string, number>;
   holders: Map<string, number>;
-  bookings: Map<string, { id: string; tok: string; h: string; s: number[]; seq: number }>;
+  /** idempotency records; `x` marks a booking that has ended, `r` one the durable store refused */
+  bookings: Map<string, { id: string; tok: string; h: string; s: number[]; seq: number; x?: number; r?: string }>;
+  /** the outbox's booking records */
   outbox: { id: string; key: string; seats: number[]; seq: number }[];
+  /** the outbox's expired-hold records (includes/freeToken.lua) */
+  expiredHolds: { token: string; holder: string; seats: number[]; expiredAt: number }[];
   log: { seq: number; changes: number[] }[];
   /** the event's score in the sweep index (null when absent) */
   sweepScore: number | null;
@@ -54,14 +58,23 @@ export async function readRawState(store: SeatStore, eventId: string): Promise<R
       const b = JSON.parse(json);
       return [key, { ...b, s: Array.isArray(b.s) ? b.s : [] }];
     })),
-    outbox: outbox.map(([, f]) => {
-      const o: Record<string, string> = {};
-      for (let i = 0; i + 1 < f.length; i += 2) o[f[i]!] = f[i + 1]!;
-      return { id: o.id!, key: o.key!, seats: JSON.parse(o.seats!), seq: Number(o.seq) };
-    }),
+    outbox: outboxFields(outbox)
+      .filter((o) => o.kind === undefined)
+      .map((o) => ({ id: o.id!, key: o.key!, seats: JSON.parse(o.seats!) as number[], seq: Number(o.seq) })),
+    expiredHolds: outboxFields(outbox)
+      .filter((o) => o.kind === 'hold.expired')
+      .map((o) => ({ token: o.token!, holder: o.holder!, seats: JSON.parse(o.seats!) as number[], expiredAt: Number(o.expiredAt) })),
     log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes })),
     sweepScore: sweepScore === null ? null : Number(sweepScore),
   };
+}
+
+function outboxFields(entries: [string, string[]][]): Record<string, string>[] {
+  return entries.map(([, f]) => {
+    const o: Record<string, string> = {};
+    for (let i = 0; i + 1 < f.length; i += 2) o[f[i]!] = f[i + 1]!;
+    return o;
+  });
 }
 
 /** The invariants that hold after any sequence of operations, whatever their outcome. */
@@ -100,9 +113,10 @@ export function checkInvariants(s: RawState): void {
   for (const [h, n] of [...perHolder]) if (n === 0) perHolder.delete(h);
   expect(new Map([...s.holders].sort())).toEqual(new Map([...perHolder].sort()));
 
-  // No seat is booked twice; every booked seat is in exactly one booking, and in the outbox once.
+  // No seat is booked twice; every booked seat is in exactly one live booking, and in the outbox once.
   const bookedBy = new Map<number, string>();
   for (const [key, b] of s.bookings) {
+    if (b.x === 1 || b.r) continue; // ended or refused: its seats are no longer its own
     for (const seat of b.s) {
       expect(bookedBy.has(seat), `seat ${seat} booked twice`).toBe(false);
       bookedBy.set(seat, key);
@@ -110,8 +124,17 @@ export function checkInvariants(s: RawState): void {
     }
   }
   for (let seat = 0; seat < s.seatCount; seat++) if (s.status[seat] === 2) expect(bookedBy.has(seat)).toBe(true);
-  expect(s.outbox.map((o) => o.key).sort()).toEqual([...s.bookings.keys()].sort());
+  // every booking made here is in the outbox; a record without an entry is one this map never had, marked ended
+  const outboxKeys = new Set(s.outbox.map((o) => o.key));
+  for (const key of outboxKeys) expect(s.bookings.has(key), `outbox entry ${key} has its record`).toBe(true);
+  for (const [key, b] of s.bookings) if (!outboxKeys.has(key)) expect(b.x, `record ${key} without an outbox entry`).toBe(1);
   expect(new Set(s.outbox.map((o) => o.id)).size).toBe(s.outbox.length);
+  // A hold expires once: one record per token, never for a token still live.
+  expect(new Set(s.expiredHolds.map((x) => x.token)).size).toBe(s.expiredHolds.length);
+  for (const x of s.expiredHolds) {
+    expect(s.tokens.has(x.token), `expired token ${x.token} is gone`).toBe(false);
+    expect(x.seats.length).toBeGreaterThan(0);
+  }
 
   // The change log replayed from an all-free map is the status string, with no gap in sequence numbers.
   const replay = new Uint8Array(s.seatCount);
@@ -127,5 +150,5 @@ export function checkInvariants(s: RawState): void {
 /** Everything an operation could change, for checking that a refused one changed nothing. */
 export function digest(s: RawState): string {
   const sorted = <K, V>(m: Map<K, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.log, s.sweepScore]);
+  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.expiredHolds, s.log, s.sweepScore]);
 }

@@ -27,6 +27,7 @@
     ARGV[9] now (ms, '' = Redis clock)
     ARGV[10] status bytes, one per seat ('' = all free)
     ARGV[11] booking records: JSON array [key, recordJson, key, recordJson, ...] ('' = none)
+    ARGV[12] paymentWindowMs, how long a checkout waits for its payment ('' = the default)
 
   Output:
     {'OK', epoch}
@@ -67,4 +68,7 @@ redis.call('HSET', KEYS[1],
   'maxSeatsPerHolder', ARGV[6],
   'logMaxLen', ARGV[7],
   'createdAt', getNow(ARGV[9]))
+if ARGV[12] ~= nil and ARGV[12] ~= '' then
+  redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
+end
 return {'OK', ARGV[2]}

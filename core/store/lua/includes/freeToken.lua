@@ -1,19 +1,29 @@
 --[[
-  Frees every seat of a token, deletes it and appends (seat, FREE) pairs to
-  changes. keys: status, seatHolds, tokens, expiry, holders.
+  Frees every seat of an expired token, deletes it and appends (seat, FREE)
+  pairs to changes. A token that still held seats is reported to the outbox
+  as a `hold.expired` record (kind, token, holder, seats, expiredAt, epoch),
+  in the same script as the change, so the booking flusher commits it to the
+  event log in Postgres (docs/bookings.md). keys: meta, status, seatHolds,
+  tokens, expiry, holders, outbox.
 ]]
 --- @include "includes/seats"
 --- @include "includes/tokens"
 
 local function freeToken(keys, token, t, changes)
+  local freed = {}
   for _, seat in ipairs(t.s) do
     if redis.call('HGET', keys.seatHolds, seat) == token then
       redis.call('HDEL', keys.seatHolds, seat)
       setSeatState(keys.status, seat, FREE)
       changes[#changes + 1] = seat
       changes[#changes + 1] = FREE
+      freed[#freed + 1] = seat
     end
   end
   addHolderSeats(keys.holders, t.h, -#t.s)
   deleteToken(keys.tokens, keys.expiry, token)
+  if #freed > 0 then
+    redis.call('XADD', keys.outbox, '*', 'kind', 'hold.expired', 'token', token, 'holder', t.h,
+      'seats', cjson.encode(freed), 'expiredAt', t.e, 'epoch', redis.call('HGET', keys.meta, 'epoch'))
+  end
 end

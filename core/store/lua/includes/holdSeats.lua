@@ -1,6 +1,6 @@
 --[[
-  The hold operation, shared by hold-7 and holdIndexed-8. See hold-7.lua for
-  the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log.
+  The hold operation, shared by hold-8 and holdIndexed-9. See hold-8.lua for
+  the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log, outbox.
   args: now, holder, token, create ('1'/'0'), seats.
 ]]
 --- @include "includes/getNow"

@@ -1,12 +1,14 @@
 --[[
-  Holds a list of seats for a hold token, all or nothing. (holdIndexed-8 is
+  Holds a list of seats for a hold token, all or nothing. (holdIndexed-9 is
   the same operation that also updates the sweep index, for a single Redis.)
 
   A new token (ARGV[4] = '1') is created bound to the holder; an existing token
   must belong to the holder and be live. Seats already held by the token are
   accepted again without change. Seats held by tokens whose time has passed but
   that the sweeper has not reached yet count as free: on success those tokens
-  are expired in the same change-log entry; on rejection nothing changes.
+  are expired in the same change-log entry, and each is reported to the
+  outbox as a `hold.expired` record (includes/freeToken); on rejection
+  nothing changes.
   Adding seats slides the token's expiry (never past its maximum lifetime).
 
   Input:
@@ -17,6 +19,7 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
+    KEYS[8] outbox
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -38,4 +41,4 @@
 --- @include "includes/holdSeats"
 
 return holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}, ARGV)
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV)

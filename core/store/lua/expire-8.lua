@@ -1,7 +1,10 @@
 --[[
   Expires hold tokens whose time has passed, in one bounded batch: their seats
-  become free in one change-log entry. Safe to run from several processes at
-  once: a token is expired by whichever call gets to it first.
+  become free in one change-log entry, and each expired hold is reported to
+  the outbox as a `hold.expired` record (includes/freeToken), which the
+  booking flusher commits to the event log in Postgres. Safe to run from
+  several processes at once: a token is expired by whichever call gets to it
+  first.
 
   Input:
     KEYS[1] meta
@@ -11,6 +14,7 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
+    KEYS[8] outbox
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] batch limit (tokens)
@@ -26,7 +30,7 @@
 --- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}
 local now = getNow(ARGV[1])
 local limit = tonumber(ARGV[2])
 

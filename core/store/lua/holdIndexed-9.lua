@@ -1,8 +1,8 @@
 --[[
-  hold-7, and on success records the new expiry in the sweep index in the
+  hold-8, and on success records the new expiry in the sweep index in the
   same atomic step. Used on a single Redis, where the index and the event's
   keys are on one server; on a Cluster the index is in another slot, so the
-  store runs hold-7 and then sweepTouch-1.
+  store runs hold-8 and then sweepTouch-1.
 
   Input:
     KEYS[1] meta
@@ -12,7 +12,8 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
-    KEYS[8] sweepIndex
+    KEYS[8] outbox
+    KEYS[9] sweepIndex
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -21,14 +22,14 @@
     ARGV[5] seats, comma-separated indexes
     ARGV[6] event id
 
-  Output: as hold-7
+  Output: as hold-8
 ]]
 --- @include "includes/holdSeats"
 --- @include "includes/touchSweepIndex"
 
 local result = holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}, ARGV)
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV)
 if result[1] == 'OK' then
-  touchSweepIndex(KEYS[8], ARGV[6], result[3])
+  touchSweepIndex(KEYS[9], ARGV[6], result[3])
 end
 return result

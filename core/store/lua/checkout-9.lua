@@ -1,0 +1,110 @@
+--[[
+  Checkout: turns every seat of a hold token into a booking awaiting payment.
+  The same step as book-9.lua (the seats turn BOOKED, the token is used up, a
+  booking record goes to the outbox), but the record says `pending_payment`
+  and carries `payBy` = now + the event's payment window, so the flusher
+  commits it in that state; Postgres decides what happens at payBy. The
+  seats stay BOOKED for every watcher until Postgres says otherwise: no hold
+  TTL applies to them, and the client cannot release or extend them.
+  Idempotent on the client's key exactly as book-9.lua (a key names one
+  booking, whichever of book and checkout made it).
+
+  Input:
+    KEYS[1] meta
+    KEYS[2] status
+    KEYS[3] seatHolds
+    KEYS[4] tokens
+    KEYS[5] expiry
+    KEYS[6] holders
+    KEYS[7] log
+    KEYS[8] outbox
+    KEYS[9] bookings
+
+    ARGV[1] now (ms, '' = Redis clock)
+    ARGV[2] holder
+    ARGV[3] token
+    ARGV[4] idempotency key
+    ARGV[5] booking id (used only when a new booking is made)
+    ARGV[6] payment window (ms) for an event whose meta has no paymentWindowMs
+
+  Output:
+    {'OK', bookingId, seq, {seats}, replayed, payBy}   replayed = 1 for an earlier booking
+                                                       returned again; payBy = 0 for an
+                                                       earlier booking made by book
+    {'NO_EVENT'}
+    {'CONFLICT'}      the key was used for another token or holder
+    {'REFUSED'}       the key's booking was refused by the durable store (seats released)
+    {'EXPIRED'}       the token is unknown or expired; or the key's booking was void (its
+                      event was rebuilt from Postgres before the booking was committed)
+    {'NOT_HOLDER'}
+    {'BAD_REQUEST'}   the token holds no seats, or a bad payment window
+    {'INTERNAL'}      a token seat is not held by it (never expected)
+]]
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
+--- @include "includes/seats"
+--- @include "includes/tokens"
+--- @include "includes/appendChange"
+
+local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
+local now = getNow(ARGV[1])
+local holder, token, key, bookingId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+
+local meta = readMeta(keys.meta)
+if not meta then
+  return {'NO_EVENT'}
+end
+local window = tonumber(redis.call('HGET', keys.meta, 'paymentWindowMs') or ARGV[6])
+if not window or window <= 0 then
+  return {'BAD_REQUEST'}
+end
+
+local earlier = redis.call('HGET', keys.bookings, key)
+if earlier then
+  local b = cjson.decode(earlier)
+  if b.tok == token and b.h == holder then
+    if b.r == 'REFUSED' then
+      return {'REFUSED'}
+    elseif b.r == 'EXPIRED' then
+      return {'EXPIRED'}
+    end
+    return {'OK', b.id, b.seq, b.s, 1, b.p or 0}
+  end
+  return {'CONFLICT'}
+end
+
+local tok = loadToken(keys.tokens, token)
+if not tok or tok.e <= now then
+  return {'EXPIRED'}
+end
+if tok.h ~= holder then
+  return {'NOT_HOLDER'}
+end
+if #tok.s == 0 then
+  return {'BAD_REQUEST'}
+end
+for _, seat in ipairs(tok.s) do
+  if redis.call('HGET', keys.seatHolds, seat) ~= token or getSeatState(keys.status, seat) ~= HELD then
+    return {'INTERNAL'}
+  end
+end
+
+local changes = {}
+for _, seat in ipairs(tok.s) do
+  redis.call('HDEL', keys.seatHolds, seat)
+  setSeatState(keys.status, seat, BOOKED)
+  changes[#changes + 1] = seat
+  changes[#changes + 1] = BOOKED
+end
+deleteToken(keys.tokens, keys.expiry, token)
+addHolderSeats(keys.holders, holder, -#tok.s)
+
+local payBy = now + window
+local seq = appendChange(keys.meta, keys.log, meta, 'checkout', changes, now)
+redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
+  'token', token, 'seats', cjson.encode(tok.s), 'seq', seq, 'epoch', meta.epoch, 'at', now,
+  'state', 'pending_payment', 'payBy', payBy)
+redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
+  s = tok.s, seq = seq, at = now, p = payBy}))
+return {'OK', bookingId, seq, tok.s, 0, payBy}
