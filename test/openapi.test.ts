@@ -1,13 +1,14 @@
 /**
  * The OpenAPI document (gateway/openapi/): a valid OpenAPI 3.1 document,
  * served at /openapi.json, describing every HTTP route the gateway
- * registers; and the check the HTTP tests run on each response
+ * registers, each refusal with codes of its status; and the check the HTTP tests run on each response
  * (test/support/openapi.ts) fails on a planted mismatch, an undescribed
  * route or status, and a wrong content type.
  */
 import { spawnSync } from 'node:child_process';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import { OPENAPI_DOCUMENT, buildOpenApiDocument, API_PARTS } from '../gateway/openapi/index.js';
 import { openApiPath } from '../gateway/route-list.js';
 import { startTestGateway, wipePrefix, type TestGateway } from './support/gateway.js';
@@ -50,6 +51,27 @@ describe('the OpenAPI document', () => {
     const served = new Set(routes.map((r) => `${r.method} ${openApiPath(r.pattern)}`));
     const described = Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`));
     expect(described.filter((d) => !served.has(d))).toEqual([]);
+  });
+
+  it('pairs each refusal\'s codes with the status their catalogue entry holds (but the documented 413 and 503 of request bodies)', () => {
+    const exceptions = new Set(['413 BAD_REQUEST', '503 RATE_LIMITED']);
+    const mismatched: string[] = [];
+    let narrowed = 0;
+    for (const [path, methods] of Object.entries(OPENAPI_DOCUMENT.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(operation!.responses)) {
+          const schema = response.content?.['application/json']?.schema as { allOf?: { properties?: { code?: { enum?: ErrorCode[] } } }[] } | undefined;
+          const codes = schema?.allOf?.[1]?.properties?.code?.enum;
+          if (!codes) continue;
+          narrowed++;
+          for (const code of codes) {
+            if (String(ERROR_CATALOGUE[code].status) !== status && !exceptions.has(`${status} ${code}`)) mismatched.push(`${method.toUpperCase()} ${path} ${status} ${code}`);
+          }
+        }
+      }
+    }
+    expect(narrowed).toBeGreaterThan(50);
+    expect(mismatched).toEqual([]);
   });
 
   it('refuses two descriptions of one route', () => {

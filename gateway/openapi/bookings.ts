@@ -1,33 +1,87 @@
-/** OpenAPI description of gateway/booking-routes.ts: the bookings admin API, blocking seats, deleting an event. */
-import { ADMIN, errors, eventIdParameter, json, ref, type ApiPart } from './schema.js';
+/**
+ * OpenAPI description of gateway/booking-routes.ts: the bookings admin API
+ * (a page of bookings, one with its history and check-ins, cancel of all or
+ * some seats), blocking seats, deleting an event; and the booking objects
+ * the lifecycle routes (door.ts, payments.ts) answer with too.
+ */
+import { BOOKING_ACTIONS, BOOKING_STATES } from '../../core/bookings/states.js';
+import {
+  ADMIN,
+  bodyRefusals,
+  dateTime,
+  eventIdParameter,
+  internalRefusal,
+  json,
+  jsonBody,
+  nullable,
+  ref,
+  refusals,
+  safeText,
+  seatIndex,
+  seatSelection,
+  tokenRefusals,
+  type ApiPart,
+  type Schema,
+} from './schema.js';
 
-const bookingParameter = { name: 'booking', in: 'path', required: true, description: 'the booking id (UUID) or reference (SM-…)', schema: { type: 'string' } };
-const seatsBody = {
-  required: true,
-  content: { 'application/json': { schema: { type: 'object', required: ['seats'], properties: { seats: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'integer' } } } } } },
+export const bookingParameter = { name: 'booking', in: 'path', required: true, description: 'the booking id (UUID) or reference (SM-…)', schema: { type: 'string' } };
+const seatsBody = jsonBody({ type: 'object', required: ['seats'], properties: { seats: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'integer' } } } }, true);
+const admin = tokenRefusals('admin');
+
+const bookingProperties: Record<string, Schema> = {
+  id: { type: 'string', format: 'uuid' },
+  reference: { type: 'string', pattern: '^SM-', description: 'what a support desk and the buyer use; the WebSocket `book` reply calls it `reference` too' },
+  eventId: { type: 'string' },
+  holder: { type: 'string' },
+  key: { type: 'string', description: 'the idempotency key of the book or checkout' },
+  state: { enum: [...BOOKING_STATES], description: 'docs/bookings.md#booking-states' },
+  seats: { type: 'array', items: seatIndex, description: 'the seats it has now (a partial cancel removes some)' },
+  cancelledSeats: { type: 'array', items: seatIndex, description: 'seats cancelled from it while the rest stayed valid' },
+  seq: { type: ['integer', 'null'] },
+  epoch: { type: ['integer', 'null'] },
+  bookedAt: dateTime,
+  committedAt: dateTime,
+  payBy: { ...nullable(dateTime), description: 'when an unpaid checkout expires; null for a booking made by `book`' },
+  cancelledAt: nullable(dateTime),
+  updatedAt: { ...nullable(dateTime), description: 'the last change of state or seats' },
 };
-const adminRefusals = { 401: 'no valid token', 403: 'a token without the admin scope' };
+
+const historyEntry: Schema = {
+  type: 'object',
+  description: 'one edge of the state graph',
+  required: ['from', 'to', 'action', 'at', 'detail'],
+  properties: {
+    from: { enum: ['none', ...BOOKING_STATES] },
+    to: { enum: [...BOOKING_STATES] },
+    action: { enum: [...Object.keys(BOOKING_ACTIONS), null] },
+    at: dateTime,
+    detail: { description: 'the commit (`seq`, `epoch`, `entry`, `consumer`) for the first row; `by`, `reason`, `payment`, `seats`, `gate` as they apply for later ones' },
+  },
+  additionalProperties: false,
+};
+
+/** `{booking, changed, freed}`: a change of a booking that may give seats up (cancel, a failed payment). */
+export function bookingChange(freed: Schema): Schema {
+  return {
+    type: 'object',
+    required: ['booking', 'changed', 'freed'],
+    properties: { booking: ref('Booking'), changed: { type: 'boolean', description: 'false when it had happened already: nothing changed' }, freed },
+    additionalProperties: false,
+  };
+}
+export const FREED = { type: 'integer', minimum: 0, description: 'seats set free in the seat map by this call' };
+export const NOT_YET_FREED = { type: 'null', description: 'Redis could not free the seats yet: retried in the background (docs/bookings.md#seat-releases-postgres-first-then-redis)' };
 
 export const BOOKINGS_API: ApiPart = {
   tag: { name: 'bookings', description: 'Admin: bookings from Postgres, cancel, block and unblock seats, delete an event' },
   schemas: {
-    Booking: {
+    Booking: { type: 'object', required: Object.keys(bookingProperties), properties: bookingProperties, additionalProperties: false },
+    CheckIn: {
       type: 'object',
-      required: ['id', 'reference', 'eventId', 'holder', 'key', 'state', 'seats', 'seq', 'epoch', 'bookedAt', 'committedAt', 'cancelledAt'],
-      properties: {
-        id: { type: 'string', format: 'uuid' },
-        reference: { type: 'string', pattern: '^SM-', description: 'what a support desk and the buyer use; the WebSocket `book` reply calls it `reference` too' },
-        eventId: { type: 'string' },
-        holder: { type: 'string' },
-        key: { type: 'string', description: 'the idempotency key of the book' },
-        state: { enum: ['confirmed', 'cancelled'] },
-        seats: { type: 'array', items: { type: 'integer' } },
-        seq: { type: ['integer', 'null'] },
-        epoch: { type: ['integer', 'null'] },
-        bookedAt: { type: 'string', format: 'date-time' },
-        committedAt: { type: 'string', format: 'date-time' },
-        cancelledAt: { type: ['string', 'null'], format: 'date-time' },
-      },
+      description: 'a seat checked in at the door: when, where (the gate) and by whom (the scanner token\'s subject), the first time',
+      required: ['seat', 'at', 'gate', 'by'],
+      properties: { seat: seatIndex, at: dateTime, gate: { type: ['string', 'null'] }, by: { type: ['string', 'null'] } },
+      additionalProperties: false,
     },
   },
   paths: {
@@ -39,8 +93,8 @@ export const BOOKINGS_API: ApiPart = {
         security: ADMIN,
         parameters: [eventIdParameter],
         responses: {
-          '200': json('deleted', { type: 'object', required: ['id', 'deleted'], properties: { id: { type: 'string' }, deleted: { const: true } } }),
-          ...errors({ ...adminRefusals, 400: 'a malformed event id', 404: 'no such event' }),
+          '200': json('deleted', { type: 'object', required: ['id', 'deleted'], properties: { id: { type: 'string' }, deleted: { const: true } }, additionalProperties: false }),
+          ...refusals({ ...admin, 400: ['a malformed event id', 'BAD_REQUEST'], 404: ['neither Redis nor Postgres has the event', 'NO_EVENT'], ...internalRefusal('deleting again is safe') }),
         },
       },
     },
@@ -52,54 +106,65 @@ export const BOOKINGS_API: ApiPart = {
         security: ADMIN,
         parameters: [
           eventIdParameter,
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-          { name: 'state', in: 'query', schema: { enum: ['confirmed', 'cancelled'] } },
-          { name: 'holder', in: 'query', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', description: 'default 100', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+          { name: 'state', in: 'query', schema: { enum: [...BOOKING_STATES] } },
+          { name: 'holder', in: 'query', schema: safeText(128) },
           { name: 'cursor', in: 'query', description: 'the `next` of the previous page', schema: { type: 'string' } },
         ],
         responses: {
-          '200': json('a page', { type: 'object', required: ['bookings', 'next'], properties: { bookings: { type: 'array', items: ref('Booking') }, next: { type: ['string', 'null'] } } }),
-          ...errors({ ...adminRefusals, 400: 'a malformed id, limit, state, holder or cursor' }),
+          '200': json('a page (empty for an event without bookings)', {
+            type: 'object',
+            required: ['bookings', 'next'],
+            properties: { bookings: { type: 'array', items: ref('Booking') }, next: { type: ['string', 'null'], description: 'null on the last page' } },
+            additionalProperties: false,
+          }),
+          ...refusals({ ...admin, 400: ['a malformed id, limit, state, holder or cursor', 'BAD_REQUEST'], ...internalRefusal('nothing was changed') }),
         },
       },
     },
     '/events/{id}/bookings/{booking}': {
       get: {
-        summary: 'One booking, by id or reference, with its history',
+        summary: 'One booking, by id or reference, with its history and its check-ins',
         tags: ['bookings'],
         operationId: 'getBooking',
         security: ADMIN,
         parameters: [eventIdParameter, bookingParameter],
         responses: {
           '200': json('the booking', {
-            allOf: [
-              ref('Booking'),
-              {
-                type: 'object',
-                required: ['history'],
-                properties: { history: { type: 'array', items: { type: 'object', required: ['from', 'to', 'at'], properties: { from: { type: 'string' }, to: { type: 'string' }, at: { type: 'string' } } } } },
-              },
-            ],
+            type: 'object',
+            required: [...Object.keys(bookingProperties), 'history', 'checkIns'],
+            properties: { ...bookingProperties, history: { type: 'array', items: historyEntry }, checkIns: { type: 'array', items: ref('CheckIn'), description: 'by seat' } },
+            additionalProperties: false,
           }),
-          ...errors({ ...adminRefusals, 400: 'a malformed event id or booking', 404: 'no such booking' }),
+          ...refusals({ ...admin, 400: ['a malformed event id or booking', 'BAD_REQUEST'], 404: ['the event has no such booking', 'NOT_FOUND'], ...internalRefusal('nothing was changed') }),
         },
       },
     },
     '/events/{id}/bookings/{booking}/cancel': {
       post: {
-        summary: 'Cancel a booking: Postgres first, then its seats are freed for every watcher',
+        summary: 'Cancel a booking, or some of its seats: Postgres first, then the seats are freed for every watcher',
+        description:
+          'Without `seats`, the whole booking (awaiting payment or confirmed; not one with a seat checked in). With `seats`, only those: the rest stays valid; seats cancelled before are ignored, and cancelling every seat left cancels the booking (docs/bookings.md#cancelling). Idempotent: a repeat answers `changed: false`.',
         tags: ['bookings'],
         operationId: 'cancelBooking',
         security: ADMIN,
-        parameters: [eventIdParameter, bookingParameter, { name: 'reason', in: 'query', schema: { type: 'string' } }],
+        parameters: [eventIdParameter, bookingParameter, { name: 'reason', in: 'query', description: 'the body\'s `reason` wins', schema: safeText(500) }],
+        requestBody: jsonBody(
+          { type: 'object', properties: { seats: seatSelection, reason: safeText(500, 'kept in the history and the log entry') } },
+          false,
+          'optional (at most 16 KiB): an empty body cancels the whole booking',
+        ),
         responses: {
-          '200': json('cancelled (or already)', { type: 'object', required: ['booking', 'changed', 'freed'], properties: { booking: ref('Booking'), changed: { type: 'boolean' }, freed: { type: 'integer' } } }),
-          '202': json('cancelled in Postgres, the seats not yet free in Redis: cancel again to finish', {
-            type: 'object',
-            required: ['booking', 'changed', 'freed'],
-            properties: { booking: ref('Booking'), changed: { type: 'boolean' }, freed: { type: 'null' } },
+          '200': json('cancelled (or already)', bookingChange(FREED)),
+          '202': json('cancelled in Postgres, the seats not yet free in Redis: freed in the background, or by cancelling again', bookingChange(NOT_YET_FREED)),
+          ...refusals({
+            ...admin,
+            400: ['a malformed event id, booking, body, `seats` or reason (BAD_REQUEST), or (BAD_SEAT) seats the booking never had, listed in `seats`', 'BAD_REQUEST', 'BAD_SEAT'],
+            404: ['the event has no such booking', 'NOT_FOUND'],
+            409: ['the booking\'s state does not allow it (failed, expired; a seat checked in, listed in `seats`; a booking awaiting payment cancelled seat by seat)', 'CONFLICT'],
+            ...bodyRefusals('16 KiB'),
+            ...internalRefusal('the outcome is unknown: cancelling again is safe'),
           }),
-          ...errors({ ...adminRefusals, 400: 'a malformed event id, booking or reason', 404: 'no such booking', 409: 'the booking cannot be cancelled' }),
         },
       },
     },
@@ -115,13 +180,14 @@ export const BOOKINGS_API: ApiPart = {
             parameters: [eventIdParameter],
             requestBody: seatsBody,
             responses: {
-              '200': json('done', { type: 'object', required: ['seq'], properties: { seq: { type: 'integer' } } }),
-              ...errors({
-                ...adminRefusals,
-                400: 'not JSON, seats not integers, or (BAD_SEAT) indexes out of range or repeated: `seats` lists every one',
-                404: 'no such event',
-                409: op === 'block' ? 'seats not free (`seats`)' : 'seats not blocked (`seats`)',
-                413: 'the body is over 64 KiB',
+              '200': json('done', { type: 'object', required: ['seq'], properties: { seq: { type: 'integer' } }, additionalProperties: false }),
+              ...refusals({
+                ...admin,
+                400: ['not JSON, seats not integers (BAD_REQUEST), or (BAD_SEAT) indexes out of range or repeated: `seats` lists every one', 'BAD_REQUEST', 'BAD_SEAT'],
+                404: ['no such event', 'NO_EVENT'],
+                409: op === 'block' ? ['seats not free (`seats`)', 'UNAVAILABLE'] : ['seats not blocked (`seats`)', 'CONFLICT'],
+                ...bodyRefusals('64 KiB'),
+                ...internalRefusal('the outcome is unknown: look at the seats before trying again'),
               }),
             },
           },

@@ -4,16 +4,21 @@
  * response the HTTP tests see (test/support/openapi.ts).
  *
  * Adding routes: describe them in a file of this folder (an `ApiPart`: a tag,
- * its paths, any schemas of its own; see events.ts) and add it to API_PARTS.
+ * its paths, any schemas and security schemes of its own; see events.ts) and
+ * add it to API_PARTS. Requests the gateway sends (webhook deliveries) are
+ * the part's `webhooks` (OpenAPI 3.1's top-level `webhooks`; webhooks.ts).
  * A route the server registers that is not described here fails
  * test/openapi.test.ts, and a response a test sees that the document does not
  * allow fails that test.
  */
 import { BOOKINGS_API } from './bookings.js';
 import { DEMO_API } from './demo.js';
+import { DOOR_API } from './door.js';
 import { EVENTS_API } from './events.js';
 import { HEALTH_API } from './health.js';
+import { PAYMENTS_API } from './payments.js';
 import { COMMON_SCHEMAS, json, type ApiPart, type ApiPaths, type Schema } from './schema.js';
+import { WEBHOOKS_API } from './webhooks.js';
 
 const OPENAPI_API: ApiPart = {
   tag: { name: 'meta', description: 'This document' },
@@ -30,13 +35,15 @@ const OPENAPI_API: ApiPart = {
 };
 
 /** Every route group's description, in the order the server registers them. */
-export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, OPENAPI_API, BOOKINGS_API, DEMO_API];
+export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, OPENAPI_API, BOOKINGS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
 
 export type OpenApiDocument = {
   openapi: string;
   info: Record<string, unknown>;
   tags: { name: string; description: string }[];
   paths: ApiPaths;
+  /** requests the gateway itself sends (webhook deliveries) */
+  webhooks: NonNullable<ApiPart['webhooks']>;
   components: { schemas: Record<string, Schema>; securitySchemes: Record<string, unknown> };
 };
 
@@ -44,6 +51,10 @@ export type OpenApiDocument = {
 export function buildOpenApiDocument(parts: readonly ApiPart[] = API_PARTS): OpenApiDocument {
   const paths: ApiPaths = {};
   const schemas: Record<string, Schema> = { ...COMMON_SCHEMAS };
+  const securitySchemes: Record<string, unknown> = {
+    bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT; each route names the scope it needs (admin, seats:door)' },
+  };
+  const webhooks: OpenApiDocument['webhooks'] = {};
   for (const part of parts) {
     for (const [path, methods] of Object.entries(part.paths)) {
       const entry = (paths[path] ??= {});
@@ -56,6 +67,14 @@ export function buildOpenApiDocument(parts: readonly ApiPart[] = API_PARTS): Ope
       if (name in schemas) throw new Error(`OpenAPI: schema ${name} is defined twice`);
       schemas[name] = schema;
     }
+    for (const [name, scheme] of Object.entries(part.securitySchemes ?? {})) {
+      if (name in securitySchemes) throw new Error(`OpenAPI: security scheme ${name} is defined twice`);
+      securitySchemes[name] = scheme;
+    }
+    for (const [name, hook] of Object.entries(part.webhooks ?? {})) {
+      if (name in webhooks) throw new Error(`OpenAPI: webhook ${name} is described twice`);
+      webhooks[name] = hook;
+    }
   }
   return {
     openapi: '3.1.0',
@@ -67,10 +86,8 @@ export function buildOpenApiDocument(parts: readonly ApiPart[] = API_PARTS): Ope
     },
     tags: parts.map((p) => p.tag),
     paths,
-    components: {
-      schemas,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT; admin routes need the admin scope' } },
-    },
+    webhooks,
+    components: { schemas, securitySchemes },
   };
 }
 

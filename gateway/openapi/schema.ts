@@ -2,9 +2,10 @@
  * The building blocks of the OpenAPI document (gateway/openapi/index.ts):
  * the types of a route group's description, the shared components (the error
  * body, with every code of the catalogue), and helpers that keep each route
- * group's description short. OpenAPI 3.1 schemas are JSON Schema 2020-12.
+ * group's description short: refusals with the codes each can carry, request
+ * bodies, the common value shapes. OpenAPI 3.1 schemas are JSON Schema 2020-12.
  */
-import { ERROR_CODES } from '../../core/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../../core/errors.js';
 
 export type Schema = Record<string, unknown>;
 
@@ -21,18 +22,24 @@ export interface ApiOperation {
   operationId: string;
   security?: Record<string, string[]>[];
   parameters?: Record<string, unknown>[];
-  requestBody?: { required: boolean; content: Record<string, { schema: Schema }> };
+  requestBody?: { required: boolean; description?: string; content: Record<string, { schema: Schema }> };
   responses: Record<string, ApiResponse>;
 }
 
 /** One route group's paths: path (OpenAPI template, `{id}`) → method → operation. */
 export type ApiPaths = Record<string, Partial<Record<'get' | 'post' | 'put' | 'patch' | 'delete', ApiOperation>>>;
 
-/** A route group's part of the document: its paths and any schemas of its own (referenced as `#/components/schemas/<name>`). */
+/**
+ * A route group's part of the document: its paths, any schemas of its own
+ * (referenced as `#/components/schemas/<name>`), any security schemes of its
+ * own, and any requests the gateway itself sends (OpenAPI `webhooks`).
+ */
 export interface ApiPart {
   tag: { name: string; description: string };
   paths: ApiPaths;
   schemas?: Record<string, Schema>;
+  securitySchemes?: Record<string, Schema>;
+  webhooks?: Record<string, { post: ApiOperation }>;
 }
 
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -49,7 +56,57 @@ export function errors(cases: Record<number, string>): Record<string, ApiRespons
   return out;
 }
 
+const RETRY_AFTER = { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } };
+
+/**
+ * Refusals, each with the catalogue codes it can carry: status → [when it
+ * comes, code, …]. A response with another code fails the HTTP tests' check.
+ */
+export function refusals(cases: Record<number, readonly [when: string, ...codes: ErrorCode[]]>): Record<string, ApiResponse> {
+  const out: Record<string, ApiResponse> = {};
+  for (const [status, [when, ...codes]] of Object.entries(cases)) {
+    const schema = { allOf: [ref('Error'), { type: 'object', properties: { code: { enum: codes } } }] };
+    out[status] = json(when, schema, status === '503' ? RETRY_AFTER : undefined);
+  }
+  return out;
+}
+
+/** The refusals of a route that needs a token with `scope`. */
+export const tokenRefusals = (scope: string) =>
+  ({
+    401: ['no valid token (Authorization: Bearer <jwt>)', 'UNAUTHORIZED'],
+    403: [`a token without the ${scope} scope`, 'FORBIDDEN'],
+  }) as const;
+
+/** The refusals of a route that reads a request body of at most `max` (gateway/http-body.ts), answered with the connection closed. */
+export const bodyRefusals = (max: string) =>
+  ({
+    413: [`the body is over ${max}`, 'BAD_REQUEST'],
+    503: ['the server is receiving too many request bodies at once: nothing was done, retry later', 'RATE_LIMITED'],
+  }) as const;
+
+/** The 500 of a route on Postgres: unreachable, or another failure. */
+export const internalRefusal = (outcome: string) => ({ 500: [`Postgres unreachable, or another failure; ${outcome}`, 'INTERNAL'] }) as const;
+
 export const ADMIN: Record<string, string[]>[] = [{ bearer: ['admin'] }];
+
+/** A JSON request body; `required: false` when an empty body is the empty object. */
+export function jsonBody(schema: Schema, required: boolean, description?: string): NonNullable<ApiOperation['requestBody']> {
+  return { required, ...(description && { description }), content: { 'application/json': { schema } } };
+}
+
+/** A seat index of the event (docs/layout.md). */
+export const seatIndex: Schema = { type: 'integer', minimum: 0, maximum: 0x7fffffff };
+
+/** Some seats of a booking: distinct seat indexes (gateway/json-body.ts `seatList`). */
+export const seatSelection: Schema = { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: seatIndex };
+
+/** Safe text (core/text.ts) of at most `max` characters. */
+export const safeText = (max: number, description?: string): Schema => ({ type: 'string', minLength: 1, maxLength: max, ...(description && { description }) });
+
+export const nullable = (schema: Schema): Schema => ({ ...schema, type: [schema.type, 'null'] });
+
+export const dateTime: Schema = { type: 'string', format: 'date-time' };
 
 export const eventIdParameter = {
   name: 'id',
