@@ -4,11 +4,13 @@
  * first checked in), the seats:door scope, bookings that admit no one; and
  * cancelling some seats of a booking: watchers see exactly those seats go
  * free, the rest stays valid, history says which, a repeat changes nothing,
- * and a seat checked in cannot be cancelled.
+ * and a seat checked in cannot be cancelled. Every answer is checked against
+ * the OpenAPI document (apiFetch).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeatState } from '../core/store/index.js';
 import { createVenueEvent, queryGatewayDb, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { TestClient } from './support/ws-client.js';
 
 let gw: TestGateway;
@@ -41,7 +43,7 @@ async function book(c: TestClient, seats: number[], key: string, t: 'book' | 'ch
 }
 
 function post(path: string, body: unknown, bearer: string): Promise<Response> {
-  return fetch(`${gw.httpUrl}${path}`, {
+  return apiFetch(`${gw.httpUrl}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -98,7 +100,7 @@ describe('check-in', () => {
       ['confirmed', 'checked_in', 'check_in'],
       ['checked_in', 'checked_in', 'check_in'],
     ]);
-    const got = (await (await fetch(`${gw.httpUrl}/events/door/bookings/${booking.id as string}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { checkIns: unknown[] };
+    const got = (await (await apiFetch(`${gw.httpUrl}/events/door/bookings/${booking.id as string}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { checkIns: unknown[] };
     expect(got.checkIns).toMatchObject([
       { seat: 10, gate: 'East', by: 'scanner-north' },
       { seat: 11, gate: 'West', by: 'scanner-north' },
@@ -120,7 +122,7 @@ describe('check-in', () => {
     // admin does not imply seats:door, and a buyer's token has it not either
     expect((await post(path, {}, adminToken)).status).toBe(403);
     expect((await post(path, {}, await token('guest-3'))).status).toBe(403);
-    expect((await fetch(`${gw.httpUrl}${path}`, { method: 'POST' })).status).toBe(401);
+    expect((await apiFetch(`${gw.httpUrl}${path}`, { method: 'POST' })).status).toBe(401);
     const bad = [{ seats: [23] }, { seats: [] }, { seats: ['22'] }, { gate: 'a\u0000b' }, { gate: 7 }];
     const codes = [];
     for (const body of bad) {
@@ -133,6 +135,28 @@ describe('check-in', () => {
       [400, 'BAD_REQUEST'],
       [400, 'BAD_REQUEST'],
       [400, 'BAD_REQUEST'],
+    ]);
+    expect((await history(valid.id)).map((h) => h.action)).toEqual(['book']);
+  });
+
+  it('refuses a malformed event id, booking or body (400), another event\'s booking (404), and a body over 16 KiB (413)', async () => {
+    const valid = await book(await client('guest-4'), [24], 'order-d6');
+    const path = `/events/door/bookings/${valid.ref as string}/check-in`;
+    const answers = [
+      await post(`/events/bad%20id/bookings/${valid.ref as string}/check-in`, {}, doorToken),
+      await post('/events/door/bookings/%ZZ/check-in', {}, doorToken),
+      await apiFetch(`${gw.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${doorToken}` }, body: 'not json' }),
+      await post(path, [24], doorToken),
+      await post(`/events/elsewhere/bookings/${valid.ref as string}/check-in`, {}, doorToken),
+      await post(path, { gate: 'x'.repeat(17 * 1024) }, doorToken),
+    ];
+    expect(await Promise.all(answers.map(async (r) => [r.status, ((await r.json()) as { code: string }).code]))).toEqual([
+      [400, 'BAD_REQUEST'],
+      [400, 'BAD_REQUEST'],
+      [400, 'BAD_REQUEST'],
+      [400, 'BAD_REQUEST'],
+      [404, 'NOT_FOUND'],
+      [413, 'BAD_REQUEST'],
     ]);
     expect((await history(valid.id)).map((h) => h.action)).toEqual(['book']);
   });
@@ -174,6 +198,12 @@ describe('partial cancel', () => {
     const stranger = await cancel({ seats: [99] });
     expect(stranger.status).toBe(400);
     expect(await stranger.json()).toMatchObject({ code: 'BAD_SEAT', seats: [99] });
+    // bad bodies change nothing
+    for (const [body, status] of [[{ seats: [42, 42] }, 400], [{ reason: 7 }, 400], [{ seats: [42], reason: 'x'.repeat(17 * 1024) }, 413]] as const) {
+      expect((await cancel(body)).status, JSON.stringify(body).slice(0, 40)).toBe(status);
+    }
+    expect((await gw.store.snapshot('door'))!.status[42]).toBe(SeatState.FREE);
+    expect((await history(booking.id)).map((h) => h.action)).toEqual(['book', 'cancel_seats', 'check_in', 'cancel_seats']);
   });
 
   it('cancelling every remaining seat cancels the booking; a booking awaiting payment is cancelled whole', async () => {

@@ -1,7 +1,9 @@
 /**
  * Faults with real processes: a gateway killed with SIGKILL in the middle of a
- * stream of bookings, all of a Redis server flushed during traffic, and
- * Postgres stopped and started again during traffic. The Redis and Postgres
+ * stream of bookings, all of a Redis server flushed during traffic,
+ * Postgres stopped and started again during traffic, and Redis not answering
+ * after a cancel or a failed payment committed in Postgres (the 202 of those
+ * routes, the seats freed later in the background). The Redis and Postgres
  * servers that are flushed or stopped are private to this file (started here
  * on free ports), never the shared test servers.
  */
@@ -11,12 +13,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createEventFromLayout } from '../core/events.js';
-import { SeatStore } from '../core/store/index.js';
+import { SeatState, SeatStore } from '../core/store/index.js';
 import { generateVenue } from '../core/layout/generate-venue.js';
 import { DATA_DIR, findBinary, startLocalPostgres, stopLocalServices } from '../scripts/services/index.js';
 import { Booker, expectConsistent, waitForFlush, type BookAttempt } from './support/bookings.js';
-import { newPrefix, spawnGateway, testDatabaseFor, token, wipePrefix, type SpawnedGateway } from './support/gateway.js';
+import { createVenueEvent, newPrefix, queryGatewayDb, spawnGateway, startTestGateway, testDatabaseFor, token, wipePrefix, type SpawnedGateway } from './support/gateway.js';
 import { freePort } from './support/net.js';
+import { apiFetch } from './support/openapi.js';
 import { testRedisUrl } from './support/env.js';
 import { TestClient } from './support/ws-client.js';
 
@@ -34,6 +37,21 @@ function seatStore(redisUrl: string, prefix: string): SeatStore {
 async function createEvent(store: SeatStore, eventId: string, seats: number): Promise<void> {
   const created = await createEventFromLayout(store, eventId, generateVenue({ seats, seed: 3, name: eventId }));
   expect(created.ok).toBe(true);
+}
+
+/** A redis-server of this file's own on a free port, without persistence; resolves once it answers. */
+async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
+  const redisServer = findBinary('redis-server', ['/usr/sbin', '/usr/local/sbin']);
+  expect(redisServer, 'redis-server binary').not.toBeNull();
+  const port = await freePort();
+  const child: ChildProcess = spawn(redisServer!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  cleanups.push(async () => child.kill('SIGKILL'));
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { retryStrategy: (n) => (n > 50 ? null : 100) });
+  probe.on('error', () => undefined); // refused until the server is up; ping() waits for it
+  await probe.ping();
+  await probe.quit();
+  return { url, child };
 }
 
 async function gateway(prefix: string, env: Record<string, string> = {}): Promise<SpawnedGateway> {
@@ -115,16 +133,9 @@ describe('a gateway killed with SIGKILL during a stream of book calls', () => {
 
 describe('all of Redis flushed during traffic', () => {
   it('rebuilds the event from Postgres with a new epoch; no acknowledged booking is lost; watchers converge by re-snapshot', { timeout: 120_000 }, async () => {
-    const redisServer = findBinary('redis-server', ['/usr/sbin', '/usr/local/sbin']);
-    expect(redisServer, 'redis-server binary').not.toBeNull();
-    const port = await freePort();
-    const child: ChildProcess = spawn(redisServer!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    cleanups.push(async () => child.kill('SIGKILL'));
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    const admin = new Redis(redisUrl, { retryStrategy: (n) => (n > 50 ? null : 100) });
-    admin.on('error', () => undefined); // refused until the server is up; ping() below waits for it
+    const { url: redisUrl } = await privateRedis();
+    const admin = new Redis(redisUrl);
     cleanups.push(() => admin.quit());
-    await admin.ping();
 
     const prefix = newPrefix();
     const store = seatStore(redisUrl, prefix);
@@ -225,5 +236,41 @@ describe('Postgres stopped during traffic', () => {
     const all = [...before.flatMap((b) => b.attempts), ...pending];
     expect(await expectConsistent(databaseUrl, store, 'pg', all)).toBe(32);
     await gw.stop();
+  });
+});
+
+describe('Redis not answering after Postgres gave seats up', () => {
+  it('a cancel and a failed payment answer 202 with freed: null; the seats are freed in the background once Redis answers', { timeout: 60_000 }, async () => {
+    const redis = await privateRedis();
+    const gw = await startTestGateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500', RELEASE_RETRY_MS: '200', WEBHOOKS: '0', DEMO: '0' });
+    cleanups.push(() => gw.stop());
+    await createVenueEvent(gw.store, 'rr', 100);
+    const buyer = await TestClient.connect(gw.wsUrl, { token: await token('rr-buyer') });
+    cleanups.push(async () => buyer.ws.terminate());
+    const booked = await buyer.ok({ t: 'book', ev: 'rr', tok: (await buyer.ok({ t: 'hold', ev: 'rr', seats: [3, 4] })).tok as string, key: 'rr-1' });
+    const unpaid = await buyer.ok({ t: 'checkout', ev: 'rr', tok: (await buyer.ok({ t: 'hold', ev: 'rr', seats: [7] })).tok as string, key: 'rr-2' });
+    const adminToken = await token('box-office', 'admin');
+    const admin = (path: string, body?: unknown) =>
+      apiFetch(`${gw.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+    redis.child.kill('SIGSTOP'); // Redis stops answering: every command times out
+    try {
+      const cancelled = await admin(`/events/rr/bookings/${booked.ref as string}/cancel`, { reason: 'refund' });
+      expect(cancelled.status).toBe(202);
+      expect(await cancelled.json()).toMatchObject({ changed: true, freed: null, booking: { state: 'cancelled' } });
+      const failed = await admin(`/bookings/${unpaid.ref as string}/fail`);
+      expect(failed.status).toBe(202);
+      expect(await failed.json()).toMatchObject({ changed: true, freed: null, booking: { state: 'failed' } });
+      // durable in Postgres, the releases kept to be applied
+      expect(await queryGatewayDb(gw.prefix, 'SELECT count(*)::int AS n FROM seat_releases')).toEqual([{ n: 2 }]);
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+    await until(async () => (await queryGatewayDb(gw.prefix, 'SELECT count(*)::int AS n FROM seat_releases'))[0]!.n === 0, 'the releases applied in the background');
+    const snap = (await gw.store.snapshot('rr'))!;
+    expect([snap.status[3], snap.status[4], snap.status[7]]).toEqual([SeatState.FREE, SeatState.FREE, SeatState.FREE]);
+    // again, with Redis answering: nothing changes, nothing more to free
+    const again = await admin(`/events/rr/bookings/${booked.ref as string}/cancel`);
+    expect(await again.json()).toMatchObject({ changed: false, freed: 0 });
   });
 });

@@ -5,7 +5,8 @@
  * or fails it (seats freed live), a forged or stale signature changes nothing,
  * and unpaid bookings expire at payBy exactly once with two nodes running
  * (and with several expirers racing). A rebuild from Postgres keeps the seats
- * of bookings awaiting payment and checked in.
+ * of bookings awaiting payment and checked in. Every HTTP answer is checked
+ * against the OpenAPI document (apiFetch).
  */
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
@@ -16,6 +17,7 @@ import { rebuildEvent } from '../core/bookings/rebuild.js';
 import { SeatMapClient } from '../core/client/index.js';
 import { SeatState } from '../core/store/index.js';
 import { createVenueEvent, queryGatewayDb, startTestGateway, testDatabaseFor, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { TestClient } from './support/ws-client.js';
 
 const SECRET = 'payment-provider-secret-0123456789';
@@ -66,7 +68,7 @@ function signedCall(path: string, body: string, options: { secret?: string; time
   const mac = createHmac('sha256', options.secret ?? SECRET)
     .update(`${timestamp}.${options.signedPath ?? path}.${options.signedBody ?? body}`)
     .digest('hex');
-  return fetch(`${gw.httpUrl}${path}`, {
+  return apiFetch(`${gw.httpUrl}${path}`, {
     method: 'POST',
     body,
     headers: { 'content-type': 'application/json', 'seatmap-timestamp': String(timestamp), 'seatmap-signature': `v1=${mac}` },
@@ -74,7 +76,7 @@ function signedCall(path: string, body: string, options: { secret?: string; time
 }
 
 function admin(path: string, init: RequestInit = {}, base = gw.httpUrl): Promise<Response> {
-  return fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers } });
+  return apiFetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers } });
 }
 
 async function history(bookingId: string) {
@@ -196,15 +198,15 @@ describe('payment callbacks', () => {
       signedCall(path, body, { signedBody: JSON.stringify({ payment: 'pi_other' }) }), // body changed after signing
       signedCall(path, body, { timestamp: Math.floor(Date.now() / 1000) - 3600 }), // captured an hour ago
       signedCall(path, body, { signedPath: `/bookings/${done.ref as string}/fail` }), // signed for another call
-      fetch(`${gw.httpUrl}${path}`, { method: 'POST', body }), // no credentials
-      fetch(`${gw.httpUrl}${path}`, { method: 'POST', body, headers: { 'seatmap-timestamp': 'soon', 'seatmap-signature': 'v1=00' } }),
+      apiFetch(`${gw.httpUrl}${path}`, { method: 'POST', body }), // no credentials
+      apiFetch(`${gw.httpUrl}${path}`, { method: 'POST', body, headers: { 'seatmap-timestamp': 'soon', 'seatmap-signature': 'v1=00' } }),
     ];
     for (const res of await Promise.all(attempts)) {
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
     }
     // a token without the admin scope
-    const user = await fetch(`${gw.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await token('buyer-4')}` } });
+    const user = await apiFetch(`${gw.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await token('buyer-4')}` } });
     expect(user.status).toBe(403);
     expect((await queryGatewayDb(gw.prefix, 'SELECT state FROM bookings WHERE id = $1', [done.id]))[0]!.state).toBe('pending_payment');
     expect((await history(done.id as string)).map((h) => h.action)).toEqual(['checkout']);
@@ -214,6 +216,11 @@ describe('payment callbacks', () => {
     expect((await admin('/bookings/%ZZ/confirm', { method: 'POST' })).status).toBe(400);
     expect((await admin(`${path}`, { method: 'POST', body: '{"payment": 7}' })).status).toBe(400);
     expect((await admin(`${path}`, { method: 'POST', body: 'not json' })).status).toBe(400);
+    // a body over 8 KiB is refused before anything is looked up, signed or not
+    const large = JSON.stringify({ payment: 'x'.repeat(9 * 1024) });
+    expect((await admin(path, { method: 'POST', body: large })).status).toBe(413);
+    expect((await signedCall(path, large)).status).toBe(413);
+    expect((await queryGatewayDb(gw.prefix, 'SELECT state FROM bookings WHERE id = $1', [done.id]))[0]!.state).toBe('pending_payment');
   });
 });
 
@@ -303,7 +310,7 @@ describe('rebuild from Postgres', () => {
     const held = await buyer.ok({ t: 'hold', ev: 'kept', seats: [8, 9] });
     const booked = await buyer.ok({ t: 'book', ev: 'kept', tok: held.tok as string, key: 'order-k3' });
     const door = await token('gate-7', 'seats:door');
-    const scan = await fetch(`${gw.httpUrl}/events/kept/bookings/${booked.ref as string}/check-in`, {
+    const scan = await apiFetch(`${gw.httpUrl}/events/kept/bookings/${booked.ref as string}/check-in`, {
       method: 'POST',
       headers: { authorization: `Bearer ${door}` },
       body: JSON.stringify({ seats: [8] }),

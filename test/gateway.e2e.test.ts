@@ -14,6 +14,7 @@ import { createVenueEvent, startTestGateway, token, wipePrefix, TEST_JWT_SECRET,
 import { TestClient } from './support/ws-client.js';
 import { freePort } from './support/net.js';
 import { queryGatewayDb } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { REFERENCE, bookingReference } from '../core/bookings/reference.js';
 import { randomUUID } from 'node:crypto';
 
@@ -280,7 +281,7 @@ describe('error codes', () => {
   });
 
   it('UNAUTHORIZED: HTTP admin calls without a token (WebSocket refusals are close code 4001, see the auth tests below)', async () => {
-    const res = await fetch(`${gw.httpUrl}/events`, { method: 'POST', body: '{}' });
+    const res = await apiFetch(`${gw.httpUrl}/events`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
     codesSeen.add('UNAUTHORIZED');
@@ -513,7 +514,7 @@ describe('durable book acknowledgements', () => {
 
   it('the admin API answers NOT_FOUND for a booking the event does not have', async () => {
     const admin = await token('root', 'admin');
-    const res = await fetch(`${gw.httpUrl}/events/e2/bookings/${randomUUID()}`, { headers: { authorization: `Bearer ${admin}` } });
+    const res = await apiFetch(`${gw.httpUrl}/events/e2/bookings/${randomUUID()}`, { headers: { authorization: `Bearer ${admin}` } });
     expect(res.status).toBe(404);
     const body = (await res.json()) as { code: string };
     expect(body.code).toBe('NOT_FOUND');

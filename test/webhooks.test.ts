@@ -10,6 +10,8 @@
  * - a receiver that keeps failing has its deliveries parked after the retry
  *   window, listed, and replayed on request;
  * - registration checks its input; the pull log pages in commit order.
+ *
+ * Every HTTP answer is checked against the OpenAPI document (apiFetch).
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_EVENT_TYPES, type LogEntry } from '../core/bookings/event-log.js';
 import { createVenueEvent, newPrefix, queryGatewayDb, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { TestClient } from './support/ws-client.js';
 
 const PAYMENT_SECRET = 'payment-provider-secret-0123456789';
@@ -137,7 +140,7 @@ afterAll(async () => {
 });
 
 function admin(path: string, init: RequestInit = {}, base = gw.httpUrl): Promise<Response> {
-  return fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers } });
+  return apiFetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers } });
 }
 
 async function client(sub: string, url = gw.wsUrl): Promise<TestClient> {
@@ -154,7 +157,7 @@ function signedPayment(base: string, ref: string, outcome: 'confirm' | 'fail'): 
   const path = `/bookings/${ref}/${outcome}`;
   const timestamp = Math.floor(Date.now() / 1000);
   const mac = createHmac('sha256', PAYMENT_SECRET).update(`${timestamp}.${path}.`).digest('hex');
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'seatmap-timestamp': String(timestamp), 'seatmap-signature': `v1=${mac}` } });
+  return apiFetch(`${base}${path}`, { method: 'POST', headers: { 'seatmap-timestamp': String(timestamp), 'seatmap-signature': `v1=${mac}` } });
 }
 
 /** Every entry of an event's pull log, read page by page. */
@@ -198,8 +201,8 @@ describe('webhook registration', () => {
       expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST' });
     }
     expect((await admin('/webhooks', { method: 'POST', body: 'nope' })).status).toBe(400);
-    expect((await fetch(`${gw.httpUrl}/webhooks`, { method: 'POST', body: '{}' })).status).toBe(401);
-    expect((await fetch(`${gw.httpUrl}/webhooks`, { headers: { authorization: `Bearer ${await token('buyer')}` } })).status).toBe(403);
+    expect((await apiFetch(`${gw.httpUrl}/webhooks`, { method: 'POST', body: '{}' })).status).toBe(401);
+    expect((await apiFetch(`${gw.httpUrl}/webhooks`, { headers: { authorization: `Bearer ${await token('buyer')}` } })).status).toBe(403);
 
     const res = await admin('/webhooks', { method: 'POST', body: JSON.stringify({ url: 'https://hooks.invalid/seatmap', events: ['booking.confirmed', 'hold.expired'], secret: HOOK_SECRET }) });
     expect(res.status).toBe(201);
@@ -215,6 +218,18 @@ describe('webhook registration', () => {
     expect((await admin('/events/wh/log?limit=0')).status).toBe(400);
     expect((await admin('/events/wh/log?after=1e3')).status).toBe(400);
     expect((await admin('/events/bad%20id/log')).status).toBe(400);
+    // a webhook that is not there; bodies that are not what the route takes
+    for (const [path, init] of [[`/webhooks/${hook.id as string}`, {}], [`/webhooks/${hook.id as string}/deliveries`, {}], [`/webhooks/${hook.id as string}/replay`, { method: 'POST' }]] as const) {
+      const res = await admin(path, init);
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+    }
+    expect((await admin(`/webhooks/${hook.id as string}/replay`, { method: 'POST', body: '[]' })).status).toBe(400);
+    expect((await admin(`/webhooks/${hook.id as string}/replay`, { method: 'POST', body: ' '.repeat(2048) })).status).toBe(413);
+    expect((await admin(`/webhooks/${hook.id as string}/deliveries?limit=501`)).status).toBe(400);
+    expect((await admin('/webhooks', { method: 'POST', body: JSON.stringify({ url: 'https://hooks.invalid/x', events: ['*'], secret: 'x'.repeat(17 * 1024) }) })).status).toBe(413);
+    // an event without entries: an empty page, `next` = `after`
+    expect(await (await admin('/events/no-entries/log?after=5')).json()).toEqual({ entries: [], next: 5 });
   });
 });
 
@@ -238,7 +253,7 @@ describe('delivery', () => {
     expect((await signedPayment(gw.httpUrl, paid.ref as string, 'confirm')).status).toBe(200);
     expect((await signedPayment(second.httpUrl, failed.ref as string, 'fail')).status).toBe(200);
     expect((await admin(`/events/wh/bookings/${booked.ref as string}/cancel`, { method: 'POST', body: JSON.stringify({ seats: [8] }) })).status).toBe(200);
-    const scan = await fetch(`${gw.httpUrl}/events/wh/bookings/${booked.ref as string}/check-in`, { method: 'POST', headers: { authorization: `Bearer ${await token('door', 'seats:door')}` }, body: '{"gate":"A"}' });
+    const scan = await apiFetch(`${gw.httpUrl}/events/wh/bookings/${booked.ref as string}/check-in`, { method: 'POST', headers: { authorization: `Bearer ${await token('door', 'seats:door')}` }, body: '{"gate":"A"}' });
     expect(scan.status).toBe(200);
     expect((await admin('/events/whsold/block', { method: 'POST', body: JSON.stringify({ seats: Array.from({ length: 98 }, (_, i) => i + 2) }) })).status).toBe(200);
     await a.ok({ t: 'book', ev: 'whsold', tok: await hold(a, 'whsold', [0, 1]), key: 'o-last' }); // the last two seats: sold out
