@@ -122,12 +122,25 @@ function rawHttp(requestLine: Buffer, bearer: string): Promise<{ status: number;
   return new Promise((resolve, reject) => {
     const socket = connect(Number(new URL(gw.httpUrl).port), '127.0.0.1');
     let data = '';
-    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => {
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      socket.destroy();
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
       resolve({ status, body: data.slice(data.indexOf('\r\n\r\n') + 4) });
+    };
+    // done at the end of one whole answer (headers and Content-Length bytes), or when the server closes
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const head = data.indexOf('\r\n\r\n');
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(data)?.[1] ?? NaN);
+      if (head >= 0 && data.length >= head + 4 + (Number.isNaN(length) ? 0 : length)) done();
     });
+    socket.on('error', reject);
+    socket.on('close', done);
+    // a request line with NUL or ESC bytes gets no answer from uWS: it closes the socket at its HTTP timeout (~10 s)
+    setTimeout(done, 1500).unref();
     socket.write(Buffer.concat([requestLine, Buffer.from(`\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bearer}\r\nConnection: close\r\n\r\n`)]));
   });
 }
