@@ -11,7 +11,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
+import { checkBulkSeats, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
@@ -116,6 +116,19 @@ export interface ChangesSince {
   /** false when the log no longer holds every change after the given seq: take a snapshot */
   covered: boolean;
   entries: ChangeEntry[];
+}
+
+/** What a bulk block or unblock did, seat by seat (ascending where the call's seats were). */
+export interface BulkStatesResult {
+  /** the event's seq: the call's change-log entry, or the current seq when nothing changed */
+  seq: number;
+  /** seats moved (free -> blocked, or blocked -> free) */
+  changed: number[];
+  /** seats already in the target state */
+  unchanged: number[];
+  /** seats held or booked: left as they are */
+  held: number[];
+  booked: number[];
 }
 
 export interface ExpireResult {
@@ -367,6 +380,51 @@ export class SeatStore {
   /** Admin: puts blocked seats back on sale. */
   unblock(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     return this.setStates('unblock', eventId, seats);
+  }
+
+  /**
+   * Admin, in bulk (by section or category): blocks the free seats of the
+   * list, or unblocks its blocked ones, and leaves every other seat as it is,
+   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). One change-log entry,
+   * none when nothing changes. Seats go in ascending order, so runs of
+   * adjacent seats are written at once.
+   */
+  async setStatesBulk(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<BulkStatesResult>> {
+    const bad = checkBulkSeats(seats);
+    if (bad) return bad;
+    const list = (rest: unknown): number[] => (Array.isArray(rest) ? rest.map(Number) : []);
+    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') }, (rest) => ({
+      ok: true,
+      seq: Number(rest[0]),
+      changed: list(rest[1]),
+      unchanged: list(rest[2]),
+      held: list(rest[3]),
+      booked: list(rest[4]),
+    }));
+  }
+
+  /**
+   * Box office: books free seats directly, without a hold (bookFree-5.lua).
+   * All or nothing: a seat not free refuses the call with UNAVAILABLE and
+   * its seats. `key` makes retries with the same seats return the same
+   * booking; the key with other seats is a CONFLICT.
+   */
+  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? checkKey(input.key);
+    if (bad) return bad;
+    return this.call(this.runnerFor(input.holder), SCRIPTS.bookFree, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      key: input.key,
+      bookingId: randomUUID(),
+      seats: input.seats.join(','),
+    }, (rest) => ({
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+    }));
   }
 
   private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
