@@ -4,7 +4,8 @@
  * booking is in Postgres when it arrives), a retry with the key and the same
  * seats returns the same booking, the key with other seats is CONFLICT, a
  * seat that is not free is UNAVAILABLE and changes nothing, other scopes are
- * FORBIDDEN; the SDK's bookSeats; and box-office books racing holds on the
+ * FORBIDDEN; the SDK's bookSeats; a rebuild from Postgres restores direct
+ * bookings and bulk blocks and the key still replays; and box-office books racing holds on the
  * same seats over separate connections never book a seat twice, in Redis
  * and in Postgres.
  */
@@ -14,17 +15,22 @@ import { SeatMapClient, RequestError } from '../core/client/index.js';
 import { REFERENCE } from '../core/bookings/reference.js';
 import { validateRequest } from '../core/protocol/index.js';
 import { SeatState } from '../core/store/index.js';
-import { createVenueEvent, queryGatewayDb, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import pg from 'pg';
+import { rebuildEvent } from '../core/bookings/rebuild.js';
+import { createVenueEvent, queryGatewayDb, startTestGateway, testDatabaseFor, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch } from './support/openapi.js';
 import { TestClient } from './support/ws-client.js';
 
 const CLERK_SCOPES = 'seats:read seats:box-office';
 
 let gw: TestGateway;
+let pool: pg.Pool;
 const clients: TestClient[] = [];
 const sdkClients: SeatMapClient[] = [];
 
 beforeAll(async () => {
   gw = await startTestGateway({ TICK_MS: '10' });
+  pool = new pg.Pool({ connectionString: await testDatabaseFor(gw.prefix), max: 3 });
   await createVenueEvent(gw.store, 'bo', 200);
 });
 
@@ -32,6 +38,7 @@ afterAll(async () => {
   for (const c of clients) c.ws.terminate();
   for (const c of sdkClients) c.close();
   await gw.stop();
+  await pool.end();
   await wipePrefix(gw.prefix);
 });
 
@@ -144,6 +151,34 @@ describe('book without a hold (box office)', () => {
     const refused = await sdk.bookSeats('bo', [61, 62]).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(RequestError);
     expect(refused).toMatchObject({ code: 'UNAVAILABLE', seats: [61] });
+  });
+});
+
+describe('after a rebuild from Postgres', () => {
+  it('restores the box office\'s bookings and bulk-blocked seats; the key with the same seats replays the booking', async () => {
+    const eventId = 'bo-rb';
+    await createVenueEvent(gw.store, eventId, 100);
+    const clerk = await client('clerk-rb', CLERK_SCOPES);
+    const sold = await clerk.ok({ t: 'book', ev: eventId, seats: [5, 6, 7], key: 'till-rb-1' });
+    const admin = await token('ops-rb', 'admin');
+    const blocked = await apiFetch(`${gw.httpUrl}/events/${eventId}/block`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ categories: ['front'] }),
+    });
+    expect(blocked.status).toBe(200);
+    const bulk = (await blocked.json()) as { changed: number; booked: number[] };
+    const before = (await gw.store.snapshot(eventId))!;
+
+    await gw.store.deleteEvent(eventId);
+    const outcome = await rebuildEvent(pool, gw.store, eventId);
+    expect(outcome).toMatchObject({ status: 'rebuilt', booked: 3, blocked: bulk.changed, bookings: 1 });
+    const after = (await gw.store.snapshot(eventId))!;
+    expect(after.status.equals(before.status)).toBe(true);
+
+    const again = await clerk.ok({ t: 'book', ev: eventId, seats: [7, 6, 5], key: 'till-rb-1' });
+    expect(again).toMatchObject({ id: sold.id, replayed: true, state: 'confirmed' });
+    expect(await clerk.request({ t: 'book', ev: eventId, seats: [5, 6], key: 'till-rb-1' })).toMatchObject({ t: 'err', code: 'CONFLICT' });
   });
 });
 
