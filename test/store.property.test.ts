@@ -213,7 +213,7 @@ describe('seat store, model-based', () => {
       'extend:OK', 'extend:EXPIRED', 'extend:NOT_HOLDER',
       'book:OK', 'book:BAD_REQUEST', 'book:CONFLICT', 'book:EXPIRED', 'book:NOT_HOLDER',
       'bookFree:OK', 'bookFree:BAD_REQUEST', 'bookFree:BAD_SEAT', 'bookFree:UNAVAILABLE', 'bookFree:CONFLICT',
-      'blockBulk:OK', 'blockBulk:BAD_SEAT', 'unblockBulk:OK',
+      'blockBulk:OK', 'blockBulk:BAD_SEAT', 'blockBulk:BAD_REQUEST', 'unblockBulk:OK',
       'block:OK', 'block:BAD_SEAT', 'block:UNAVAILABLE', 'unblock:OK', 'unblock:CONFLICT', 'expire:OK', 'sweep:OK',
     ];
     for (const outcome of expectedOutcomes) expect(outcomes.get(outcome) ?? 0, outcome).toBeGreaterThan(0);

@@ -511,22 +511,23 @@ export class SeatStore {
 
   /**
    * Admin, in bulk (by section or category): blocks the free seats of the
-   * list, or unblocks its blocked ones, and leaves every other seat as it is,
-   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). One change-log entry,
-   * none when nothing changes. Seats go in ascending order, so runs of
-   * adjacent seats are written at once.
+   * set, or unblocks its blocked ones, and leaves every other seat as it is,
+   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). The seats are a set:
+   * order and repeats do not matter, and every list of the result is
+   * ascending. One change-log entry, none when nothing changes. The seats
+   * travel as runs of adjacent indexes (a section is one run), both ways.
    */
   async setStatesBulk(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<BulkStatesResult>> {
     const bad = checkBulkSeats(seats);
     if (bad) return bad;
-    const list = (rest: unknown): number[] => (Array.isArray(rest) ? rest.map(Number) : []);
-    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') }, (rest) => ({
+    const sorted = [...new Set(seats)].sort((a, b) => a - b);
+    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: encodeRuns(sorted) }, (rest) => ({
       ok: true,
       seq: Number(rest[0]),
-      changed: list(rest[1]),
-      unchanged: list(rest[2]),
-      held: list(rest[3]),
-      booked: list(rest[4]),
+      changed: expandRuns(rest[1]),
+      unchanged: expandRuns(rest[2]),
+      held: Array.isArray(rest[3]) ? rest[3].map(Number) : [],
+      booked: Array.isArray(rest[4]) ? rest[4].map(Number) : [],
     }));
   }
 
@@ -634,6 +635,26 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** Ascending distinct seats as the bulk scripts read them: `a-b` for a run of adjacent indexes, `a` alone (negative ones too, for BAD_SEAT). */
+function encodeRuns(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1 && sorted[i]! >= 0) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** A flat run list {first, last, first, last, ...} of a bulk script's reply, as seat indexes. */
+function expandRuns(reply: unknown): number[] {
+  const runs = Array.isArray(reply) ? reply.map(Number) : [];
+  const seats: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) for (let s = runs[i]!; s <= runs[i + 1]!; s++) seats.push(s);
+  return seats;
 }
 
 /** FNV-1a: a cheap, stable string hash for spreading holders over connections. */

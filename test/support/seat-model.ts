@@ -282,10 +282,12 @@ export class SeatModel {
     return { ok: true, seq, seats, replayed: false };
   }
 
-  /** Bulk block/unblock: seats in `from` move to `to`, the others are reported and stay (blockBulk-3.lua). */
+  /** Bulk block/unblock: the seats are a set; those in `from` move to `to`, the others are reported and stay (blockBulk-3.lua). */
   setStatesBulk(from: number, to: number, seatsIn: readonly number[]): ModelResult {
-    const seats = this.parseSeats(seatsIn, false);
-    if (!Array.isArray(seats)) return seats;
+    if (seatsIn.length === 0) return refuse('BAD_REQUEST');
+    const seats = [...new Set(seatsIn)].sort((a, b) => a - b);
+    const bad = seats.filter((s) => s < 0 || s >= this.seatCount);
+    if (bad.length > 0) return refuse('BAD_SEAT', bad);
     const changed = seats.filter((s) => this.status[s] === from);
     const result = {
       ok: true as const,

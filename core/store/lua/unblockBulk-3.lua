@@ -9,13 +9,13 @@
     KEYS[3] log
 
     ARGV[1] now (ms, '' = Redis clock)
-    ARGV[2] seats, comma-separated indexes
+    ARGV[2] seats, ascending runs `a-b` or single indexes, comma-separated
 
   Output:
-    {'OK', seq, {unblocked}, {alreadyFree}, {held}, {booked}}
+    {'OK', seq, {unblocked runs}, {alreadyFree runs}, {held}, {booked}}   runs: flat {first, last, first, last, ...}
     {'NO_EVENT'}
-    {'BAD_REQUEST'}
-    {'BAD_SEAT', {seats}}
+    {'BAD_REQUEST'}            a malformed, empty or unordered list
+    {'BAD_SEAT', {seats}}      every index outside [0, seatCount)
 ]]
 --- @include "includes/seats"
 --- @include "includes/setStatesBulk"
