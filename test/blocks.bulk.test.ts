@@ -201,6 +201,35 @@ describe('bulk block and unblock', () => {
     expect(await blockedRows('bulk1')).toEqual(rowsBefore);
   });
 
+  it('racing holds on other connections: every seat of the section ends blocked or held by a hold that succeeded, never both, and Postgres agrees', async () => {
+    await createVenueEvent(gw.store, 'bulk3', 500, { maxSeatsPerToken: 4, maxSeatsPerHolder: 40 });
+    const section = sectionSeats(venue, 'C');
+    const buyers = await Promise.all(Array.from({ length: 8 }, (_, i) => client(`racer-${i}`)));
+    const heldByBuyers: number[] = [];
+    let refused = 0;
+    const holds = buyers.map(async (c, i) => {
+      for (let round = 0; round < 6; round++) {
+        const seats = [section[(i * 13 + round * 7) % section.length]!, section[(i * 13 + round * 7 + 1) % section.length]!];
+        const reply = await c.request({ t: 'hold', ev: 'bulk3', seats: [...new Set(seats)] });
+        if (reply.t === 'ok') heldByBuyers.push(...new Set(seats));
+        else refused++;
+      }
+    });
+    const block = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return (await (await post('/events/bulk3/block', { sections: ['C'] })).json()) as { changed: number; held: number[]; booked: number[] };
+    })();
+    const [answer] = await Promise.all([block, ...holds]);
+    const snap = (await gw.store.snapshot('bulk3'))!;
+    const held = new Set(heldByBuyers);
+    for (const s of section) expect(snap.status[s], `seat ${s}`).toBe(held.has(s) ? SeatState.HELD : SeatState.BLOCKED);
+    // what the block reported held was held by then, and every other seat of the section it blocked
+    for (const s of answer.held) expect(held.has(s)).toBe(true);
+    expect(answer.changed + answer.held.length).toBe(section.length);
+    expect(await blockedRows('bulk3')).toEqual(section.filter((s) => !held.has(s)));
+    expect(refused + heldByBuyers.length).toBeGreaterThan(0);
+  });
+
   it('a body of seats alone keeps its all-or-nothing answer {seq}', async () => {
     await createVenueEvent(gw.store, 'bulk2', 100);
     const ok = await post('/events/bulk2/block', { seats: [1, 2] });
