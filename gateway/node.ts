@@ -56,10 +56,11 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   const [redis, ...connections] = await Promise.all(
     Array.from({ length: config.redisConnections }, (_, i) => connect(`store-${i}`, storeConnectionOptions(config))),
   );
-  // The change feed blocks in XREAD (5 s): a connection of its own, without pipelining and without the
-  // command timeout, which would cut its reads; a read never waits for a client. It must fail on a lost
-  // connection, not be re-sent with a stale position.
+  // The change feed reads the logs that were signalled on a connection of its own (a read never waits
+  // behind a client's command), the logs of one turn in one XREAD. A read must fail on a lost connection,
+  // not be re-sent with a stale position. The signals come on another connection, in subscriber mode.
   const feedReader = await connect('feed', { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
+  const feedSubscriber = await connect('signals', { enableAutoPipelining: false });
   // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
   const flusherRedis = await connect('flusher', { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
   const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections });
@@ -89,6 +90,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     config,
     store,
     feedReader,
+    feedSubscriber,
     authenticator,
     metrics,
     logger,
@@ -115,7 +117,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   });
   const closeConnections = async () => {
     stopReloadingScripts();
-    await Promise.all([redis!, ...connections, feedReader, flusherRedis].map((client) => client.quit().catch(() => client.disconnect())));
+    await Promise.all([redis!, ...connections, feedReader, feedSubscriber, flusherRedis].map((client) => client.quit().catch(() => client.disconnect())));
     await pool.end();
   };
   let port: number;

@@ -244,6 +244,8 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
+    await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
