@@ -24,7 +24,7 @@ import type { SeatStore } from '../core/store/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 
-/** the booking flusher's blocking XREADGROUP (on a duplicate of its connection, with that connection's command timeout) */
+/** how long a quiet booking flusher round waits for a change signal before it looks at the registry and the claim window again */
 const FLUSHER_BLOCK_MS = 250;
 
 export interface Bookings {
@@ -57,7 +57,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
         prefix: config.keyPrefix,
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         batchSize: config.bookings.flushBatchSize,
-        // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
+        // a new event is announced; the short look at the registry's size (one SCARD) catches a lost announcement
         blockMs: FLUSHER_BLOCK_MS,
         refreshMs: 250,
         onCommitted: (committed) => {
@@ -83,7 +83,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     if (!flusher) return;
     metrics.flushedBookings.inc(flusher.stats.inserted - lastInserted);
     lastInserted = flusher.stats.inserted;
-    // one XLEN per outbox: every 5 s is plenty for a gauge
+    // one XLEN per outbox read since the last look: every 5 s is plenty for a gauge
     if (++ticks % 5 === 0) flusher.backlog().then((n) => metrics.outboxBacklog.set(n), () => undefined);
   }, 1000);
   reportFlusher.unref();

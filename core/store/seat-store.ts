@@ -236,7 +236,11 @@ export class SeatStore {
       status: input.status ? Buffer.from(statusBytesChecked(input.status)).toString('latin1') : '',
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
       paymentWindowMs: rules.paymentWindowMs ?? '',
-    }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
+    }, async (rest) => {
+      // announced on the registry's channel: booking flushers start reading the new outbox at once
+      await this.redis.publish(this.global.events, eventId);
+      return { ok: true as const, epoch: Number(rest[0]) };
+    });
   }
 
   /** Removes every key of an event, its dead letters included (admin and tests). */
