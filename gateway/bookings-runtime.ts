@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { CommitWatcher } from '../core/bookings/commits.js';
@@ -20,7 +19,7 @@ import { PaymentExpiry } from '../core/bookings/payment-expiry.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
 import { SeatReleases } from '../core/bookings/seat-releases.js';
 import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
-import type { SeatStore } from '../core/store/index.js';
+import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -42,7 +41,7 @@ export interface Bookings {
  * holds and books go on in Redis, acks wait (PENDING after the timeout), and
  * the migrations are retried until they succeed.
  */
-export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: Redis, pool: pg.Pool): Bookings {
+export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: RedisClient, pool: pg.Pool): Bookings {
   const log = logger.child({ component: 'bookings' });
   const commits = new CommitWatcher({
     databaseUrl: config.databaseUrl,
