@@ -9,6 +9,7 @@ export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.j
 export { refuse, type OpResult, type Refusal } from './results.js';
 export { decodeChangeEntry, applyChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
 export { isCluster, type RedisClient } from './redis-client.js';
+export { ChangeSignals, changeChannel, parseChangeSignal, type ChangeSignal, type ChangeSignalsOptions } from './change-signals.js';
 export {
   SeatStore,
   STORE_LIMITS,
