@@ -35,6 +35,8 @@ const schema = z.object({
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
   FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
+  /** watchers of a room sent its frame per event-loop turn; a room with more is published over several turns */
+  ROOM_SLICE_WATCHERS: positiveInt.max(1_000_000).default(1000),
   MAX_FRAME_BYTES: positiveInt.min(1024).max(1 << 20).default(16 * 1024),
   OPS_PER_SECOND: positiveInt.max(100_000).default(50),
   OPS_BURST: positiveInt.max(100_000).default(100),
@@ -132,6 +134,8 @@ export type GatewayConfig = {
     checkMs: number;
     /** least time between two change-feed reads (a busy log is read in batches) */
     feedPaceMs: number;
+    /** watchers sent a room's frame per event-loop turn (gateway/room-broadcast.ts) */
+    sliceWatchers: number;
   };
   shutdownGraceMs: number;
   bookings: {
@@ -217,7 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       // one body of the largest size must fit
       maxBodyBufferBytes: Math.max(c.MAX_BODY_BUFFER_BYTES, c.MAX_BODY_BYTES),
     },
-    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
+    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS, sliceWatchers: c.ROOM_SLICE_WATCHERS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
     lifecycle: {

@@ -45,6 +45,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     broadcastFrames: new Counter({ name: 'seatmap_broadcast_frames_total', help: 'Diff and snapshot frames published to rooms (each encoded once)', registers }),
     broadcastBytes: new Counter({ name: 'seatmap_broadcast_bytes_total', help: 'Bytes delivered by room broadcasts (frame size x subscribers)', registers }),
     broadcastUpdates: new Counter({ name: 'seatmap_broadcast_updates_total', help: 'Seat updates delivered by room broadcasts (seat changes x subscribers)', registers }),
+    publishSeconds: new Histogram({
+      name: 'seatmap_room_publish_seconds',
+      help: 'Time from the start of a room publish until every watcher slice had the frame (one slice of ROOM_SLICE_WATCHERS per event-loop turn)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     snapshotsSent: new Counter({ name: 'seatmap_snapshots_sent_total', help: 'Snapshots sent to single clients, by reason', labelNames: ['reason'] as const, registers }),
     resumes: new Counter({ name: 'seatmap_resumes_total', help: 'Subscriptions with epoch+seq, by how they were served (diff or snap)', labelNames: ['served'] as const, registers }),
     slowConsumers: new Counter({
