@@ -32,6 +32,12 @@ export interface Bookings {
   recovery: EventRecovery;
   /** resolves once the schema is migrated (true), or false if stopped first */
   migrated: Promise<boolean>;
+  /**
+   * The background work (the flusher, the lost-event check, the lifecycle
+   * timers), once migrated: started at once, or, with `elected`, only while
+   * start() is in force (this process holds the background lease).
+   */
+  background: { start(): void; stop(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -42,7 +48,15 @@ export interface Bookings {
  * holds and books go on in Redis, acks wait (PENDING after the timeout), and
  * the migrations are retried until they succeed.
  */
-export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: Redis, pool: pg.Pool): Bookings {
+export function startBookings(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  store: SeatStore,
+  redis: Redis,
+  pool: pg.Pool,
+  options: { elected?: boolean } = {},
+): Bookings {
   const log = logger.child({ component: 'bookings' });
   const commits = new CommitWatcher({
     databaseUrl: config.databaseUrl,
@@ -100,6 +114,24 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
   const lifecycle = startLifecycleTasks(config, log, metrics, store, pool);
 
   let stopped = false;
+  let migratedYet = false;
+  // wanted: the background work should run (always, or while elected); running: it does
+  let wanted = !options.elected;
+  let running = false;
+  const startBackground = () => {
+    if (running || !wanted || !migratedYet || stopped) return;
+    flusher?.start();
+    recovery.start();
+    lifecycle.start();
+    running = true;
+  };
+  const stopBackground = async () => {
+    if (!running) return;
+    running = false;
+    await lifecycle.stop();
+    await recovery.stop();
+    await flusher?.stop();
+  };
   let wakeUp: (() => void) | null = null;
   const ready = (async () => {
     for (let delay = 500; !stopped; delay = Math.min(delay * 2, 10_000)) {
@@ -119,9 +151,8 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
       }
     }
     if (stopped) return false;
-    flusher?.start();
-    recovery.start();
-    lifecycle.start();
+    migratedYet = true;
+    startBackground();
     return true;
   })();
 
@@ -129,6 +160,16 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     commits,
     recovery,
     migrated: ready,
+    background: {
+      start() {
+        wanted = true;
+        startBackground();
+      },
+      async stop() {
+        wanted = false;
+        await stopBackground();
+      },
+    },
     async stop() {
       stopped = true;
       (wakeUp as (() => void) | null)?.();

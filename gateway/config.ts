@@ -19,6 +19,14 @@ const schema = z.object({
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
   REUSE_PORT: bool.default(false),
+  /** gateway processes sharing the port (gateway/workers.ts); npm start defaults it to the machine's cores */
+  WORKERS: positiveInt.max(256).default(1),
+  /** set by the supervisor in each of its processes: the process's number, 1..WORKERS (a `worker` label on its metrics) */
+  WORKER_ID: positiveInt.max(256).optional(),
+  /** the supervisor serves every worker's metrics on this port at /metrics (0: not served) */
+  METRICS_PORT: nonNegativeInt.max(65535).default(0),
+  /** 1: processes sharing a Redis elect one (a lease in Redis) to run the flusher, the sweeper and the lifecycle timers; set in workers */
+  BACKGROUND_LEASE: bool.default(false),
   DEMO_EVENT_ID: z.string().regex(EVENT_ID).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
@@ -90,6 +98,16 @@ export type GatewayConfig = {
   port: number;
   /** share the port with other processes (SO_REUSEPORT) instead of failing when it is taken */
   reusePort: boolean;
+  workers: {
+    /** gateway processes sharing the port; more than 1 makes this process their supervisor */
+    count: number;
+    /** this process's number among them (set by the supervisor), or undefined */
+    id?: number;
+    /** where the supervisor serves all workers' metrics (0: nowhere) */
+    metricsPort: number;
+  };
+  /** elect one process (a lease in Redis) for the background work instead of running it here in any case */
+  backgroundLease: boolean;
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -193,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: c.HOST,
     port: c.PORT,
     reusePort: c.REUSE_PORT,
+    workers: { count: c.WORKERS, id: c.WORKER_ID, metricsPort: c.METRICS_PORT },
+    backgroundLease: c.BACKGROUND_LEASE,
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,

@@ -7,8 +7,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type GatewayMetrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+export function createMetrics(options: { defaultMetrics?: boolean; worker?: number } = {}) {
   const registry = new Registry();
+  // one process of several on a port (WORKERS): every series says which
+  if (options.worker !== undefined) registry.setDefaultLabels({ worker: String(options.worker) });
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'seatmap_process_' });
   const registers = [registry];
   return {

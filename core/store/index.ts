@@ -26,5 +26,6 @@ export {
   type ExpireResult,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
+export { Lease, type LeaseOptions } from './lease.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';

@@ -45,6 +45,8 @@ export interface GlobalKeys {
   sweepIndex: string;
   /** set: ids of all events (walked by the slow reconcile pass, never a KEYS/SCAN of the keyspace) */
   events: string;
+  /** string: the process holding the background-work lease (core/store/lease.ts), with a time to live */
+  lease: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -66,5 +68,5 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease` };
 }
