@@ -18,6 +18,7 @@ import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
 import { migrate } from '../core/bookings/migrate.js';
 import { PaymentExpiry } from '../core/bookings/payment-expiry.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
+import { FailoverRepair } from '../core/bookings/failover-repair.js';
 import { SeatReleases } from '../core/bookings/seat-releases.js';
 import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
 import type { SeatStore } from '../core/store/index.js';
@@ -112,6 +113,18 @@ export function startBookings(
     onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
   });
   const lifecycle = startLifecycleTasks(config, log, metrics, store, pool);
+  // Redis gone back (a failover, a restart from an older snapshot): booked seats repaired from Postgres, new epochs
+  const failover = new FailoverRepair({
+    pool,
+    store,
+    intervalMs: config.bookings.rebuildCheckMs,
+    onIdentityChanged: (nodes) => log.warn({ nodes }, 'redis has a new identity (a failover or a restart): writes may be lost; checking every event against postgres'),
+    onRepaired: (eventId, repair) => {
+      metrics.eventsRepaired.inc({ kind: repair.kind });
+      log.warn({ eventId, ...repair }, repair.kind === 'rebuilt' ? 'redis had lost bookings postgres committed: event rebuilt from postgres' : 'redis may have gone back: event given a new epoch');
+    },
+    onError: (err, eventId) => log.warn({ err, eventId }, 'failover check failed; retrying'),
+  });
 
   let stopped = false;
   let migratedYet = false;
@@ -122,6 +135,7 @@ export function startBookings(
     if (running || !wanted || !migratedYet || stopped) return;
     flusher?.start();
     recovery.start();
+    failover.start();
     lifecycle.start();
     running = true;
   };
@@ -129,6 +143,7 @@ export function startBookings(
     if (!running) return;
     running = false;
     await lifecycle.stop();
+    await failover.stop();
     await recovery.stop();
     await flusher?.stop();
   };
@@ -176,6 +191,7 @@ export function startBookings(
       await ready;
       clearInterval(reportFlusher);
       await lifecycle.stop();
+      await failover.stop();
       await recovery.stop();
       await flusher?.stop();
       await commits.stop();

@@ -82,6 +82,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; worker?: numb
       labelNames: ['result'] as const,
       registers,
     }),
+    eventsRepaired: new Counter({
+      name: 'seatmap_events_repaired_total',
+      help: 'Events found gone back in Redis (a failover, a restart from an older snapshot), by repair: rebuilt (Postgres had bookings Redis lacked) or epoch (a new epoch, every client re-snapshots)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     eventsRebuilt: new Counter({ name: 'seatmap_events_rebuilt_total', help: 'Events rebuilt from Postgres after Redis lost them', registers }),
     paymentsExpired: new Counter({ name: 'seatmap_payments_expired_total', help: 'Unpaid checkouts this node expired at their payBy (seats freed)', registers }),
     seatReleasesRetried: new Counter({

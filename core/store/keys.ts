@@ -47,6 +47,8 @@ export interface GlobalKeys {
   events: string;
   /** string: the process holding the background-work lease (core/store/lease.ts), with a time to live */
   lease: string;
+  /** hash: each Redis master's address -> its run_id, as last seen (core/bookings/failover-repair.ts: a new run_id means writes may be lost) */
+  redisIdentity: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -68,5 +70,5 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity` };
 }
