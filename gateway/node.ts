@@ -6,7 +6,9 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { createEventFromLayout } from '../core/events.js';
-import { ExpirySweeper, SeatStore } from '../core/store/index.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ExpirySweeper, Lease, SeatStore } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
@@ -56,8 +58,8 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
 
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6, connectionTimeoutMillis: 2000 });
   pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
-  const metrics = createMetrics({ defaultMetrics });
-  const bookings = startBookings(config, logger, metrics, store, redis.flusher, pool);
+  const metrics = createMetrics({ defaultMetrics, worker: config.workers.id });
+  const bookings = startBookings(config, logger, metrics, store, redis.flusher, pool, { elected: config.backgroundLease });
 
   if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout, bookings);
 
@@ -116,7 +118,25 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     await closeConnections();
     throw err;
   }
-  sweeper.start();
+  // the background work: here in any case, or in the one process of many that holds the lease
+  const lease = config.backgroundLease
+    ? new Lease(store, {
+        holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        onGained: () => {
+          logger.info('background lease taken: this process runs the booking flusher, the expiry sweeper and the lifecycle timers');
+          sweeper.start();
+          bookings.background.start();
+        },
+        onLost: async () => {
+          logger.info('background lease lost: the background work stops here');
+          await sweeper.stop();
+          await bookings.background.stop();
+        },
+        onError: (err) => logger.warn({ err }, 'background lease: redis did not answer'),
+      })
+    : null;
+  if (lease) lease.start();
+  else sweeper.start();
   logger.info({ host: config.host, port, prefix: config.keyPrefix, tickMs: config.tickMs }, 'gateway listening');
 
   return {
@@ -128,6 +148,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     bookingsReady: bookings.migrated,
     async stop() {
       await server.shutdown();
+      await lease?.stop(); // gives it back: another process takes the work over at its next try
       await sweeper.stop();
       await bookings.stop();
       await closeConnections();

@@ -115,6 +115,7 @@ export class GatewayServer {
       metrics,
       logger,
       tickMs: config.tickMs,
+      sliceWatchers: config.rooms.sliceWatchers,
       resumeWindow: config.rooms.resumeWindow,
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,

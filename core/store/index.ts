@@ -30,5 +30,6 @@ export {
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
 export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';
+export { Lease, type LeaseOptions } from './lease.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
