@@ -62,6 +62,9 @@ export const SCRIPTS = {
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
   sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+  bumpEpoch: script('bumpEpoch', ['meta'], ['epoch']),
+  takeLease: script('takeLease', ['lease'], ['holder', 'ttlMs']),
+  dropLease: script('dropLease', ['lease'], ['holder']),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

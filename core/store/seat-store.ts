@@ -280,7 +280,11 @@ export class SeatStore {
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
       paymentWindowMs: rules.paymentWindowMs ?? '',
       geometry: input.geometry ? input.geometry.bytes : '',
-    }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
+    }, async (rest) => {
+      // announced on the registry's channel: booking flushers start reading the new outbox at once
+      await this.redis.publish(this.global.events, eventId);
+      return { ok: true as const, epoch: Number(rest[0]) };
+    });
   }
 
   /** Removes every key of an event, its dead letters included (admin and tests). */
@@ -288,6 +292,8 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
+    await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
