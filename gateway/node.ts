@@ -12,7 +12,10 @@ import { ExpirySweeper, Lease, SeatStore } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
+import { registerBlockRoutes } from './block-routes.js';
 import { registerBookingRoutes } from './booking-routes.js';
+import { eventLayouts } from './current-layout.js';
+import { LayoutCache } from './layout-view.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { registerDoorRoutes } from './door-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
@@ -75,7 +78,9 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   });
 
   const authenticator = createAuthenticator(config.auth);
+  const layouts = new LayoutCache();
   const server = new GatewayServer({
+    layouts,
     config,
     store,
     feedReader: redis.feedReader,
@@ -98,6 +103,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     eventRecorded: (eventId) => bookings.recovery.isRecorded(eventId),
     routes: [
       (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
+      (app) => registerBlockRoutes(app, { pool, store, authenticator, logger, layouts: eventLayouts(store, layouts) }),
       (app) => registerDoorRoutes(app, { pool, authenticator, logger }),
       (app) => registerPaymentRoutes(app, { pool, store, authenticator, logger, secret: config.lifecycle.paymentSecret, toleranceS: config.lifecycle.paymentToleranceS }),
       (app) => registerWebhookRoutes(app, { pool, authenticator, logger }),

@@ -63,6 +63,8 @@ export interface GatewayServerOptions {
    * registered after the server's own (health, events) and before the 404.
    */
   routes?: readonly RouteGroup[];
+  /** the compiled layouts this node keeps; absent: a cache of its own (the block routes share the node's) */
+  layouts?: LayoutCache;
 }
 
 /** The limits `hello` advertises, from the configuration. */
@@ -166,7 +168,7 @@ export class GatewayServer {
       store,
       authenticator: options.authenticator,
       logger,
-      layouts: new LayoutCache(),
+      layouts: options.layouts ?? new LayoutCache(),
       liveStatus: (eventId: string) => {
         const room = this.hub.room(eventId);
         return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;

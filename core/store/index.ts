@@ -27,6 +27,7 @@ export {
   type Snapshot,
   type ChangesSince,
   type ExpireResult,
+  type BulkStatesResult,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
 export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';
