@@ -11,7 +11,7 @@ export const METRICS = {
   ws_connect_time: 'trend',
   /** connection dropped → resubscribed with epoch+seq, ms */
   resume_time: 'trend',
-  /** share of operations refused because another client was first (UNAVAILABLE, CONFLICT) */
+  /** share of operations refused because of other clients' seats (UNAVAILABLE, CONFLICT, ORPHAN_SEAT, NO_BLOCK) */
   op_conflicts: 'rate',
   /** share of connections and operations that failed unexpectedly */
   errors: 'rate',
@@ -34,8 +34,13 @@ export const METRICS = {
   resumed_current: 'counter',
 };
 
-/** Refusals that mean another client got there first: contention, not failure. */
-export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT'];
+/**
+ * Refusals caused by what other clients hold: contention, not failure. Beside a
+ * seat taken first (UNAVAILABLE, CONFLICT), a pick that would strand one free
+ * seat between others' seats under the event's orphan policy (ORPHAN_SEAT) and
+ * a best-available request nothing fits any more (NO_BLOCK): a buyer picks again.
+ */
+export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'ORPHAN_SEAT', 'NO_BLOCK'];
 
 /** Thresholds every scenario shares (k6 syntax; the Node runner evaluates the same strings). */
 export const COMMON_THRESHOLDS = {
