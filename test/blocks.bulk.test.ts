@@ -230,6 +230,26 @@ describe('bulk block and unblock', () => {
     expect(refused + heldByBuyers.length).toBeGreaterThan(0);
   });
 
+  it('a whole 20,000-seat arena blocked by its categories in one call reaches a watcher as one diff, and unblocked again', async () => {
+    await createVenueEvent(gw.store, 'arena', 20_000);
+    const arena = compileLayout(parseLayout(generateVenue({ seats: 20_000, seed: 7, name: 'arena' })));
+    const watcher = await client('watcher-arena');
+    await watcher.ok({ t: 'sub', ev: 'arena' });
+    const everything = { categories: arena.categories.map((c) => c.id) };
+    const blocked = (await (await post('/events/arena/block', everything)).json()) as { seq: number; changed: number };
+    expect(blocked).toMatchObject({ seq: 1, changed: 20_000, unchanged: 0 });
+    let view = await watcher.until('arena', (v) => v.seq === 1, 10_000);
+    expect(view.status.every((s) => s === SeatState.BLOCKED)).toBe(true);
+    const diffs = watcher.messages.filter((m): m is DiffMessage => m.t === 'diff');
+    expect(diffs.map((d) => [d.from, d.to, d.ch.length])).toEqual([[0, 1, 40_000]]);
+    expect(await blockedRows('arena')).toHaveLength(20_000);
+    const unblocked = (await (await post('/events/arena/unblock', { sections: arena.sections.map((x) => x.id) })).json()) as { seq: number; changed: number };
+    expect(unblocked).toMatchObject({ seq: 2, changed: 20_000 });
+    view = await watcher.until('arena', (v) => v.seq === 2, 10_000);
+    expect(view.status.every((s) => s === SeatState.FREE)).toBe(true);
+    expect(await blockedRows('arena')).toEqual([]);
+  });
+
   it('a body of seats alone keeps its all-or-nothing answer {seq}', async () => {
     await createVenueEvent(gw.store, 'bulk2', 100);
     const ok = await post('/events/bulk2/block', { seats: [1, 2] });
