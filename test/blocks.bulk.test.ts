@@ -192,6 +192,12 @@ describe('bulk block and unblock', () => {
     expect(outOfRange.status).toBe(400);
     expect(await outOfRange.json()).toMatchObject({ code: 'BAD_SEAT', seats: [-1, 500] });
     expect(await post('/events/nope/block', { sections: ['A'] }).then((r) => r.status)).toBe(404);
+    // an event stored without a layout has no sections: name seats instead
+    const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 10 };
+    expect((await gw.store.createEvent({ eventId: 'bare-bulk', seatCount: 5, rules })).ok).toBe(true);
+    const bare = await post('/events/bare-bulk/block', { sections: ['A'] });
+    expect(bare.status).toBe(400);
+    expect(((await bare.json()) as { msg: string }).msg).toMatch(/has no layout/);
     // a buyer's token is not enough
     expect((await post('/events/bulk1/block', { sections: ['A'] }, await token('buyer-x'))).status).toBe(403);
 
