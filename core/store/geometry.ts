@@ -11,8 +11,12 @@
  *                      u32 seats, u32 rows, u32 ids offset, u32 ids length,
  *                      f64 protectUntil (epoch ms, 0 = none), u32 0
  *   rows, 16 bytes each:   u32 first seat, u32 seats, u32 section, u32 best rank
- *   order, 4 bytes each:   row numbers by best rank, best first
+ *   order, 20 bytes each:  the rows by best rank, best first: u32 row, u32 first
+ *                          seat, u32 seats, u32 section, u32 best rank (a copy
+ *                          of its record, so a walk in this order reads one table)
  *   seats, 12 bytes each:  u32 rank, u32 row, u16 category, u8 attribute bits, u8 0
+ *   ranks, 3 bytes each:   the seats' ranks again, u24, so that best available
+ *                          reads one small table (whole, on events up to 65,536 seats)
  *   ids: JSON {"c": [category ids], "s": [section ids]} (their index is the number above)
  */
 
@@ -20,6 +24,8 @@ export const GEOMETRY_VERSION = 1;
 export const GEOMETRY_HEADER_BYTES = 32;
 export const GEOMETRY_ROW_BYTES = 16;
 export const GEOMETRY_SEAT_BYTES = 12;
+export const GEOMETRY_ORDER_BYTES = 20;
+export const GEOMETRY_RANK_BYTES = 3;
 export const ORPHAN_POLICY_CODES = { off: 0, lenient: 1, strict: 2 } as const;
 
 /** What the encoder needs of a compiled layout (core/layout's CompiledLayout has all of it). */
@@ -49,8 +55,9 @@ export function encodeGeometry(source: GeometrySource): EventGeometry {
   const ids = Buffer.from(JSON.stringify({ c: source.categories.map((c) => c.id), s: source.sections.map((s) => s.id) }));
   const rowsAt = GEOMETRY_HEADER_BYTES;
   const orderAt = rowsAt + rowCount * GEOMETRY_ROW_BYTES;
-  const seatsAt = orderAt + rowCount * 4;
-  const idsAt = seatsAt + seatCount * GEOMETRY_SEAT_BYTES;
+  const seatsAt = orderAt + rowCount * GEOMETRY_ORDER_BYTES;
+  const ranksAt = seatsAt + seatCount * GEOMETRY_SEAT_BYTES;
+  const idsAt = ranksAt + seatCount * GEOMETRY_RANK_BYTES;
   const bytes = Buffer.alloc(idsAt + ids.length);
 
   bytes.writeUInt8(GEOMETRY_VERSION, 0);
@@ -78,10 +85,15 @@ export function encodeGeometry(source: GeometrySource): EventGeometry {
       bytes.writeUInt32LE(r, s + 4);
       bytes.writeUInt16LE(source.seatCategory[seat]!, s + 8);
       bytes.writeUInt8(source.seatAttrs[seat]!, s + 10);
+      bytes.writeUIntLE(source.seatRank[seat]!, ranksAt + seat * GEOMETRY_RANK_BYTES, GEOMETRY_RANK_BYTES);
     }
   }
   const order = Array.from({ length: rowCount }, (_, r) => r).sort((a, b) => bestRank[a]! - bestRank[b]! || a - b);
-  order.forEach((r, k) => bytes.writeUInt32LE(r, orderAt + k * 4));
+  order.forEach((r, k) => {
+    const at = orderAt + k * GEOMETRY_ORDER_BYTES;
+    bytes.writeUInt32LE(r, at);
+    bytes.copy(bytes, at + 4, rowsAt + r * GEOMETRY_ROW_BYTES, rowsAt + (r + 1) * GEOMETRY_ROW_BYTES);
+  });
   ids.copy(bytes, idsAt);
   return { bytes };
 }

@@ -5,7 +5,7 @@
   returns nil for an event without one (created without a layout): no best
   available, no orphan rule, no accessible seats.
 ]]
-local GEO_HEADER, GEO_ROW, GEO_SEAT = 32, 16, 12
+local GEO_HEADER, GEO_ROW, GEO_SEAT, GEO_ORDER, GEO_RANK = 32, 16, 12, 20, 3
 local POLICY_OFF, POLICY_LENIENT, POLICY_STRICT = 0, 1, 2
 local ATTR_WHEELCHAIR, ATTR_COMPANION = 1, 2
 
@@ -17,7 +17,8 @@ local function loadGeometry(key)
   local _, policy, maxCompanions, _, seats, rows, idsAt, idsLen, protectUntil = struct.unpack('<BBBBI4I4I4I4d', h)
   return {key = key, policy = policy, maxCompanions = maxCompanions, seats = seats, rows = rows,
     idsAt = idsAt, idsLen = idsLen, protectUntil = protectUntil,
-    orderAt = GEO_HEADER + rows * GEO_ROW, seatsAt = GEO_HEADER + rows * (GEO_ROW + 4), rowCache = {}}
+    orderAt = GEO_HEADER + rows * GEO_ROW, seatsAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER),
+    ranksAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER) + seats * GEO_SEAT, rowCache = {}}
 end
 
 -- Row r: {start, count, section, best} (first seat, seats, section number, best rank).
@@ -56,14 +57,32 @@ local function geoAttrs(g, seat)
   return string.byte(redis.call('GETRANGE', g.key, at, at))
 end
 
--- Row numbers by best rank, positions from..to (0-based, inclusive).
+local function u32(b, at)
+  local b1, b2, b3, b4 = string.byte(b, at, at + 3)
+  return b1 + b2 * 256 + b3 * 65536 + b4 * 16777216
+end
+
+-- The rows by best rank, positions from..to (0-based, inclusive), as row records (cached like geoRow's).
 local function geoOrder(g, from, to)
-  local b = redis.call('GETRANGE', g.key, g.orderAt + from * 4, g.orderAt + to * 4 + 3)
-  local rows, pos = {}, 1
+  local b = redis.call('GETRANGE', g.key, g.orderAt + from * GEO_ORDER, g.orderAt + to * GEO_ORDER + GEO_ORDER - 1)
+  local rows = {}
   for i = 1, to - from + 1 do
-    rows[i], pos = struct.unpack('<I4', b, pos)
+    local at = (i - 1) * GEO_ORDER + 1
+    local r = u32(b, at)
+    local row = g.rowCache[r]
+    if not row then
+      row = {r = r, start = u32(b, at + 4), count = u32(b, at + 8), section = u32(b, at + 12), best = u32(b, at + 16)}
+      g.rowCache[r] = row
+    end
+    rows[i] = row
   end
   return rows
+end
+
+-- The ranks of `count` seats from `first`, 3 bytes each (u24), as one string.
+local function geoRanks(g, first, count)
+  local at = g.ranksAt + first * GEO_RANK
+  return redis.call('GETRANGE', g.key, at, at + count * GEO_RANK - 1)
 end
 
 -- {c = {category ids}, s = {section ids}}, in their order.
