@@ -84,16 +84,16 @@ end
 --[[
   The candidate blocks of one row, reduced to the row's best: returns nil, or
   {start, orphan, sum, waste, central, rowSum}, and the longest run of
-  eligible seats. Free runs come from the row's status bytes; ranks of the
-  seats of runs of at least n seats come from `ranks` (the event's whole
-  rank table, when the pick read it) or one GETRANGE of the rank table per
-  run; only filtered picks (categories, accessible seats) read the seat
-  records. A block's rank sum slides along its run. `adjacentTo`: seat ->
+  eligible seats. Free runs come from the row's status bytes; the ranks of a
+  row with a run of at least n seats come from one GETRANGE of the rank
+  table; only filtered picks (categories, accessible seats) read the seat
+  records instead. A block's rank sum slides along its run. `adjacentTo`: seat ->
   true for the token's seats (with `onlyAdjacent`, only blocks beside them
   count). This is the hot loop of best available: it keeps its state in locals.
 ]]
-local function bestBlockOfRow(g, row, statusRow, opts, rnd, adjacentTo, onlyAdjacent, ranks)
+local function bestBlockOfRow(g, row, statusRow, opts, rnd, adjacentTo, onlyAdjacent)
   local n, k = opts.n, opts.k
+  local ranks -- the row's 3-byte ranks, read at its first run of n seats
   local filtered = opts.cats ~= nil or k > 0 or opts.protect
   local strict = g.policy == POLICY_STRICT
   local maxCompanions = opts.maxCompanions
@@ -139,10 +139,8 @@ local function bestBlockOfRow(g, row, statusRow, opts, rnd, adjacentTo, onlyAdja
             o = o + GEO_SEAT
           end
         else
-          local src, o = ranks, (rowStart + a - 1) * GEO_RANK + 1
-          if not src then
-            src, o = geoRanks(g, rowStart + a - 1, len), 1
-          end
+          ranks = ranks or geoRanks(g, rowStart, rowCount)
+          local src, o = ranks, (a - 1) * GEO_RANK + 1
           for p = a, runEnd do
             local r1, r2, r3 = string.byte(src, o, o + 2)
             rank[p] = r1 + r2 * 256 + r3 * 65536
@@ -225,7 +223,7 @@ local function sectionWanted(opts, row)
   return opts.secs == nil or opts.secs[row.section] == true
 end
 
--- Events up to this size have their status and rank table read whole once per pick; bigger ones a row at a time.
+-- Events up to this size have their status read whole once per pick (to find free seats at C speed); bigger ones a row at a time.
 local WHOLE_STATUS_SEATS = 65536
 
 -- Phases 1 and 2 over every row (or only `rows` when given), with the rank bound.
@@ -235,7 +233,20 @@ local function pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
   local pattern = string.rep('\0', n)
   local whole = g.seats <= WHOLE_STATUS_SEATS and redis.call('GET', statusKey) or nil
   local filtered = opts.cats ~= nil or opts.k > 0 or opts.protect
-  local ranks = (whole and not filtered) and geoRanks(g, 0, g.seats) or nil
+  -- per section, where its first n free seats side by side start (C-speed string.find on
+  -- the whole status): rows that end before it have none, and are passed over unread
+  local firstRun = {}
+  local skipped = false
+  local function runFreeBefore(section, start, count)
+    local f = firstRun[section]
+    if f == nil then
+      local first, seats = geoSection(g, section)
+      local p = string.find(whole, pattern, first + 1, true)
+      f = (p and p - 1 < first + seats) and p - 1 or first + seats
+      firstRun[section] = f
+    end
+    return start + count - n < f
+  end
   local function consider(row)
     if not sectionWanted(opts, row) then
       return
@@ -256,7 +267,7 @@ local function pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
       end
       return
     end
-    local c, run = bestBlockOfRow(g, row, statusRow, opts, rnd, adjacentTo, rows ~= nil, ranks)
+    local c, run = bestBlockOfRow(g, row, statusRow, opts, rnd, adjacentTo, rows ~= nil)
     if run > largest then
       largest = run
     end
@@ -277,19 +288,156 @@ local function pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
       consider(row)
     end
   else
-    -- the order table is read in growing chunks: most picks stop within the first rows
-    local from, chunk = 0, 32
-    while from < g.rows do
-      local order = geoOrder(g, from, math.min(from + chunk, g.rows) - 1)
-      for _, row in ipairs(order) do
+    if whole and g.monotone then
+      --[[
+        Every section's rows come in the order of their best rank: each wanted
+        section starts at the row of its first n free seats side by side
+        (string.find on the whole status: rows before it have none), and the
+        sections' next rows are merged by best rank (a small heap), so that
+        only rows that may hold a block are read, best first.
+      ]]
+      skipped = true
+      -- the row table, read once and decoded on demand
+      local rowsBlob = redis.call('GETRANGE', g.key, GEO_HEADER, GEO_HEADER + g.rows * GEO_ROW - 1)
+      local function rowAt(r)
+        local row = g.rowCache[r]
+        if not row then
+          local start, count, section, rowBest = struct.unpack('<I4I4I4I4', rowsBlob, r * GEO_ROW + 1)
+          row = {r = r, start = start, count = count, section = section, best = rowBest}
+          g.rowCache[r] = row
+        end
+        return row
+      end
+      -- the row of a seat: rows are sorted by their first seat
+      local function rowOfSeat(seat)
+        local lo, hi = 0, g.rows - 1
+        while lo < hi do
+          local mid = math.floor((lo + hi + 1) / 2)
+          if rowAt(mid).start <= seat then
+            lo = mid
+          else
+            hi = mid - 1
+          end
+        end
+        return rowAt(lo)
+      end
+      local heap = {}
+      local function push(row)
+        heap[#heap + 1] = row
+        local i = #heap
+        while i > 1 do
+          local parent = math.floor(i / 2)
+          if heap[parent].best < row.best or (heap[parent].best == row.best and heap[parent].r < row.r) then
+            break
+          end
+          heap[i], heap[parent] = heap[parent], row
+          i = parent
+        end
+      end
+      local function less(a, b)
+        return heap[a].best < heap[b].best or (heap[a].best == heap[b].best and heap[a].r < heap[b].r)
+      end
+      local function pop()
+        local top, last = heap[1], heap[#heap]
+        heap[#heap] = nil
+        if #heap > 0 then
+          heap[1] = last
+          local i = 1
+          while true do
+            local l, r, m = 2 * i, 2 * i + 1, i
+            if l <= #heap and less(l, m) then
+              m = l
+            end
+            if r <= #heap and less(r, m) then
+              m = r
+            end
+            if m == i then
+              break
+            end
+            heap[i], heap[m] = heap[m], heap[i]
+            i = m
+          end
+        end
+        return top
+      end
+      local sections = redis.call('GETRANGE', g.key, g.sectionsAt, g.sectionsAt + g.sections * 8 - 1)
+      for section = 0, g.sections - 1 do
+        if opts.secs == nil or opts.secs[section] == true then
+          local first, seats = struct.unpack('<I4I4', sections, section * 8 + 1)
+          local p = seats > 0 and string.find(whole, pattern, first + 1, true)
+          if p and p - 1 + n <= first + seats then
+            push(rowOfSeat(p - 1))
+          end
+        end
+      end
+      while #heap > 0 do
+        local row = pop()
         -- no block of this row or any later one can rank better than an orphan-free block found
         if best and best.orphan == 0 and n * row.best > best.rowSum then
           return best, largest
         end
         consider(row)
+        if row.r + 1 < g.rows then
+          local nextRow = rowAt(row.r + 1)
+          if nextRow.section == row.section then
+            push(nextRow)
+          end
+        end
       end
-      from = from + chunk
-      chunk = math.min(chunk * 2, 1024)
+    else
+      -- sections whose rows are not in rank order: the rows of the whole event, best first,
+      -- the order table read in growing chunks: most picks stop within the first rows
+      local from, chunk = 0, 32
+      while from < g.rows do
+        local to = math.min(from + chunk, g.rows) - 1
+        local b = redis.call('GETRANGE', g.key, g.orderAt + from * GEO_ORDER, g.orderAt + to * GEO_ORDER + GEO_ORDER - 1)
+        for i = 0, to - from do
+          local at = i * GEO_ORDER + 1
+          local r1, r2, r3, r4, s1, s2, s3, s4, c1, c2, c3, c4, e1, e2, e3, e4, b1, b2, b3, b4 = string.byte(b, at, at + 19)
+          local rowBest = b1 + b2 * 256 + b3 * 65536 + b4 * 16777216
+          -- no block of this row or any later one can rank better than an orphan-free block found
+          if best and best.orphan == 0 and n * rowBest > best.rowSum then
+            return best, largest
+          end
+          local section = e1 + e2 * 256 + e3 * 65536 + e4 * 16777216
+          if opts.secs == nil or opts.secs[section] == true then
+            local start = s1 + s2 * 256 + s3 * 65536 + s4 * 16777216
+            local count = c1 + c2 * 256 + c3 * 65536 + c4 * 16777216
+            if whole and runFreeBefore(section, start, count) then
+              skipped = true
+            else
+              local r = r1 + r2 * 256 + r3 * 65536 + r4 * 16777216
+              local row = g.rowCache[r]
+              if not row then
+                row = {r = r, start = start, count = count, section = section, best = rowBest}
+                g.rowCache[r] = row
+              end
+              consider(row)
+            end
+          end
+        end
+        from = from + chunk
+        chunk = math.min(chunk * 2, 1024)
+      end
+    end
+    if not best and skipped then
+      -- NO_BLOCK: the largest block may sit in a row passed over; look at every wanted row
+      for r = 0, g.rows - 1 do
+        local row = geoRow(g, r)
+        if sectionWanted(opts, row) then
+          local statusRow = string.sub(whole, row.start + 1, row.start + row.count)
+          local longest = 0
+          for run in string.gmatch(statusRow, '%z+') do
+            if #run > longest then
+              longest = #run
+            end
+          end
+          if longest > largest then
+            local ok = eligibleSeats(g, statusRow, row, opts)
+            largest = math.max(largest, longestRun(ok, row.count))
+          end
+        end
+      end
     end
   end
   return best, largest

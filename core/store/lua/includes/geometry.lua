@@ -14,8 +14,10 @@ local function loadGeometry(key)
   if #h < GEO_HEADER then
     return nil
   end
-  local _, policy, maxCompanions, _, seats, rows, idsAt, idsLen, protectUntil = struct.unpack('<BBBBI4I4I4I4d', h)
-  return {key = key, policy = policy, maxCompanions = maxCompanions, seats = seats, rows = rows,
+  local _, policy, maxCompanions, monotone, seats, rows, idsAt, idsLen, protectUntil, sections = struct.unpack('<BBBBI4I4I4I4dI4', h)
+  return {key = key, policy = policy, maxCompanions = maxCompanions, seats = seats, rows = rows, sections = sections,
+    monotone = monotone == 1,
+    sectionsAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER) + seats * (GEO_SEAT + GEO_RANK),
     idsAt = idsAt, idsLen = idsLen, protectUntil = protectUntil,
     orderAt = GEO_HEADER + rows * GEO_ROW, seatsAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER),
     ranksAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER) + seats * GEO_SEAT, rowCache = {}}
@@ -57,32 +59,16 @@ local function geoAttrs(g, seat)
   return string.byte(redis.call('GETRANGE', g.key, at, at))
 end
 
-local function u32(b, at)
-  local b1, b2, b3, b4 = string.byte(b, at, at + 3)
-  return b1 + b2 * 256 + b3 * 65536 + b4 * 16777216
-end
-
--- The rows by best rank, positions from..to (0-based, inclusive), as row records (cached like geoRow's).
-local function geoOrder(g, from, to)
-  local b = redis.call('GETRANGE', g.key, g.orderAt + from * GEO_ORDER, g.orderAt + to * GEO_ORDER + GEO_ORDER - 1)
-  local rows = {}
-  for i = 1, to - from + 1 do
-    local at = (i - 1) * GEO_ORDER + 1
-    local r = u32(b, at)
-    local row = g.rowCache[r]
-    if not row then
-      row = {r = r, start = u32(b, at + 4), count = u32(b, at + 8), section = u32(b, at + 12), best = u32(b, at + 16)}
-      g.rowCache[r] = row
-    end
-    rows[i] = row
-  end
-  return rows
-end
-
 -- The ranks of `count` seats from `first`, 3 bytes each (u24), as one string.
 local function geoRanks(g, first, count)
   local at = g.ranksAt + first * GEO_RANK
   return redis.call('GETRANGE', g.key, at, at + count * GEO_RANK - 1)
+end
+
+-- A section's seats: first seat, count (its rows are contiguous).
+local function geoSection(g, section)
+  local at = g.sectionsAt + section * 8
+  return struct.unpack('<I4I4', redis.call('GETRANGE', g.key, at, at + 7))
 end
 
 -- {c = {category ids}, s = {section ids}}, in their order.
