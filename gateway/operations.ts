@@ -1,6 +1,7 @@
 /**
  * Seat operations requested over WebSockets: scope checks, then one atomic
- * store call each. The holder is always the token's subject, never a field
+ * store call each (a `book` with `seats` instead of `tok` is the box office's
+ * direct booking of free seats, scope `seats:box-office`). The holder is always the token's subject, never a field
  * of the request, so a client cannot act for someone else. `Operations`
  * runs one for a connection: counted in flight (for shutdown), run again once
  * after an event Redis had lost was rebuilt from Postgres, measured, and
@@ -28,6 +29,11 @@ const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
   checkout: 'seats:book',
 };
 
+/** The scope a request needs: a `book` of free seats (no token) is the box office's. */
+function requiredScope(request: SeatOperation): Scope {
+  return request.t === 'book' && 'seats' in request ? 'seats:box-office' : REQUIRED_SCOPE[request.t];
+}
+
 export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[], extra?: { reason?: string; largest?: number }): ErrMessage {
   const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
@@ -49,7 +55,7 @@ export async function runOperation(
   durable?: DurableBookings,
 ): Promise<OkMessage | ErrMessage> {
   const { rid } = request;
-  const scope = REQUIRED_SCOPE[request.t];
+  const scope = requiredScope(request);
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
@@ -90,6 +96,13 @@ export async function runOperation(
       return r.released === undefined ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : { t: 'ok', rid, exp: r.expiresAt, seq: r.seq, n: r.released };
     }
     case 'book': {
+      if ('seats' in request) {
+        // the box office: free seats booked directly, committed like every booking
+        const r = await store.bookFree({ eventId: request.ev, holder, seats: request.seats, key: request.key });
+        if (!r.ok) return refused(r);
+        const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
+        return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'confirmed') : booked;
+      }
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
       if (!r.ok) return refused(r);
       const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;

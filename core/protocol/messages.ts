@@ -28,6 +28,8 @@ export type ClientRequest =
   | { t: 'swap'; rid: RequestId; ev: string; tok: string; release: number[]; hold: number[] }
   | { t: 'extend'; rid: RequestId; ev: string; tok: string; ms?: number }
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
+  /** the box office (scope seats:box-office): free seats booked directly, without a hold */
+  | { t: 'book'; rid: RequestId; ev: string; seats: number[]; key: string }
   | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string };
 
 /** A best-available hold's wish: `n` seats the server picks (docs/protocol.md#best-available). */
@@ -237,7 +239,18 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       }
       return { ok: true, request: { t, rid, ev, tok, ms: m.ms + 0 } };
     }
-    case 'book':
+    case 'book': {
+      // seats instead of tok: the box office books free seats directly (docs/protocol.md#book)
+      const direct = m.seats !== undefined || m.tok === undefined;
+      if (direct && m.tok !== undefined) return fail('give tok (book a hold) or seats (book free seats, box office), not both');
+      if (direct && m.seats === undefined) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats to book free seats directly');
+      const s = direct ? seats(true) : undefined;
+      if (typeof s === 'string') return fail(s);
+      const tok = direct ? undefined : token(true);
+      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
+      if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);
+      return { ok: true, request: tok ? { t, rid, ev, tok, key: m.key } : { t, rid, ev, seats: s!, key: m.key } };
+    }
     case 'checkout': {
       const tok = token(true);
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');

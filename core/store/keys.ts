@@ -47,6 +47,10 @@ export interface GlobalKeys {
   sweepIndex: string;
   /** set: ids of all events (walked by the slow reconcile pass, never a KEYS/SCAN of the keyspace) */
   events: string;
+  /** string: the process holding the background-work lease (core/store/lease.ts), with a time to live */
+  lease: string;
+  /** hash: each Redis master's address -> its run_id, as last seen (core/bookings/failover-repair.ts: a new run_id means writes may be lost) */
+  redisIdentity: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -69,5 +73,5 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity` };
 }

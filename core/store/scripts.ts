@@ -55,10 +55,16 @@ export const SCRIPTS = {
   ),
   block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
+  blockBulk: script('blockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  unblockBulk: script('unblockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  bookFree: script('bookFree', ['meta', 'status', 'log', 'outbox', 'bookings'], ['now', 'holder', 'key', 'bookingId', 'seats']),
   snapshot: script('snapshot', ['meta', 'status'], []),
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
   sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+  bumpEpoch: script('bumpEpoch', ['meta'], ['epoch']),
+  takeLease: script('takeLease', ['lease'], ['holder', 'ttlMs']),
+  dropLease: script('dropLease', ['lease'], ['holder']),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -11,7 +11,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
+import { checkBulkSeats, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
@@ -148,6 +148,19 @@ export interface ChangesSince {
   entries: ChangeEntry[];
 }
 
+/** What a bulk block or unblock did, seat by seat (ascending where the call's seats were). */
+export interface BulkStatesResult {
+  /** the event's seq: the call's change-log entry, or the current seq when nothing changed */
+  seq: number;
+  /** seats moved (free -> blocked, or blocked -> free) */
+  changed: number[];
+  /** seats already in the target state */
+  unchanged: number[];
+  /** seats held or booked: left as they are */
+  held: number[];
+  booked: number[];
+}
+
 export interface ExpireResult {
   tokensExpired: number;
   seatsFreed: number;
@@ -267,7 +280,11 @@ export class SeatStore {
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
       paymentWindowMs: rules.paymentWindowMs ?? '',
       geometry: input.geometry ? input.geometry.bytes : '',
-    }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
+    }, async (rest) => {
+      // announced on the registry's channel: booking flushers start reading the new outbox at once
+      await this.redis.publish(this.global.events, eventId);
+      return { ok: true as const, epoch: Number(rest[0]) };
+    });
   }
 
   /** Removes every key of an event, its dead letters included (admin and tests). */
@@ -275,6 +292,8 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
+    await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
@@ -496,6 +515,52 @@ export class SeatStore {
     return this.setStates('unblock', eventId, seats);
   }
 
+  /**
+   * Admin, in bulk (by section or category): blocks the free seats of the
+   * set, or unblocks its blocked ones, and leaves every other seat as it is,
+   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). The seats are a set:
+   * order and repeats do not matter, and every list of the result is
+   * ascending. One change-log entry, none when nothing changes. The seats
+   * travel as runs of adjacent indexes (a section is one run), both ways.
+   */
+  async setStatesBulk(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<BulkStatesResult>> {
+    const bad = checkBulkSeats(seats);
+    if (bad) return bad;
+    const sorted = [...new Set(seats)].sort((a, b) => a - b);
+    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: encodeRuns(sorted) }, (rest) => ({
+      ok: true,
+      seq: Number(rest[0]),
+      changed: expandRuns(rest[1]),
+      unchanged: expandRuns(rest[2]),
+      held: Array.isArray(rest[3]) ? rest[3].map(Number) : [],
+      booked: Array.isArray(rest[4]) ? rest[4].map(Number) : [],
+    }));
+  }
+
+  /**
+   * Box office: books free seats directly, without a hold (bookFree-5.lua).
+   * All or nothing: a seat not free refuses the call with UNAVAILABLE and
+   * its seats. `key` makes retries with the same seats return the same
+   * booking; the key with other seats is a CONFLICT.
+   */
+  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? checkKey(input.key);
+    if (bad) return bad;
+    return this.call(this.runnerFor(input.holder), SCRIPTS.bookFree, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      key: input.key,
+      bookingId: randomUUID(),
+      seats: input.seats.join(','),
+    }, (rest) => ({
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+    }));
+  }
+
   private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     const bad = checkSeats(seats, false);
     if (bad) return bad;
@@ -576,6 +641,26 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** Ascending distinct seats as the bulk scripts read them: `a-b` for a run of adjacent indexes, `a` alone (negative ones too, for BAD_SEAT). */
+function encodeRuns(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1 && sorted[i]! >= 0) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** A flat run list {first, last, first, last, ...} of a bulk script's reply, as seat indexes. */
+function expandRuns(reply: unknown): number[] {
+  const runs = Array.isArray(reply) ? reply.map(Number) : [];
+  const seats: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) for (let s = runs[i]!; s <= runs[i + 1]!; s++) seats.push(s);
+  return seats;
 }
 
 /** FNV-1a: a cheap, stable string hash for spreading holders over connections. */

@@ -4,6 +4,8 @@
   rebuild also restores the idempotency records of the event's bookings.
   Leftovers of an earlier incarnation (holds, tokens, change log) are removed;
   the outbox and booking records are kept, they are the durable side's input.
+  The new epoch is signalled on the event's change channel (`<epoch>:0`, see
+  includes/appendChange), so rooms of an earlier incarnation resync at once.
 
   Input:
     KEYS[1] meta
@@ -78,4 +80,5 @@ redis.call('HSET', KEYS[1],
 if ARGV[12] ~= nil and ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
 end
+redis.call('SPUBLISH', KEYS[8], ARGV[2] .. ':0')
 return {'OK', ARGV[2]}
