@@ -1,5 +1,7 @@
 /**
- * Idle cost per event, measured at the real Redis with MONITOR: a gateway
+ * Idle cost per event, measured at Redis with MONITOR (a Redis of this
+ * test's own, test/support/private-redis.ts, so that only this gateway's
+ * commands are counted): a gateway
  * watching many events that never change sends Redis no more than a
  * documented constant per node on its timers (docs/gateway.md, What a node
  * costs at rest), however many events it watches; and it is not quiet
@@ -9,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIM_WINDOW } from '../core/bookings/outbox-claims.js';
 import { CHECKED_PER_PASS } from '../core/bookings/recovery.js';
 import { ROOM_CHECKS_PER_TICK } from '../gateway/hub.js';
-import { startTestGateway, wipePrefix, type TestGateway } from './support/gateway.js';
-import { newRedis } from './support/redis.js';
+import { Redis } from 'ioredis';
+import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
 
 const EVENTS = 400;
 /**
@@ -28,18 +31,21 @@ const WINDOW_MS = 3000;
 const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 120_000, maxSeatsPerToken: 4, maxSeatsPerHolder: 100 };
 
 let gw: TestGateway;
-const admin = newRedis();
+let redis: PrivateRedis;
+let admin: Redis;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ ROOM_CHECK_MS: '1000', ROOM_LINGER_MS: '600000', REBUILD_CHECK_MS: '1000', SWEEP_INTERVAL_MS: '200' });
+  redis = await startPrivateRedis();
+  admin = new Redis(redis.url);
+  gw = await startTestGateway({ REDIS_URL: redis.url, ROOM_CHECK_MS: '1000', ROOM_LINGER_MS: '600000', REBUILD_CHECK_MS: '1000', SWEEP_INTERVAL_MS: '200' });
   for (let i = 0; i < EVENTS; i++) expect((await gw.store.createEvent({ eventId: `idle${i}`, seatCount: 100, rules })).ok).toBe(true);
   await Promise.all(Array.from({ length: EVENTS }, (_, i) => gw.node.server.hub.join(`idle${i}`)));
 }, 60_000);
 
 afterAll(async () => {
-  await gw.stop();
-  await wipePrefix(gw.prefix);
-  await admin.quit();
+  await gw?.stop();
+  await admin?.quit();
+  await redis?.stop();
 });
 
 /** Every command naming a key (or channel) of the gateway's prefix, for `ms`. */
