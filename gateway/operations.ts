@@ -12,7 +12,7 @@ import type { SeatOperationRequest, ErrMessage, OkMessage, RequestId, ServerMess
 import type { BookingState, CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
-import { hasScope, type Principal, type Scope } from './auth.js';
+import { hasScope, mayHoldAccessible, type Principal, type Scope } from './auth.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
@@ -22,14 +22,17 @@ export type SeatOperation = SeatOperationRequest;
 const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
   hold: 'seats:hold',
   release: 'seats:hold',
+  swap: 'seats:hold',
   extend: 'seats:hold',
   book: 'seats:book',
   checkout: 'seats:book',
 };
 
-export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
+export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[], extra?: { reason?: string; largest?: number }): ErrMessage {
   const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
+  if (extra?.reason !== undefined) message.reason = extra.reason;
+  if (extra?.largest !== undefined) message.largest = extra.largest;
   return message;
 }
 
@@ -50,19 +53,41 @@ export async function runOperation(
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
-  const refused = async (r: { code: ErrorCode; seats?: number[] }) => errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store)), r.seats);
+  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number }) =>
+    errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store), r), r.seats, r);
+  const accessible = mayHoldAccessible(principal);
   switch (request.t) {
     case 'hold': {
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok });
+      if ('best' in request) {
+        const { n, categories, sections, together, accessible: accessibleSeats } = request.best;
+        const r = await store.holdBest({
+          eventId: request.ev,
+          holder,
+          n,
+          token: request.tok,
+          accessible,
+          ...(categories && { categories }),
+          ...(sections && { sections }),
+          ...(together !== undefined && { together }),
+          ...(accessibleSeats !== undefined && { accessibleSeats }),
+        });
+        return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
+      }
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
+    }
+    case 'swap': {
+      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible });
+      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
       const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats });
       return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {
-      const r = await store.extend({ eventId: request.ev, holder, token: request.tok });
-      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
+      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, ...(request.ms !== undefined && { ms: request.ms }) });
+      if (!r.ok) return refused(r);
+      return r.released === undefined ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : { t: 'ok', rid, exp: r.expiresAt, seq: r.seq, n: r.released };
     }
     case 'book': {
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });

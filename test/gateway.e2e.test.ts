@@ -19,6 +19,8 @@ import { apiFetch } from './support/openapi.js';
 import { redisTargets } from './support/targets.js';
 import { REFERENCE, bookingReference } from '../core/bookings/reference.js';
 import { randomUUID } from 'node:crypto';
+import { createEventFromLayout } from '../core/events.js';
+import { gridLayout } from './support/selection-layouts.js';
 
 let gw: TestGateway;
 const clients: TestClient[] = [];
@@ -524,6 +526,64 @@ describe.each(redisTargets())('on $name', (target) => {
       codesSeen.add(body.code);
     });
   });
+
+  describe('selling seats: best available, swap, extend with ms, orphan seats, accessible seats', () => {
+    beforeAll(async () => {
+      const strict = await createEventFromLayout(gw.store, 'grid', gridLayout({ sections: [[6, 6]], orphanPolicy: 'strict' }));
+      const acc = await createEventFromLayout(gw.store, 'acc', gridLayout({ sections: [[6]], attrs: { 0: ['wheelchair'], 1: ['companion'] }, protectUntil: Date.now() + 3_600_000 }));
+      expect(strict.ok && acc.ok).toBe(true);
+    });
+
+    it('best available answers seats and together; NO_BLOCK carries largest; BAD_REQUEST names the field', async () => {
+      const kim = await connect('kim');
+      const held = await kim.ok({ t: 'hold', ev: 'grid', best: { n: 2 } });
+      expect(held).toMatchObject({ tok: expect.any(String), exp: expect.any(Number), seats: expect.any(Array), together: true });
+      const seats = held.seats as number[];
+      expect(seats[1]).toBe(seats[0]! + 1);
+      const none = await expectErr(kim, { t: 'hold', ev: 'grid', best: { n: 6 }, tok: held.tok as string }, 'HOLD_LIMIT');
+      expect(none.msg).toMatch(/6 more seats/);
+      const noBlock = await expectErr(await connect('lou'), { t: 'hold', ev: 'grid', best: { n: 5 } }, 'NO_BLOCK');
+      // the back row's 6 free seats would take a block of 6, but 5 of them strand the sixth (strict)
+      expect(noBlock.largest).toBe(6);
+      expect(noBlock.msg).toMatch(/biggest block that would is 6 seats/);
+      const unknown = await expectErr(kim, { t: 'hold', ev: 'grid', best: { n: 2, categories: ['gold'] } }, 'BAD_REQUEST');
+      expect(unknown).toMatchObject({ reason: 'categories', msg: expect.stringMatching(/^best\.categories/) });
+    });
+
+    it('ORPHAN_SEAT names the seat a hold would strand; swap moves seats in one diff; extend with ms 0 releases all', async () => {
+      const max = await connect('max');
+      const watcher = await connect('grid-watcher');
+      await watcher.ok({ t: 'sub', ev: 'grid' });
+      const stranded = await expectErr(max, { t: 'hold', ev: 'grid', seats: [7, 8] }, 'ORPHAN_SEAT');
+      expect(stranded.seats).toEqual([6]);
+      expect(stranded.msg).toMatch(/seat 6 alone/);
+      const held = await max.ok({ t: 'hold', ev: 'grid', seats: [6, 7] });
+      const swapped = await max.ok({ t: 'swap', ev: 'grid', tok: held.tok as string, release: [6, 7], hold: [10, 11] });
+      expect(swapped).toMatchObject({ exp: expect.any(Number), seq: (held.seq as number) + 1 });
+      const view = await watcher.until('grid', (v) => v.seq >= (swapped.seq as number));
+      expect([view.status[6], view.status[7], view.status[10], view.status[11]]).toEqual([0, 0, 1, 1]);
+      const ended = await max.ok({ t: 'extend', ev: 'grid', tok: held.tok as string, ms: 0 });
+      expect(ended).toMatchObject({ n: 2 });
+      await expectErr(max, { t: 'extend', ev: 'grid', tok: held.tok as string, ms: 1000 }, 'EXPIRED');
+    });
+
+    it('wheelchair seats need the acc claim or the seats:box-office scope; a companion seat needs its wheelchair seat', async () => {
+      const ned = await connect('ned');
+      const refused = await expectErr(ned, { t: 'hold', ev: 'acc', seats: [0] }, 'UNAVAILABLE');
+      expect(refused).toMatchObject({ reason: 'accessible', seats: [0], msg: expect.stringMatching(/wheelchair/) });
+      const box = await connect('box', 'seats:read seats:hold seats:box-office');
+      const companion = await expectErr(box, { t: 'hold', ev: 'acc', seats: [1] }, 'BAD_REQUEST');
+      expect(companion).toMatchObject({ reason: 'companion', msg: expect.stringMatching(/wheelchair seat in the same hold token/) });
+      const accClient = await TestClient.connect(gw.wsUrl, { token: await mintAcc('ola') });
+      clients.push(accClient);
+      expect(await accClient.ok({ t: 'hold', ev: 'acc', best: { n: 2, accessible: 1 } })).toMatchObject({ seats: [0, 1], together: true });
+    });
+  });
+
+  async function mintAcc(sub: string): Promise<string> {
+    const { mintDevToken } = await import('../gateway/auth.js');
+    return mintDevToken(TEST_JWT_SECRET, { sub, scope: 'seats:read seats:hold', acc: true });
+  }
 });
 
 describe('catalogue coverage', () => {

@@ -20,6 +20,8 @@ export {
   type ReleaseInput,
   DEFAULT_PAYMENT_WINDOW_MS,
   type HoldInput,
+  type HoldBestInput,
+  type SwapInput,
   type TokenInput,
   type EventMeta,
   type Snapshot,
@@ -27,5 +29,6 @@ export {
   type ExpireResult,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
+export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
