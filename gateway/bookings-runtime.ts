@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { CommitWatcher } from '../core/bookings/commits.js';
@@ -21,11 +20,11 @@ import { EventRecovery } from '../core/bookings/recovery.js';
 import { FailoverRepair } from '../core/bookings/failover-repair.js';
 import { SeatReleases } from '../core/bookings/seat-releases.js';
 import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
-import type { SeatStore } from '../core/store/index.js';
+import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 
-/** the booking flusher's blocking XREADGROUP (on a duplicate of its connection, with that connection's command timeout) */
+/** how long a quiet booking flusher round waits for a change signal before it looks at the registry and the claim window again */
 const FLUSHER_BLOCK_MS = 250;
 
 export interface Bookings {
@@ -54,7 +53,7 @@ export function startBookings(
   logger: Logger,
   metrics: GatewayMetrics,
   store: SeatStore,
-  redis: Redis,
+  redis: RedisClient,
   pool: pg.Pool,
   options: { elected?: boolean } = {},
 ): Bookings {
@@ -72,7 +71,7 @@ export function startBookings(
         prefix: config.keyPrefix,
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         batchSize: config.bookings.flushBatchSize,
-        // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
+        // a new event is announced; the short look at the registry's size (one SCARD) catches a lost announcement
         blockMs: FLUSHER_BLOCK_MS,
         refreshMs: 250,
         onCommitted: (committed) => {
@@ -98,7 +97,7 @@ export function startBookings(
     if (!flusher) return;
     metrics.flushedBookings.inc(flusher.stats.inserted - lastInserted);
     lastInserted = flusher.stats.inserted;
-    // one XLEN per outbox: every 5 s is plenty for a gauge
+    // one XLEN per outbox read since the last look: every 5 s is plenty for a gauge
     if (++ticks % 5 === 0) flusher.backlog().then((n) => metrics.outboxBacklog.set(n), () => undefined);
   }, 1000);
   reportFlusher.unref();

@@ -10,6 +10,11 @@ const bool = z
 
 const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** comma-separated host:port seeds of a Redis Cluster; set, it replaces REDIS_URL for every part of the node */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, 'comma-separated host:port seeds')
+    .optional(),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
@@ -87,6 +92,8 @@ const schema = z.object({
 
 export type GatewayConfig = {
   redisUrl: string;
+  /** seeds of a Redis Cluster (REDIS_CLUSTER_NODES); null: the single Redis at redisUrl */
+  redisCluster: { host: string; port: number }[] | null;
   databaseUrl: string;
   keyPrefix: string;
   /** Redis connections the store spreads holder operations over */
@@ -204,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   return {
     redisUrl: c.REDIS_URL,
+    redisCluster: c.REDIS_CLUSTER_NODES ? parseClusterNodes(c.REDIS_CLUSTER_NODES) : null,
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
     redisConnections: c.REDIS_CONNECTIONS,
@@ -260,4 +268,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryForMs: c.WEBHOOK_RETRY_FOR_MS,
     },
   };
+}
+
+/** `host:port,host:port` -> seeds (the schema has checked the form). */
+export function parseClusterNodes(list: string): { host: string; port: number }[] {
+  return list.split(',').map((seed) => {
+    const [host, port] = seed.trim().split(':') as [string, string];
+    return { host, port: Number(port) };
+  });
 }

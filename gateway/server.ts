@@ -15,7 +15,7 @@
  * period, close every client with 1012, stop the rooms.
  */
 import uWS from 'uWebSockets.js';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
 import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
@@ -44,8 +44,10 @@ import { registerWsEndpoint } from './ws-endpoint.js';
 export interface GatewayServerOptions {
   config: GatewayConfig;
   store: SeatStore;
-  /** a dedicated Redis connection for the change feed's blocking reads */
-  feedReader: Redis;
+  /** the connection the change feed reads logs on */
+  feedReader: Redis | Cluster;
+  /** a connection of its own for the change signals (subscriber mode; on a Cluster, a client with shardedSubscribers) */
+  feedSubscriber: Redis | Cluster;
   authenticator: Authenticator;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -61,6 +63,8 @@ export interface GatewayServerOptions {
    * registered after the server's own (health, events) and before the 404.
    */
   routes?: readonly RouteGroup[];
+  /** the compiled layouts this node keeps; absent: a cache of its own (the block routes share the node's) */
+  layouts?: LayoutCache;
 }
 
 /** The limits `hello` advertises, from the configuration. */
@@ -97,11 +101,12 @@ export class GatewayServer {
     const recoverEvent = gate ? (eventId: string, who: Principal) => gate.recover(eventId, who) : undefined;
     this.hub = new Hub({
       source: new StoreRoomSource(store),
-      feed: (onEntries) =>
+      feed: (onEntries, onMoved) =>
         new ChangeFeed({
           reader: options.feedReader,
-          control: store.redis as Redis,
+          subscriber: options.feedSubscriber,
           onEntries,
+          onMoved,
           onError: (err) => logger.warn({ err }, 'change feed read failed; retrying'),
           paceMs: config.rooms.feedPaceMs,
         }),
@@ -163,7 +168,7 @@ export class GatewayServer {
       store,
       authenticator: options.authenticator,
       logger,
-      layouts: new LayoutCache(),
+      layouts: options.layouts ?? new LayoutCache(),
       liveStatus: (eventId: string) => {
         const room = this.hub.room(eventId);
         return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;

@@ -38,6 +38,8 @@ export interface EventKeys {
   deadLetters: string;
   /** hash: idempotency key -> JSON booking record */
   bookings: string;
+  /** string: the event's geometry for best available and the orphan rule (geometry.ts); absent for an event without a layout */
+  geometry: string;
 }
 
 export interface GlobalKeys {
@@ -66,6 +68,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     outbox: `${base}outbox`,
     deadLetters: `${base}outbox:dead`,
     bookings: `${base}bookings`,
+    geometry: `${base}geometry`,
   };
 }
 

@@ -25,20 +25,25 @@ function script<const K extends readonly KeyName[], const A extends readonly str
 /** The keys a script call needs, by name. */
 export type ScriptKeys<S extends ScriptDef> = { readonly [P in S['keys'][number]]: string };
 /** The arguments a script call needs, by name. */
-export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number };
+export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number | Buffer };
 
 const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'] as const;
+const bestArgs = ['now', 'holder', 'token', 'create', 'n', 'categories', 'sections', 'together', 'accessibleSeats', 'seed', 'accessible'] as const;
 
 export const SCRIPTS = {
   createEvent: script(
     'createEvent',
-    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings'],
-    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs'],
+    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings', 'geometry'],
+    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs', 'geometry'],
   ),
-  hold: script('hold', [...seatOpKeys, 'outbox'], ['now', 'holder', 'token', 'create', 'seats']),
-  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex'], ['now', 'holder', 'token', 'create', 'seats', 'eventId']),
-  release: script('release', seatOpKeys, ['now', 'holder', 'token', 'seats']),
+  hold: script('hold', [...seatOpKeys, 'outbox', 'geometry'], ['now', 'holder', 'token', 'create', 'seats', 'accessible']),
+  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', 'geometry'], ['now', 'holder', 'token', 'create', 'seats', 'eventId', 'accessible']),
+  holdBest: script('holdBest', [...seatOpKeys, 'outbox', 'geometry'], bestArgs),
+  holdBestIndexed: script('holdBestIndexed', [...seatOpKeys, 'outbox', 'geometry', 'sweepIndex'], [...bestArgs, 'eventId']),
+  swap: script('swap', [...seatOpKeys, 'outbox', 'geometry'], ['now', 'holder', 'token', 'release', 'hold', 'accessible']),
+  release: script('release', [...seatOpKeys, 'geometry'], ['now', 'holder', 'token', 'seats']),
   extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
+  extendTo: script('extendTo', seatOpKeys, ['now', 'holder', 'token', 'ms']),
   expire: script('expire', [...seatOpKeys, 'outbox'], ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
   checkout: script('checkout', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId', 'defaultPaymentWindowMs']),
@@ -50,6 +55,9 @@ export const SCRIPTS = {
   ),
   block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
+  blockBulk: script('blockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  unblockBulk: script('unblockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  bookFree: script('bookFree', ['meta', 'status', 'log', 'outbox', 'bookings'], ['now', 'holder', 'key', 'bookingId', 'seats']),
   snapshot: script('snapshot', ['meta', 'status'], []),
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),

@@ -2,6 +2,9 @@
   Releases seats of a hold token, all or nothing. Only the token's own seats
   can be released; an empty list releases all of them. The token itself stays
   (empty) until it expires, so the same shopping session can hold again.
+  Releasing some of a token's seats obeys the orphan rule and keeps no
+  companion seat without its wheelchair seat (includes/selectionRefusal);
+  releasing all of them is exempt.
 
   Input:
     KEYS[1] meta
@@ -11,6 +14,7 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
+    KEYS[8] geometry
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -24,12 +28,15 @@
     {'BAD_SEAT', {seats}}
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
+    {'ORPHAN_SEAT', {seats}}  the seats a partial release would strand
+    {'BAD_REQUEST', {seats}, 'companion'}  companion seats it would leave without their wheelchair seat
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
 --- @include "includes/loadEventSeats"
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
+--- @include "includes/selectionRefusal"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
@@ -62,6 +69,22 @@ if #notHeld > 0 then
 end
 if #seats == 0 then
   return {'OK', meta.seq, 0}
+end
+
+if #seats < #tok.s then
+  local releasingSet, kept = {}, {}
+  for _, seat in ipairs(seats) do
+    releasingSet[seat] = true
+  end
+  for _, seat in ipairs(tok.s) do
+    if not releasingSet[seat] then
+      kept[#kept + 1] = seat
+    end
+  end
+  local refusal = selectionRefusal(keys.status, {geometry = KEYS[8], accessible = true}, now, {}, seats, kept)
+  if refusal then
+    return refusal
+  end
 end
 
 local releasing, changes = {}, {}

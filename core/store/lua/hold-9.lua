@@ -1,5 +1,5 @@
 --[[
-  Holds a list of seats for a hold token, all or nothing. (holdIndexed-9 is
+  Holds a list of seats for a hold token, all or nothing. (holdIndexed-10 is
   the same operation that also updates the sweep index, for a single Redis.)
 
   A new token (ARGV[4] = '1') is created bound to the holder; an existing token
@@ -20,12 +20,14 @@
     KEYS[6] holders
     KEYS[7] log
     KEYS[8] outbox
+    KEYS[9] geometry
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
     ARGV[4] '1' to create the token, '0' to use an existing one
     ARGV[5] seats, comma-separated indexes
+    ARGV[6] '1' when the holder may take wheelchair seats (the accessible claim)
 
   Output:
     {'OK', token, expiresAt, seq}
@@ -37,8 +39,12 @@
     {'CONFLICT'}              a token to create already exists
     {'UNAVAILABLE', {seats}}  seats held by others, booked or blocked
     {'HOLD_LIMIT'}            too many seats for the token or the holder
+    {'UNAVAILABLE', {seats}, 'accessible'}  protected wheelchair seats, without the claim
+    {'BAD_REQUEST', {seats}, 'companion'}   companion seats without enough wheelchair seats in the token
+    {'ORPHAN_SEAT', {seats}}  the seats the hold would strand (includes/strandedSeats)
 ]]
 --- @include "includes/holdSeats"
 
 return holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV)
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
+  {geometry = KEYS[9], accessible = ARGV[6] == '1'})

@@ -1,8 +1,8 @@
 --[[
-  hold-8, and on success records the new expiry in the sweep index in the
+  hold-9, and on success records the new expiry in the sweep index in the
   same atomic step. Used on a single Redis, where the index and the event's
   keys are on one server; on a Cluster the index is in another slot, so the
-  store runs hold-8 and then sweepTouch-1.
+  store runs hold-9 and then sweepTouch-1.
 
   Input:
     KEYS[1] meta
@@ -14,6 +14,7 @@
     KEYS[7] log
     KEYS[8] outbox
     KEYS[9] sweepIndex
+    KEYS[10] geometry
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -21,14 +22,16 @@
     ARGV[4] '1' to create the token, '0' to use an existing one
     ARGV[5] seats, comma-separated indexes
     ARGV[6] event id
+    ARGV[7] '1' when the holder may take wheelchair seats (the accessible claim)
 
-  Output: as hold-8
+  Output: as hold-9
 ]]
 --- @include "includes/holdSeats"
 --- @include "includes/touchSweepIndex"
 
 local result = holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV)
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
+  {geometry = KEYS[10], accessible = ARGV[7] == '1'})
 if result[1] == 'OK' then
   touchSweepIndex(KEYS[9], ARGV[6], result[3])
 end
