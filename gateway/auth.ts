@@ -13,8 +13,8 @@ import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js'
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
-export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin' | 'seats:door';
-export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door'] as const);
+export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin' | 'seats:door' | 'seats:box-office';
+export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door', 'seats:box-office'] as const);
 
 export interface Principal {
   /** the JWT `sub`; null for an anonymous viewer */

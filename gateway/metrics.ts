@@ -58,6 +58,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     outboundBudget: new Gauge({ name: 'seatmap_outbound_budget_bytes', help: 'The process-wide budget for unsent bytes (OUTBOUND_BUDGET_BYTES)', registers }),
     badFrames: new Counter({ name: 'seatmap_bad_frames_total', help: 'Frames refused as BAD_REQUEST', registers }),
     rateLimited: new Counter({ name: 'seatmap_rate_limited_total', help: 'Requests refused as RATE_LIMITED', registers }),
+    refusals: new Counter({
+      name: 'seatmap_refusals_total',
+      help: 'On-sale refusals by reason: subject_connections (closed 4009), ip_upgrades (HTTP 429), connection_rate (the connection\'s bucket), holder_rate (the holder\'s bucket in Redis), not_admitted, queue_closed',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     feedEntries: new Counter({ name: 'seatmap_feed_entries_total', help: 'Change-log entries read from Redis', registers }),
     feedGaps: new Counter({ name: 'seatmap_feed_gaps_total', help: 'Gaps in a change log repaired from a snapshot', registers }),
     expirySweeps: new Counter({ name: 'seatmap_expiry_sweeps_total', help: 'Expiry sweeps that freed holds', registers }),

@@ -62,7 +62,9 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   const feedReader = await connect('feed', { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
   // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
   const flusherRedis = await connect('flusher', { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
-  const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections });
+  const { holderOpsPerSecond, holderOpsBurst } = config.limits;
+  const holderRate = holderOpsPerSecond > 0 ? { perSecond: holderOpsPerSecond, burst: holderOpsBurst } : undefined;
+  const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections, holderRate });
   await store.scripts.preload();
   const stopReloadingScripts = reloadScriptsOnReconnect(store, logger);
 

@@ -49,19 +49,25 @@ export async function runOperation(
   const scope = REQUIRED_SCOPE[request.t];
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
+  // the box office sells at the counter: past the waiting room and the holder's bucket
+  const exempt = hasScope(principal, 'seats:box-office');
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
-  const refused = async (r: { code: ErrorCode; seats?: number[] }) => errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store)), r.seats);
+  const refused = async (r: { code: ErrorCode; seats?: number[]; retryMs?: number }) => {
+    const message = errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store)), r.seats);
+    if (r.retryMs !== undefined) message.retryMs = r.retryMs;
+    return message;
+  };
   switch (request.t) {
     case 'hold': {
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok });
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, exempt });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
-      const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats });
+      const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats, exempt });
       return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {
-      const r = await store.extend({ eventId: request.ev, holder, token: request.tok });
+      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, exempt });
       return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'book': {
@@ -105,6 +111,13 @@ function storeFacts(store: SeatStore): RefusalFacts {
   };
 }
 
+/** The on-sale refusals the scripts make, by reason on /metrics (the connection's own bucket is the session's). */
+function countRefusal(metrics: GatewayMetrics, code: ErrorCode): void {
+  if (code === 'RATE_LIMITED') metrics.refusals.inc({ reason: 'holder_rate' });
+  else if (code === 'NOT_ADMITTED') metrics.refusals.inc({ reason: 'not_admitted' });
+  else if (code === 'QUEUE_CLOSED') metrics.refusals.inc({ reason: 'queue_closed' });
+}
+
 /** What an operation needs of the connection that asked. */
 export interface Requester {
   readonly open: boolean;
@@ -142,6 +155,7 @@ export class Operations {
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
       }
       metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+      if (reply.t === 'err') countRefusal(metrics, reply.code);
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
       if (requester.open) requester.cork(() => requester.reply(answer));

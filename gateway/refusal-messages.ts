@@ -81,6 +81,10 @@ export async function refusalMessage(request: SeatOperation, code: ErrorCode, se
       return request.t === 'book' || request.t === 'checkout' ? `key: ${JSON.stringify(request.key)} was already used to book another hold; ${done}` : undefined;
     case 'BAD_REQUEST':
       return badRequest(request, done);
+    case 'NOT_ADMITTED':
+      return `event ${request.ev} has a waiting room and you are not admitted (not yet, or your admission has ended): send queue and hold once admitted; ${done}`;
+    case 'QUEUE_CLOSED':
+      return `the waiting room of event ${request.ev} is closed (sold out or ended); it reopens when held seats come back; ${done}`;
     default:
       return undefined; // the catalogue's sentence (RATE_LIMITED, INTERNAL, PENDING, … carry their own)
   }

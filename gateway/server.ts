@@ -40,6 +40,7 @@ import { RecoveryGate } from './recovery-gate.js';
 import { recordingRoutes, type RegisteredRoute } from './route-list.js';
 import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
+import { SubjectSlots } from './subject-slots.js';
 
 export interface GatewayServerOptions {
   config: GatewayConfig;
@@ -71,6 +72,10 @@ export function connectionLimits(config: GatewayConfig): ConnectionLimits {
     opsBurst: config.limits.opsBurst,
     maxSubscriptions: config.limits.maxSubscriptions,
     maxSeatsPerRequest: STORE_LIMITS.maxSeatsPerCall,
+    maxConnectionsPerSubject: config.limits.maxConnectionsPerSubject,
+    holderOpsPerSecond: config.limits.holderOpsPerSecond,
+    holderOpsBurst: config.limits.holderOpsBurst,
+    upgradesPerIpPerSecond: config.limits.upgradesPerIpPerSecond,
   };
 }
 
@@ -86,12 +91,16 @@ export class GatewayServer {
   private readonly inflight = new Inflight();
   private readonly slowConsumers: SlowConsumers;
   private listenSocket: uWS.us_listen_socket | null = null;
+  /** connection slots per subject (MAX_CONNECTIONS_PER_SUBJECT); null when there is no limit */
+  private readonly slots: SubjectSlots | null;
   private draining = false;
 
   constructor(private readonly options: GatewayServerOptions) {
     const { config, metrics, logger, store } = options;
     this.app = uWS.App();
     this.connections = new Connections<Session>(metrics);
+    const { maxConnectionsPerSubject, connectionLeaseMs } = config.limits;
+    this.slots = maxConnectionsPerSubject > 0 ? new SubjectSlots({ store, most: maxConnectionsPerSubject, leaseMs: connectionLeaseMs, logger }) : null;
     let subscriptions: Subscriptions | null = null;
     const gate = options.recoverEvent ? new RecoveryGate({ ensure: options.recoverEvent, metrics }) : null;
     const recoverEvent = gate ? (eventId: string, who: Principal) => gate.recover(eventId, who) : undefined;
@@ -155,6 +164,7 @@ export class GatewayServer {
         subscriptions,
         operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent }),
         slowConsumers: this.slowConsumers,
+        slots: this.slots ?? undefined,
       },
     });
 
@@ -194,6 +204,7 @@ export class GatewayServer {
         this.listenSocket = socket;
         this.hub.start();
         this.slowConsumers.start();
+        this.slots?.start();
         resolve(uWS.us_socket_local_port(socket));
       });
     });
@@ -216,6 +227,7 @@ export class GatewayServer {
     if (!idle) this.options.logger.warn({ inflight: this.inflight.size }, 'shutdown grace period over with operations in flight');
     for (const s of [...this.connections]) s.cork(() => s.end(CLOSE_CODES.SERVER_RESTART.code, 'server restart'));
     this.slowConsumers.stop();
+    this.slots?.stop();
     await this.hub.stop();
   }
 }

@@ -8,12 +8,14 @@
  *       │                                                   ▲
  *       └──token refused / shutdown──▶ refused ─────────────┘
  *
- * - verifying: the socket is open, its token is being checked. Nothing is
+ * - verifying: the socket is open, its token is being checked, then its
+ *   subject's connection slot taken (gateway/subject-slots.ts). Nothing is
  *   sent and nothing is acted on; frames are kept (gateway/early-frames.ts).
  * - ready: `hello` has gone out, then the early frames' answers; requests are
  *   rate-limited and dispatched (subscriptions, operations).
  * - refused: closing with 4001 (refused token), 1013 (the token could not be
- *   judged), or 1012 (shutdown began during the check); frames are ignored.
+ *   judged), 4009 (the subject has every connection slot open), or 1012
+ *   (shutdown began during the check); frames are ignored.
  * - closed: uWS reported the close; the connection has left every room.
  */
 import type { Logger } from 'pino';
@@ -25,6 +27,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { errorMessage, type Operations, type Requester } from './operations.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SlowConsumers } from './slow-consumers.js';
+import type { SubjectSlots } from './subject-slots.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
@@ -45,6 +48,8 @@ export interface SessionDeps {
   subscriptions: Subscriptions;
   operations: Operations;
   slowConsumers: Pick<SlowConsumers, 'drained'>;
+  /** connection slots per subject across the nodes; absent: no limit */
+  slots?: SubjectSlots;
 }
 
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
@@ -59,6 +64,8 @@ export class Session implements Subscriber, Requester {
   private ws: Socket<SocketData> | null = null;
   private bucket: TokenBucket | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** the subject whose connection slot this connection holds */
+  private slotOf: string | null = null;
   private readonly early: EarlyFrames;
 
   constructor(
@@ -112,6 +119,12 @@ export class Session implements Subscriber, Requester {
     this.early.clear();
     this.deps.subscriptions.closed(this);
     this.deps.connections.delete(this);
+    this.releaseSlot();
+  }
+
+  private releaseSlot(): void {
+    if (this.slotOf !== null) this.deps.slots?.release(this.slotOf, this.id);
+    this.slotOf = null;
   }
 
   // ---- the token check -------------------------------------------------------
@@ -132,6 +145,34 @@ export class Session implements Subscriber, Requester {
       return this.refuse(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${result.reason}`.slice(0, 120));
     }
     const principal = result.principal;
+    const slots = this.deps.slots;
+    if (principal.sub === null || !slots) return this.ready(principal);
+    const sub = principal.sub;
+    void slots.acquire(sub, this.id).then(
+      (taken) => this.slotDecided(principal, sub, taken),
+      (err: unknown) => {
+        // Redis did not answer: let the connection in uncounted rather than lock everyone out
+        this.deps.logger.warn({ err, sub }, 'connection slot not taken; connection let in uncounted');
+        this.slotDecided(principal, sub, null);
+      },
+    );
+  }
+
+  /** The subject's connection slot: taken (true), all taken (false: close 4009), or not known (null). */
+  private slotDecided(principal: Principal, sub: string, taken: boolean | null): void {
+    if (taken) this.slotOf = sub;
+    if (this.phase !== 'verifying') return this.releaseSlot(); // closed while the slot was taken
+    if (taken === false) {
+      this.deps.metrics.refusals.inc({ reason: 'subject_connections' });
+      const most = this.deps.limits.maxConnectionsPerSubject;
+      return this.refuse(CLOSE_CODES.TOO_MANY_CONNECTIONS.code, `too many connections: at most ${most} per subject`);
+    }
+    this.ready(principal);
+  }
+
+  /** Greets the client and answers its early frames. */
+  private ready(principal: Principal): void {
+    const { metrics, limits } = this.deps;
     this.phase = 'ready';
     this.principal = principal;
     this.bucket = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
@@ -182,6 +223,7 @@ export class Session implements Subscriber, Requester {
     const request = decoded.request;
     if (!bucket.take()) {
       metrics.rateLimited.inc();
+      metrics.refusals.inc({ reason: 'connection_rate' });
       metrics.operations.inc({ op: request.t, result: 'RATE_LIMITED' });
       return this.reply(errorMessage(request.rid, 'RATE_LIMITED', `at most ${limits.opsPerSecond} requests per second (burst ${limits.opsBurst})`));
     }

@@ -210,6 +210,8 @@ export class SeatMapClient extends Emitter<ClientEvents> {
       case 'stop-unauthorized':
         this.emit('auth-failed', { code, reason });
         return this.stop('unauthorized', code, reason);
+      case 'stop-too-many':
+        return this.stop('too-many-connections', code, reason);
       case 'refresh-token':
         this.emit('token-expired', { refreshing: this.options.getToken !== undefined });
         if (!this.options.getToken) return this.stop('token-expired', code, reason);

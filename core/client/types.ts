@@ -28,7 +28,9 @@ export type StopReason =
   /** the server speaks another protocol version */
   | 'protocol-version'
   /** the WebSocket could not even be created (see the `error` event) */
-  | 'cannot-connect';
+  | 'cannot-connect'
+  /** 4009: the subject has every connection it may have open; close one (another tab) and connect() again */
+  | 'too-many-connections';
 
 export interface ConnectionChange {
   state: ConnectionState;

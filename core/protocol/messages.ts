@@ -53,6 +53,13 @@ export interface ConnectionLimits {
   maxSubscriptions: number;
   /** seats in one hold or release */
   maxSeatsPerRequest: number;
+  /** open connections of one subject across every node; the next is closed with 4009 (0: no limit) */
+  maxConnectionsPerSubject: number;
+  /** hold/release/extend of one holder on one event, across its connections (0: no such bucket) */
+  holderOpsPerSecond: number;
+  holderOpsBurst: number;
+  /** WebSocket upgrades per client address (per node); past them HTTP 429 (0: no limit) */
+  upgradesPerIpPerSecond: number;
 }
 
 export interface SnapMessage {
@@ -93,6 +100,8 @@ export interface ErrMessage {
   code: ErrorCode;
   msg: string;
   seats?: number[];
+  /** RATE_LIMITED from the holder's bucket: ms until it has a token again */
+  retryMs?: number;
   /** the event, for errors about a subscription */
   ev?: string;
 }
@@ -111,6 +120,7 @@ export const CLOSE_CODES = {
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
   TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
   SLOW_CONSUMER: { code: 4008, reconnect: true, meaning: 'The client read too slowly and its unsent data passed the server limit; reconnect and resume with epoch+seq.' },
+  TOO_MANY_CONNECTIONS: { code: 4009, reconnect: false, meaning: 'The subject already has hello.limits.maxConnectionsPerSubject connections open (on any node); do not reconnect in a loop: close another connection first, or wait for user action.' },
 } as const;
 
 export type CloseReason = keyof typeof CLOSE_CODES;

@@ -4,7 +4,7 @@
  * and reply parsing are internals, exported for tests and benchmarks from
  * `./internal.js` only.
  */
-export { eventKeys, globalKeys, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
+export { eventKeys, globalKeys, subjectConnectionsKey, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
 export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.js';
 export { refuse, type OpResult, type Refusal } from './results.js';
 export { decodeChangeEntry, applyChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
@@ -28,3 +28,4 @@ export {
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
+export { SubjectConnections, type SubjectConnectionsOptions } from './subject-connections.js';

@@ -38,6 +38,14 @@ export interface EventKeys {
   deadLetters: string;
   /** hash: idempotency key -> JSON booking record */
   bookings: string;
+  /** hash: holder -> its token bucket for the event, "tokens:lastMs" (includes/gate.lua); expires when every bucket is full */
+  rate: string;
+  /** hash: the waiting room's settings and state (docs/onsale.md); absent when the event has none */
+  queue: string;
+  /** sorted set: waiting subject -> its place (random draws below 1 for the pre-queue, then arrival order) */
+  waiting: string;
+  /** sorted set: admitted subject -> when its admission ends (ms) */
+  admitted: string;
 }
 
 export interface GlobalKeys {
@@ -45,6 +53,8 @@ export interface GlobalKeys {
   sweepIndex: string;
   /** set: ids of all events (walked by the slow reconcile pass, never a KEYS/SCAN of the keyspace) */
   events: string;
+  /** set: ids of the events that have a waiting room (walked by the admitter) */
+  queues: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -62,9 +72,23 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     outbox: `${base}outbox`,
     deadLetters: `${base}outbox:dead`,
     bookings: `${base}bookings`,
+    rate: `${base}rate`,
+    queue: `${base}queue`,
+    waiting: `${base}queue:waiting`,
+    admitted: `${base}queue:admitted`,
   };
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, queues: `${prefix}queues` };
+}
+
+/**
+ * sorted set: the open connections of one JWT subject across every gateway
+ * node, member `<node>:<connection>` scored by its lease end (ms); a node that
+ * dies stops renewing, so its members lapse (docs/onsale.md). One key per
+ * subject, touched by single-key commands only.
+ */
+export function subjectConnectionsKey(prefix: string, subject: string): string {
+  return `${prefix}subject:${subject}:connections`;
 }

@@ -9,6 +9,8 @@ export interface Refusal {
   readonly code: ErrorCode;
   /** the seats the refusal is about, where it is about seats */
   readonly seats?: number[];
+  /** RATE_LIMITED: when the holder's bucket has a token again (ms from now) */
+  readonly retryMs?: number;
 }
 
 export type OpResult<T> = ({ readonly ok: true } & T) | Refusal;
@@ -29,5 +31,6 @@ export function parseReply(reply: unknown): { status: string; rest: unknown[] } 
 export function refusalFrom(status: string, rest: unknown[]): Refusal {
   if (!isErrorCode(status)) throw new Error(`script returned unknown status ${status}`);
   const seats = Array.isArray(rest[0]) ? rest[0].map(Number) : undefined;
+  if (status === 'RATE_LIMITED' && rest[1] !== undefined) return { ...refuse(status, seats), retryMs: Number(rest[1]) };
   return refuse(status, seats);
 }

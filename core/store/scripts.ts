@@ -6,7 +6,8 @@
  */
 import type { EventKeys, GlobalKeys } from './keys.js';
 
-export type KeyName = keyof EventKeys | keyof GlobalKeys;
+/** `subjectConnections`: one JWT subject's connection slots (keys.ts, subjectConnectionsKey) */
+export type KeyName = keyof EventKeys | keyof GlobalKeys | 'subjectConnections';
 
 export interface ScriptDef<K extends readonly KeyName[] = readonly KeyName[], A extends readonly string[] = readonly string[]> {
   readonly name: string;
@@ -28,6 +29,9 @@ export type ScriptKeys<S extends ScriptDef> = { readonly [P in S['keys'][number]
 export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number };
 
 const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'] as const;
+/** The on-sale gate (lua/includes/gate.lua), appended after each gated script's own keys and arguments. */
+const holdGateKeys = ['rate', 'queue', 'admitted'] as const;
+const gateArgs = ['exempt', 'ratePerSec', 'rateBurst'] as const;
 
 export const SCRIPTS = {
   createEvent: script(
@@ -35,10 +39,10 @@ export const SCRIPTS = {
     ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings'],
     ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs'],
   ),
-  hold: script('hold', [...seatOpKeys, 'outbox'], ['now', 'holder', 'token', 'create', 'seats']),
-  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex'], ['now', 'holder', 'token', 'create', 'seats', 'eventId']),
-  release: script('release', seatOpKeys, ['now', 'holder', 'token', 'seats']),
-  extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
+  hold: script('hold', [...seatOpKeys, 'outbox', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', ...gateArgs]),
+  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'eventId', ...gateArgs]),
+  release: script('release', [...seatOpKeys, 'rate'], ['now', 'holder', 'token', 'seats', ...gateArgs]),
+  extend: script('extend', ['meta', 'tokens', 'expiry', 'rate'], ['now', 'holder', 'token', ...gateArgs]),
   expire: script('expire', [...seatOpKeys, 'outbox'], ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
   checkout: script('checkout', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId', 'defaultPaymentWindowMs']),
@@ -54,6 +58,8 @@ export const SCRIPTS = {
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
   sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+  connectionAcquire: script('connectionAcquire', ['subjectConnections'], ['now', 'leaseMs', 'most', 'member']),
+  connectionRenew: script('connectionRenew', ['subjectConnections'], ['now', 'leaseMs', 'members']),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

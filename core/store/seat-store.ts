@@ -32,6 +32,12 @@ export interface SeatStoreOptions {
    * connection, in order.
    */
   connections?: RedisClient[];
+  /**
+   * The token bucket of each holder on each event, across all connections and
+   * nodes (lua/includes/gate.lua): `burst` hold/release/extend calls at once,
+   * `perSecond` sustained. Absent: no bucket.
+   */
+  holderRate?: { perSecond: number; burst: number };
 }
 
 export interface CreateEventInput {
@@ -84,12 +90,16 @@ export interface HoldInput {
   seats: readonly number[];
   /** an existing token to add seats to; a new token is created when absent */
   token?: string;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface TokenInput {
   eventId: string;
   holder: string;
   token: string;
+  /** the box office: past the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface EventMeta {
@@ -146,6 +156,7 @@ export class SeatStore {
   private readonly logMaxLen: number;
   private readonly isCluster: boolean;
   private readonly keyCache = new Map<string, CachedKeys>();
+  private readonly holderRate: SeatStoreOptions['holderRate'];
 
   constructor(options: SeatStoreOptions) {
     this.redis = options.redis;
@@ -156,6 +167,13 @@ export class SeatStore {
     this.holderRunners = [this.scripts, ...(options.connections ?? []).map((c) => new ScriptRunner(c))];
     this.global = globalKeys(this.prefix);
     this.isCluster = isCluster(this.redis);
+    this.holderRate = options.holderRate;
+  }
+
+  /** The gate's trailing arguments (lua/includes/gate.lua). */
+  private gate(exempt: boolean | undefined): { exempt: number; ratePerSec: number | string; rateBurst: number | string } {
+    const rate = this.holderRate;
+    return { exempt: exempt ? 1 : 0, ratePerSec: rate ? rate.perSecond : '', rateBurst: rate ? rate.burst : '' };
   }
 
   /** The runner for a holder's operations: the same one for every call of that holder. */
@@ -251,7 +269,7 @@ export class SeatStore {
     if (bad) return bad;
     const { eventId } = input;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(',') };
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), ...this.gate(input.exempt) };
     // On one Redis the hold also indexes the event for the expiry sweeper, atomically. On a
     // Cluster the index is in another slot, so it is a second step; docs/store.md explains
     // why that step cannot race with a sweep.
@@ -280,6 +298,7 @@ export class SeatStore {
       holder: input.holder,
       token: input.token,
       seats: input.seats ? input.seats.join(',') : '',
+      ...this.gate(input.exempt),
     }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
 
@@ -290,6 +309,7 @@ export class SeatStore {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
+      ...this.gate(input.exempt),
     }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 

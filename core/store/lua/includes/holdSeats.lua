@@ -1,5 +1,5 @@
 --[[
-  The hold operation, shared by hold-8 and holdIndexed-9. See hold-8.lua for
+  The hold operation, shared by hold-11 and holdIndexed-12. See hold-11.lua for
   the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log, outbox.
   args: now, holder, token, create ('1'/'0'), seats.
 ]]

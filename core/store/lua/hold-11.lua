@@ -1,6 +1,8 @@
 --[[
   Holds a list of seats for a hold token, all or nothing. (holdIndexed-9 is
   the same operation that also updates the sweep index, for a single Redis.)
+  First the on-sale gate (includes/gate): admission while the event has a
+  waiting room, and the holder's token bucket; a refusal there changes nothing.
 
   A new token (ARGV[4] = '1') is created bound to the holder; an existing token
   must belong to the holder and be live. Seats already held by the token are
@@ -20,12 +22,18 @@
     KEYS[6] holders
     KEYS[7] log
     KEYS[8] outbox
+    KEYS[9] rate
+    KEYS[10] queue
+    KEYS[11] admitted
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
     ARGV[4] '1' to create the token, '0' to use an existing one
     ARGV[5] seats, comma-separated indexes
+    ARGV[6] '1': exempt from the gate (box office)
+    ARGV[7] the holder's operations per second on the event ('' = no bucket)
+    ARGV[8] the bucket's burst
 
   Output:
     {'OK', token, expiresAt, seq}
@@ -37,8 +45,18 @@
     {'CONFLICT'}              a token to create already exists
     {'UNAVAILABLE', {seats}}  seats held by others, booked or blocked
     {'HOLD_LIMIT'}            too many seats for the token or the holder
+    {'NOT_ADMITTED'}          the event has a waiting room and the holder is not admitted
+    {'QUEUE_CLOSED'}          the waiting room is closed (sold out, ended)
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket is empty
 ]]
 --- @include "includes/holdSeats"
+--- @include "includes/gate"
 
-return holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
-  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV)
+local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
+  expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8],
+  rate = KEYS[9], queue = KEYS[10], admitted = KEYS[11]}
+local refused = gate(keys, ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 6))
+if refused then
+  return refused
+end
+return holdSeats(keys, ARGV)

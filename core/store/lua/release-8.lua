@@ -11,11 +11,15 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
+    KEYS[8] rate
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
     ARGV[4] seats, comma-separated indexes ('' = every seat of the token)
+    ARGV[5] '1': exempt from the holder's bucket (box office)
+    ARGV[6] the holder's operations per second on the event ('' = no bucket)
+    ARGV[7] the bucket's burst
 
   Output:
     {'OK', seq, releasedCount}
@@ -24,17 +28,23 @@
     {'BAD_SEAT', {seats}}
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket is empty (includes/gate)
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
 --- @include "includes/loadEventSeats"
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
+--- @include "includes/gate"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
 local now = getNow(ARGV[1])
 local holder, token = ARGV[2], ARGV[3]
+local limited = gateBucket(KEYS[8], holder, now, gateArgs(ARGV, 5))
+if limited then
+  return limited
+end
 
 local meta, seats = loadEventSeats(keys.meta, ARGV[4], true)
 if not meta then

@@ -6,23 +6,33 @@
     KEYS[1] meta
     KEYS[2] tokens
     KEYS[3] expiry
+    KEYS[4] rate
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
+    ARGV[4] '1': exempt from the holder's bucket (box office)
+    ARGV[5] the holder's operations per second on the event ('' = no bucket)
+    ARGV[6] the bucket's burst
 
   Output:
     {'OK', expiresAt, seq}
     {'NO_EVENT'}
     {'EXPIRED'}
     {'NOT_HOLDER'}
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket is empty (includes/gate)
 ]]
 --- @include "includes/getNow"
 --- @include "includes/readMeta"
 --- @include "includes/tokens"
+--- @include "includes/gate"
 
 local now = getNow(ARGV[1])
 local holder, token = ARGV[2], ARGV[3]
+local limited = gateBucket(KEYS[4], holder, now, gateArgs(ARGV, 4))
+if limited then
+  return limited
+end
 
 local meta = readMeta(KEYS[1])
 if not meta then
