@@ -18,7 +18,7 @@ import uWS from 'uWebSockets.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
-import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
+import { STORE_LIMITS, WaitingRooms, type SeatStore } from '../core/store/index.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ChangeFeed } from './change-feed.js';
@@ -41,6 +41,9 @@ import { recordingRoutes, type RegisteredRoute } from './route-list.js';
 import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
 import { SubjectSlots } from './subject-slots.js';
+import { QueueAdmitter } from './queue-admitter.js';
+import { registerQueueRoutes } from './queue-routes.js';
+import { QueueWatch } from './queue-watch.js';
 
 export interface GatewayServerOptions {
   config: GatewayConfig;
@@ -93,6 +96,8 @@ export class GatewayServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   /** connection slots per subject (MAX_CONNECTIONS_PER_SUBJECT); null when there is no limit */
   private readonly slots: SubjectSlots | null;
+  private readonly queueWatch: QueueWatch;
+  private readonly admitter: QueueAdmitter;
   private draining = false;
 
   constructor(private readonly options: GatewayServerOptions) {
@@ -100,6 +105,9 @@ export class GatewayServer {
     this.app = uWS.App();
     this.connections = new Connections<Session>(metrics);
     const { maxConnectionsPerSubject, connectionLeaseMs } = config.limits;
+    const rooms = new WaitingRooms(store);
+    this.queueWatch = new QueueWatch({ rooms, metrics, logger, pollMs: config.queue.pollMs });
+    this.admitter = new QueueAdmitter({ rooms, metrics, logger, intervalMs: config.queue.admitIntervalMs });
     this.slots = maxConnectionsPerSubject > 0 ? new SubjectSlots({ store, most: maxConnectionsPerSubject, leaseMs: connectionLeaseMs, logger }) : null;
     let subscriptions: Subscriptions | null = null;
     const gate = options.recoverEvent ? new RecoveryGate({ ensure: options.recoverEvent, metrics }) : null;
@@ -165,6 +173,8 @@ export class GatewayServer {
         operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent }),
         slowConsumers: this.slowConsumers,
         slots: this.slots ?? undefined,
+        queue: this.queueWatch,
+        authenticator: options.authenticator,
       },
     });
 
@@ -184,6 +194,7 @@ export class GatewayServer {
     const groups: RouteGroup[] = [
       (app) => registerHealthRoutes(app, { metrics, logger, isDraining: () => this.draining, checkReadiness: options.checkReadiness }),
       (app) => registerEventRoutes(app, eventRoutes),
+      (app) => registerQueueRoutes(app, { rooms, authenticator: options.authenticator, logger }),
       registerOpenApiRoutes,
       ...(options.routes ?? []),
     ];
@@ -205,6 +216,8 @@ export class GatewayServer {
         this.hub.start();
         this.slowConsumers.start();
         this.slots?.start();
+        this.queueWatch.start();
+        this.admitter.start();
         resolve(uWS.us_socket_local_port(socket));
       });
     });
@@ -228,6 +241,8 @@ export class GatewayServer {
     for (const s of [...this.connections]) s.cork(() => s.end(CLOSE_CODES.SERVER_RESTART.code, 'server restart'));
     this.slowConsumers.stop();
     this.slots?.stop();
+    this.queueWatch.stop();
+    this.admitter.stop();
     await this.hub.stop();
   }
 }

@@ -19,8 +19,8 @@
  * - closed: uWS reported the close; the connection has left every room.
  */
 import type { Logger } from 'pino';
-import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
-import { KEY_SET_UNAVAILABLE, type AuthResult, type Principal } from './auth.js';
+import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type AuthRequest, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
+import { KEY_SET_UNAVAILABLE, type AuthResult, type Authenticator, type Principal } from './auth.js';
 import type { Connections } from './connections.js';
 import { EARLY_BYTES_MAX, EarlyFrames } from './early-frames.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -28,6 +28,7 @@ import { errorMessage, type Operations, type Requester } from './operations.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SlowConsumers } from './slow-consumers.js';
 import type { SubjectSlots } from './subject-slots.js';
+import type { QueueWatch } from './queue-watch.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
@@ -50,6 +51,10 @@ export interface SessionDeps {
   slowConsumers: Pick<SlowConsumers, 'drained'>;
   /** connection slots per subject across the nodes; absent: no limit */
   slots?: SubjectSlots;
+  /** the waiting rooms on this node's sockets */
+  queue: QueueWatch;
+  /** checks the tokens of `auth` requests */
+  authenticator: Authenticator;
 }
 
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
@@ -118,6 +123,7 @@ export class Session implements Subscriber, Requester {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.early.clear();
     this.deps.subscriptions.closed(this);
+    this.deps.queue.closed(this);
     this.deps.connections.delete(this);
     this.releaseSlot();
   }
@@ -176,10 +182,7 @@ export class Session implements Subscriber, Requester {
     this.phase = 'ready';
     this.principal = principal;
     this.bucket = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
-    if (principal.expiresAt !== null) {
-      const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), MAX_TIMER_MS);
-      this.expiryTimer = setTimeout(() => this.cork(() => this.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired')), wait);
-    }
+    this.armExpiry(principal);
     const { frames, dropped } = this.early.take();
     this.cork(() => {
       this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits });
@@ -193,6 +196,43 @@ export class Session implements Subscriber, Requester {
         this.reply(errorMessage(null, 'RATE_LIMITED', `${dropped} frames sent before hello were dropped: at most ${limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes are kept`));
       }
     });
+  }
+
+  /** Closes the connection with 4002 when the token's `exp` passes (replaced by each `auth`). */
+  private armExpiry(principal: Principal): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (principal.expiresAt === null) return;
+    const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => this.cork(() => this.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired')), wait);
+  }
+
+  /**
+   * `auth`: a fresh token of the same subject replaces the connection's, so a
+   * long wait never ends in a 4002; subscriptions, the waiting-room place and
+   * everything else of the connection stay. Another subject is FORBIDDEN, a
+   * refused token UNAUTHORIZED; either way the current token stays in force.
+   */
+  private async reauthenticate(request: AuthRequest): Promise<void> {
+    const { metrics } = this.deps;
+    const result = await this.deps.authenticator.verify(request.token);
+    if (!this.open) return;
+    const current = this.principal!;
+    let reply: ServerMessage;
+    if (!result.ok) {
+      const retry = result.retryable ? ' (the key set is unreachable just now: retry later)' : '';
+      reply = errorMessage(request.rid, 'UNAUTHORIZED', `token: ${result.reason}${retry}; the connection keeps its current token`);
+    } else if (current.sub === null || result.principal.sub !== current.sub) {
+      reply = errorMessage(request.rid, 'FORBIDDEN', 'token: it is for another subject (a connection keeps its subject); the connection keeps its current token');
+    } else {
+      const principal = result.principal;
+      this.principal = principal;
+      this.armExpiry(principal);
+      reply = { t: 'ok', rid: request.rid, sub: principal.sub, scopes: [...principal.scopes], exp: principal.expiresAt };
+    }
+    metrics.operations.inc({ op: 'auth', result: reply.t === 'err' ? reply.code : 'ok' });
+    const answer = reply;
+    this.cork(() => this.reply(answer));
   }
 
   private refuse(code: number, reason: string): void {
@@ -235,6 +275,10 @@ export class Session implements Subscriber, Requester {
         return void this.deps.subscriptions.subscribe(this, request).catch((err) => logger.error({ err }, 'subscribe failed'));
       case 'unsub':
         return this.deps.subscriptions.unsubscribe(this, request);
+      case 'queue':
+        return void this.deps.queue.join(this, request).catch((err) => logger.error({ err }, 'queue failed'));
+      case 'auth':
+        return void this.reauthenticate(request).catch((err) => logger.error({ err }, 'auth failed'));
       default:
         return void this.deps.operations.run(this, request).catch((err) => logger.error({ err }, 'operation reply failed'));
     }

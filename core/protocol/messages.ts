@@ -26,13 +26,70 @@ export type ClientRequest =
   | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[] }
   | { t: 'extend'; rid: RequestId; ev: string; tok: string }
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
-  | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string };
+  | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string }
+  /** join the event's waiting room, or ask where the subject stands (docs/onsale.md) */
+  | { t: 'queue'; rid: RequestId; ev: string }
+  /** replace the connection's token by a fresh one of the same subject */
+  | { t: 'auth'; rid: RequestId; token: string };
+
+export type QueueRequest = Extract<ClientRequest, { t: 'queue' }>;
+export type AuthRequest = Extract<ClientRequest, { t: 'auth' }>;
 
 /** The seat operations: one store call each, for the token's subject (gateway/operations.ts). */
 export type SeatOperationRequest = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' | 'checkout' }>;
 
 export type RequestType = ClientRequest['t'];
-export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book', 'checkout'];
+export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book', 'checkout', 'queue', 'auth'];
+
+/** The states a `queue` reply names. */
+export type QueueState = 'prequeue' | 'waiting' | 'admitted' | 'closed';
+
+/** Pushed to a waiting socket when its place changed, at most every 2 s. */
+export interface QposMessage {
+  t: 'qpos';
+  ev: string;
+  /** 1 = next to be admitted */
+  pos: number;
+  ahead: number;
+  /** a guess from the admission rate, ms */
+  etaMs: number;
+}
+
+/** Pushed when the subject is admitted: it may hold until `until` (0: the waiting room was removed, no limit). */
+export interface AdmitMessage {
+  t: 'admit';
+  ev: string;
+  until: number;
+}
+
+export interface QclosedMessage {
+  t: 'qclosed';
+  ev: string;
+  reason: 'SOLD_OUT' | 'ENDED';
+}
+
+export interface QopenMessage {
+  t: 'qopen';
+  ev: string;
+}
+
+/** A hold token of the connection's subject was made or changed (on any connection or node). */
+export interface TokMessage {
+  t: 'tok';
+  ev: string;
+  tok: string;
+  /** when the hold expires (ms, server clock) */
+  exp: number;
+  seats: number[];
+}
+
+/** A hold token of the connection's subject ended. */
+export interface TokendMessage {
+  t: 'tokend';
+  ev: string;
+  tok: string;
+  reason: 'expired' | 'released' | 'booked';
+}
 
 /** Sent once, first, on every connection. */
 export interface HelloMessage {
@@ -106,7 +163,19 @@ export interface ErrMessage {
   ev?: string;
 }
 
-export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage | PongMessage | ErrMessage;
+export type ServerMessage =
+  | HelloMessage
+  | SnapMessage
+  | DiffMessage
+  | OkMessage
+  | PongMessage
+  | ErrMessage
+  | QposMessage
+  | AdmitMessage
+  | QclosedMessage
+  | QopenMessage
+  | TokMessage
+  | TokendMessage;
 
 /**
  * WebSocket close codes the server sends (a frame over 4 x maxFrameBytes is
@@ -133,6 +202,8 @@ export { EVENT_ID } from '../ids.js';
 export const HOLD_TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_RID_LENGTH = 64;
 const MAX_KEY_LENGTH = 128;
+/** the gateway refuses longer tokens (gateway/auth.ts, MAX_TOKEN_LENGTH) */
+const MAX_TOKEN_FIELD = 8192;
 
 function isRequestId(value: unknown): value is RequestId {
   return (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || isSafeText(value, MAX_RID_LENGTH);
@@ -160,6 +231,10 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
   if (rid === null) return fail('missing or invalid rid (a non-negative integer or a string of 1-64 characters)');
   const t = m.t;
   if (t === 'ping') return { ok: true, request: { t, rid } };
+  if (t === 'auth') {
+    if (typeof m.token !== 'string' || m.token.length === 0 || m.token.length > MAX_TOKEN_FIELD) return fail(`missing or invalid token (a JWT of 1-${MAX_TOKEN_FIELD} characters)`);
+    return { ok: true, request: { t, rid, token: m.token } };
+  }
   if (!(REQUEST_TYPES as readonly string[]).includes(t)) return fail(`unknown request type ${JSON.stringify(t.slice(0, 32))}`);
   if (typeof m.ev !== 'string' || !EVENT_ID.test(m.ev)) return fail('missing or invalid ev');
   const ev = m.ev;
@@ -185,6 +260,7 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       return { ok: true, request: hasEpoch ? { t, rid, ev, epoch: m.epoch as number, seq: m.seq as number } : { t, rid, ev } };
     }
     case 'unsub':
+    case 'queue':
       return { ok: true, request: { t, rid, ev } };
     case 'hold': {
       const s = seats(true);

@@ -29,3 +29,15 @@ export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sw
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
 export { SubjectConnections, type SubjectConnectionsOptions } from './subject-connections.js';
+export {
+  WaitingRooms,
+  DEFAULT_ADMISSION_TTL_MS,
+  type QueueSettings,
+  type QueueOrder,
+  type QueueClosed,
+  type QueueState,
+  type JoinResult,
+  type AdvanceResult,
+  type Place,
+  type Places,
+} from './waiting-room.js';

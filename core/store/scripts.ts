@@ -58,6 +58,10 @@ export const SCRIPTS = {
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
   sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+  queueConfigure: script('queueConfigure', ['meta', 'queue'], ['now', 'settings']),
+  queueJoin: script('queueJoin', ['meta', 'queue', 'waiting', 'admitted'], ['now', 'subject', 'draw']),
+  queueAdvance: script('queueAdvance', ['meta', 'status', 'queue', 'waiting', 'admitted'], ['now', 'node', 'leaseMs']),
+  queuePlaces: script('queuePlaces', ['queue', 'waiting', 'admitted'], ['now', 'subjects']),
   connectionAcquire: script('connectionAcquire', ['subjectConnections'], ['now', 'leaseMs', 'most', 'member']),
   connectionRenew: script('connectionRenew', ['subjectConnections'], ['now', 'leaseMs', 'members']),
 } as const;

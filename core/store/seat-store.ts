@@ -177,7 +177,7 @@ export class SeatStore {
   }
 
   /** The runner for a holder's operations: the same one for every call of that holder. */
-  private runnerFor(holder: string): ScriptRunner {
+  runnerFor(holder: string): ScriptRunner {
     const runners = this.holderRunners;
     return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
   }
@@ -262,6 +262,7 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    await this.redis.srem(this.global.queues, eventId);
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
