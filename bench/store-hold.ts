@@ -8,6 +8,10 @@
  *
  * Needs REDIS_URL (scripts/with-services.ts sets it). Every key lives under a
  * random `bench:<hex>:` prefix and is deleted at the end, also on failure.
+ *
+ * Some 490 lines in one file on purpose: a benchmark is read top to bottom
+ * (setup, the ioredis run, the redis-benchmark run, the report), and the
+ * parts shared with other benchmarks already live in redis-benchmark.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -14,6 +14,7 @@ import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
 import { ensureChromium } from '../scripts/chromium.js';
 import { dropDatabasesStartingWith, ensureServices } from '../scripts/services/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeLeftovers, findLeftovers, removeLeftovers } from './support/leaks.js';
 import { testDatabasePrefix } from './support/run.js';
 import './support/env.js'; // ProvidedContext typing
@@ -45,7 +46,11 @@ export async function teardown(): Promise<void> {
   await dropDatabasesStartingWith(databaseUrl, testDatabasePrefix(run));
   const left = await findLeftovers(redisUrl, databaseUrl, run);
   if (left.keys.length === 0 && left.databases.length === 0) return;
-  process.stderr.write(`\n${describeLeftovers(run, left)}\n\n`);
+  const report = describeLeftovers(run, left);
+  process.stderr.write(`\n${report}\n\n`);
+  // kept in a file too: the console report is easily lost among a long run's output
+  mkdirSync('test-results', { recursive: true });
+  writeFileSync('test-results/leftovers.txt', `${report}\n`);
   await removeLeftovers(redisUrl, databaseUrl, left);
   // vitest reports a throwing teardown but still exits 0; the exit code is what fails `npm test` and CI
   process.exitCode = 1;

@@ -2,6 +2,10 @@
  * SeatMapClient: one connection to the gateway (protocol v1, docs/protocol.md)
  * that keeps a local copy of the seats of every watched event, repairs gaps,
  * reconnects with backoff and resumes, and runs seat operations as promises.
+ * The watched events and their copies live in watches.ts, the operations in
+ * operations.ts; this module owns the connection and routes frames. It stays
+ * past 400 lines because it is the one class an SDK user meets: most of it is
+ * the documented public methods.
  * docs/client.md is its user guide.
  *
  * Isomorphic: no Node built-ins, so it bundles for browsers as it is.
@@ -12,19 +16,18 @@ import {
   decodeServerMessage,
   encodeMessage,
   type ClientRequest,
-  type DiffMessage,
   type ErrMessage,
   type HelloMessage,
   type ServerMessage,
-  type SnapMessage,
 } from '../protocol/index.js';
-import { Backoff, DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
-import { EventSeats, type SeatCategories, type SeatCounts } from './event-seats.js';
+import type { SeatCategories, SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
 import { bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
+import { EventWatches } from './watches.js';
 import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 import type {
   BookResult,
@@ -35,7 +38,6 @@ import type {
   ConnectionState,
   HoldResult,
   RequestBody,
-  ResyncReason,
   SeatMapClientOptions,
   StopReason,
 } from './types.js';
@@ -47,9 +49,6 @@ const DEFAULTS = {
   helloTimeoutMs: 10_000,
   pingIntervalMs: 30_000,
 };
-/** a refused sub is retried with this backoff; a BAD_REQUEST (e.g. too many subscriptions) only this often */
-const SUB_RETRY: BackoffPolicy = { baseMs: 500, capMs: 10_000 };
-const MAX_BAD_REQUEST_SUB_RETRIES = 3;
 /** close code for connections the client drops itself (no hello, no pong) */
 const CLIENT_DROP_CODE = 4000;
 
@@ -63,8 +62,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
   private socket: WebSocketLike | null = null;
   /** bumped whenever connecting starts or stops, so a stale async step can tell it is stale */
   private generation = 0;
-  private readonly events = new Map<string, EventSeats>();
-  private readonly subRetries = new Map<string, { count: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private readonly watches: EventWatches;
   private readonly pending = new PendingRequests();
   private readonly backoff: Backoff;
   private readonly holdTracker: HoldTracker;
@@ -99,10 +97,18 @@ export class SeatMapClient extends Emitter<ClientEvents> {
       expired: (hold) => this.emit('hold-expired', hold),
       ...(options.now && { now: options.now }),
     });
+    this.watches = new EventWatches({
+      request: (body) => this.request(body),
+      isOpen: () => this.connectionState === 'open',
+      emit: (name, payload) => this.emit(name, payload),
+      holds: this.holdTracker,
+      stats: this.stats,
+      random: this.random,
+    });
     this.operations = {
       request: (body, timeoutMs) => this.request(body, timeoutMs),
       holds: this.holdTracker,
-      epochOf: (ev) => this.events.get(ev)?.view.epoch ?? -1,
+      epochOf: (ev) => this.watches.epochOf(ev),
       bookTimeoutMs: this.settings.bookTimeoutMs,
     };
   }
@@ -239,15 +245,14 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     this.pingTimer = null;
     this.hello = null;
     this.pending.failAll('DISCONNECTED', 'the connection closed before the reply (the outcome is unknown)');
-    for (const seats of this.events.values()) seats.subscribing = false;
+    this.watches.connectionEnded();
   }
 
   private stop(reason: StopReason, code?: number, closeReason?: string): void {
     this.generation++;
     this.stopReason = reason;
     this.clearTimer('reconnectTimer');
-    for (const retry of this.subRetries.values()) if (retry.timer) clearTimeout(retry.timer);
-    this.subRetries.clear();
+    this.watches.stop();
     const socket = this.socket;
     this.socket = null;
     if (socket) abandonSocket(socket, 1000, 'client closed');
@@ -277,7 +282,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     this.emit('hello', hello);
     for (const waiter of [...this.openWaiters]) waiter.resolve(hello);
     this.openWaiters.clear();
-    for (const ev of this.events.keys()) this.subscribe(ev);
+    this.watches.connectionOpened();
     if (this.settings.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.checkAlive(), this.settings.pingIntervalMs);
   }
 
@@ -317,9 +322,9 @@ export class SeatMapClient extends Emitter<ClientEvents> {
       case 'hello':
         return this.onHello(message);
       case 'snap':
-        return this.onSnap(message);
+        return this.watches.onSnap(message);
       case 'diff':
-        return this.onDiff(message);
+        return this.watches.onDiff(message);
       case 'ok':
       case 'pong':
         this.pending.settle(message);
@@ -331,51 +336,12 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     }
   }
 
-  private onSnap(snap: SnapMessage): void {
-    const seats = this.events.get(snap.ev);
-    if (!seats) return; // not watched (any more)
-    this.stats.snapshots++;
-    if (seats.view.ready && seats.view.epoch !== snap.epoch) this.holdTracker.epochChanged(snap.ev, snap.epoch);
-    seats.applySnap(snap);
-    const status = seats.view.status;
-    for (const seat of this.holdTracker.mySeats(snap.ev)) this.holdTracker.observe(snap.ev, snap.epoch, snap.seq, seat, status[seat] ?? 0);
-    this.emit('snapshot', { ev: snap.ev, epoch: snap.epoch, seq: snap.seq, status });
-    this.emit('counts', { ev: snap.ev, counts: seats.seatCounts() });
-  }
-
-  private onDiff(diff: DiffMessage): void {
-    const seats = this.events.get(diff.ev);
-    if (!seats) return;
-    this.stats.diffs++;
-    const { outcome, changes } = seats.applyDiff(diff);
-    switch (outcome) {
-      case 'applied': {
-        if (changes.length === 0) return;
-        const mine = this.holdTracker.mySeats(diff.ev);
-        if (mine.size > 0) for (const c of changes) if (mine.has(c.seat)) this.holdTracker.observe(diff.ev, diff.epoch, diff.to, c.seat, c.state);
-        this.emit('seats', { ev: diff.ev, epoch: diff.epoch, seq: diff.to, changes });
-        this.emit('counts', { ev: diff.ev, counts: seats.seatCounts() });
-        return;
-      }
-      case 'gap':
-        this.stats.gaps++;
-        return this.resync(seats, 'gap');
-      case 'epoch':
-        this.stats.epochMismatches++;
-        return this.resync(seats, 'epoch');
-      case 'empty':
-        return this.subscribe(diff.ev); // a snapshot is on its way unless no sub is
-      case 'duplicate':
-        return;
-    }
-  }
-
   private onErr(err: ErrMessage): void {
     if (err.rid !== null) {
       this.pending.settle(err);
     } else if (err.ev !== undefined) {
       // rid null with ev: the event was deleted under our subscription
-      if (err.code === 'NO_EVENT') this.eventGone(err.ev);
+      if (err.code === 'NO_EVENT') this.watches.eventGone(err.ev);
       else this.emit('error', { ev: err.ev, error: new RequestError(err.code, err.msg) });
     } else {
       this.emit('error', { error: new RequestError(err.code, err.msg) });
@@ -391,91 +357,27 @@ export class SeatMapClient extends Emitter<ClientEvents> {
    */
   watch(ev: string, categories?: SeatCategories): void {
     if (!EVENT_ID.test(ev)) throw new TypeError(`invalid event id ${JSON.stringify(ev)}`);
-    let seats = this.events.get(ev);
-    if (!seats) this.events.set(ev, (seats = new EventSeats(ev)));
-    if (categories) seats.setCategories(categories);
-    this.subscribe(ev);
+    this.watches.watch(ev, categories);
   }
 
   /** Stops watching; the local copy is dropped. */
   unwatch(ev: string): void {
-    if (!this.events.delete(ev)) return;
-    this.cancelSubRetry(ev);
+    if (!this.watches.unwatch(ev)) return;
     if (this.connectionState === 'open') this.request({ t: 'unsub', ev }).catch(() => {});
   }
 
   /** The event's seat states (0 free, 1 held, 2 booked, 3 blocked), or null before its first snapshot. Do not modify. */
   seats(ev: string): Uint8Array | null {
-    const seats = this.events.get(ev);
-    return seats?.view.ready ? seats.view.status : null;
+    return this.watches.seats(ev);
   }
 
   /** Where the local copy of the event is: its epoch and seq. */
   position(ev: string): { epoch: number; seq: number } | null {
-    const view = this.events.get(ev)?.view;
-    return view?.ready ? { epoch: view.epoch, seq: view.seq } : null;
+    return this.watches.position(ev);
   }
 
   counts(ev: string): SeatCounts | null {
-    const seats = this.events.get(ev);
-    return seats?.view.ready ? seats.seatCounts() : null;
-  }
-
-  /** Sends a `sub` for a watched event unless one is in flight; resumes with epoch+seq when the copy has them. */
-  private subscribe(ev: string, fresh = false): void {
-    const seats = this.events.get(ev);
-    if (!seats || seats.subscribing || this.connectionState !== 'open') return;
-    seats.subscribing = true;
-    const view = seats.view;
-    const body: Extract<RequestBody, { t: 'sub' }> = view.ready && !fresh ? { t: 'sub', ev, epoch: view.epoch, seq: view.seq } : { t: 'sub', ev };
-    this.request(body).then(
-      () => {
-        seats.subscribing = false;
-        this.subRetries.delete(ev);
-      },
-      (err: RequestError) => {
-        seats.subscribing = false;
-        this.subRefused(ev, err);
-      },
-    );
-  }
-
-  private resync(seats: EventSeats, reason: ResyncReason): void {
-    if (seats.subscribing) return; // one repair at a time; its catch-up covers this diff too
-    this.emit('resync', { ev: seats.ev, reason, epoch: seats.view.epoch, seq: seats.view.seq });
-    this.subscribe(seats.ev, reason === 'epoch');
-  }
-
-  private subRefused(ev: string, err: RequestError): void {
-    if (!this.events.has(ev)) return;
-    // a lost connection resubscribes on the next hello anyway
-    if (err.code === 'DISCONNECTED' || err.code === 'CLOSED') return;
-    this.emit('error', { ev, error: err });
-    if (err.code === 'NO_EVENT' || err.code === 'FORBIDDEN') return this.eventGone(ev);
-    const retry = this.subRetries.get(ev) ?? { count: 0, timer: null };
-    this.subRetries.set(ev, retry);
-    if (err.code === 'BAD_REQUEST' && retry.count >= MAX_BAD_REQUEST_SUB_RETRIES) return this.eventGone(ev);
-    const delay = backoffDelay(retry.count++, SUB_RETRY, this.random);
-    retry.timer = setTimeout(() => {
-      retry.timer = null;
-      const seats = this.events.get(ev);
-      if (!seats) return;
-      this.emit('resync', { ev, reason: 'retry', epoch: seats.view.epoch, seq: seats.view.seq });
-      this.subscribe(ev);
-    }, delay);
-  }
-
-  private cancelSubRetry(ev: string): void {
-    const retry = this.subRetries.get(ev);
-    if (retry?.timer) clearTimeout(retry.timer);
-    this.subRetries.delete(ev);
-  }
-
-  private eventGone(ev: string): void {
-    this.cancelSubRetry(ev);
-    if (!this.events.delete(ev)) return;
-    for (const hold of this.holdTracker.list(ev)) this.holdTracker.forget(hold.tok);
-    this.emit('event-gone', { ev });
+    return this.watches.counts(ev);
   }
 
   // ---- requests --------------------------------------------------------------

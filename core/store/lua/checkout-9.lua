@@ -42,8 +42,7 @@
 ]]
 --- @include "includes/getNow"
 --- @include "includes/readMeta"
---- @include "includes/seats"
---- @include "includes/tokens"
+--- @include "includes/bookToken"
 --- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
@@ -60,45 +59,15 @@ if not window or window <= 0 then
   return {'BAD_REQUEST'}
 end
 
-local earlier = redis.call('HGET', keys.bookings, key)
-if earlier then
-  local b = cjson.decode(earlier)
-  if b.tok == token and b.h == holder then
-    if b.r == 'REFUSED' then
-      return {'REFUSED'}
-    elseif b.r == 'EXPIRED' then
-      return {'EXPIRED'}
-    end
-    return {'OK', b.id, b.seq, b.s, 1, b.p or 0}
-  end
-  return {'CONFLICT'}
+local replay = replayBooking(keys, key, token, holder)
+if replay then
+  return replay
 end
 
-local tok = loadToken(keys.tokens, token)
-if not tok or tok.e <= now then
-  return {'EXPIRED'}
+local tok, changes = bookToken(keys, token, holder, now)
+if not tok then
+  return changes
 end
-if tok.h ~= holder then
-  return {'NOT_HOLDER'}
-end
-if #tok.s == 0 then
-  return {'BAD_REQUEST'}
-end
-for _, seat in ipairs(tok.s) do
-  if redis.call('HGET', keys.seatHolds, seat) ~= token or getSeatState(keys.status, seat) ~= HELD then
-    return {'INTERNAL'}
-  end
-end
-
-local changes = {}
-for _, seat in ipairs(tok.s) do
-  redis.call('HDEL', keys.seatHolds, seat)
-  setSeatState(keys.status, seat, BOOKED)
-  changes[#changes + 1] = seat
-  changes[#changes + 1] = BOOKED
-end
-deleteToken(keys.tokens, keys.expiry, token)
-addHolderSeats(keys.holders, holder, -#tok.s)
 
 local payBy = now + window
 local seq = appendChange(keys.meta, keys.log, meta, 'checkout', changes, now)

@@ -1,0 +1,63 @@
+--[[
+  The step book-9 and checkout-9 share: answer a key seen before, check the
+  token, then turn every seat of the token BOOKED and use the token up.
+  keys: meta, status, seatHolds, tokens, expiry, holders, bookings.
+
+  replayBooking(keys, key, token, holder) -> nil for a new key, else the
+    reply for the key's earlier booking: {'OK', id, seq, seats, 1, payBy}
+    (payBy = 0 for a booking made by book), {'REFUSED'}, {'EXPIRED'} or
+    {'CONFLICT'} when the key was used for another token or holder.
+  bookToken(keys, token, holder, now) -> tok, changes on success (the token
+    record as it was, and (seat, BOOKED) pairs for appendChange), or nil and
+    the refusal: {'EXPIRED'}, {'NOT_HOLDER'}, {'BAD_REQUEST'} (no seats) or
+    {'INTERNAL'} (a token seat not held by it: never expected). Checks come
+    before the first write, so a refusal changes nothing.
+]]
+--- @include "includes/seats"
+--- @include "includes/tokens"
+
+local function replayBooking(keys, key, token, holder)
+  local earlier = redis.call('HGET', keys.bookings, key)
+  if not earlier then
+    return nil
+  end
+  local b = cjson.decode(earlier)
+  if b.tok ~= token or b.h ~= holder then
+    return {'CONFLICT'}
+  end
+  if b.r == 'REFUSED' then
+    return {'REFUSED'}
+  elseif b.r == 'EXPIRED' then
+    return {'EXPIRED'}
+  end
+  return {'OK', b.id, b.seq, b.s, 1, b.p or 0}
+end
+
+local function bookToken(keys, token, holder, now)
+  local tok = loadToken(keys.tokens, token)
+  if not tok or tok.e <= now then
+    return nil, {'EXPIRED'}
+  end
+  if tok.h ~= holder then
+    return nil, {'NOT_HOLDER'}
+  end
+  if #tok.s == 0 then
+    return nil, {'BAD_REQUEST'}
+  end
+  for _, seat in ipairs(tok.s) do
+    if redis.call('HGET', keys.seatHolds, seat) ~= token or getSeatState(keys.status, seat) ~= HELD then
+      return nil, {'INTERNAL'}
+    end
+  end
+
+  local changes = {}
+  for _, seat in ipairs(tok.s) do
+    redis.call('HDEL', keys.seatHolds, seat)
+    setSeatState(keys.status, seat, BOOKED)
+    changes[#changes + 1] = seat
+    changes[#changes + 1] = BOOKED
+  end
+  deleteToken(keys.tokens, keys.expiry, token)
+  addHolderSeats(keys.holders, holder, -#tok.s)
+  return tok, changes
+end
