@@ -62,6 +62,8 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   const feedReader = await connect('feed', { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
   // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
   const flusherRedis = await connect('flusher', { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
+  // the holders' Pub/Sub channels (tok, tokend): a connection in subscriber mode can do nothing else
+  const holderSubscriber = await connect('holders', { enableAutoPipelining: false });
   const { holderOpsPerSecond, holderOpsBurst } = config.limits;
   const holderRate = holderOpsPerSecond > 0 ? { perSecond: holderOpsPerSecond, burst: holderOpsBurst } : undefined;
   const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections, holderRate });
@@ -84,6 +86,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
       logger.info({ sweep: stats }, 'expired holds freed');
     },
     onError: (err) => logger.error({ err }, 'expiry sweep failed'),
+    onExpired: (eventId, expired) => server.holderNotices?.expired(eventId, expired),
   });
 
   const authenticator = createAuthenticator(config.auth);
@@ -91,6 +94,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     config,
     store,
     feedReader,
+    holderSubscriber,
     authenticator,
     metrics,
     logger,
@@ -117,7 +121,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   });
   const closeConnections = async () => {
     stopReloadingScripts();
-    await Promise.all([redis!, ...connections, feedReader, flusherRedis].map((client) => client.quit().catch(() => client.disconnect())));
+    await Promise.all([redis!, ...connections, feedReader, flusherRedis, holderSubscriber].map((client) => client.quit().catch(() => client.disconnect())));
     await pool.end();
   };
   let port: number;

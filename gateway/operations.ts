@@ -134,6 +134,8 @@ export interface OperationsOptions {
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
+  /** told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts) */
+  succeeded?(holder: string, request: SeatOperation, reply: OkMessage): Promise<void>;
 }
 
 export class Operations {
@@ -159,6 +161,9 @@ export class Operations {
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
       if (requester.open) requester.cork(() => requester.reply(answer));
+      if (answer.t === 'ok' && principal.sub !== null) {
+        await this.options.succeeded?.(principal.sub, request, answer).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
+      }
     });
   }
 }

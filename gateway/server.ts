@@ -44,6 +44,7 @@ import { SubjectSlots } from './subject-slots.js';
 import { QueueAdmitter } from './queue-admitter.js';
 import { registerQueueRoutes } from './queue-routes.js';
 import { QueueWatch } from './queue-watch.js';
+import { HolderNotices } from './holder-notices.js';
 
 export interface GatewayServerOptions {
   config: GatewayConfig;
@@ -54,6 +55,8 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   checkReadiness(): Promise<Record<string, boolean>>;
+  /** a Redis connection of its own for the holders' Pub/Sub channels (tok, tokend); absent: none are sent */
+  holderSubscriber?: Redis;
   /** answers `book` only once Postgres has the booking (absent: answered when Redis has it) */
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards (raw: the server puts its RecoveryGate in front) */
@@ -97,6 +100,8 @@ export class GatewayServer {
   /** connection slots per subject (MAX_CONNECTIONS_PER_SUBJECT); null when there is no limit */
   private readonly slots: SubjectSlots | null;
   private readonly queueWatch: QueueWatch;
+  /** tok and tokend over the holders' channels; null without a subscriber connection */
+  readonly holderNotices: HolderNotices | null;
   private readonly admitter: QueueAdmitter;
   private draining = false;
 
@@ -106,6 +111,8 @@ export class GatewayServer {
     this.connections = new Connections<Session>(metrics);
     const { maxConnectionsPerSubject, connectionLeaseMs } = config.limits;
     const rooms = new WaitingRooms(store);
+    this.holderNotices = options.holderSubscriber ? new HolderNotices({ store, subscriber: options.holderSubscriber, metrics, logger }) : null;
+    const notices = this.holderNotices;
     this.queueWatch = new QueueWatch({ rooms, metrics, logger, pollMs: config.queue.pollMs });
     this.admitter = new QueueAdmitter({ rooms, metrics, logger, intervalMs: config.queue.admitIntervalMs });
     this.slots = maxConnectionsPerSubject > 0 ? new SubjectSlots({ store, most: maxConnectionsPerSubject, leaseMs: connectionLeaseMs, logger }) : null;
@@ -170,10 +177,19 @@ export class GatewayServer {
         isDraining: () => this.draining,
         connections: this.connections,
         subscriptions,
-        operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent }),
+        operations: new Operations({
+          store,
+          metrics,
+          logger,
+          inflight: this.inflight,
+          durable: options.durable,
+          recoverEvent,
+          ...(notices && { succeeded: (holder, request, reply) => notices.afterOperation(holder, request, reply) }),
+        }),
         slowConsumers: this.slowConsumers,
         slots: this.slots ?? undefined,
         queue: this.queueWatch,
+        notices: notices ?? undefined,
         authenticator: options.authenticator,
       },
     });

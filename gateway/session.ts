@@ -29,6 +29,7 @@ import { TokenBucket } from './rate-limit.js';
 import type { SlowConsumers } from './slow-consumers.js';
 import type { SubjectSlots } from './subject-slots.js';
 import type { QueueWatch } from './queue-watch.js';
+import type { HolderNotices } from './holder-notices.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
@@ -55,6 +56,8 @@ export interface SessionDeps {
   queue: QueueWatch;
   /** checks the tokens of `auth` requests */
   authenticator: Authenticator;
+  /** tok and tokend of the connection's holder; absent: none */
+  notices?: HolderNotices;
 }
 
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
@@ -124,6 +127,7 @@ export class Session implements Subscriber, Requester {
     this.early.clear();
     this.deps.subscriptions.closed(this);
     this.deps.queue.closed(this);
+    this.deps.notices?.remove(this);
     this.deps.connections.delete(this);
     this.releaseSlot();
   }
@@ -183,9 +187,10 @@ export class Session implements Subscriber, Requester {
     this.principal = principal;
     this.bucket = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
     this.armExpiry(principal);
+    this.deps.notices?.add(this);
     const { frames, dropped } = this.early.take();
     this.cork(() => {
-      this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits });
+      this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits, exp: principal.expiresAt });
       for (const frame of frames) {
         if (!this.open) return;
         if ('oversize' in frame) this.refuseOversize(frame.oversize);

@@ -205,6 +205,8 @@ describe('tokens', () => {
       },
       WebSocket,
       backoff: { baseMs: 50 },
+      // the 4002 path: no refresh in band (test/gateway.tokens.test.ts has that)
+      refreshBeforeMs: 0,
     });
     client.on('token-expired', (e) => expiries.push(e));
     client.on('connection', (c) => changes.push(c));

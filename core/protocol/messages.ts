@@ -99,6 +99,8 @@ export interface HelloMessage {
   sub: string | null;
   scopes: string[];
   limits: ConnectionLimits;
+  /** when the connection's token expires (ms, from its `exp`; null: never): send `auth` with a fresh one before */
+  exp?: number | null;
 }
 
 export interface ConnectionLimits {

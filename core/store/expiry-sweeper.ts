@@ -22,6 +22,8 @@ export interface SweeperOptions {
   /** how often to re-index every registered event, repairing a lost index entry (ms, 0 = never) */
   reconcileEveryMs?: number;
   onSweep?: (stats: SweepStats) => void;
+  /** the tokens one event's sweep expired, with their holders (tokend pushes) */
+  onExpired?: (eventId: string, expired: { token: string; holder: string }[]) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -117,6 +119,7 @@ export class ExpirySweeper {
     // An event that no longer exists has nothing left to expire.
     const nextExpiry = result.ok ? (result.nextExpiry ?? -1) : -1;
     await this.store.scripts.run(SCRIPTS.sweepSettle, this.store.global, { eventId, leaseEnd, nextExpiry });
+    if (result.ok && result.expired.length > 0) this.options.onExpired?.(eventId, result.expired);
     return result.ok ? result : { tokensExpired: 0, seatsFreed: 0 };
   }
 

@@ -134,6 +134,8 @@ export interface ExpireResult {
   /** ms of the earliest remaining token expiry, or null when none is left */
   nextExpiry: number | null;
   seq: number;
+  /** the tokens expired, with their holders */
+  expired: { token: string; holder: string }[];
 }
 
 const DEFAULT_LOG_MAX_LEN = 10_000;
@@ -403,8 +405,19 @@ export class SeatStore {
   async expire(eventId: string, limit = 500): Promise<OpResult<ExpireResult>> {
     return this.call(this.scripts, SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit }, (rest) => {
       const next = Number(rest[2]);
-      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+      const pairs = Array.isArray(rest[4]) ? rest[4].map(String) : [];
+      const expired: ExpireResult['expired'] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) expired.push({ token: pairs[i]!, holder: pairs[i + 1]! });
+      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]), expired };
     });
+  }
+
+  /** A hold token's holder, seats and expiry as the store keeps it; null when it is gone. */
+  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+    const raw = await this.redis.hget(this.keys(eventId).tokens, token);
+    if (raw === null) return null;
+    const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
+    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
