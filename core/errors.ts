@@ -46,6 +46,16 @@ export const ERROR_CATALOGUE = {
     text: 'The hold token belongs to another holder, or a seat to release is not held by this token; `seats` lists those seats when relevant.',
   },
   HOLD_LIMIT: { status: 409, retry: 'no', text: 'The hold would exceed the maximum seats per hold token or per holder.' },
+  NO_BLOCK: {
+    status: 409,
+    retry: 'no',
+    text: 'Best available found no seats that fit the request now; `largest` is the size of the biggest block that would fit its filters. Nothing was held.',
+  },
+  ORPHAN_SEAT: {
+    status: 409,
+    retry: 'no',
+    text: 'The change would leave a single free seat between taken seats (the event\'s orphan policy); `seats` lists the seats it would strand, so the request may add them. Nothing was changed.',
+  },
   EXPIRED: { status: 410, retry: 'no', text: 'The hold token is unknown or has expired.' },
   RATE_LIMITED: {
     status: 429,

@@ -13,6 +13,7 @@ import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js'
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
+/** Every scope a token may carry (docs/protocol.md#scopes); `seats:box-office` books free seats directly, without a hold. */
 export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin' | 'seats:door' | 'seats:box-office';
 export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door', 'seats:box-office'] as const);
 
@@ -22,6 +23,13 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** ms since epoch when the token expires (from `exp`), null when no expiry / anonymous */
   expiresAt: number | null;
+  /** the JWT's `acc: true` claim: the holder may take protected wheelchair seats */
+  accessible?: boolean;
+}
+
+/** Whether a principal may hold protected wheelchair seats: the `acc` claim or the box-office scope. */
+export function mayHoldAccessible(p: Principal): boolean {
+  return p.accessible === true || p.scopes.has('seats:box-office');
 }
 
 export interface AuthConfig {
@@ -132,6 +140,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         sub,
         scopes: new Set([...claimScopes(payload.scope), ...claimScopes(payload.scp)].filter(isScope)),
         expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+        ...(payload.acc === true && { accessible: true }),
       },
     };
   }
@@ -217,12 +226,12 @@ export function extractToken(sources: TokenSources): { token: string | null; pro
 /** Development tokens (HS256). scope is a space-separated string of scopes. */
 export async function mintDevToken(
   secret: string,
-  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string },
+  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string; acc?: boolean },
 ): Promise<string> {
   const ttlSec = claims.ttlSec ?? 3600;
   if (!secret) throw new Error('mintDevToken: empty secret');
   if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new RangeError('mintDevToken: ttlSec must be a positive integer');
-  const jwt = new SignJWT({ scope: claims.scope })
+  const jwt = new SignJWT({ scope: claims.scope, ...(claims.acc && { acc: true }) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuedAt()

@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { CommitWatcher } from '../core/bookings/commits.js';
@@ -18,13 +17,14 @@ import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
 import { migrate } from '../core/bookings/migrate.js';
 import { PaymentExpiry } from '../core/bookings/payment-expiry.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
+import { FailoverRepair } from '../core/bookings/failover-repair.js';
 import { SeatReleases } from '../core/bookings/seat-releases.js';
 import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
-import type { SeatStore } from '../core/store/index.js';
+import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 
-/** the booking flusher's blocking XREADGROUP (on a duplicate of its connection, with that connection's command timeout) */
+/** how long a quiet booking flusher round waits for a change signal before it looks at the registry and the claim window again */
 const FLUSHER_BLOCK_MS = 250;
 
 export interface Bookings {
@@ -32,6 +32,12 @@ export interface Bookings {
   recovery: EventRecovery;
   /** resolves once the schema is migrated (true), or false if stopped first */
   migrated: Promise<boolean>;
+  /**
+   * The background work (the flusher, the lost-event check, the lifecycle
+   * timers), once migrated: started at once, or, with `elected`, only while
+   * start() is in force (this process holds the background lease).
+   */
+  background: { start(): void; stop(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -42,7 +48,15 @@ export interface Bookings {
  * holds and books go on in Redis, acks wait (PENDING after the timeout), and
  * the migrations are retried until they succeed.
  */
-export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: Redis, pool: pg.Pool): Bookings {
+export function startBookings(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  store: SeatStore,
+  redis: RedisClient,
+  pool: pg.Pool,
+  options: { elected?: boolean } = {},
+): Bookings {
   const log = logger.child({ component: 'bookings' });
   const commits = new CommitWatcher({
     databaseUrl: config.databaseUrl,
@@ -57,7 +71,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
         prefix: config.keyPrefix,
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         batchSize: config.bookings.flushBatchSize,
-        // short: a new event's first booking waits for the next registry read (and a flush after a Redis loss, too)
+        // a new event is announced; the short look at the registry's size (one SCARD) catches a lost announcement
         blockMs: FLUSHER_BLOCK_MS,
         refreshMs: 250,
         onCommitted: (committed) => {
@@ -83,7 +97,7 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     if (!flusher) return;
     metrics.flushedBookings.inc(flusher.stats.inserted - lastInserted);
     lastInserted = flusher.stats.inserted;
-    // one XLEN per outbox: every 5 s is plenty for a gauge
+    // one XLEN per outbox read since the last look: every 5 s is plenty for a gauge
     if (++ticks % 5 === 0) flusher.backlog().then((n) => metrics.outboxBacklog.set(n), () => undefined);
   }, 1000);
   reportFlusher.unref();
@@ -98,8 +112,40 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
   });
   const lifecycle = startLifecycleTasks(config, log, metrics, store, pool);
+  // Redis gone back (a failover, a restart from an older snapshot): booked seats repaired from Postgres, new epochs
+  const failover = new FailoverRepair({
+    pool,
+    store,
+    intervalMs: config.bookings.rebuildCheckMs,
+    onIdentityChanged: (nodes) => log.warn({ nodes }, 'redis has a new identity (a failover or a restart): writes may be lost; checking every event against postgres'),
+    onRepaired: (eventId, repair) => {
+      metrics.eventsRepaired.inc({ kind: repair.kind });
+      log.warn({ eventId, ...repair }, repair.kind === 'rebuilt' ? 'redis had lost bookings postgres committed: event rebuilt from postgres' : 'redis may have gone back: event given a new epoch');
+    },
+    onError: (err, eventId) => log.warn({ err, eventId }, 'failover check failed; retrying'),
+  });
 
   let stopped = false;
+  let migratedYet = false;
+  // wanted: the background work should run (always, or while elected); running: it does
+  let wanted = !options.elected;
+  let running = false;
+  const startBackground = () => {
+    if (running || !wanted || !migratedYet || stopped) return;
+    flusher?.start();
+    recovery.start();
+    failover.start();
+    lifecycle.start();
+    running = true;
+  };
+  const stopBackground = async () => {
+    if (!running) return;
+    running = false;
+    await lifecycle.stop();
+    await failover.stop();
+    await recovery.stop();
+    await flusher?.stop();
+  };
   let wakeUp: (() => void) | null = null;
   const ready = (async () => {
     for (let delay = 500; !stopped; delay = Math.min(delay * 2, 10_000)) {
@@ -119,9 +165,8 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
       }
     }
     if (stopped) return false;
-    flusher?.start();
-    recovery.start();
-    lifecycle.start();
+    migratedYet = true;
+    startBackground();
     return true;
   })();
 
@@ -129,12 +174,23 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     commits,
     recovery,
     migrated: ready,
+    background: {
+      start() {
+        wanted = true;
+        startBackground();
+      },
+      async stop() {
+        wanted = false;
+        await stopBackground();
+      },
+    },
     async stop() {
       stopped = true;
       (wakeUp as (() => void) | null)?.();
       await ready;
       clearInterval(reportFlusher);
       await lifecycle.stop();
+      await failover.stop();
       await recovery.stop();
       await flusher?.stop();
       await commits.stop();

@@ -10,6 +10,11 @@ const bool = z
 
 const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** comma-separated host:port seeds of a Redis Cluster; set, it replaces REDIS_URL for every part of the node */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, 'comma-separated host:port seeds')
+    .optional(),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
   KEY_PREFIX: z.string().min(1).max(64).default('seatmap:'),
   REDIS_CONNECTIONS: positiveInt.max(32).default(4),
@@ -19,6 +24,14 @@ const schema = z.object({
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
   REUSE_PORT: bool.default(false),
+  /** gateway processes sharing the port (gateway/workers.ts); npm start defaults it to the machine's cores */
+  WORKERS: positiveInt.max(256).default(1),
+  /** set by the supervisor in each of its processes: the process's number, 1..WORKERS (a `worker` label on its metrics) */
+  WORKER_ID: positiveInt.max(256).optional(),
+  /** the supervisor serves every worker's metrics on this port at /metrics (0: not served) */
+  METRICS_PORT: nonNegativeInt.max(65535).default(0),
+  /** 1: processes sharing a Redis elect one (a lease in Redis) to run the flusher, the sweeper and the lifecycle timers; set in workers */
+  BACKGROUND_LEASE: bool.default(false),
   DEMO_EVENT_ID: z.string().regex(EVENT_ID).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
@@ -35,6 +48,8 @@ const schema = z.object({
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
   FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
+  /** watchers of a room sent its frame per event-loop turn; a room with more is published over several turns */
+  ROOM_SLICE_WATCHERS: positiveInt.max(1_000_000).default(1000),
   MAX_FRAME_BYTES: positiveInt.min(1024).max(1 << 20).default(16 * 1024),
   OPS_PER_SECOND: positiveInt.max(100_000).default(50),
   OPS_BURST: positiveInt.max(100_000).default(100),
@@ -93,6 +108,8 @@ const schema = z.object({
 
 export type GatewayConfig = {
   redisUrl: string;
+  /** seeds of a Redis Cluster (REDIS_CLUSTER_NODES); null: the single Redis at redisUrl */
+  redisCluster: { host: string; port: number }[] | null;
   databaseUrl: string;
   keyPrefix: string;
   /** Redis connections the store spreads holder operations over */
@@ -104,6 +121,16 @@ export type GatewayConfig = {
   port: number;
   /** share the port with other processes (SO_REUSEPORT) instead of failing when it is taken */
   reusePort: boolean;
+  workers: {
+    /** gateway processes sharing the port; more than 1 makes this process their supervisor */
+    count: number;
+    /** this process's number among them (set by the supervisor), or undefined */
+    id?: number;
+    /** where the supervisor serves all workers' metrics (0: nowhere) */
+    metricsPort: number;
+  };
+  /** elect one process (a lease in Redis) for the background work instead of running it here in any case */
+  backgroundLease: boolean;
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -159,6 +186,8 @@ export type GatewayConfig = {
     checkMs: number;
     /** least time between two change-feed reads (a busy log is read in batches) */
     feedPaceMs: number;
+    /** watchers sent a room's frame per event-loop turn (gateway/room-broadcast.ts) */
+    sliceWatchers: number;
   };
   shutdownGraceMs: number;
   queue: {
@@ -224,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   return {
     redisUrl: c.REDIS_URL,
+    redisCluster: c.REDIS_CLUSTER_NODES ? parseClusterNodes(c.REDIS_CLUSTER_NODES) : null,
     databaseUrl: c.DATABASE_URL,
     keyPrefix: c.KEY_PREFIX,
     redisConnections: c.REDIS_CONNECTIONS,
@@ -231,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: c.HOST,
     port: c.PORT,
     reusePort: c.REUSE_PORT,
+    workers: { count: c.WORKERS, id: c.WORKER_ID, metricsPort: c.METRICS_PORT },
+    backgroundLease: c.BACKGROUND_LEASE,
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
@@ -266,7 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       // one body of the largest size must fit
       maxBodyBufferBytes: Math.max(c.MAX_BODY_BUFFER_BYTES, c.MAX_BODY_BYTES),
     },
-    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
+    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS, sliceWatchers: c.ROOM_SLICE_WATCHERS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     queue: { admitIntervalMs: c.ADMIT_INTERVAL_MS, pollMs: c.QUEUE_POLL_MS },
     bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
@@ -286,4 +318,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryForMs: c.WEBHOOK_RETRY_FOR_MS,
     },
   };
+}
+
+/** `host:port,host:port` -> seeds (the schema has checked the form). */
+export function parseClusterNodes(list: string): { host: string; port: number }[] {
+  return list.split(',').map((seed) => {
+    const [host, port] = seed.trim().split(':') as [string, string];
+    return { host, port: Number(port) };
+  });
 }

@@ -14,10 +14,9 @@
  * Pub/Sub keeps nothing: a connection that is down when it is published
  * misses it; the operation replies and the seat map remain the authority.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { encodeMessage, type OkMessage, type SeatOperationRequest, type TokMessage, type TokendMessage } from '../core/protocol/index.js';
-import type { SeatStore } from '../core/store/index.js';
+import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayMetrics } from './metrics.js';
 
 /** What the notices need of a connection. */
@@ -31,7 +30,7 @@ export interface HolderSocket {
 export interface HolderNoticesOptions {
   store: SeatStore;
   /** a connection of its own, in subscriber mode */
-  subscriber: Redis;
+  subscriber: RedisClient;
   metrics: GatewayMetrics;
   logger: Logger;
 }
@@ -79,11 +78,14 @@ export class HolderNotices {
   async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage): Promise<void> {
     const { ev } = request;
     if (request.t === 'book' || request.t === 'checkout') {
-      if (reply.replayed !== true) this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'booked' });
+      // the box office's direct book has no token
+      if ('tok' in request && reply.replayed !== true) this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'booked' });
       return;
     }
     const tok = request.t === 'hold' ? String(reply.tok) : request.tok;
     const info = await this.options.store.tokenInfo(ev, tok);
+    // extend with ms 0 releases every seat and deletes the token
+    if (!info && request.t === 'extend' && request.ms === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
     if (!info || info.holder !== holder) return;
     if (request.t === 'release' && info.seats.length === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
     this.publish(holder, { t: 'tok', ev, tok, exp: info.expiresAt, seats: [...info.seats].sort((x, y) => x - y) });

@@ -6,12 +6,18 @@
  * epoch, a stalled feed, a deleted event; docs/gateway.md, Keeping rooms
  * right). It reads events only through a RoomSource, so it can be tested
  * without Redis.
+ *
+ * The checks cost a constant per node, not per room: each ROOM_CHECK_MS reads
+ * the positions of a rotating window of at most `checkBatch` rooms (the safety
+ * net for a lost change signal or an event lost without one), plus the rooms
+ * a signal said were recreated or deleted, until they are settled.
  */
 import type { Logger } from 'pino';
 import type { ChangeEntry } from '../core/store/index.js';
 import { encodeMessage } from '../core/protocol/index.js';
 import type { FeedTarget } from './change-feed.js';
 import type { GatewayMetrics } from './metrics.js';
+import { RoomBroadcast } from './room-broadcast.js';
 import { Room } from './room.js';
 import type { RoomSource } from './room-source.js';
 
@@ -24,8 +30,8 @@ export interface Publisher {
 export interface RoomFeed {
   watch(target: FeedTarget): void;
   unwatch(eventId: string): void;
-  /** start over with the current targets and positions */
-  refresh(): void;
+  /** read an event's log again (its room resynced, or the store is ahead of it); without an id, every watched log */
+  refresh(eventId?: string): void;
   start(): void;
   stop(): Promise<void>;
   /** the reader's Redis client id, where there is one (tests cut that connection) */
@@ -34,15 +40,19 @@ export interface RoomFeed {
 
 export interface HubOptions {
   source: RoomSource;
-  /** makes the change feed that hands log entries to the hub */
-  feed(onEntries: (eventId: string, entries: ChangeEntry[]) => void): RoomFeed;
+  /** makes the change feed that hands log entries to the hub; `onMoved`: a signal says the event was recreated or deleted */
+  feed(onEntries: (eventId: string, entries: ChangeEntry[]) => void, onMoved: (eventId: string) => void): RoomFeed;
   publisher: Publisher;
   metrics: GatewayMetrics;
   logger: Logger;
   tickMs: number;
+  /** watchers sent a room's frame per event-loop turn (gateway/room-broadcast.ts) */
+  sliceWatchers?: number;
   resumeWindow: number;
   lingerMs: number;
   checkMs: number;
+  /** rooms whose positions one check reads at most (default ROOM_CHECKS_PER_TICK) */
+  checkBatch?: number;
   /** called when an event disappears under its room; the server unsubscribes the room's sockets */
   onEventGone(eventId: string): void;
   /** wall clock for lingering (tests) */
@@ -51,6 +61,10 @@ export interface HubOptions {
 
 interface RoomSlot {
   room: Room;
+  /** the room's watchers on this node in topic slices, and the publish to them */
+  broadcast: RoomBroadcast;
+  /** seat changes in the frame being published (for the delivered-updates metric) */
+  updates: number;
   /** set while the room is being (re)loaded */
   loading: Promise<Room | null> | null;
   resyncing: boolean;
@@ -75,6 +89,9 @@ const MISSING_CHECKS_BEFORE_GONE = 3;
 /** A room whose feed made no progress while the store moved on this many checks in a row is resynced. */
 const STALLED_CHECKS_BEFORE_RESYNC = 2;
 
+/** Rooms one check reads the positions of, at most: a node's check costs Redis this many HMGETs per ROOM_CHECK_MS, however many rooms it has. */
+export const ROOM_CHECKS_PER_TICK = 50;
+
 /** History entries read when a room loads, so that resumes from before it started can be served. */
 const HISTORY_ENTRIES = 2000;
 
@@ -88,9 +105,16 @@ export class Hub {
   private readonly now: () => number;
   private checkTimer: NodeJS.Timeout | null = null;
   private checking = false;
+  /** where the next check's window of rooms starts */
+  private checkCursor = 0;
+  /** rooms a signal said were recreated or deleted: checked at every check until settled */
+  private readonly urgent = new Set<string>();
 
   constructor(private readonly options: HubOptions) {
-    this.feed = options.feed((eventId, entries) => this.onEntries(eventId, entries));
+    this.feed = options.feed(
+      (eventId, entries) => this.onEntries(eventId, entries),
+      (eventId) => this.onMoved(eventId),
+    );
     this.now = options.now ?? Date.now;
   }
 
@@ -102,7 +126,10 @@ export class Hub {
 
   async stop(): Promise<void> {
     if (this.checkTimer) clearInterval(this.checkTimer);
-    for (const slot of this.slots.values()) slot.room.close();
+    for (const slot of this.slots.values()) {
+      slot.room.close();
+      slot.broadcast.cancel();
+    }
     await this.feed.stop();
   }
 
@@ -129,13 +156,30 @@ export class Hub {
   async join(eventId: string): Promise<Room | null> {
     let slot = this.slots.get(eventId);
     if (!slot) {
+      const { publisher, metrics } = this.options;
+      let created!: RoomSlot;
+      const broadcast = new RoomBroadcast({
+        topic: roomTopic(eventId),
+        sliceWatchers: this.options.sliceWatchers ?? DEFAULT_SLICE_WATCHERS,
+        publisher: {
+          publish(topic, frame) {
+            const watchers = publisher.numSubscribers(topic);
+            publisher.publish(topic, frame);
+            if (watchers > 0) {
+              metrics.broadcastBytes.inc(frame.byteLength * watchers);
+              metrics.broadcastUpdates.inc(created.updates * watchers);
+            }
+          },
+        },
+      });
       const room = new Room({
         eventId,
         tickMs: this.options.tickMs,
         resumeWindow: this.options.resumeWindow,
-        publish: (frame, updates) => this.publish(eventId, frame, updates),
+        publish: (frame, updates) => this.publish(created, frame, updates),
+        finish: () => broadcast.finish(),
       });
-      const created: RoomSlot = { room, loading: null, resyncing: false, subscribers: 0, emptySince: null, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
+      created = { room, broadcast, updates: 0, loading: null, resyncing: false, subscribers: 0, emptySince: null, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
       created.loading = this.load(created).finally(() => (created.loading = null));
       this.slots.set(eventId, created);
       this.options.metrics.rooms.set(this.slots.size);
@@ -179,7 +223,13 @@ export class Hub {
     // entries at or below the snapshot's seq never change: they serve resumes from before this load
     room.load(snapshot, await source.history(room.eventId, snapshot.seq, HISTORY_ENTRIES));
     slot.lastCheckSeq = snapshot.seq;
-    this.feed.watch({ eventId: room.eventId, logKey: source.logKey(room.eventId), afterSeq: () => room.received, paused: () => slot.resyncing });
+    this.feed.watch({
+      eventId: room.eventId,
+      logKey: source.logKey(room.eventId),
+      afterSeq: () => room.received,
+      epoch: () => room.epoch,
+      paused: () => slot.resyncing,
+    });
     return room;
   }
 
@@ -212,17 +262,26 @@ export class Hub {
       this.options.logger.error({ err, eventId: slot.room.eventId }, 'room resync failed');
     } finally {
       slot.resyncing = false;
-      this.feed.refresh();
+      this.feed.refresh(slot.room.eventId);
     }
   }
 
-  /** Every checkMs: rooms empty for longer than the linger time go, the others are checked against the store. */
+  /** A signal of another epoch or a deletion: the room is checked now, and at every check until settled. */
+  private onMoved(eventId: string): void {
+    const slot = this.slots.get(eventId);
+    if (!slot) return;
+    this.urgent.add(eventId);
+    if (slot.loading || slot.resyncing) return;
+    this.checkPositions([slot]).catch((err: unknown) => this.options.logger.warn({ err }, 'room check failed'));
+  }
+
+  /** Every checkMs: rooms empty for longer than the linger time go; a window of the others (and the urgent ones) is checked against the store. */
   async check(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       this.dropIdleRooms();
-      await this.checkPositions();
+      await this.checkPositions(this.nextWindow());
     } catch (err) {
       this.options.logger.warn({ err }, 'room check failed');
     } finally {
@@ -237,13 +296,33 @@ export class Hub {
     }
   }
 
+  /** The urgent rooms and the next `checkBatch` of the others, in turn. */
+  private nextWindow(): RoomSlot[] {
+    const batch = this.options.checkBatch ?? ROOM_CHECKS_PER_TICK;
+    const picked: RoomSlot[] = [];
+    for (const eventId of this.urgent) {
+      const slot = this.slots.get(eventId);
+      if (slot) picked.push(slot);
+      else this.urgent.delete(eventId);
+    }
+    const all = [...this.slots.values()];
+    if (all.length <= batch) return [...new Set([...picked, ...all])];
+    const start = this.checkCursor % all.length;
+    this.checkCursor = start + batch;
+    for (let i = 0; i < batch; i++) picked.push(all[(start + i) % all.length]!);
+    return [...new Set(picked)];
+  }
+
   /**
    * Compares each room's epoch with the store's (an event rebuilt or deleted
-   * under a room does not show in its log), and spots a stalled feed: the
-   * store's seq moves on while the room's `received` does not.
+   * under a room whose signal was lost), and spots a stalled feed: the store's
+   * seq is ahead of the room's `received`. On first sight the feed reads the
+   * log again (a lost signal); still behind at the next check, with no
+   * progress between, the room resyncs from a snapshot.
    */
-  private async checkPositions(): Promise<void> {
-    const live = [...this.slots.values()].filter((s) => !s.loading && !s.resyncing);
+  private async checkPositions(window: readonly RoomSlot[]): Promise<void> {
+    const live = window.filter((s) => !s.loading && !s.resyncing);
+    if (live.length === 0) return;
     const positions = await this.options.source.positions(live.map((s) => s.room.eventId));
     live.forEach((slot, i) => {
       const { eventId } = slot.room;
@@ -254,6 +333,7 @@ export class Hub {
         return;
       }
       slot.missingChecks = 0;
+      this.urgent.delete(eventId);
       if (position.epoch !== slot.room.epoch) {
         this.options.logger.info({ eventId, epoch: position.epoch }, 'event has a new epoch; resyncing room');
         return void this.resync(slot);
@@ -261,6 +341,7 @@ export class Hub {
       const behind = position.seq > slot.room.received && slot.room.received <= slot.lastCheckSeq;
       slot.stalledChecks = behind ? slot.stalledChecks + 1 : 0;
       slot.lastCheckSeq = position.seq;
+      if (position.seq > slot.room.received) this.feed.refresh(eventId);
       if (slot.stalledChecks >= STALLED_CHECKS_BEFORE_RESYNC) {
         slot.stalledChecks = 0;
         this.options.logger.warn({ eventId, received: slot.room.received, storeSeq: position.seq }, 'change feed stalled; resyncing room');
@@ -271,7 +352,12 @@ export class Hub {
 
   private gone(eventId: string): void {
     this.options.logger.warn({ eventId }, 'event no longer exists; closing its room');
-    this.publish(eventId, encodeMessage({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }), 0);
+    const slot = this.slots.get(eventId);
+    if (slot) {
+      // every slice at once: the room closes now, and its watchers leave their topics on the next turn
+      this.publish(slot, encodeMessage({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }), 0);
+      slot.broadcast.finish();
+    }
     this.drop(eventId);
     this.options.onEventGone(eventId);
   }
@@ -280,20 +366,52 @@ export class Hub {
     const slot = this.slots.get(eventId);
     if (!slot) return;
     slot.room.close();
+    slot.broadcast.cancel();
     this.slots.delete(eventId);
+    this.urgent.delete(eventId);
     this.feed.unwatch(eventId);
     this.options.metrics.rooms.set(this.slots.size);
   }
 
-  private publish(eventId: string, frame: Uint8Array, updates: number): void {
-    const topic = roomTopic(eventId);
-    const { publisher, metrics } = this.options;
-    const watchers = publisher.numSubscribers(topic);
-    publisher.publish(topic, frame);
+  /** Publishes a frame to the room's watchers, a slice per turn; settles once every slice has it. */
+  private publish(slot: RoomSlot, frame: Uint8Array, updates: number): Promise<void> | undefined {
+    const { metrics } = this.options;
+    slot.updates = updates;
     metrics.broadcastFrames.inc();
-    if (watchers > 0) {
-      metrics.broadcastBytes.inc(frame.byteLength * watchers);
-      metrics.broadcastUpdates.inc(updates * watchers);
+    const started = performance.now();
+    const sending = slot.broadcast.send(frame);
+    if (!sending) {
+      metrics.publishSeconds.observe((performance.now() - started) / 1000);
+      return undefined;
     }
+    return sending.then(() => metrics.publishSeconds.observe((performance.now() - started) / 1000));
+  }
+
+  /** The topic a new (or resumed) watcher of a loaded room joins; see RoomBroadcast.place. */
+  placeWatcher(eventId: string): string | null {
+    const slot = this.slots.get(eventId);
+    return slot ? slot.broadcast.place() : null;
+  }
+
+  /** A watcher left its topic. */
+  removeWatcher(eventId: string, topic: string): void {
+    this.slots.get(eventId)?.broadcast.remove(topic);
+  }
+
+  /**
+   * Where a watcher on `topic` is: the room's published position, or, when
+   * the publish under way has not reached its slice yet, the position before
+   * it (undefined: it is owed a snapshot).
+   */
+  watcherPosition(eventId: string, topic: string): { epoch: number; seq: number } | undefined | null {
+    const slot = this.slots.get(eventId);
+    if (!slot) return null;
+    const { room, broadcast } = slot;
+    const inFlight = room.publishing;
+    if (!inFlight || broadcast.reached(topic)) return { epoch: room.epoch, seq: room.seq };
+    return inFlight.from === null ? undefined : { epoch: room.epoch, seq: inFlight.from };
   }
 }
+
+/** Watchers per slice: about 10 ms of socket writes per turn on loopback. */
+export const DEFAULT_SLICE_WATCHERS = 1000;

@@ -3,7 +3,7 @@
  * core/protocol's LayoutView, which clients read).
  */
 import { gzipSync } from 'node:zlib';
-import { compileLayout, parseLayout, type CompiledLayout, type Layout } from '../core/layout/index.js';
+import { compileLayout, parseLayout, SEAT_ATTRIBUTE_BITS, SEAT_ATTRIBUTES, type CompiledLayout, type Layout } from '../core/layout/index.js';
 import type { LayoutView } from '../core/protocol/layout-view.js';
 
 export type { LayoutView };
@@ -43,6 +43,12 @@ function viewOf(eventId: string, epoch: number, layout: Layout, compiled: Compil
   }
   if (seat !== n) throw new Error(`layout walk found ${seat} seats, compiled layout has ${n}`);
 
+  const attrs = Object.fromEntries(SEAT_ATTRIBUTES.map((a) => [a, [] as number[]])) as LayoutView['seats']['attrs'];
+  for (let i = 0; i < n; i++) {
+    const bits = compiled.seatAttrs[i]!;
+    if (bits !== 0) for (const a of SEAT_ATTRIBUTES) if (bits & SEAT_ATTRIBUTE_BITS[a]) attrs[a].push(i);
+  }
+
   const rowStart = compiled.rowStart;
   return {
     id: eventId,
@@ -50,6 +56,8 @@ function viewOf(eventId: string, epoch: number, layout: Layout, compiled: Compil
     name: compiled.name,
     currency: compiled.currency,
     seatCount: n,
+    focal: compiled.focal,
+    selection: { orphanPolicy: compiled.selection.orphanPolicy, accessible: { ...compiled.selection.accessible } },
     categories: compiled.categories.map(({ id, label: l, price }) => ({ id, label: l, price })),
     sections: compiled.sections.map((s) => ({
       id: s.id,
@@ -60,7 +68,7 @@ function viewOf(eventId: string, epoch: number, layout: Layout, compiled: Compil
       const first = rowStart[i] as number;
       return { label: r.label, section: r.section, first, count: (rowStart[i + 1] as number) - first };
     }),
-    seats: { label, x, y, category },
+    seats: { label, x, y, category, rank: Array.from(compiled.seatRank), attrs },
   };
 }
 

@@ -1,17 +1,21 @@
 /**
- * One gateway process: connects to Redis and Postgres, makes sure the demo
+ * One gateway process: connects to Redis (one, or a Cluster: gateway/redis-connections.ts) and Postgres, makes sure the demo
  * event exists, runs the expiry sweeper and serves WebSockets and HTTP.
  * Several processes may share one Redis.
  */
-import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { createEventFromLayout } from '../core/events.js';
-import { ExpirySweeper, SeatStore } from '../core/store/index.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ExpirySweeper, Lease, SeatStore } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
+import { registerBlockRoutes } from './block-routes.js';
 import { registerBookingRoutes } from './booking-routes.js';
+import { eventLayouts } from './current-layout.js';
+import { LayoutCache } from './layout-view.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { registerDoorRoutes } from './door-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
@@ -20,7 +24,10 @@ import type { GatewayConfig } from './config.js';
 import { processBodyBudget } from './http-body.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createReadinessCheck, reloadScriptsOnReconnect } from './readiness.js';
+import { openConnections } from './redis-connections.js';
 import { GatewayServer } from './server.js';
+
+export { storeConnectionOptions } from './redis-connections.js';
 
 export interface GatewayNode {
   store: SeatStore;
@@ -47,33 +54,17 @@ export interface GatewayNodeOptions {
 export async function startGatewayNode({ config, logger, demoLayout, defaultMetrics }: GatewayNodeOptions): Promise<GatewayNode> {
   // The process-wide bound on buffered request bodies (gateway/http-body.ts).
   processBodyBudget.setLimit(config.limits.maxBodyBufferBytes);
-  const connect = async (name: string, options: RedisOptions) => {
-    const client = new Redis(config.redisUrl, { lazyConnect: true, connectionName: `seatmap-${name}`, ...options });
-    client.on('error', (err) => logger.warn({ err, connection: name }, 'redis connection error'));
-    await client.connect();
-    return client;
-  };
-  const [redis, ...connections] = await Promise.all(
-    Array.from({ length: config.redisConnections }, (_, i) => connect(`store-${i}`, storeConnectionOptions(config))),
-  );
-  // The change feed blocks in XREAD (5 s): a connection of its own, without pipelining and without the
-  // command timeout, which would cut its reads; a read never waits for a client. It must fail on a lost
-  // connection, not be re-sent with a stale position.
-  const feedReader = await connect('feed', { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
-  // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
-  const flusherRedis = await connect('flusher', { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs });
-  // the holders' Pub/Sub channels (tok, tokend): a connection in subscriber mode can do nothing else
-  const holderSubscriber = await connect('holders', { enableAutoPipelining: false });
+  const redis = await openConnections(config, logger);
   const { holderOpsPerSecond, holderOpsBurst } = config.limits;
   const holderRate = holderOpsPerSecond > 0 ? { perSecond: holderOpsPerSecond, burst: holderOpsBurst } : undefined;
-  const store = new SeatStore({ redis: redis!, prefix: config.keyPrefix, connections, holderRate });
+  const store = new SeatStore({ redis: redis.store, prefix: config.keyPrefix, connections: redis.extra, holderRate });
   await store.scripts.preload();
   const stopReloadingScripts = reloadScriptsOnReconnect(store, logger);
 
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6, connectionTimeoutMillis: 2000 });
   pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
-  const metrics = createMetrics({ defaultMetrics });
-  const bookings = startBookings(config, logger, metrics, store, flusherRedis, pool);
+  const metrics = createMetrics({ defaultMetrics, worker: config.workers.id });
+  const bookings = startBookings(config, logger, metrics, store, redis.flusher, pool, { elected: config.backgroundLease });
 
   if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout, bookings);
 
@@ -90,11 +81,14 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   });
 
   const authenticator = createAuthenticator(config.auth);
+  const layouts = new LayoutCache();
   const server = new GatewayServer({
+    layouts,
     config,
     store,
-    feedReader,
-    holderSubscriber,
+    feedReader: redis.feedReader,
+    feedSubscriber: redis.feedSubscriber,
+    holderSubscriber: redis.holders,
     authenticator,
     metrics,
     logger,
@@ -113,6 +107,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     eventRecorded: (eventId) => bookings.recovery.isRecorded(eventId),
     routes: [
       (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
+      (app) => registerBlockRoutes(app, { pool, store, authenticator, logger, layouts: eventLayouts(store, layouts) }),
       (app) => registerDoorRoutes(app, { pool, authenticator, logger }),
       (app) => registerPaymentRoutes(app, { pool, store, authenticator, logger, secret: config.lifecycle.paymentSecret, toleranceS: config.lifecycle.paymentToleranceS }),
       (app) => registerWebhookRoutes(app, { pool, authenticator, logger }),
@@ -121,7 +116,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   });
   const closeConnections = async () => {
     stopReloadingScripts();
-    await Promise.all([redis!, ...connections, feedReader, flusherRedis, holderSubscriber].map((client) => client.quit().catch(() => client.disconnect())));
+    await Promise.all(redis.all().map((client) => client.quit().catch(() => client.disconnect())));
     await pool.end();
   };
   let port: number;
@@ -133,7 +128,25 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     await closeConnections();
     throw err;
   }
-  sweeper.start();
+  // the background work: here in any case, or in the one process of many that holds the lease
+  const lease = config.backgroundLease
+    ? new Lease(store, {
+        holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        onGained: () => {
+          logger.info('background lease taken: this process runs the booking flusher, the expiry sweeper and the lifecycle timers');
+          sweeper.start();
+          bookings.background.start();
+        },
+        onLost: async () => {
+          logger.info('background lease lost: the background work stops here');
+          await sweeper.stop();
+          await bookings.background.stop();
+        },
+        onError: (err) => logger.warn({ err }, 'background lease: redis did not answer'),
+      })
+    : null;
+  if (lease) lease.start();
+  else sweeper.start();
   logger.info({ host: config.host, port, prefix: config.keyPrefix, tickMs: config.tickMs }, 'gateway listening');
 
   return {
@@ -145,6 +158,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     bookingsReady: bookings.migrated,
     async stop() {
       await server.shutdown();
+      await lease?.stop(); // gives it back: another process takes the work over at its next try
       await sweeper.stop();
       await bookings.stop();
       await closeConnections();
@@ -154,22 +168,6 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
 
 /** how long start-up waits for Postgres before creating a missing demo event without asking it */
 const DEMO_POSTGRES_WAIT_MS = 5000;
-
-/**
- * The store's connections: every command is bounded (REDIS_COMMAND_TIMEOUT_MS; the server answers
- * the client INTERNAL, retryable), a command issued while the connection is down fails at once
- * instead of waiting in the offline queue for Redis to come back, and commands in flight when the
- * connection was lost are not re-sent after the reconnect: an operation already answered INTERNAL
- * must not run later, nor one that may have run once run again.
- */
-export function storeConnectionOptions(config: Pick<GatewayConfig, 'redisCommandTimeoutMs'>): RedisOptions {
-  return {
-    enableAutoPipelining: true,
-    commandTimeout: config.redisCommandTimeoutMs,
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-  };
-}
 
 async function ensureDemoEvent(store: SeatStore, config: GatewayConfig, logger: Logger, demoLayout: () => Layout, bookings: Bookings): Promise<void> {
   const { eventId } = config.demo;

@@ -1,6 +1,7 @@
 /**
  * Seat operations requested over WebSockets: scope checks, then one atomic
- * store call each. The holder is always the token's subject, never a field
+ * store call each (a `book` with `seats` instead of `tok` is the box office's
+ * direct booking of free seats, scope `seats:box-office`). The holder is always the token's subject, never a field
  * of the request, so a client cannot act for someone else. `Operations`
  * runs one for a connection: counted in flight (for shutdown), run again once
  * after an event Redis had lost was rebuilt from Postgres, measured, and
@@ -12,7 +13,7 @@ import type { SeatOperationRequest, ErrMessage, OkMessage, RequestId, ServerMess
 import type { BookingState, CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
-import { hasScope, type Principal, type Scope } from './auth.js';
+import { hasScope, mayHoldAccessible, type Principal, type Scope } from './auth.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
@@ -22,14 +23,22 @@ export type SeatOperation = SeatOperationRequest;
 const REQUIRED_SCOPE: Record<SeatOperation['t'], Scope> = {
   hold: 'seats:hold',
   release: 'seats:hold',
+  swap: 'seats:hold',
   extend: 'seats:hold',
   book: 'seats:book',
   checkout: 'seats:book',
 };
 
-export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[]): ErrMessage {
+/** The scope a request needs: a `book` of free seats (no token) is the box office's. */
+function requiredScope(request: SeatOperation): Scope {
+  return request.t === 'book' && 'seats' in request ? 'seats:box-office' : REQUIRED_SCOPE[request.t];
+}
+
+export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[], extra?: { reason?: string; largest?: number }): ErrMessage {
   const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
+  if (extra?.reason !== undefined) message.reason = extra.reason;
+  if (extra?.largest !== undefined) message.largest = extra.largest;
   return message;
 }
 
@@ -46,31 +55,60 @@ export async function runOperation(
   durable?: DurableBookings,
 ): Promise<OkMessage | ErrMessage> {
   const { rid } = request;
-  const scope = REQUIRED_SCOPE[request.t];
+  const scope = requiredScope(request);
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
   // the box office sells at the counter: past the waiting room and the holder's bucket
   const exempt = hasScope(principal, 'seats:box-office');
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
-  const refused = async (r: { code: ErrorCode; seats?: number[]; retryMs?: number }) => {
-    const message = errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store)), r.seats);
+  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number; retryMs?: number }) => {
+    const message = errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store), r), r.seats, r);
     if (r.retryMs !== undefined) message.retryMs = r.retryMs;
     return message;
   };
+  const accessible = mayHoldAccessible(principal);
   switch (request.t) {
     case 'hold': {
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, exempt });
+      if ('best' in request) {
+        const { n, categories, sections, together, accessible: accessibleSeats } = request.best;
+        const r = await store.holdBest({
+          eventId: request.ev,
+          holder,
+          n,
+          token: request.tok,
+          accessible,
+          exempt,
+          ...(categories && { categories }),
+          ...(sections && { sections }),
+          ...(together !== undefined && { together }),
+          ...(accessibleSeats !== undefined && { accessibleSeats }),
+        });
+        return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
+      }
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
+    }
+    case 'swap': {
+      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt });
+      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
       const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats, exempt });
       return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {
-      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, exempt });
-      return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
+      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, exempt, ...(request.ms !== undefined && { ms: request.ms }) });
+      if (!r.ok) return refused(r);
+      return r.released === undefined ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : { t: 'ok', rid, exp: r.expiresAt, seq: r.seq, n: r.released };
     }
     case 'book': {
+      if ('seats' in request) {
+        // the box office: free seats booked directly, committed like every booking
+        const r = await store.bookFree({ eventId: request.ev, holder, seats: request.seats, key: request.key });
+        if (!r.ok) return refused(r);
+        const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
+        return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'confirmed') : booked;
+      }
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
       if (!r.ok) return refused(r);
       const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;

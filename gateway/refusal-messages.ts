@@ -19,6 +19,7 @@ export interface RefusalFacts {
 const NOTHING_DONE: Record<SeatOperation['t'], string> = {
   hold: 'nothing was held',
   release: 'nothing was released',
+  swap: 'nothing was swapped',
   extend: 'the hold was not extended',
   book: 'nothing was booked',
   checkout: 'nothing was booked',
@@ -46,11 +47,26 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
-/** The message for `code` refusing `request` (`seats`: the seats the store named). */
-export async function refusalMessage(request: SeatOperation, code: ErrorCode, seats: readonly number[] | undefined, facts?: RefusalFacts): Promise<string | undefined> {
+/** The message for `code` refusing `request` (`seats`: the seats the store named; `detail`: its reason or largest block). */
+export async function refusalMessage(
+  request: SeatOperation,
+  code: ErrorCode,
+  seats: readonly number[] | undefined,
+  facts?: RefusalFacts,
+  detail: { reason?: string; largest?: number } = {},
+): Promise<string | undefined> {
   const done = NOTHING_DONE[request.t];
   const named = seats && seats.length > 0 ? seats : undefined;
   switch (code) {
+    case 'NO_BLOCK': {
+      const largest = detail.largest ?? 0;
+      const wanted = 'best' in request ? plural(request.best.n, 'seat') : 'the seats';
+      return `best: no ${wanted} fit the request now; the biggest block that would is ${plural(largest, 'seat')}; ${done}`;
+    }
+    case 'ORPHAN_SEAT':
+      return named
+        ? `seats: this would leave ${seatsPhrase(named)} alone between taken seats, which nobody could buy; add ${named.length === 1 ? 'it' : 'them'} to the request or choose seats beside taken ones; ${done}`
+        : `seats: this would leave a single seat alone between taken seats; ${done}`;
     case 'NO_EVENT':
       return `there is no event ${request.ev}; ${done}`;
     case 'BAD_SEAT': {
@@ -61,6 +77,11 @@ export async function refusalMessage(request: SeatOperation, code: ErrorCode, se
         : `seats: an index is out of range or listed twice${range}; ${done}`;
     }
     case 'UNAVAILABLE':
+      if (detail.reason === 'accessible') {
+        return named
+          ? `seats: ${seatsAre(named)} wheelchair seats, kept for accessible bookings until the event opens them to all; ${done}`
+          : `best: wheelchair seats are kept for accessible bookings (a token with the acc claim or the seats:box-office scope); ${done}`;
+      }
       return named
         ? `seats: ${seatsAre(named)} not free (held, booked or blocked by someone else); ${done}`
         : `seats: a seat is not in the state ${request.t} needs; ${done}`;
@@ -70,16 +91,22 @@ export async function refusalMessage(request: SeatOperation, code: ErrorCode, se
         : `tok: the hold token belongs to another holder; ${done}`;
     case 'HOLD_LIMIT': {
       const event = await facts?.eventFacts(request.ev).catch(() => null);
-      const asked = request.t === 'hold' ? `holding ${plural(request.seats.length, 'more seat')}` : 'this';
+      const asked = request.t === 'hold' ? `holding ${plural('best' in request ? request.best.n : request.seats.length, 'more seat')}` : 'this';
       if (!event) return `${asked} would exceed the seats allowed per hold token or per holder; ${done}`;
       const { maxSeatsPerToken, maxSeatsPerHolder } = event.rules;
       return `${asked} would exceed the limit of ${plural(maxSeatsPerToken, 'seat')} per hold token or ${plural(maxSeatsPerHolder, 'seat')} per holder for event ${request.ev}; ${done}`;
     }
     case 'EXPIRED':
+      if (isDirectBook(request)) return `key: the booking made with ${JSON.stringify(request.key)} is void (its event was rebuilt from Postgres before it was committed); ${done}`;
       return `tok: the hold token ${tokOf(request)} is unknown or has expired; ${done}`;
     case 'CONFLICT':
+      if (isDirectBook(request)) return `key: ${JSON.stringify(request.key)} was already used to book other seats, by another holder, or for a hold; ${done}`;
       return request.t === 'book' || request.t === 'checkout' ? `key: ${JSON.stringify(request.key)} was already used to book another hold; ${done}` : undefined;
     case 'BAD_REQUEST':
+      if (detail.reason === 'companion') {
+        return `seats: companion ${seatsPhrase(named ?? [])} need a wheelchair seat in the same hold token (at most the event's companions per wheelchair seat); ${done}`;
+      }
+      if (detail.reason !== undefined && request.t === 'hold' && 'best' in request) return bestBadRequest(request.ev, detail.reason, done, facts);
       return badRequest(request, done);
     case 'NOT_ADMITTED':
       return `event ${request.ev} has a waiting room and you are not admitted (not yet, or your admission has ended): send queue and hold once admitted; ${done}`;
@@ -90,18 +117,44 @@ export async function refusalMessage(request: SeatOperation, code: ErrorCode, se
   }
 }
 
+/** A best-available BAD_REQUEST, by the field the store named. */
+async function bestBadRequest(eventId: string, reason: string, done: string, facts?: RefusalFacts): Promise<string> {
+  switch (reason) {
+    case 'n': {
+      const event = await facts?.eventFacts(eventId).catch(() => null);
+      return `best.n: must be from 1 to ${event ? event.rules.maxSeatsPerToken : 'the seats allowed per hold token'}; ${done}`;
+    }
+    case 'accessible':
+      return `best.accessible: must not exceed best.n; ${done}`;
+    case 'categories':
+      return `best.categories: names a category the event's layout does not have; ${done}`;
+    case 'sections':
+      return `best.sections: names a section the event's layout does not have; ${done}`;
+    default:
+      return `best: event ${eventId} has no layout to pick seats from; ${done}`;
+  }
+}
+
 /** The store's BAD_REQUEST after the protocol's checks passed: what is left to be wrong. */
 function badRequest(request: SeatOperation, done: string): string {
   switch (request.t) {
     case 'hold':
       return `tok: ${tokOf(request)} is not a hold token (8 to 64 of A-Z a-z 0-9 _ -); ${done}`;
+    case 'swap':
+      return `release, hold: a seat is in both lists, or tok ${request.tok} is not a hold token; ${done}`;
     case 'release':
     case 'extend':
       return `tok: ${tokOf(request)} is not a hold token (8 to 64 of A-Z a-z 0-9 _ -); ${done}`;
     case 'book':
     case 'checkout':
-      return `tok: the hold token ${request.tok} holds no seats, or key is not safe text of at most 128 characters; ${done}`;
+      if (isDirectBook(request)) return `key: not safe text of at most 128 characters; ${done}`;
+      return `tok: the hold token ${tokOf(request)} holds no seats, or key is not safe text of at most 128 characters; ${done}`;
   }
+}
+
+/** A `book` of free seats (the box office), not of a hold token. */
+function isDirectBook(request: SeatOperation): request is Extract<SeatOperation, { t: 'book'; seats: number[] }> {
+  return request.t === 'book' && 'seats' in request;
 }
 
 function tokOf(request: SeatOperation): string {

@@ -15,7 +15,7 @@
  * period, close every client with 1012, stop the rooms.
  */
 import uWS from 'uWebSockets.js';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
 import { STORE_LIMITS, WaitingRooms, type SeatStore } from '../core/store/index.js';
@@ -49,14 +49,16 @@ import { HolderNotices } from './holder-notices.js';
 export interface GatewayServerOptions {
   config: GatewayConfig;
   store: SeatStore;
-  /** a dedicated Redis connection for the change feed's blocking reads */
-  feedReader: Redis;
+  /** the connection the change feed reads logs on */
+  feedReader: Redis | Cluster;
+  /** a connection of its own for the change signals (subscriber mode; on a Cluster, a client with shardedSubscribers) */
+  feedSubscriber: Redis | Cluster;
   authenticator: Authenticator;
   metrics: GatewayMetrics;
   logger: Logger;
   checkReadiness(): Promise<Record<string, boolean>>;
   /** a Redis connection of its own for the holders' Pub/Sub channels (tok, tokend); absent: none are sent */
-  holderSubscriber?: Redis;
+  holderSubscriber?: Redis | Cluster;
   /** answers `book` only once Postgres has the booking (absent: answered when Redis has it) */
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards (raw: the server puts its RecoveryGate in front) */
@@ -68,6 +70,8 @@ export interface GatewayServerOptions {
    * registered after the server's own (health, events) and before the 404.
    */
   routes?: readonly RouteGroup[];
+  /** the compiled layouts this node keeps; absent: a cache of its own (the block routes share the node's) */
+  layouts?: LayoutCache;
 }
 
 /** The limits `hello` advertises, from the configuration. */
@@ -121,11 +125,12 @@ export class GatewayServer {
     const recoverEvent = gate ? (eventId: string, who: Principal) => gate.recover(eventId, who) : undefined;
     this.hub = new Hub({
       source: new StoreRoomSource(store),
-      feed: (onEntries) =>
+      feed: (onEntries, onMoved) =>
         new ChangeFeed({
           reader: options.feedReader,
-          control: store.redis as Redis,
+          subscriber: options.feedSubscriber,
           onEntries,
+          onMoved,
           onError: (err) => logger.warn({ err }, 'change feed read failed; retrying'),
           paceMs: config.rooms.feedPaceMs,
         }),
@@ -136,6 +141,7 @@ export class GatewayServer {
       metrics,
       logger,
       tickMs: config.tickMs,
+      sliceWatchers: config.rooms.sliceWatchers,
       resumeWindow: config.rooms.resumeWindow,
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,
@@ -198,7 +204,7 @@ export class GatewayServer {
       store,
       authenticator: options.authenticator,
       logger,
-      layouts: new LayoutCache(),
+      layouts: options.layouts ?? new LayoutCache(),
       liveStatus: (eventId: string) => {
         const room = this.hub.room(eventId);
         return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;

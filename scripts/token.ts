@@ -1,7 +1,7 @@
 /**
  * Mints a development token (HS256) and prints only the token, so that it can be captured:
  *
- *   npm run token -- --sub alice --scope "seats:read seats:hold" [--ttl 3600] [--secret S] [--issuer I] [--audience A]
+ *   npm run token -- --sub alice --scope "seats:read seats:hold" [--ttl 3600] [--secret S] [--issuer I] [--audience A] [--acc]
  *
  * The secret is --secret, else JWT_SECRET, else DEV_JWT_SECRET (the one `npm start` falls back to).
  * Issuer and audience default to JWT_ISSUER / JWT_AUDIENCE so tokens match a gateway configured the same way.
@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { DEV_JWT_SECRET, isScope, MAX_SUB_LENGTH, mintDevToken, SCOPES } from '../gateway/auth.js';
 
-const USAGE = `usage: npm run token -- --sub <subject> [--scope "<scopes>"] [--ttl <seconds>] [--secret <secret>] [--issuer <iss>] [--audience <aud>]
+const USAGE = `usage: npm run token -- --sub <subject> [--scope "<scopes>"] [--ttl <seconds>] [--secret <secret>] [--issuer <iss>] [--audience <aud>] [--acc]
+  --acc adds the acc: true claim (may hold protected wheelchair seats)
   scopes (space-separated): ${SCOPES.join(' ')}; default "seats:read seats:hold seats:book"`;
 
 function usage(problem: string): never {
@@ -27,6 +28,7 @@ try {
       secret: { type: 'string' },
       issuer: { type: 'string' },
       audience: { type: 'string' },
+      acc: { type: 'boolean', default: false },
     },
   }));
 } catch (err) {
@@ -56,5 +58,6 @@ const token = await mintDevToken(secret, {
   ttlSec,
   ...(issuer !== undefined && { issuer }),
   ...(audience !== undefined && { audience }),
+  ...(values.acc && { acc: true }),
 });
 process.stdout.write(`${token}\n`);

@@ -27,12 +27,13 @@ async function watchedEvent(paceMs: number) {
   const eventId = `feed${++n}`;
   expect((await t.store.createEvent({ eventId, seatCount: 200, rules, layout: { name: 'x' } })).ok).toBe(true);
   const reader = new Redis(testRedisUrl(), { enableAutoPipelining: false, autoResendUnfulfilledCommands: false });
-  readers.push(reader);
+  const subscriber = new Redis(testRedisUrl());
+  readers.push(reader, subscriber);
   const deliveries: { at: number; seqs: number[] }[] = [];
   let after = 0;
   const feed = new ChangeFeed({
     reader,
-    control: t.redis,
+    subscriber,
     paceMs,
     onEntries: (_ev, entries: ChangeEntry[]) => {
       deliveries.push({ at: performance.now(), seqs: entries.map((e) => e.seq) });
@@ -44,7 +45,7 @@ async function watchedEvent(paceMs: number) {
   });
   feed.watch({ eventId, logKey: eventKeys(t.prefix, eventId).log, afterSeq: () => after, paused: () => false });
   feed.start();
-  await sleep(50); // the first blocking read is waiting
+  await sleep(50); // the subscription is in place
   return { eventId, feed, deliveries, seqs: () => deliveries.flatMap((d) => d.seqs) };
 }
 

@@ -7,15 +7,13 @@
  * not cut by the shorter command timeout. The Redis server is private to this
  * file (started here on a free port, no persistence), never the shared one.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEventFromLayout } from '../core/events.js';
 import { SeatStore } from '../core/store/index.js';
 import { generateVenue } from '../core/layout/index.js';
-import { findBinary } from '../scripts/services/index.js';
 import { newPrefix, spawnGateway, token, type SpawnedGateway } from './support/gateway.js';
-import { freePort } from './support/net.js';
+import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
 import { TestClient } from './support/ws-client.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -25,66 +23,9 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A redis-server child of this test, without persistence: a restart empties it, script cache included. */
-class PrivateRedis {
-  child: ChildProcess | null = null;
-  readonly url: string;
-  private frozen = false;
-
-  constructor(
-    readonly binary: string,
-    readonly port: number,
-  ) {
-    this.url = `redis://127.0.0.1:${port}`;
-    cleanups.push(() => this.stop());
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          return;
-        } catch (err) {
-          if (attempt > 100) throw err;
-          await sleep(50);
-        }
-      }
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    this.thaw();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    this.child = null;
-  }
-
-  freeze(): void {
-    this.child!.kill('SIGSTOP');
-    this.frozen = true;
-  }
-
-  thaw(): void {
-    if (this.frozen) this.child?.kill('SIGCONT');
-    this.frozen = false;
-  }
-}
-
 async function privateRedis(): Promise<PrivateRedis> {
-  const binary = findBinary('redis-server', ['/usr/sbin', '/usr/local/sbin']);
-  expect(binary, 'redis-server binary').not.toBeNull();
-  const redis = new PrivateRedis(binary!, await freePort());
-  await redis.start();
+  const redis = await startPrivateRedis();
+  cleanups.push(() => redis.stop());
   return redis;
 }
 

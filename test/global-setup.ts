@@ -7,6 +7,11 @@
  * Servers started here are left running on purpose so the next run finds them; `npm run services -- stop`
  * stops them.
  *
+ * A local 3-master Redis Cluster is started too (scripts/services/redis-cluster.ts, from the
+ * redis-server binary) for the Cluster target of the end-to-end suites (test/support/targets.ts), and
+ * stopped at teardown; TEST_REDIS_CLUSTER_NODES=host:port,... uses a running Cluster instead, and
+ * TEST_REDIS_CLUSTER=0 leaves the Cluster target out.
+ *
  * The teardown fails the run (exit code 1) when the run left Redis keys or databases behind
  * (test/support/leaks.ts).
  */
@@ -14,6 +19,7 @@ import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
 import { ensureChromium } from '../scripts/chromium.js';
 import { dropDatabasesStartingWith, ensureServices } from '../scripts/services/index.js';
+import { onPath, startLocalCluster, type LocalCluster } from '../scripts/services/redis-cluster.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeLeftovers, findLeftovers, removeLeftovers } from './support/leaks.js';
 import { testDatabasePrefix } from './support/run.js';
@@ -35,10 +41,27 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   process.env.SEATMAP_TEST_RUN = randomBytes(4).toString('hex');
   project.provide('redisUrl', redisUrl);
   project.provide('databaseUrl', databaseUrl);
+  project.provide('redisClusterNodes', await testCluster());
   return teardown;
 }
 
+let localCluster: LocalCluster | undefined;
+
+/** The seeds of the Cluster the Cluster target runs on ('' when there is none). */
+async function testCluster(): Promise<string> {
+  if (process.env.TEST_REDIS_CLUSTER === '0') return '';
+  if (process.env.TEST_REDIS_CLUSTER_NODES) return process.env.TEST_REDIS_CLUSTER_NODES;
+  if (!onPath('redis-server') || !onPath('redis-cli')) {
+    process.stderr.write('[global-setup] redis-server and redis-cli are not on PATH: the Redis Cluster target is skipped\n');
+    return '';
+  }
+  localCluster = await startLocalCluster({ masters: 3 });
+  process.stderr.write(`[global-setup] a local 3-master Redis Cluster answers at ${localCluster.ports.map((p) => `127.0.0.1:${p}`).join(',')}\n`);
+  return localCluster.ports.map((p) => `127.0.0.1:${p}`).join(',');
+}
+
 export async function teardown(): Promise<void> {
+  await localCluster?.stop();
   // Local servers keep running for the next command (stop them with `npm run services -- stop`);
   // the gateway databases of this run are dropped. Anything else of this run still there is a leak.
   const { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, SEATMAP_TEST_RUN: run } = process.env;

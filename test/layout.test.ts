@@ -17,7 +17,7 @@ import {
 } from '../core/layout/index.js';
 
 /** A layout document as it arrives from JSON: currency and settings optional, anything goes in settings. */
-interface SeatDoc { label: string; x: number | string; y: number; category?: string }
+interface SeatDoc { label: string; x: number | string; y: number; category?: string; attrs?: string[]; rank?: number }
 interface RowDoc { label: string; category?: string; seats: SeatDoc[] }
 interface SectionDoc { id: string; label: string; category?: string; rows: RowDoc[] }
 interface LayoutDoc {
@@ -108,6 +108,10 @@ const producesOnly: Record<LayoutIssueCode, { make: () => LayoutDoc; path: strin
     // B/1 seat 1 still names vip; seat 2 is left with nothing.
     make: () => withChange((doc) => delete doc.sections[1]!.rows[0]!.category),
     path: 'sections[1].rows[0].seats[1]',
+  },
+  UNKNOWN_ATTRIBUTE: {
+    make: () => withChange((doc) => (doc.sections[0]!.rows[0]!.seats[1]!.attrs = ['aisle', 'wheelchar'])),
+    path: 'sections[0].rows[0].seats[1].attrs[1]',
   },
   TOO_MANY_SEATS: { make: oversized, path: 'sections' },
   BAD_SETTINGS: { make: () => ({ ...hall(), settings: { holdTtlMs: 0 } }), path: 'settings.holdTtlMs' },
@@ -386,5 +390,54 @@ describe('module boundaries', () => {
     for (const file of sources) {
       expect(readFileSync(new URL(file, dir), 'utf8')).not.toMatch(/from\s+['"][^'"]*gateway/);
     }
+  });
+});
+
+describe('seat attributes, focal point, ranks and selection settings', () => {
+  it('compiles attrs to bits, serves the focal point and ranks seats by rank, then by distance', () => {
+    const doc = hall();
+    doc.sections[0]!.rows[0]!.seats[0]!.attrs = ['wheelchair', 'aisle'];
+    doc.sections[0]!.rows[0]!.seats[1]!.attrs = ['companion'];
+    doc.sections[1]!.rows[0]!.seats[1]!.rank = 7;
+    doc.focal = { x: 1, y: 0 };
+    const compiled = compileLayout(parseLayout(doc));
+    expect([...compiled.seatAttrs]).toEqual([1 | 4, 2, 0, 0, 0, 0, 0]);
+    expect(compiled.focal).toEqual({ x: 1, y: 0 });
+    // the ranked seat (6) first; then by distance to (1, 0): seat 1 (0), seats 0 and 2 (1 m, a tie), seat 3 (√2), seat 4 (1.5), seat 5 (4)
+    expect([...compiled.seatRank]).toEqual([2, 1, 2, 3, 4, 5, 0]);
+  });
+
+  it('defaults the focal point to the centre of the bounding box', () => {
+    expect(compileLayout(parseLayout(hall())).focal).toEqual({ x: 3, y: 0.75 });
+  });
+
+  it('refuses a seat that is both wheelchair and companion, and an attribute listed twice', () => {
+    const both = withChange((doc) => (doc.sections[0]!.rows[0]!.seats[0]!.attrs = ['wheelchair', 'companion']));
+    expect(issuesOf(both)).toEqual([{ code: 'UNKNOWN_ATTRIBUTE', path: 'sections[0].rows[0].seats[0].attrs', message: expect.stringContaining('not both') }]);
+    const twice = withChange((doc) => (doc.sections[0]!.rows[0]!.seats[0]!.attrs = ['aisle', 'aisle']));
+    expect(issuesOf(twice)).toEqual([{ code: 'UNKNOWN_ATTRIBUTE', path: 'sections[0].rows[0].seats[0].attrs[1]', message: expect.stringContaining('twice') }]);
+  });
+
+  it('refuses a rank that is not a non-negative integer, and a malformed focal point', () => {
+    expect(issuesOf(withChange((doc) => (doc.sections[0]!.rows[0]!.seats[0]!.rank = 1.5)))[0]?.code).toBe('INVALID_SHAPE');
+    expect(issuesOf({ ...hall(), focal: { x: 1 } })[0]).toMatchObject({ code: 'INVALID_SHAPE', path: 'focal.y' });
+  });
+
+  it('takes orphanPolicy and accessible beside the hold limits, and keeps them as written', () => {
+    const settings = { maxSeatsPerToken: 4, orphanPolicy: 'lenient', accessible: { protectUntil: 1_800_000_000_000, maxCompanionsPerWheelchair: 2 } };
+    const layout = parseLayout({ ...hall(), settings });
+    expect(layout.settings).toEqual(settings);
+    const compiled = compileLayout(layout);
+    expect(compiled.settings).toEqual({ ...DEFAULT_SETTINGS, maxSeatsPerToken: 4 });
+    expect(compiled.selection).toEqual({ orphanPolicy: 'lenient', accessible: { protectUntil: 1_800_000_000_000, maxCompanionsPerWheelchair: 2 } });
+    expect(compileLayout(parseLayout(hall())).selection).toEqual({ orphanPolicy: 'off', accessible: { protectUntil: null, maxCompanionsPerWheelchair: 1 } });
+  });
+
+  it('reports bad selection settings as BAD_SETTINGS at their path', () => {
+    expect(issuesOf({ ...hall(), settings: { orphanPolicy: 'sometimes' } })).toEqual([{ code: 'BAD_SETTINGS', path: 'settings.orphanPolicy', message: expect.any(String) }]);
+    expect(issuesOf({ ...hall(), settings: { accessible: { maxCompanionsPerWheelchair: 4 } } })).toEqual([
+      { code: 'BAD_SETTINGS', path: 'settings.accessible.maxCompanionsPerWheelchair', message: expect.any(String) },
+    ]);
+    expect(issuesOf({ ...hall(), settings: { accessible: { until: 1 } } })[0]).toMatchObject({ code: 'BAD_SETTINGS', path: 'settings.accessible' });
   });
 });

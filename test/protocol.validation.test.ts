@@ -144,3 +144,46 @@ describe('queue and auth requests', () => {
     expect(decodeRequest(encodeMessage({ t: 'queue', rid: 'r', ev: 'e1' } as never), MAX_SEATS)).toMatchObject({ ok: true, request: { t: 'queue' } });
   });
 });
+
+describe('best available, swap and extend with ms', () => {
+  const base = { rid: 1, ev: 'e1' };
+  const ok = (frame: object) => validateRequest({ ...base, ...frame }, MAX_SEATS);
+  const refused = (frame: object) => {
+    const r = ok(frame);
+    expect(r.ok, JSON.stringify(frame)).toBe(false);
+    return r.ok ? '' : r.msg;
+  };
+
+  it('accepts best with its optional fields, and keeps only those given', () => {
+    expect(ok({ t: 'hold', best: { n: 2 } })).toEqual({ ok: true, request: { t: 'hold', ...base, best: { n: 2 } } });
+    expect(ok({ t: 'hold', best: { n: 4.0, categories: ['premium'], sections: ['A', 'B'], together: false, accessible: 1 }, tok: 'abcdefgh' })).toEqual({
+      ok: true,
+      request: { t: 'hold', ...base, tok: 'abcdefgh', best: { n: 4, categories: ['premium'], sections: ['A', 'B'], together: false, accessible: 1 } },
+    });
+  });
+
+  it('refuses a malformed best, and best beside seats', () => {
+    expect(refused({ t: 'hold', best: { n: 2 }, seats: [1] })).toMatch(/not both/);
+    expect(refused({ t: 'hold', best: 2 })).toMatch(/best must be a map/);
+    for (const n of [0, -1, 1.5, MAX_SEATS + 1, '2', null]) expect(refused({ t: 'hold', best: { n } })).toMatch(/best\.n/);
+    expect(refused({ t: 'hold', best: { n: 2, categories: [] } })).toMatch(/best\.categories/);
+    expect(refused({ t: 'hold', best: { n: 2, sections: ['a\u0000'] } })).toMatch(/best\.sections/);
+    expect(refused({ t: 'hold', best: { n: 2, together: 'yes' } })).toMatch(/best\.together/);
+    expect(refused({ t: 'hold', best: { n: 2, accessible: 3 } })).toMatch(/must not exceed best\.n/);
+    expect(refused({ t: 'hold', best: { n: 2, accessible: -1 } })).toMatch(/best\.accessible/);
+  });
+
+  it('swap takes two seat lists, either may be empty, not both', () => {
+    expect(ok({ t: 'swap', tok: 'abcdefgh', release: [1, 2], hold: [] })).toEqual({ ok: true, request: { t: 'swap', ...base, tok: 'abcdefgh', release: [1, 2], hold: [] } });
+    expect(refused({ t: 'swap', tok: 'abcdefgh', release: [], hold: [] })).toMatch(/both be empty/);
+    expect(refused({ t: 'swap', tok: 'abcdefgh', release: [1] })).toMatch(/hold must be an array/);
+    expect(refused({ t: 'swap', tok: 'abcdefgh', release: [1.5], hold: [] })).toMatch(/integers/);
+    expect(refused({ t: 'swap', release: [1], hold: [2] })).toMatch(/tok/);
+  });
+
+  it('extend takes ms from 0 to a day', () => {
+    expect(ok({ t: 'extend', tok: 'abcdefgh', ms: 0 })).toEqual({ ok: true, request: { t: 'extend', ...base, tok: 'abcdefgh', ms: 0 } });
+    expect(ok({ t: 'extend', tok: 'abcdefgh', ms: 60_000 })).toMatchObject({ ok: true, request: { ms: 60_000 } });
+    for (const ms of [-1, 1.5, 86_400_001, '1000']) expect(refused({ t: 'extend', tok: 'abcdefgh', ms })).toMatch(/ms must be an integer/);
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Model-based property test against the real Redis: random interleavings of
- * hold / release / extend / expire / book / block / unblock from several
+ * hold / release / extend / expire / book / block / unblock (one by one and
+ * in bulk) and the box office's direct book of free seats from several
  * holders and tokens, with the event's waiting room put on and taken off,
  * joined and advanced in between (holds then pass the gate only when
  * admitted: NOT_ADMITTED, QUEUE_CLOSED), under a virtual clock. After every step the results and
@@ -30,13 +31,17 @@ const opArb = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('release' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef, seats: fc.option(seatList, { nil: undefined }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('extend' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('book' as const), ownHolder: fc.boolean(), holder: fc.nat(3), token: tokenRef, key: fc.constantFrom('k1', 'k2', 'k3', 'k4') }) },
+  // the box office: keys shared with book, so a key of one used by the other is seen too
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('bookFree' as const), holder: fc.nat(3), seats: seatList, key: fc.constantFrom('k1', 'k2', 'f1', 'f2', 'f3') }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('blockBulk' as const), seats: seatList }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unblockBulk' as const), seats: seatList }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('block' as const), seats: seatList }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unblock' as const), seats: seatList }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('expire' as const), limit: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const), tokensPerEvent: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 500 }) }) },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       op: fc.constant('queueOn' as const),
       // exact binary fractions per ms (1, 0.5, 0.25, 0.125): the stored credit is never rounded
@@ -48,9 +53,9 @@ const opArb = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('queueOff' as const) }) },
   // every free seat blocked: the event is sold out, and a waiting room that closes when sold out closes
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('blockFree' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('blockFree' as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('join' as const), holder: fc.nat(3) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('admit' as const) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('admit' as const) }) },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -172,6 +177,20 @@ describe('seat store, model-based', () => {
                 expected = model.book(now, holder, token, op.key);
                 break;
               }
+              case 'bookFree': {
+                const holder = HOLDERS[op.holder]!;
+                actual = await store.bookFree({ eventId, holder, seats: op.seats, key: op.key });
+                expected = model.bookFree(holder, op.seats, op.key);
+                break;
+              }
+              case 'blockBulk':
+                actual = await store.setStatesBulk('block', eventId, op.seats);
+                expected = model.setStatesBulk(0, 3, op.seats);
+                break;
+              case 'unblockBulk':
+                actual = await store.setStatesBulk('unblock', eventId, op.seats);
+                expected = model.setStatesBulk(3, 0, op.seats);
+                break;
               case 'block':
                 actual = await store.block(eventId, op.seats);
                 expected = model.setStates(0, 3, 'UNAVAILABLE', op.seats);
@@ -249,6 +268,8 @@ describe('seat store, model-based', () => {
       'release:OK', 'release:BAD_SEAT', 'release:EXPIRED', 'release:NOT_HOLDER',
       'extend:OK', 'extend:EXPIRED', 'extend:NOT_HOLDER',
       'book:OK', 'book:BAD_REQUEST', 'book:CONFLICT', 'book:EXPIRED', 'book:NOT_HOLDER',
+      'bookFree:OK', 'bookFree:BAD_REQUEST', 'bookFree:BAD_SEAT', 'bookFree:UNAVAILABLE', 'bookFree:CONFLICT',
+      'blockBulk:OK', 'blockBulk:BAD_SEAT', 'blockBulk:BAD_REQUEST', 'unblockBulk:OK',
       'block:OK', 'block:BAD_SEAT', 'block:UNAVAILABLE', 'unblock:OK', 'unblock:CONFLICT', 'expire:OK', 'sweep:OK',
       'hold:NOT_ADMITTED', 'hold:QUEUE_CLOSED', 'queueOn:OK', 'queueOff:OK', 'join:OK', 'admit:OK',
     ];

@@ -14,12 +14,23 @@
  *   error rolls the whole round back; its entries stay pending and are read
  *   again.
  *
+ * - Driven by change signals (core/store/change-signals.ts): every outbox
+ *   write comes with a change-log append in the same script, whose signal
+ *   marks the outbox dirty; a round reads the dirty outboxes only. At rest a
+ *   flusher costs Redis a constant, however many events exist: a SCARD of the
+ *   registry per refreshMs and a claim window (outbox-claims.ts) per
+ *   claimIdleMs / 2, whose outboxes are also read (a lost signal is caught
+ *   there), and after a lost subscriber connection every outbox is read once.
+ *
  * This file runs the rounds; the parts live beside it: outbox-reader.ts and
  * outbox-claims.ts (reading), event-rows.ts and commit-round.ts (committing),
  * dead-letters.ts (refusals), codes.ts (channel names and payloads).
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type pg from 'pg';
+import { ChangeSignals, changeChannel } from '../store/change-signals.js';
+import { globalKeys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-client.js';
 import { commitRound, type CommittedBooking } from './commit-round.js';
 import { DeadLetters, malformedEntry, type DeadEntry } from './dead-letters.js';
 import { EventRows } from './event-rows.js';
@@ -32,7 +43,7 @@ export type { CommittedBooking } from './commit-round.js';
 export { DeadLetterError } from './dead-letters.js';
 
 export interface BookingFlusherOptions {
-  redis: Redis;
+  redis: RedisClient;
   pool: pg.Pool;
   /** the seat store's key prefix */
   prefix: string;
@@ -42,11 +53,11 @@ export interface BookingFlusherOptions {
   group?: string;
   /** most entries read per outbox per round (default 500) */
   batchSize?: number;
-  /** how long a blocking read waits for new entries (default 1000 ms) */
+  /** how long a quiet round waits for a change signal before it looks again (default 1000 ms) */
   blockMs?: number;
   /** entries pending this long with another consumer are taken over (default 5000 ms) */
   claimIdleMs?: number;
-  /** how often the event registry is read again (default 1000 ms) */
+  /** how often the event registry's size is looked at (default 1000 ms; it is read in full when it changed) */
   refreshMs?: number;
   /** called after each commit with the bookings that are now durable in Postgres */
   onCommitted?(bookings: CommittedBooking[]): void;
@@ -74,12 +85,13 @@ export interface FlusherStats {
 export class BookingFlusher {
   readonly stats: FlusherStats = { rounds: 0, transactions: 0, inserted: 0, duplicates: 0, dead: 0, acked: 0, claimed: 0, holdExpiries: 0 };
 
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly pool: pg.Pool;
   private readonly consumer: string;
   private readonly group: string;
   private readonly blockMs: number;
   private readonly refreshMs: number;
+  private readonly batchSize: number;
   private readonly onCommitted: ((bookings: CommittedBooking[]) => void) | undefined;
   private readonly onErrorFn: ((err: unknown) => void) | undefined;
   private readonly reader: OutboxReader;
@@ -89,7 +101,9 @@ export class BookingFlusher {
 
   private running = false;
   private loop: Promise<void> | undefined;
-  private blocking: Redis | undefined;
+  private subscriber: RedisClient | undefined;
+  private signals: ChangeSignals | undefined;
+  private readonly prefix: string;
   private wake: (() => void) | undefined;
 
   constructor(options: BookingFlusherOptions) {
@@ -101,10 +115,12 @@ export class BookingFlusher {
     this.refreshMs = options.refreshMs ?? 1000;
     this.onCommitted = options.onCommitted;
     this.onErrorFn = options.onError;
+    this.prefix = options.prefix;
     const batchSize = options.batchSize ?? 500;
+    this.batchSize = batchSize;
     const { redis, prefix, consumer } = options;
     const group = this.group;
-    this.eventRows = new EventRows(redis, this.pool, prefix);
+    this.eventRows = new EventRows(redis as Redis, this.pool, prefix);
     this.reader = new OutboxReader({
       redis,
       prefix,
@@ -115,26 +131,59 @@ export class BookingFlusher {
       onNewEvent: (eventId) => this.eventRows.recordEvent(eventId, 0),
     });
     this.claims = new OutboxClaims({ redis, group, consumer, claimIdleMs: options.claimIdleMs ?? 5000, batchSize });
-    this.deadLetters = new DeadLetters({ redis, pool: this.pool, prefix, group, consumer, report: (err) => this.report(err) });
+    this.deadLetters = new DeadLetters({ redis: redis as Redis, pool: this.pool, prefix, group, consumer, report: (err) => this.report(err) });
   }
 
-  /** Starts the background loop (blocking reads on a dedicated connection). */
+  /** Starts the background loop, with a subscriber connection of its own for the change signals. */
   start(): void {
     if (this.loop) return;
     this.running = true;
-    this.blocking = this.redis.duplicate();
-    this.blocking.on('error', () => undefined); // errors surface on the read itself
+    const subscriber: RedisClient = this.redis.isCluster
+      ? (this.redis as Cluster).duplicate(undefined, { shardedSubscribers: true })
+      : (this.redis as Redis).duplicate({ enableAutoPipelining: false });
+    subscriber.on('error', () => undefined); // a lost subscriber shows as a resubscription
+    this.subscriber = subscriber;
+    this.signals = new ChangeSignals({
+      subscriber,
+      onSignal: (channel) => {
+        const outbox = this.reader.outboxOf(this.eventOfChannel(channel));
+        if (!outbox) return;
+        this.reader.markDirty(outbox);
+        this.wake?.();
+      },
+      onResubscribed: () => {
+        this.reader.markAllDirty();
+        this.reader.invalidateRegistry();
+        this.wake?.();
+      },
+      onError: (err) => this.report(err),
+    });
+    // a new event is announced on the registry's channel (SeatStore.createEvent): the registry is read at once
+    const announcements = globalKeys(this.prefix).events;
+    subscriber.on('message', (channel: string) => {
+      if (channel !== announcements) return;
+      this.reader.invalidateRegistry();
+      this.wake?.();
+    });
+    subscriber.subscribe(announcements).catch((err: unknown) => this.report(err));
     this.loop = this.run();
+  }
+
+  /** change channel -> event id (the channel is the event's log key, `<prefix>{<event>}:log`) */
+  private eventOfChannel(channel: string): string {
+    return channel.slice(this.prefix.length + 1, channel.length - '}:log'.length);
   }
 
   /** Stops the loop; a round in progress finishes (commits and acks) first. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
-    this.blocking?.disconnect();
     await this.loop;
+    this.signals?.close();
+    this.subscriber?.disconnect();
     this.loop = undefined;
-    this.blocking = undefined;
+    this.subscriber = undefined;
+    this.signals = undefined;
   }
 
   /** Entries waiting in the outboxes this flusher watches (committed entries are deleted): the backlog, e.g. during a Postgres outage. */
@@ -162,24 +211,43 @@ export class BookingFlusher {
     }
   }
 
-  private async round(block: boolean): Promise<number> {
+  /**
+   * One round. Running (`signalled`), it reads the outboxes signalled since
+   * the last round and the claim window's; flushOnce() reads every outbox.
+   */
+  private async round(signalled: boolean): Promise<number> {
     this.stats.rounds++;
-    await this.reader.refreshIfDue();
+    const added = await this.reader.refreshIfDue();
+    // subscribed before the new outboxes (dirty) are read: a later entry is signalled
+    if (this.signals && added.length > 0) await this.signals.add(added.map((eventId) => changeChannel(this.prefix, eventId)));
     if (this.reader.size === 0) {
-      if (block) await this.sleep(Math.min(this.blockMs, this.refreshMs));
+      if (signalled) await this.sleep(Math.min(this.blockMs, this.refreshMs));
       return 0;
     }
     let entries: RawEntry[];
+    let taken: string[] = [];
     try {
       const claimed = await this.claims.claimIfDue(this.reader.streams());
       this.stats.claimed += claimed.length;
+      for (const outbox of this.claims.lastWindow) this.reader.markDirty(outbox);
       entries = [...claimed, ...(await this.reader.readOwnPending())];
-      if (entries.length === 0 && block && this.blocking) {
-        entries = await this.reader.readNew(this.blocking, this.blockMs);
+      if (signalled) {
+        taken = this.reader.takeDirty();
+        const fresh = await this.reader.readNew(this.redis, null, taken);
+        entries.push(...fresh);
+        // an outbox that filled the batch has more: it stays dirty
+        const perStream = new Map<string, number>();
+        for (const e of fresh) perStream.set(e.stream, (perStream.get(e.stream) ?? 0) + 1);
+        for (const [stream, n] of perStream) if (n >= this.batchSize) this.reader.markDirty(stream);
+        if (entries.length === 0) {
+          if (this.reader.dirtyCount === 0) await this.sleep(Math.min(this.blockMs, this.refreshMs, Math.max(1, this.claims.dueIn())));
+          return 0;
+        }
       } else {
         entries.push(...(await this.reader.readNew(this.redis, null)));
       }
     } catch (err) {
+      for (const outbox of taken) this.reader.markDirty(outbox);
       // a stream or its group vanished (event deleted or recreated, Redis flushed): set every group up again at once
       if (err instanceof Error && /NOGROUP|no longer exists/.test(err.message)) {
         this.reader.reset();
@@ -263,7 +331,7 @@ export class BookingFlusher {
     for (const g of gone) add(g.stream, g.entryId);
     let settled = 0;
     for (const [stream, ids] of byStream) {
-      const results = await this.redis.multi().xack(stream, this.group, ...ids).xdel(stream, ...ids).exec();
+      const results = await (this.redis as Redis).multi().xack(stream, this.group, ...ids).xdel(stream, ...ids).exec();
       const failed = results?.find(([err]) => err);
       if (!results || failed) throw failed?.[0] ?? new Error(`acknowledging ${stream}: transaction discarded`);
       settled += ids.length;

@@ -17,6 +17,7 @@
  */
 import type pg from 'pg';
 import type { HoldRules, RestoredBooking, SeatStore } from '../store/seat-store.js';
+import { geometryOfDocument } from '../events.js';
 import { appendToLog } from './event-log.js';
 import { isActive, type BookingState } from './states.js';
 import { Rollback, inTransaction } from './transaction.js';
@@ -83,7 +84,8 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     }));
     // a new epoch, later than any the event had: clients holding the old one re-snapshot
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
-    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored });
+    const geometry = geometryOfDocument(row.layout, seatCount);
+    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }) });
     if (!created.ok) {
       if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);

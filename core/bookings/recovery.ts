@@ -10,7 +10,7 @@ import type { SeatStore } from '../store/seat-store.js';
 import { rebuildEvent, type RebuildOutcome } from './rebuild.js';
 
 /** events checked key by key per pass (the rest are checked through the registry set) */
-const CHECKED_PER_PASS = 64;
+export const CHECKED_PER_PASS = 64;
 
 export interface EventRecoveryOptions {
   pool: pg.Pool;
@@ -66,27 +66,39 @@ export class EventRecovery {
   }
 
   /**
-   * One pass over every event Postgres has a layout for. An event missing from
-   * the registry set (what a flushed or new Redis looks like) is rebuilt; of
-   * the others, a rotating window of CHECKED_PER_PASS is checked key by key
-   * (what an evicted event looks like). So a pass costs Redis 1 + at most
-   * CHECKED_PER_PASS commands, however many events there are.
+   * One pass. Usually a window: the next CHECKED_PER_PASS events Postgres has
+   * a layout for are looked up in the registry (one SMISMEMBER) and key by key
+   * (what an evicted event looks like), so a pass costs Redis 2 + at most
+   * CHECKED_PER_PASS commands, however many events there are. When the
+   * registry holds fewer events than Postgres knows (what a flushed or new
+   * Redis looks like), the pass compares every id at once and rebuilds the
+   * missing events.
    */
   async checkAll(): Promise<void> {
     const { pool, store } = this.options;
     try {
-      const res = await pool.query<{ id: string }>('SELECT id FROM events WHERE layout IS NOT NULL AND deleted_at IS NULL ORDER BY id');
-      const ids = res.rows.map((r) => r.id);
-      if (ids.length === 0) return;
-      const registered = new Set(await store.registeredEvents());
-      const missing = ids.filter((id) => !registered.has(id));
-      const window = ids.filter((id) => registered.has(id));
-      const start = this.windowStart % Math.max(1, window.length);
-      const sample = [...window.slice(start, start + CHECKED_PER_PASS), ...window.slice(0, Math.max(0, start + CHECKED_PER_PASS - window.length))];
+      const counted = await pool.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE layout IS NOT NULL AND deleted_at IS NULL');
+      const known = Number(counted.rows[0]?.n ?? 0);
+      if (known === 0) return;
+      if ((await store.redis.scard(store.global.events)) < known) {
+        const res = await pool.query<{ id: string }>('SELECT id FROM events WHERE layout IS NOT NULL AND deleted_at IS NULL ORDER BY id');
+        const registered = new Set(await store.registeredEvents());
+        await Promise.all(res.rows.map((r) => r.id).filter((id) => !registered.has(id)).map((id) => this.ensure(id)));
+        return;
+      }
+      const start = this.windowStart % known;
       this.windowStart = start + CHECKED_PER_PASS;
+      const res = await pool.query<{ id: string }>(
+        `(SELECT id FROM events WHERE layout IS NOT NULL AND deleted_at IS NULL ORDER BY id OFFSET $1 LIMIT $2)
+         UNION ALL
+         (SELECT id FROM events WHERE layout IS NOT NULL AND deleted_at IS NULL ORDER BY id LIMIT $3)`,
+        [start, CHECKED_PER_PASS, Math.max(0, Math.min(start, start + CHECKED_PER_PASS - known))],
+      );
+      const sample = [...new Set(res.rows.map((r) => r.id))];
+      if (sample.length === 0) return;
+      const inRegistry = (await store.redis.smismember(store.global.events, ...sample)) as number[];
       const present = await store.eventsExist(sample);
-      missing.push(...sample.filter((_, i) => !present[i]));
-      await Promise.all(missing.map((id) => this.ensure(id)));
+      await Promise.all(sample.filter((_, i) => !inRegistry[i] || !present[i]).map((id) => this.ensure(id)));
     } catch (err) {
       this.options.onError?.(err);
     }

@@ -25,7 +25,7 @@ import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
 import type { SeatCategories, SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
-import { bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
+import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
 import { EventWatches } from './watches.js';
 import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
@@ -473,6 +473,18 @@ export class SeatMapClient extends Emitter<ClientEvents> {
    */
   book(ev: string, tok: string, options: { key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
     return bookHold(this.operations, ev, tok, options);
+  }
+
+  /**
+   * Box office (a token with the `seats:box-office` scope): books free seats
+   * directly, without a hold, all or nothing; resolves once the server has
+   * committed the booking. Idempotent on `key` (a fresh one by default) with
+   * the same seats, retried like book(); the key with other seats rejects
+   * with CONFLICT, a seat that is not free with UNAVAILABLE (`seats` names
+   * them, nothing was booked).
+   */
+  bookSeats(ev: string, seats: readonly number[], options: { key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
+    return bookFreeSeats(this.operations, ev, seats, options);
   }
 
   /**

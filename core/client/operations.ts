@@ -53,22 +53,29 @@ const BOOKING_STATES: readonly string[] = ['pending_payment', 'confirmed', 'chec
 
 /** Books a token; asks again with the same key after a lost reply or a PENDING, until the timeout. */
 export async function bookHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
-  return durableBooking(ctx, 'book', ev, tok, options);
+  const key = options.key ?? newIdempotencyKey();
+  return durableBooking(ctx, { t: 'book', ev, tok, key }, tok, key, options.timeoutMs);
 }
 
 /** Checks a token out (a booking awaiting payment until `payBy`); retried like bookHold. */
 export async function checkoutHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<CheckoutResult> {
-  const result = await durableBooking(ctx, 'checkout', ev, tok, options);
+  const key = options.key ?? newIdempotencyKey();
+  const result = await durableBooking(ctx, { t: 'checkout', ev, tok, key }, tok, key, options.timeoutMs);
   return { ...result, state: result.state ?? 'pending_payment' };
 }
 
-async function durableBooking(ctx: OperationContext, t: 'book' | 'checkout', ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
+/** Box office (scope seats:box-office): books free seats directly, without a hold; retried like bookHold. */
+export async function bookFreeSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
   const key = options.key ?? newIdempotencyKey();
-  const deadline = Date.now() + (options.timeoutMs ?? ctx.bookTimeoutMs);
+  return durableBooking(ctx, { t: 'book', ev, seats: [...seats], key }, undefined, key, options.timeoutMs);
+}
+
+async function durableBooking(ctx: OperationContext, body: RequestBody, tok: string | undefined, key: string, timeoutMs: number | undefined): Promise<BookResult> {
+  const deadline = Date.now() + (timeoutMs ?? ctx.bookTimeoutMs);
   for (;;) {
     try {
-      const ok = await operation(ctx, { t, ev, tok, key }, tok, Math.max(1, deadline - Date.now()));
-      ctx.holds.forget(tok);
+      const ok = await operation(ctx, body, tok, Math.max(1, deadline - Date.now()));
+      if (tok) ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),
         // `reference` (older gateways send only `ref`, its old name)

@@ -1,6 +1,7 @@
 import { LayoutError } from './issues.js';
-import type { Category, Layout } from './schema.js';
+import type { Category, Layout, SeatAttribute } from './schema.js';
 import type { EventSettings } from './settings.js';
+import type { SelectionSettings } from './selection-settings.js';
 import { findContentIssues, resolveLayoutSettings } from './validate.js';
 
 /**
@@ -14,6 +15,8 @@ export interface CompiledLayout {
   seatCount: number;
   /** The layout's overrides merged over DEFAULT_SETTINGS. */
   settings: EventSettings;
+  /** The orphan policy and accessible-seat protection, merged over their defaults. */
+  selection: SelectionSettings;
   categories: Category[];
   /** Per seat: index into `categories`. */
   seatCategory: Uint16Array;
@@ -25,6 +28,12 @@ export interface CompiledLayout {
   seatRow: Uint32Array;
   rows: { section: number; label: string }[];
   sections: { id: string; label: string; firstRow: number; rowCount: number }[];
+  /** Per seat: its attributes as bits, SEAT_ATTRIBUTE_BITS. */
+  seatAttrs: Uint8Array;
+  /** Per seat: its place in best available, 0 best; equal ranks are ties (see rankSeats). */
+  seatRank: Uint32Array;
+  /** The layout's focal point, or the centre of the seats' bounding box. */
+  focal: { x: number; y: number };
   /** Human labels of a seat; throws RangeError for an index out of range. */
   seatLabel(index: number): { section: string; row: string; seat: string };
   /** The index of a seat given its section id and row and seat labels. */
@@ -81,6 +90,29 @@ export function compileLayout(layout: Layout): CompiledLayout {
   });
   rowStart[rowCount] = seatCount;
 
+  const seatAttrs = new Uint8Array(seatCount);
+  const explicitRank: (number | undefined)[] = new Array<number | undefined>(seatCount);
+  // the bounding box from the document's numbers: exact, where the Float32 copies are not
+  const box = { minX: Infinity, maxX: -Infinity, minY: Infinity, maxY: -Infinity };
+  seat = 0;
+  for (const section of layout.sections) {
+    for (const row of section.rows) {
+      for (const s of row.seats) {
+        let bits = 0;
+        for (const attr of s.attrs ?? []) bits |= SEAT_ATTRIBUTE_BITS[attr as SeatAttribute] ?? 0;
+        seatAttrs[seat] = bits;
+        explicitRank[seat] = s.rank;
+        box.minX = Math.min(box.minX, s.x);
+        box.maxX = Math.max(box.maxX, s.x);
+        box.minY = Math.min(box.minY, s.y);
+        box.maxY = Math.max(box.maxY, s.y);
+        seat++;
+      }
+    }
+  }
+  const focal = layout.focal ?? { x: (box.minX + box.maxX) / 2, y: (box.minY + box.maxY) / 2 };
+  const seatRank = rankSeats(seatX, seatY, explicitRank, focal);
+
   const lookup = createSeatLookup(sections, rows, rowStart, seatLabels);
 
   return {
@@ -88,6 +120,7 @@ export function compileLayout(layout: Layout): CompiledLayout {
     currency: layout.currency,
     seatCount,
     settings: resolved.settings,
+    selection: resolved.selection,
     categories: layout.categories.map(({ id, label, price }) => ({ id, label, price })),
     seatCategory,
     seatX,
@@ -96,6 +129,9 @@ export function compileLayout(layout: Layout): CompiledLayout {
     seatRow,
     rows,
     sections,
+    seatAttrs,
+    seatRank,
+    focal: { x: focal.x, y: focal.y },
     seatLabel(index) {
       if (!Number.isInteger(index) || index < 0 || index >= seatCount) {
         throw new RangeError(`seat index ${index} is out of range [0, ${seatCount})`);
@@ -116,6 +152,45 @@ export function seatsByCategory(compiled: CompiledLayout): Uint32Array {
   const counts = new Uint32Array(compiled.categories.length);
   for (const category of compiled.seatCategory) counts[category]! += 1;
   return counts;
+}
+
+/** The bit of each seat attribute in `seatAttrs` (the store's scripts read the same bits). */
+export const SEAT_ATTRIBUTE_BITS: Readonly<Record<SeatAttribute, number>> = Object.freeze({
+  wheelchair: 1,
+  companion: 2,
+  aisle: 4,
+  restrictedView: 8,
+});
+
+/**
+ * Dense ranks, 0 best: seats with a layout `rank` first, by that rank; then
+ * the others by their distance to the focal point, to the centimetre (closer
+ * is better). Equal keys get equal ranks, so best available sees the tie and
+ * breaks it at random.
+ */
+function rankSeats(xs: Float32Array, ys: Float32Array, explicit: readonly (number | undefined)[], focal: { x: number; y: number }): Uint32Array {
+  const n = xs.length;
+  const keyGroup = new Uint8Array(n);
+  const keyValue = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const rank = explicit[i];
+    if (rank !== undefined) {
+      keyValue[i] = rank;
+    } else {
+      keyGroup[i] = 1;
+      keyValue[i] = Math.round(Math.hypot(xs[i]! - focal.x, ys[i]! - focal.y) * 100);
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => keyGroup[a]! - keyGroup[b]! || keyValue[a]! - keyValue[b]!);
+  const ranks = new Uint32Array(n);
+  let rank = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const prev = k > 0 ? order[k - 1]! : -1;
+    if (k > 0 && (keyGroup[i] !== keyGroup[prev] || keyValue[i] !== keyValue[prev])) rank++;
+    ranks[i] = rank;
+  }
+  return ranks;
 }
 
 function isSeat(index: number, seatCount: number): boolean {

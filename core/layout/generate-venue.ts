@@ -366,3 +366,27 @@ function toSection(plan: SectionPlan, nextKeep: () => number): Section {
   });
   return { id: plan.id, label: plan.label, category, rows };
 }
+
+/**
+ * The demo event's selection setup on a generated venue: the lenient orphan
+ * policy, and in every section the two end seats of the back row marked
+ * `wheelchair`, each with its inner neighbour a `companion` seat (rows of
+ * four seats or more). Wheelchair seats are not protected (no protectUntil),
+ * so anyone may buy them; the map shows them.
+ */
+export function withDemoSelection(layout: Layout): Layout {
+  const sections = layout.sections.map((section): Section => {
+    const back = section.rows.length - 1;
+    return {
+      ...section,
+      rows: section.rows.map((row, r): Row => {
+        const n = row.seats.length;
+        if (r !== back || n < 4) return row;
+        const attrsOf = (k: number): string[] | undefined =>
+          k === 0 || k === n - 1 ? ['wheelchair'] : k === 1 || k === n - 2 ? ['companion'] : undefined;
+        return { ...row, seats: row.seats.map((seat, k) => (attrsOf(k) ? { ...seat, attrs: attrsOf(k)! } : seat)) };
+      }),
+    };
+  });
+  return { ...layout, sections, settings: { ...layout.settings, orphanPolicy: 'lenient' } };
+}

@@ -17,7 +17,21 @@ export {
   type Row,
   type Section,
   type Seat,
+  SEAT_ATTRIBUTES,
+  MAX_RANK,
+  type SeatAttribute,
+  type LayoutSettingsOverrides,
 } from './schema.js';
+export {
+  DEFAULT_SELECTION_SETTINGS,
+  MAX_COMPANIONS_PER_WHEELCHAIR,
+  ORPHAN_POLICIES,
+  resolveSelectionSettings,
+  type AccessibleSettings,
+  type OrphanPolicy,
+  type SelectionSettings,
+  type SelectionSettingsOverrides,
+} from './selection-settings.js';
 export {
   DEFAULT_SETTINGS,
   SETTINGS_LIMITS,
@@ -30,5 +44,7 @@ export {
   type SettingsResolution,
 } from './settings.js';
 export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from './validate.js';
-export { compileLayout, seatsByCategory, type CompiledLayout } from './compile.js';
-export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, type VenueOptions } from './generate-venue.js';
+export { compileLayout, seatsByCategory, SEAT_ATTRIBUTE_BITS, type CompiledLayout } from './compile.js';
+export { seatsOfGroups, type GroupSeats, type SeatGroups } from './seat-groups.js';
+export { STATE_NAMES, countAvailability, type AvailabilityCounts, type FreeBlock, type GroupAvailability, type StateCounts } from './availability.js';
+export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, withDemoSelection, type VenueOptions } from './generate-venue.js';

@@ -12,6 +12,7 @@ export const LAYOUT_ISSUE_CATALOGUE = {
   EMPTY_ROW: 'A row has no seats.',
   UNKNOWN_CATEGORY: 'A section, row or seat refers to a category id that is not declared.',
   MISSING_CATEGORY: 'A seat has no category: neither the seat, its row nor its section names one.',
+  UNKNOWN_ATTRIBUTE: 'A seat attribute is not in the vocabulary (wheelchair, companion, aisle, restrictedView), is listed twice, or a seat is both wheelchair and companion.',
   TOO_MANY_SEATS: 'The layout has more seats than MAX_SEATS; nothing else is checked.',
   BAD_SETTINGS: 'The event settings are invalid on their own or once merged over the defaults.',
 } as const;

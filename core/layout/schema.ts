@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { SAFE_TEXT_RULE, isSafeText } from '../text.js';
 import type { EventSettingsOverrides } from './settings.js';
+import type { SelectionSettingsOverrides } from './selection-settings.js';
+
+/** The fixed vocabulary of seat attributes (docs/layout.md). */
+export const SEAT_ATTRIBUTES = ['wheelchair', 'companion', 'aisle', 'restrictedView'] as const;
+export type SeatAttribute = (typeof SEAT_ATTRIBUTES)[number];
+
+/** A layout's `settings`: hold limits and selection settings, each field optional. */
+export type LayoutSettingsOverrides = EventSettingsOverrides & SelectionSettingsOverrides;
 
 /** The layout format, version 1. docs/layout.md is the normative description. */
 export interface Layout {
@@ -10,8 +18,10 @@ export interface Layout {
   currency: string;
   categories: Category[];
   sections: Section[];
-  /** Overrides merged over DEFAULT_SETTINGS when the layout is compiled. */
-  settings?: EventSettingsOverrides;
+  /** The stage: best available prefers seats close to it. Default: the centre of the seats' bounding box. */
+  focal?: { x: number; y: number };
+  /** Overrides merged over DEFAULT_SETTINGS and DEFAULT_SELECTION_SETTINGS when the layout is compiled. */
+  settings?: LayoutSettingsOverrides;
 }
 
 export interface Category {
@@ -42,6 +52,10 @@ export interface Seat {
   y: number;
   /** Wins over the row's and the section's category. */
   category?: string;
+  /** From SEAT_ATTRIBUTES; checked as UNKNOWN_ATTRIBUTE, not by the structure. */
+  attrs?: string[];
+  /** Integer, lower is better; ranked seats come before every unranked one in best available. */
+  rank?: number;
 }
 
 export const DEFAULT_CURRENCY = 'EUR';
@@ -69,7 +83,17 @@ const categorySchema = z.strictObject({
   price: z.number().int({ error: 'price must be an integer in minor currency units' }).nonnegative(),
 });
 
-const seatSchema = z.strictObject({ label, x: coordinate, y: coordinate, category: id.optional() });
+export const MAX_RANK = 1_000_000_000;
+
+const seatSchema = z.strictObject({
+  label,
+  x: coordinate,
+  y: coordinate,
+  category: id.optional(),
+  // the values are checked as UNKNOWN_ATTRIBUTE (validate.ts), so a typo gets its own code
+  attrs: z.array(z.string({ error: 'an attribute must be a string' }).max(32)).max(SEAT_ATTRIBUTES.length).optional(),
+  rank: z.number().int({ error: 'rank must be an integer' }).min(0).max(MAX_RANK).optional(),
+});
 
 const rowSchema = z.strictObject({ label, category: id.optional(), seats: z.array(seatSchema) });
 
@@ -89,5 +113,6 @@ export const layoutStructureSchema = z.strictObject({
     .default(DEFAULT_CURRENCY),
   categories: z.array(categorySchema).max(MAX_CATEGORIES),
   sections: z.array(sectionSchema).min(1, { error: 'a layout needs at least one section' }),
+  focal: z.strictObject({ x: coordinate, y: coordinate }).optional(),
   settings: z.unknown().optional(),
 });

@@ -1,6 +1,8 @@
 import { formatPath, joinPath, LayoutError, type LayoutIssue } from './issues.js';
 import { layoutStructureSchema, type Layout } from './schema.js';
-import { resolveSettings, type EventSettings, type EventSettingsOverrides } from './settings.js';
+import { resolveSettings, type EventSettings } from './settings.js';
+import { resolveSelectionSettings, splitSettings, type SelectionSettings } from './selection-settings.js';
+import { SEAT_ATTRIBUTES, type LayoutSettingsOverrides } from './schema.js';
 
 /** The largest layout accepted; the seat status string and the typed arrays are sized by it. */
 export const MAX_SEATS = 250_000;
@@ -31,8 +33,9 @@ export function validateLayout(input: unknown): LayoutValidation {
   if (structure.success) issues.push(...findContentIssues(structure.data));
   if (!structure.success || !settings.ok || issues.length > 0) return { ok: false, issues };
 
-  const { version, name, currency, categories, sections } = structure.data;
+  const { version, name, currency, categories, sections, focal } = structure.data;
   const layout: Layout = { version, name, currency, categories, sections };
+  if (focal !== undefined) layout.focal = focal;
   if (rawSettings !== undefined) layout.settings = settings.overrides;
   return { ok: true, layout };
 }
@@ -44,13 +47,24 @@ export function parseLayout(input: unknown): Layout {
   return result.layout;
 }
 
-/** Resolves a layout's `settings` over the defaults, reporting problems as BAD_SETTINGS issues. */
+/**
+ * Resolves a layout's `settings` over the defaults, reporting problems as
+ * BAD_SETTINGS issues: the hold limits (settings.ts) and the selection fields
+ * (selection-settings.ts) are checked apart and their overrides merged back.
+ */
 export function resolveLayoutSettings(
   rawSettings: unknown,
-): { ok: true; settings: EventSettings; overrides: EventSettingsOverrides } | { ok: false; issues: LayoutIssue[] } {
-  const resolution = resolveSettings(rawSettings);
-  if (resolution.ok) return resolution;
-  const issues = resolution.problems.map((problem): LayoutIssue => ({
+):
+  | { ok: true; settings: EventSettings; selection: SelectionSettings; overrides: LayoutSettingsOverrides }
+  | { ok: false; issues: LayoutIssue[] } {
+  const { limits, selection } = splitSettings(rawSettings);
+  const resolution = resolveSettings(limits);
+  const selected = resolveSelectionSettings(selection);
+  if (resolution.ok && selected.ok) {
+    return { ok: true, settings: resolution.settings, selection: selected.settings, overrides: { ...resolution.overrides, ...selected.overrides } };
+  }
+  const problems = [...(resolution.ok ? [] : resolution.problems), ...(selected.ok ? [] : selected.problems)];
+  const issues = problems.map((problem): LayoutIssue => ({
     code: 'BAD_SETTINGS',
     path: joinPath('settings', problem.path),
     message: problem.message,
@@ -115,6 +129,7 @@ export function findContentIssues(layout: Pick<Layout, 'categories' | 'sections'
         }
         seatLabels.add(seat.label);
         checkReference(seat.category, `${seatPath}.category`);
+        checkAttributes(seat.attrs, `${seatPath}.attrs`, issues);
         if (seat.category === undefined && inherited === undefined) {
           issues.push({ code: 'MISSING_CATEGORY', path: seatPath, message: `seat "${seat.label}" has no category and neither its row nor its section names one` });
         }
@@ -122,6 +137,23 @@ export function findContentIssues(layout: Pick<Layout, 'categories' | 'sections'
     });
   });
   return issues;
+}
+
+/** `attrs` names only the fixed vocabulary, each once; a seat is not both a wheelchair and a companion seat. */
+function checkAttributes(attrs: readonly string[] | undefined, path: string, issues: LayoutIssue[]): void {
+  if (attrs === undefined) return;
+  const seen = new Set<string>();
+  attrs.forEach((attr, a) => {
+    if (!(SEAT_ATTRIBUTES as readonly string[]).includes(attr)) {
+      issues.push({ code: 'UNKNOWN_ATTRIBUTE', path: `${path}[${a}]`, message: `seat attribute ${JSON.stringify(attr)} is not one of ${SEAT_ATTRIBUTES.map((v) => `"${v}"`).join(', ')}` });
+    } else if (seen.has(attr)) {
+      issues.push({ code: 'UNKNOWN_ATTRIBUTE', path: `${path}[${a}]`, message: `seat attribute "${attr}" is listed twice` });
+    }
+    seen.add(attr);
+  });
+  if (seen.has('wheelchair') && seen.has('companion')) {
+    issues.push({ code: 'UNKNOWN_ATTRIBUTE', path, message: 'a seat is either a wheelchair seat or a companion seat, not both' });
+  }
 }
 
 function tooManySeats(seatCount: number): LayoutIssue {

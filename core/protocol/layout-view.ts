@@ -10,6 +10,13 @@ export interface LayoutView {
   name: string;
   currency: string;
   seatCount: number;
+  /** the stage: best available prefers seats close to it */
+  focal: { x: number; y: number };
+  /** how the event sells seats: its orphan policy and the protection of wheelchair seats */
+  selection: {
+    orphanPolicy: 'off' | 'lenient' | 'strict';
+    accessible: { protectUntil: number | null; maxCompanionsPerWheelchair: number };
+  };
   /** prices in minor units of `currency` */
   categories: { id: string; label: string; price: number }[];
   sections: { id: string; label: string; rows: number[] }[];
@@ -21,5 +28,9 @@ export interface LayoutView {
     y: number[];
     /** index into `categories` */
     category: number[];
+    /** 0 best: the order best available picks seats in; equal ranks are ties */
+    rank: number[];
+    /** per attribute, the indexes of the seats that have it, ascending */
+    attrs: Record<'wheelchair' | 'companion' | 'aisle' | 'restrictedView', number[]>;
   };
 }

@@ -23,9 +23,13 @@ export type ClientRequest =
   | { t: 'unsub'; rid: RequestId; ev: string }
   | { t: 'ping'; rid: RequestId }
   | { t: 'hold'; rid: RequestId; ev: string; seats: number[]; tok?: string }
+  | { t: 'hold'; rid: RequestId; ev: string; best: BestAvailable; tok?: string }
   | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[] }
-  | { t: 'extend'; rid: RequestId; ev: string; tok: string }
+  | { t: 'swap'; rid: RequestId; ev: string; tok: string; release: number[]; hold: number[] }
+  | { t: 'extend'; rid: RequestId; ev: string; tok: string; ms?: number }
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
+  /** the box office (scope seats:box-office): free seats booked directly, without a hold */
+  | { t: 'book'; rid: RequestId; ev: string; seats: number[]; key: string }
   | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string }
   /** join the event's waiting room, or ask where the subject stands (docs/onsale.md) */
   | { t: 'queue'; rid: RequestId; ev: string }
@@ -35,11 +39,27 @@ export type ClientRequest =
 export type QueueRequest = Extract<ClientRequest, { t: 'queue' }>;
 export type AuthRequest = Extract<ClientRequest, { t: 'auth' }>;
 
+/** A best-available hold's wish: `n` seats the server picks (docs/protocol.md#best-available). */
+export interface BestAvailable {
+  n: number;
+  /** category ids to pick from; any when absent */
+  categories?: string[];
+  /** section ids to pick from; any when absent */
+  sections?: string[];
+  /** adjacent in one row only (default true); false: else the best seats of one section */
+  together?: boolean;
+  /** how many of the n are wheelchair seats, the others companion seats beside them */
+  accessible?: number;
+}
+
 /** The seat operations: one store call each, for the token's subject (gateway/operations.ts). */
-export type SeatOperationRequest = Extract<ClientRequest, { t: 'hold' | 'release' | 'extend' | 'book' | 'checkout' }>;
+export type SeatOperationRequest = Extract<ClientRequest, { t: 'hold' | 'release' | 'swap' | 'extend' | 'book' | 'checkout' }>;
 
 export type RequestType = ClientRequest['t'];
-export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'extend', 'book', 'checkout', 'queue', 'auth'];
+export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'swap', 'extend', 'book', 'checkout', 'queue', 'auth'];
+/** The longest hold time `extend` may ask for (`ms`): a day, the longest hold lifetime an event may have. */
+export const MAX_EXTEND_MS = 86_400_000;
+const MAX_BEST_IDS = 100;
 
 /** The states a `queue` reply names. */
 export type QueueState = 'prequeue' | 'waiting' | 'admitted' | 'closed';
@@ -163,6 +183,10 @@ export interface ErrMessage {
   retryMs?: number;
   /** the event, for errors about a subscription */
   ev?: string;
+  /** what the error is about where a code has several causes (`accessible`, `companion`; the field of a best-available BAD_REQUEST) */
+  reason?: string;
+  /** NO_BLOCK: the biggest block that would fit the request's filters now */
+  largest?: number;
 }
 
 export type ServerMessage =
@@ -265,11 +289,27 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     case 'queue':
       return { ok: true, request: { t, rid, ev } };
     case 'hold': {
-      const s = seats(true);
-      if (typeof s === 'string') return fail(s);
       const tok = token(false);
       if (tok === null) return fail('tok must be a hold token (8-64 characters of A-Z a-z 0-9 _ -)');
+      if (m.best !== undefined) {
+        if (m.seats !== undefined) return fail('a hold names seats or asks for best, not both');
+        const best = bestAvailable(m.best, maxSeats);
+        if (typeof best === 'string') return fail(best);
+        return { ok: true, request: tok === undefined ? { t, rid, ev, best } : { t, rid, ev, best, tok } };
+      }
+      const s = seats(true);
+      if (typeof s === 'string') return fail(s);
       return { ok: true, request: tok === undefined ? { t, rid, ev, seats: s! } : { t, rid, ev, seats: s!, tok } };
+    }
+    case 'swap': {
+      const tok = token(true);
+      if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
+      const release = seatList(m.release, 'release', maxSeats);
+      if (typeof release === 'string') return fail(release);
+      const hold = seatList(m.hold, 'hold', maxSeats);
+      if (typeof hold === 'string') return fail(hold);
+      if (release.length + hold.length === 0) return fail('release and hold must not both be empty');
+      return { ok: true, request: { t, rid, ev, tok, release, hold } };
     }
     case 'release': {
       const s = seats(false);
@@ -281,9 +321,24 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     case 'extend': {
       const tok = token(true);
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
-      return { ok: true, request: { t, rid, ev, tok } };
+      if (m.ms === undefined) return { ok: true, request: { t, rid, ev, tok } };
+      if (typeof m.ms !== 'number' || !Number.isSafeInteger(m.ms) || m.ms < 0 || m.ms > MAX_EXTEND_MS) {
+        return fail(`ms must be an integer from 0 to ${MAX_EXTEND_MS} (0 releases every seat of the token)`);
+      }
+      return { ok: true, request: { t, rid, ev, tok, ms: m.ms + 0 } };
     }
-    case 'book':
+    case 'book': {
+      // seats instead of tok: the box office books free seats directly (docs/protocol.md#book)
+      const direct = m.seats !== undefined || m.tok === undefined;
+      if (direct && m.tok !== undefined) return fail('give tok (book a hold) or seats (book free seats, box office), not both');
+      if (direct && m.seats === undefined) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats to book free seats directly');
+      const s = direct ? seats(true) : undefined;
+      if (typeof s === 'string') return fail(s);
+      const tok = direct ? undefined : token(true);
+      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
+      if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);
+      return { ok: true, request: tok ? { t, rid, ev, tok, key: m.key } : { t, rid, ev, seats: s!, key: m.key } };
+    }
     case 'checkout': {
       const tok = token(true);
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
@@ -292,4 +347,38 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     }
   }
   return fail('unknown request type');
+}
+
+/** A swap's `release` or `hold`: an array (empty allowed) of at most maxSeats integers. */
+function seatList(value: unknown, field: string, maxSeats: number): number[] | string {
+  if (!Array.isArray(value)) return `${field} must be an array of seat indexes (empty for none)`;
+  if (value.length > maxSeats) return `at most ${maxSeats} seats in ${field}`;
+  for (const s of value) if (typeof s !== 'number' || !Number.isSafeInteger(s)) return `${field}: seat indexes must be integers`;
+  return (value as number[]).map((s) => s + 0);
+}
+
+/** A hold's `best`: n within the request limit, optional id lists, together, accessible within n. */
+function bestAvailable(value: unknown, maxSeats: number): BestAvailable | string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) return 'best must be a map {n, categories?, sections?, together?, accessible?}';
+  const b = value as Record<string, unknown>;
+  if (typeof b.n !== 'number' || !Number.isSafeInteger(b.n) || b.n < 1 || b.n > maxSeats) return `best.n must be an integer from 1 to ${maxSeats}`;
+  const best: BestAvailable = { n: b.n };
+  for (const field of ['categories', 'sections'] as const) {
+    const ids = b[field];
+    if (ids === undefined) continue;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_BEST_IDS || !ids.every((id) => isSafeText(id, 32))) {
+      return `best.${field} must be 1-${MAX_BEST_IDS} ids of the layout (strings of 1-32 characters)`;
+    }
+    best[field] = ids as string[];
+  }
+  if (b.together !== undefined) {
+    if (typeof b.together !== 'boolean') return 'best.together must be true or false';
+    best.together = b.together;
+  }
+  if (b.accessible !== undefined) {
+    if (typeof b.accessible !== 'number' || !Number.isSafeInteger(b.accessible) || b.accessible < 0) return 'best.accessible must be a non-negative integer';
+    if (b.accessible > b.n) return 'best.accessible must not exceed best.n';
+    best.accessible = b.accessible + 0;
+  }
+  return best;
 }

@@ -6,7 +6,14 @@
  * Several processes may sweep at once: a claim is atomic and leased, so an
  * event is swept by one process at a time, and a process that dies mid-sweep
  * only delays its events until the lease lapses. See docs/store.md.
+ *
+ * At rest a sweeper costs Redis a constant: one claim per interval, whatever
+ * the number of events. The index repair (reconcile) is needed on a Cluster
+ * only, where a hold and its index update are two steps (on one Redis
+ * holdIndexed-10.lua does both atomically); there it walks the registry a
+ * step of RECONCILE_STEP events per reconcileEveryMs, never all at once.
  */
+import { isCluster } from './redis-client.js';
 import type { SeatStore } from './seat-store.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -19,13 +26,16 @@ export interface SweeperOptions {
   tokensPerEvent?: number;
   /** how long a claim keeps other sweepers away (ms) */
   leaseMs?: number;
-  /** how often to re-index every registered event, repairing a lost index entry (ms, 0 = never) */
+  /** on a Cluster, how often a step of the index repair runs (RECONCILE_STEP events; ms, 0 = never) */
   reconcileEveryMs?: number;
   onSweep?: (stats: SweepStats) => void;
   /** the tokens one event's sweep expired, with their holders (tokend pushes) */
   onExpired?: (eventId: string, expired: { token: string; holder: string }[]) => void;
   onError?: (error: unknown) => void;
 }
+
+/** events one step of the index repair looks at */
+export const RECONCILE_STEP = 50;
 
 export interface SweepStats {
   events: number;
@@ -42,6 +52,7 @@ export class ExpirySweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastReconcile = 0;
+  private reconcileCursor = '0';
   private stopped = true;
 
   constructor(
@@ -52,7 +63,7 @@ export class ExpirySweeper {
     this.eventsPerRound = options.eventsPerRound ?? 200;
     this.tokensPerEvent = options.tokensPerEvent ?? 500;
     this.leaseMs = options.leaseMs ?? 10_000;
-    this.reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
+    this.reconcileEveryMs = isCluster(store.redis) ? (options.reconcileEveryMs ?? 1000) : 0;
   }
 
   start(): void {
@@ -84,7 +95,7 @@ export class ExpirySweeper {
     try {
       if (this.reconcileEveryMs > 0 && Date.now() - this.lastReconcile >= this.reconcileEveryMs) {
         this.lastReconcile = Date.now();
-        await this.reconcile();
+        await this.reconcileStep();
       }
       const stats = await this.sweepOnce();
       again = stats.events >= this.eventsPerRound;
@@ -123,6 +134,28 @@ export class ExpirySweeper {
     return result.ok ? result : { tokensExpired: 0, seatsFreed: 0 };
   }
 
+  /** One step of the index repair: the next RECONCILE_STEP events of the registry (SSCAN), then on from there. */
+  async reconcileStep(): Promise<number> {
+    const { store } = this;
+    const [next, eventIds] = await store.redis.sscan(store.global.events, this.reconcileCursor, 'COUNT', RECONCILE_STEP);
+    this.reconcileCursor = next;
+    return this.reindex(eventIds);
+  }
+
+  private async reindex(eventIds: readonly string[]): Promise<number> {
+    const { store } = this;
+    let touched = 0;
+    await Promise.all(
+      eventIds.map(async (eventId) => {
+        const first = await store.redis.zrange(store.keys(eventId).expiry, 0, 0, 'WITHSCORES');
+        if (first[1] === undefined) return;
+        await store.scripts.run(SCRIPTS.sweepTouch, store.global, { eventId, dueAt: Number(first[1]) });
+        touched++;
+      }),
+    );
+    return touched;
+  }
+
   /**
    * Re-indexes every registered event that has tokens. Walks the event
    * registry (never the keyspace); repairs an index entry lost when a process
@@ -135,14 +168,7 @@ export class ExpirySweeper {
     do {
       const [next, eventIds] = await store.redis.sscan(store.global.events, cursor, 'COUNT', 500);
       cursor = next;
-      await Promise.all(
-        eventIds.map(async (eventId) => {
-          const first = await store.redis.zrange(store.keys(eventId).expiry, 0, 0, 'WITHSCORES');
-          if (first[1] === undefined) return;
-          await store.scripts.run(SCRIPTS.sweepTouch, store.global, { eventId, dueAt: Number(first[1]) });
-          touched++;
-        }),
-      );
+      touched += await this.reindex(eventIds);
     } while (cursor !== '0');
     return touched;
   }

@@ -9,6 +9,7 @@ export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.j
 export { refuse, type OpResult, type Refusal } from './results.js';
 export { decodeChangeEntry, applyChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
 export { isCluster, type RedisClient } from './redis-client.js';
+export { ChangeSignals, changeChannel, parseChangeSignal, type ChangeSignal, type ChangeSignalsOptions } from './change-signals.js';
 export {
   SeatStore,
   STORE_LIMITS,
@@ -19,13 +20,18 @@ export {
   type ReleaseInput,
   DEFAULT_PAYMENT_WINDOW_MS,
   type HoldInput,
+  type HoldBestInput,
+  type SwapInput,
   type TokenInput,
   type EventMeta,
   type Snapshot,
   type ChangesSince,
   type ExpireResult,
+  type BulkStatesResult,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
+export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';
+export { Lease, type LeaseOptions } from './lease.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
 export { SubjectConnections, type SubjectConnectionsOptions } from './subject-connections.js';

@@ -38,6 +38,8 @@ export interface EventKeys {
   deadLetters: string;
   /** hash: idempotency key -> JSON booking record */
   bookings: string;
+  /** string: the event's geometry for best available and the orphan rule (geometry.ts); absent for an event without a layout */
+  geometry: string;
   /** hash: holder -> its token bucket for the event, "tokens:lastMs" (includes/gate.lua); expires when every bucket is full */
   rate: string;
   /** hash: the waiting room's settings and state (docs/onsale.md); absent when the event has none */
@@ -53,6 +55,10 @@ export interface GlobalKeys {
   sweepIndex: string;
   /** set: ids of all events (walked by the slow reconcile pass, never a KEYS/SCAN of the keyspace) */
   events: string;
+  /** string: the process holding the background-work lease (core/store/lease.ts), with a time to live */
+  lease: string;
+  /** hash: each Redis master's address -> its run_id, as last seen (core/bookings/failover-repair.ts: a new run_id means writes may be lost) */
+  redisIdentity: string;
   /** set: ids of the events that have a waiting room (walked by the admitter) */
   queues: string;
 }
@@ -72,6 +78,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     outbox: `${base}outbox`,
     deadLetters: `${base}outbox:dead`,
     bookings: `${base}bookings`,
+    geometry: `${base}geometry`,
     rate: `${base}rate`,
     queue: `${base}queue`,
     waiting: `${base}queue:waiting`,
@@ -80,7 +87,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, queues: `${prefix}queues` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity`, queues: `${prefix}queues` };
 }
 
 /**

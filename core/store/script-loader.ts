@@ -28,7 +28,7 @@ export interface LoadedScript {
 export class ScriptLoadError extends Error {
   constructor(
     message: string,
-    /** the files from the script down to the failing include, e.g. `['hold-11.lua', 'includes/holdSeats']` */
+    /** the files from the script down to the failing include, e.g. `['hold-12.lua', 'includes/holdSeats']` */
     readonly chain: readonly string[],
   ) {
     super(message);
@@ -85,7 +85,7 @@ export function loadScripts(): ReadonlyMap<string, LoadedScript> {
 const commandName = (def: ScriptDef) => `seatmap_${def.name}`;
 const defined = new WeakSet<RedisClient>();
 
-type ScriptCaller = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type ScriptCaller = (...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
 /** Runs registered scripts on one client, with typed keys and arguments. */
 export class ScriptRunner {
@@ -120,9 +120,9 @@ export class ScriptRunner {
     return fn.bind(this.redis);
   }
 
-  private flatten<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): (string | number)[] {
+  private flatten<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): (string | number | Buffer)[] {
     const k = keys as Record<string, string>;
-    const a = args as Record<string, string | number>;
+    const a = args as Record<string, string | number | Buffer>;
     return [...def.keys.map((name) => k[name]!), ...def.args.map((name) => a[name]!)];
   }
 }

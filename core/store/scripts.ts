@@ -26,23 +26,28 @@ function script<const K extends readonly KeyName[], const A extends readonly str
 /** The keys a script call needs, by name. */
 export type ScriptKeys<S extends ScriptDef> = { readonly [P in S['keys'][number]]: string };
 /** The arguments a script call needs, by name. */
-export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number };
+export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number | Buffer };
 
 const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'] as const;
 /** The on-sale gate (lua/includes/gate.lua), appended after each gated script's own keys and arguments. */
 const holdGateKeys = ['rate', 'queue', 'admitted'] as const;
 const gateArgs = ['exempt', 'ratePerSec', 'rateBurst'] as const;
+const bestArgs = ['now', 'holder', 'token', 'create', 'n', 'categories', 'sections', 'together', 'accessibleSeats', 'seed', 'accessible'] as const;
 
 export const SCRIPTS = {
   createEvent: script(
     'createEvent',
-    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings'],
-    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs'],
+    ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings', 'geometry'],
+    ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs', 'geometry'],
   ),
-  hold: script('hold', [...seatOpKeys, 'outbox', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', ...gateArgs]),
-  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'eventId', ...gateArgs]),
-  release: script('release', [...seatOpKeys, 'rate'], ['now', 'holder', 'token', 'seats', ...gateArgs]),
+  hold: script('hold', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'accessible', ...gateArgs]),
+  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'eventId', 'accessible', ...gateArgs]),
+  holdBest: script('holdBest', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], [...bestArgs, ...gateArgs]),
+  holdBestIndexed: script('holdBestIndexed', [...seatOpKeys, 'outbox', 'geometry', 'sweepIndex', ...holdGateKeys], [...bestArgs, 'eventId', ...gateArgs]),
+  swap: script('swap', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'release', 'hold', 'accessible', ...gateArgs]),
+  release: script('release', [...seatOpKeys, 'geometry', 'rate'], ['now', 'holder', 'token', 'seats', ...gateArgs]),
   extend: script('extend', ['meta', 'tokens', 'expiry', 'rate'], ['now', 'holder', 'token', ...gateArgs]),
+  extendTo: script('extendTo', [...seatOpKeys, 'rate'], ['now', 'holder', 'token', 'ms', ...gateArgs]),
   expire: script('expire', [...seatOpKeys, 'outbox'], ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
   checkout: script('checkout', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId', 'defaultPaymentWindowMs']),
@@ -54,10 +59,16 @@ export const SCRIPTS = {
   ),
   block: script('block', ['meta', 'status', 'log'], ['now', 'seats']),
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
+  blockBulk: script('blockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  unblockBulk: script('unblockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
+  bookFree: script('bookFree', ['meta', 'status', 'log', 'outbox', 'bookings'], ['now', 'holder', 'key', 'bookingId', 'seats']),
   snapshot: script('snapshot', ['meta', 'status'], []),
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
   sweepSettle: script('sweepSettle', ['sweepIndex'], ['eventId', 'leaseEnd', 'nextExpiry']),
+  bumpEpoch: script('bumpEpoch', ['meta'], ['epoch']),
+  takeLease: script('takeLease', ['lease'], ['holder', 'ttlMs']),
+  dropLease: script('dropLease', ['lease'], ['holder']),
   queueConfigure: script('queueConfigure', ['meta', 'queue'], ['now', 'settings']),
   queueJoin: script('queueJoin', ['meta', 'queue', 'waiting', 'admitted'], ['now', 'subject', 'draw']),
   queueAdvance: script('queueAdvance', ['meta', 'status', 'queue', 'waiting', 'admitted'], ['now', 'node', 'leaseMs']),

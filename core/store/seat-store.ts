@@ -11,10 +11,11 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
+import { checkBulkSeats, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
+import type { EventGeometry } from './geometry.js';
 
 /** Per-event hold rules (the layout's settings). */
 export interface SeatStoreOptions {
@@ -52,6 +53,8 @@ export interface CreateEventInput {
   status?: Uint8Array;
   /** a rebuild: the idempotency records of the event's bookings */
   bookings?: readonly RestoredBooking[];
+  /** rows, ranks, attributes and selection settings (geometry.ts); without it there is no best available and no orphan rule */
+  geometry?: EventGeometry;
 }
 
 /** A booking's idempotency record as `book` keeps it (see book-9.lua), restored by a rebuild. */
@@ -92,6 +95,35 @@ export interface HoldInput {
   token?: string;
   /** the box office: past the waiting room and the holder's bucket */
   exempt?: boolean;
+  /** the holder may take protected wheelchair seats (the accessible claim or the box-office scope) */
+  accessible?: boolean;
+}
+
+/** Best available: `n` seats picked by the store (docs/store.md#best-available). */
+export interface HoldBestInput {
+  eventId: string;
+  holder: string;
+  n: number;
+  /** category ids to pick from; any when absent */
+  categories?: readonly string[];
+  /** section ids to pick from; any when absent */
+  sections?: readonly string[];
+  /** adjacent seats in one row only (default); false: else the best seats of one section */
+  together?: boolean;
+  /** how many of the n are wheelchair seats (the rest companion seats beside them) */
+  accessibleSeats?: number;
+  token?: string;
+  accessible?: boolean;
+  /** the tie-breaks' random seed; a fresh one per call by default */
+  seed?: number;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
+}
+
+export interface SwapInput extends TokenInput {
+  release: readonly number[];
+  hold: readonly number[];
+  accessible?: boolean;
 }
 
 export interface TokenInput {
@@ -126,6 +158,19 @@ export interface ChangesSince {
   /** false when the log no longer holds every change after the given seq: take a snapshot */
   covered: boolean;
   entries: ChangeEntry[];
+}
+
+/** What a bulk block or unblock did, seat by seat (ascending where the call's seats were). */
+export interface BulkStatesResult {
+  /** the event's seq: the call's change-log entry, or the current seq when nothing changed */
+  seq: number;
+  /** seats moved (free -> blocked, or blocked -> free) */
+  changed: number[];
+  /** seats already in the target state */
+  unchanged: number[];
+  /** seats held or booked: left as they are */
+  held: number[];
+  booked: number[];
 }
 
 export interface ExpireResult {
@@ -256,7 +301,12 @@ export class SeatStore {
       status: input.status ? Buffer.from(statusBytesChecked(input.status)).toString('latin1') : '',
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
       paymentWindowMs: rules.paymentWindowMs ?? '',
-    }, (rest) => ({ ok: true, epoch: Number(rest[0]) }));
+      geometry: input.geometry ? input.geometry.bytes : '',
+    }, async (rest) => {
+      // announced on the registry's channel: booking flushers start reading the new outbox at once
+      await this.redis.publish(this.global.events, eventId);
+      return { ok: true as const, epoch: Number(rest[0]) };
+    });
   }
 
   /** Removes every key of an event, its dead letters included (admin and tests). */
@@ -265,31 +315,107 @@ export class SeatStore {
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
     await this.redis.srem(this.global.queues, eventId);
+    // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
+    await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
     const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
-    const { eventId } = input;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), ...this.gate(input.exempt) };
-    // On one Redis the hold also indexes the event for the expiry sweeper, atomically. On a
-    // Cluster the index is in another slot, so it is a second step; docs/store.md explains
-    // why that step cannot race with a sweep.
-    const runner = this.runnerFor(input.holder);
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt) };
+    return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdIndexed, SCRIPTS.hold, args, (rest) => ({
+      ok: true,
+      token: String(rest[0]),
+      expiresAt: Number(rest[1]),
+      seq: Number(rest[2]),
+    }));
+  }
+
+  /**
+   * Best available: picks `n` seats and holds them in one script, with the
+   * limits, token and rules of a named hold. `together` in the result is
+   * whether the seats are adjacent in one row.
+   */
+  async holdBest(input: HoldBestInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number; seats: number[]; together: boolean }>> {
+    const badIds = (ids: readonly string[] | undefined) =>
+      ids !== undefined && (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((id) => typeof id === 'string')) ? refuse('BAD_REQUEST') : undefined;
+    const k = input.accessibleSeats ?? 0;
+    const bad =
+      checkHolder(input.holder) ??
+      (input.token !== undefined ? checkToken(input.token) : undefined) ??
+      (Number.isSafeInteger(input.n) && input.n >= 1 ? undefined : refuse('BAD_REQUEST', undefined, { reason: 'n' })) ??
+      (Number.isSafeInteger(k) && k >= 0 && k <= input.n ? undefined : refuse('BAD_REQUEST', undefined, { reason: 'accessible' })) ??
+      badIds(input.categories) ??
+      badIds(input.sections);
+    if (bad) return bad;
+    const token = input.token ?? newToken();
+    const args = {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token,
+      create: input.token === undefined ? 1 : 0,
+      n: input.n,
+      categories: input.categories ? JSON.stringify(input.categories) : '',
+      sections: input.sections ? JSON.stringify(input.sections) : '',
+      together: input.together === false ? 0 : 1,
+      accessibleSeats: k,
+      seed: input.seed ?? 1 + Math.floor(Math.random() * 2_147_483_000),
+      accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
+    };
+    return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdBestIndexed, SCRIPTS.holdBest, args, (rest) => ({
+      ok: true,
+      token: String(rest[0]),
+      expiresAt: Number(rest[1]),
+      seq: Number(rest[2]),
+      seats: Array.isArray(rest[3]) ? rest[3].map(Number) : [],
+      together: Number(rest[4]) === 1,
+    }));
+  }
+
+  /**
+   * Runs a hold script that makes or extends a token. On one Redis the hold
+   * also indexes the event for the expiry sweeper, atomically (`indexed`). On
+   * a Cluster the index is in another slot, so it is a second step; docs/store.md
+   * explains why that step cannot race with a sweep.
+   */
+  private indexedHold<I extends ScriptDef, P extends ScriptDef, R extends { readonly ok: true; expiresAt: number }>(
+    eventId: string,
+    holder: string,
+    indexed: I,
+    plain: P,
+    args: ScriptArgs<P>,
+    onOk: (rest: unknown[]) => R,
+  ): Promise<R | Refusal> {
+    const runner = this.runnerFor(holder);
     if (!this.isCluster) {
-      return this.call(runner, SCRIPTS.holdIndexed, this.keysWithIndex(eventId), { ...args, eventId }, (rest) => ({
-        ok: true,
-        token: String(rest[0]),
-        expiresAt: Number(rest[1]),
-        seq: Number(rest[2]),
-      }));
+      return this.call(runner, indexed, this.keysWithIndex(eventId) as ScriptKeys<I>, { ...args, eventId } as unknown as ScriptArgs<I>, onOk);
     }
-    return this.call(runner, SCRIPTS.hold, this.keys(eventId), args, async (rest) => {
-      const expiresAt = Number(rest[1]);
-      await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
-      return { ok: true, token: String(rest[0]), expiresAt, seq: Number(rest[2]) };
+    return this.call(runner, plain, this.keys(eventId) as ScriptKeys<P>, args, async (rest) => {
+      const result = onOk(rest);
+      await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: result.expiresAt });
+      return result;
     });
+  }
+
+  /**
+   * Releases some seats of a token and holds others in one step, all or
+   * nothing, with one change-log entry; limits are counted on the result.
+   */
+  async swap(input: SwapInput): Promise<OpResult<{ expiresAt: number; seq: number }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkSeats(input.release, true) ?? checkSeats(input.hold, true);
+    if (bad) return bad;
+    if (input.release.length + input.hold.length === 0) return refuse('BAD_REQUEST');
+    return this.call(this.runnerFor(input.holder), SCRIPTS.swap, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      token: input.token,
+      release: input.release.join(','),
+      hold: input.hold.join(','),
+      accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
+    }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 
   /** Releases the given seats of a token, or all of them when `seats` is absent. */
@@ -305,15 +431,40 @@ export class SeatStore {
     }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
 
-  async extend(input: TokenInput): Promise<OpResult<{ expiresAt: number; seq: number }>> {
-    const bad = checkHolder(input.holder) ?? checkToken(input.token);
+  /**
+   * Extends a token: without `ms`, the sliding TTL from now; with `ms`, an
+   * expiry of now + ms (sooner or later, never past the token's lifetime
+   * cap), and `ms: 0` releases every seat of the token and deletes it.
+   */
+  async extend(input: TokenInput & { ms?: number }): Promise<OpResult<{ expiresAt: number; seq: number; released?: number }>> {
+    const bad =
+      checkHolder(input.holder) ??
+      checkToken(input.token) ??
+      (input.ms === undefined || (Number.isSafeInteger(input.ms) && input.ms >= 0) ? undefined : refuse('BAD_REQUEST'));
     if (bad) return bad;
-    return this.call(this.runnerFor(input.holder), SCRIPTS.extend, this.keys(input.eventId), {
+    const runner = this.runnerFor(input.holder);
+    if (input.ms === undefined) {
+      return this.call(runner, SCRIPTS.extend, this.keys(input.eventId), {
+        now: this.scriptNow(),
+        holder: input.holder,
+        token: input.token,
+        ...this.gate(input.exempt),
+      }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
+    }
+    const { eventId } = input;
+    return this.call(runner, SCRIPTS.extendTo, this.keys(eventId), {
       now: this.scriptNow(),
       holder: input.holder,
       token: input.token,
+      ms: input.ms,
       ...this.gate(input.exempt),
-    }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
+    }, async (rest) => {
+      const expiresAt = Number(rest[0]);
+      const released = Number(rest[2]);
+      // a sooner expiry must be in the sweep index, or the sweeper would come too late (the same second step as a hold on a Cluster)
+      if (input.ms! > 0) await runner.run(SCRIPTS.sweepTouch, this.global, { eventId, dueAt: expiresAt });
+      return input.ms === 0 ? { ok: true, expiresAt, seq: Number(rest[1]), released } : { ok: true, expiresAt, seq: Number(rest[1]) };
+    });
   }
 
   /**
@@ -390,6 +541,52 @@ export class SeatStore {
   /** Admin: puts blocked seats back on sale. */
   unblock(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     return this.setStates('unblock', eventId, seats);
+  }
+
+  /**
+   * Admin, in bulk (by section or category): blocks the free seats of the
+   * set, or unblocks its blocked ones, and leaves every other seat as it is,
+   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). The seats are a set:
+   * order and repeats do not matter, and every list of the result is
+   * ascending. One change-log entry, none when nothing changes. The seats
+   * travel as runs of adjacent indexes (a section is one run), both ways.
+   */
+  async setStatesBulk(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<BulkStatesResult>> {
+    const bad = checkBulkSeats(seats);
+    if (bad) return bad;
+    const sorted = [...new Set(seats)].sort((a, b) => a - b);
+    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: encodeRuns(sorted) }, (rest) => ({
+      ok: true,
+      seq: Number(rest[0]),
+      changed: expandRuns(rest[1]),
+      unchanged: expandRuns(rest[2]),
+      held: Array.isArray(rest[3]) ? rest[3].map(Number) : [],
+      booked: Array.isArray(rest[4]) ? rest[4].map(Number) : [],
+    }));
+  }
+
+  /**
+   * Box office: books free seats directly, without a hold (bookFree-5.lua).
+   * All or nothing: a seat not free refuses the call with UNAVAILABLE and
+   * its seats. `key` makes retries with the same seats return the same
+   * booking; the key with other seats is a CONFLICT.
+   */
+  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? checkKey(input.key);
+    if (bad) return bad;
+    return this.call(this.runnerFor(input.holder), SCRIPTS.bookFree, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      key: input.key,
+      bookingId: randomUUID(),
+      seats: input.seats.join(','),
+    }, (rest) => ({
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+    }));
   }
 
   private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
@@ -483,6 +680,26 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** Ascending distinct seats as the bulk scripts read them: `a-b` for a run of adjacent indexes, `a` alone (negative ones too, for BAD_SEAT). */
+function encodeRuns(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1 && sorted[i]! >= 0) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** A flat run list {first, last, first, last, ...} of a bulk script's reply, as seat indexes. */
+function expandRuns(reply: unknown): number[] {
+  const runs = Array.isArray(reply) ? reply.map(Number) : [];
+  const seats: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) for (let s = runs[i]!; s <= runs[i + 1]!; s++) seats.push(s);
+  return seats;
 }
 
 /** FNV-1a: a cheap, stable string hash for spreading holders over connections. */

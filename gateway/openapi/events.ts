@@ -4,13 +4,32 @@ import { ADMIN, errors, eventIdParameter, json, ref, type ApiPart } from './sche
 const layoutView = {
   type: 'object',
   description: 'Columnar: a seat\'s position in the `seats` arrays is its seat index, the one the WebSocket protocol uses (docs/layout.md).',
-  required: ['id', 'epoch', 'name', 'currency', 'seatCount', 'categories', 'sections', 'rows', 'seats'],
+  required: ['id', 'epoch', 'name', 'currency', 'seatCount', 'focal', 'selection', 'categories', 'sections', 'rows', 'seats'],
   properties: {
     id: { type: 'string' },
     epoch: { type: 'integer' },
     name: { type: 'string' },
     currency: { type: 'string' },
     seatCount: { type: 'integer', minimum: 1 },
+    focal: {
+      type: 'object',
+      description: 'the stage: the layout\'s focal point, or the centre of the seats\' bounding box',
+      required: ['x', 'y'],
+      properties: { x: { type: 'number' }, y: { type: 'number' } },
+    },
+    selection: {
+      type: 'object',
+      description: 'how the event sells seats (docs/layout.md#selection-settings)',
+      required: ['orphanPolicy', 'accessible'],
+      properties: {
+        orphanPolicy: { enum: ['off', 'lenient', 'strict'] },
+        accessible: {
+          type: 'object',
+          required: ['protectUntil', 'maxCompanionsPerWheelchair'],
+          properties: { protectUntil: { type: ['integer', 'null'], description: 'epoch ms; null: wheelchair seats are not protected' }, maxCompanionsPerWheelchair: { type: 'integer', minimum: 1, maximum: 3 } },
+        },
+      },
+    },
     categories: {
       type: 'array',
       items: { type: 'object', required: ['id', 'label', 'price'], properties: { id: { type: 'string' }, label: { type: 'string' }, price: { type: 'integer', description: 'minor units of currency' } } },
@@ -29,31 +48,55 @@ const layoutView = {
     },
     seats: {
       type: 'object',
-      required: ['label', 'x', 'y', 'category'],
+      required: ['label', 'x', 'y', 'category', 'rank', 'attrs'],
       properties: {
         label: { type: 'array', items: { type: 'string' } },
         x: { type: 'array', items: { type: 'number' } },
         y: { type: 'array', items: { type: 'number' } },
         category: { type: 'array', items: { type: 'integer' } },
+        rank: { type: 'array', items: { type: 'integer', minimum: 0 }, description: 'per seat, 0 best: the order best available picks seats in (equal = a tie)' },
+        attrs: {
+          type: 'object',
+          description: 'per attribute, the indexes of the seats that have it (ascending)',
+          required: ['wheelchair', 'companion', 'aisle', 'restrictedView'],
+          additionalProperties: false,
+          properties: Object.fromEntries(['wheelchair', 'companion', 'aisle', 'restrictedView'].map((a) => [a, { type: 'array', items: { type: 'integer' } }])),
+        },
       },
     },
   },
 };
 
+const freeBlock = {
+  type: 'object',
+  description: 'the largest block of adjacent free seats (same row, consecutive seat indexes: docs/layout.md#blocks-of-adjacent-seats)',
+  required: ['size', 'first'],
+  properties: { size: { type: 'integer', minimum: 0 }, first: { type: ['integer', 'null'], minimum: 0, description: 'its first seat index; null when no seat is free' } },
+  additionalProperties: false,
+};
+
+const groupCounts = (what: string) => ({
+  type: 'array',
+  description: `per ${what} of the layout, in its order; empty for an event stored without one`,
+  items: {
+    allOf: [
+      ref('StateCounts'),
+      { type: 'object', required: ['id', 'label', 'largestBlock'], properties: { id: { type: 'string' }, label: { type: 'string' }, largestBlock: freeBlock } },
+    ],
+  },
+});
+
 const availability = {
   type: 'object',
-  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories'],
+  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories', 'sections'],
   properties: {
     id: { type: 'string' },
     epoch: { type: 'integer' },
     seq: { type: 'integer' },
     seatCount: { type: 'integer' },
     totals: ref('StateCounts'),
-    categories: {
-      type: 'array',
-      description: 'per category of the layout; empty for an event stored without one',
-      items: { allOf: [ref('StateCounts'), { type: 'object', required: ['id', 'label'], properties: { id: { type: 'string' }, label: { type: 'string' } } }] },
-    },
+    categories: groupCounts('category'),
+    sections: groupCounts('section'),
   },
 };
 
@@ -115,7 +158,7 @@ export const EVENTS_API: ApiPart = {
     },
     '/events/{id}/availability': {
       get: {
-        summary: 'Seats free, held, booked and blocked, in total and per category',
+        summary: 'Seats free, held, booked and blocked, in total, per category and per section, with the largest blocks of adjacent free seats',
         tags: ['events'],
         operationId: 'getAvailability',
         parameters: [eventIdParameter],

@@ -5,6 +5,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     databaseUrl: string;
+    /** seeds of the test run's Redis Cluster, '' when there is none */
+    redisClusterNodes: string;
   }
 }
 
@@ -20,4 +22,9 @@ export function testDatabaseUrl(): string {
   const url = inject('databaseUrl') || process.env.DATABASE_URL;
   if (!url) throw new Error('No Postgres URL: run the tests through vitest with test/global-setup.ts (npm test)');
   return url;
+}
+
+/** Seeds (`host:port,...`) of the run's Redis Cluster (test/global-setup.ts), or null when the Cluster target is skipped. */
+export function testClusterNodes(): string | null {
+  return inject('redisClusterNodes') || null;
 }

@@ -78,6 +78,8 @@ export async function queryGatewayDb(prefix: string, sql: string, params: unknow
 export function gatewayEnv(prefix: string, env: Record<string, string> = {}, databaseUrl = testDatabaseUrl()): Record<string, string> {
   return {
     REDIS_URL: testRedisUrl(),
+    // the single test Redis unless a test runs on the Cluster target (test/support/targets.ts)
+    REDIS_CLUSTER_NODES: '',
     DATABASE_URL: databaseUrl,
     KEY_PREFIX: prefix,
     HOST: '127.0.0.1',

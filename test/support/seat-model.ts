@@ -29,6 +29,13 @@ export class SeatModel {
   /** the event's score in the sweep index: no later than its earliest token expiry */
   sweepIndex: number | null = null;
 
+  /**
+   * The selection rules (test/support/selection-model.ts) a hold, swap or
+   * partial release must pass after the limits: a refusal, or undefined.
+   * `fresh`: seats taken, `freed`: seats freed, `final`: the token's seats after.
+   */
+  selection?: (fresh: readonly number[], freed: readonly number[], final: readonly number[]) => ModelRefusal | undefined;
+
   constructor(readonly seatCount: number, readonly rules: HoldRules) {
     this.status = new Array<number>(seatCount).fill(FREE);
   }
@@ -124,6 +131,8 @@ export class SeatModel {
       if (t.h === holder) holderSeats -= t.s.length;
     }
     if (holderSeats + fresh.length > this.rules.maxSeatsPerHolder) return refuse('HOLD_LIMIT');
+    const selectionRefusal = this.selection?.(fresh, [], [...tok.s, ...fresh]);
+    if (selectionRefusal) return selectionRefusal;
 
     const changes = new Map<number, number>();
     for (const o of overdue) this.freeToken(o, changes);
@@ -151,6 +160,10 @@ export class SeatModel {
     const notHeld = seats.filter((s) => this.seatHolds.get(s) !== token);
     if (notHeld.length > 0) return refuse('NOT_HOLDER', notHeld);
     if (seats.length === 0) return { ok: true, seq: this.seq, released: 0 };
+    if (seats.length < t.s.length) {
+      const selectionRefusal = this.selection?.([], seats, t.s.filter((s) => !seats.includes(s)));
+      if (selectionRefusal) return selectionRefusal;
+    }
     const changes = new Map<number, number>();
     for (const s of seats) {
       this.seatHolds.delete(s);
@@ -167,6 +180,59 @@ export class SeatModel {
     if ('ok' in t) return t;
     t.e = Math.max(t.e, this.expiryFor(t, now));
     return { ok: true, expiresAt: t.e, seq: this.seq };
+  }
+
+  /** Sets the expiry to now + ms within the lifetime cap; 0 releases every seat and deletes the token. */
+  extendMs(now: number, holder: string, token: string, ms: number): ModelResult {
+    const t = this.liveToken(token, holder, now);
+    if ('ok' in t) return t;
+    if (ms > 0) {
+      t.e = Math.min(now + ms, t.c + this.rules.maxHoldLifetimeMs);
+      // the store lowers the sweep index to the new expiry (sweepTouch)
+      if (this.sweepIndex === null || t.e < this.sweepIndex) this.sweepIndex = t.e;
+      return { ok: true, expiresAt: t.e, seq: this.seq };
+    }
+    const changes = new Map<number, number>();
+    const released = t.s.length;
+    this.freeToken(token, changes);
+    return { ok: true, expiresAt: now, seq: changes.size > 0 ? this.append(changes) : this.seq, released };
+  }
+
+  /** Releases and holds seats of one token in one step; limits on the result. */
+  swap(now: number, holder: string, token: string, releaseIn: readonly number[], holdIn: readonly number[]): ModelResult {
+    const release = this.parseSeats(releaseIn, true);
+    if (!Array.isArray(release)) return release;
+    const hold = this.parseSeats(holdIn, true);
+    if (!Array.isArray(hold)) return hold;
+    if (release.length + hold.length === 0 || hold.some((s) => release.includes(s))) return refuse('BAD_REQUEST');
+    const t = this.tokens.get(token);
+    if (!t || t.e <= now) return refuse('EXPIRED');
+    if (t.h !== holder) return refuse('NOT_HOLDER');
+    const notHeld = release.filter((s) => this.seatHolds.get(s) !== token);
+    if (notHeld.length > 0) return refuse('NOT_HOLDER', notHeld);
+    const fresh = hold.filter((s) => this.status[s] === FREE);
+    const taken = hold.filter((s) => this.status[s] !== FREE && this.seatHolds.get(s) !== token);
+    if (taken.length > 0) return refuse('UNAVAILABLE', taken);
+    const final = [...t.s.filter((s) => !release.includes(s)), ...fresh];
+    if (final.length > this.rules.maxSeatsPerToken) return refuse('HOLD_LIMIT');
+    if ((this.holders.get(holder) ?? 0) - release.length + fresh.length > this.rules.maxSeatsPerHolder) return refuse('HOLD_LIMIT');
+    const selectionRefusal = this.selection?.(fresh, release, final);
+    if (selectionRefusal) return selectionRefusal;
+    const changes = new Map<number, number>();
+    for (const s of release) {
+      this.seatHolds.delete(s);
+      this.status[s] = FREE;
+      changes.set(s, FREE);
+    }
+    for (const s of fresh) {
+      this.status[s] = HELD;
+      this.seatHolds.set(s, token);
+      changes.set(s, HELD);
+    }
+    t.s = final;
+    t.e = Math.max(t.e, this.expiryFor(t, now));
+    this.setHolder(holder, fresh.length - release.length);
+    return { ok: true, expiresAt: t.e, seq: changes.size > 0 ? this.append(changes) : this.seq };
   }
 
   book(now: number, holder: string, token: string, key: string): ModelResult {
@@ -190,6 +256,53 @@ export class SeatModel {
     const seq = this.append(changes);
     this.bookings.set(key, { tok: token, h: holder, s: t.s, seq });
     return { ok: true, seq, seats: t.s, replayed: false };
+  }
+
+  /** The box office: free seats booked directly, without a hold (bookFree-5.lua; docs/store.md). */
+  bookFree(holder: string, seatsIn: readonly number[], key: string): ModelResult {
+    const seats = this.parseSeats(seatsIn, false);
+    if (!Array.isArray(seats)) return seats;
+    const earlier = this.bookings.get(key);
+    if (earlier) {
+      const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+      return earlier.tok === '' && earlier.h === holder && same(earlier.s, seats)
+        ? { ok: true, seq: earlier.seq, seats: earlier.s, replayed: true }
+        : refuse('CONFLICT');
+    }
+    // a seat still held by an overdue token is not free: the sweeper frees it first
+    const notFree = seats.filter((s) => this.status[s] !== FREE);
+    if (notFree.length > 0) return refuse('UNAVAILABLE', notFree);
+    const changes = new Map<number, number>();
+    for (const s of seats) {
+      this.status[s] = BOOKED;
+      changes.set(s, BOOKED);
+    }
+    const seq = this.append(changes);
+    this.bookings.set(key, { tok: '', h: holder, s: seats, seq });
+    return { ok: true, seq, seats, replayed: false };
+  }
+
+  /** Bulk block/unblock: the seats are a set; those in `from` move to `to`, the others are reported and stay (blockBulk-3.lua). */
+  setStatesBulk(from: number, to: number, seatsIn: readonly number[]): ModelResult {
+    if (seatsIn.length === 0) return refuse('BAD_REQUEST');
+    const seats = [...new Set(seatsIn)].sort((a, b) => a - b);
+    const bad = seats.filter((s) => s < 0 || s >= this.seatCount);
+    if (bad.length > 0) return refuse('BAD_SEAT', bad);
+    const changed = seats.filter((s) => this.status[s] === from);
+    const result = {
+      ok: true as const,
+      changed,
+      unchanged: seats.filter((s) => this.status[s] === to),
+      held: seats.filter((s) => this.status[s] === HELD),
+      booked: seats.filter((s) => this.status[s] === BOOKED),
+    };
+    if (changed.length === 0) return { ...result, seq: this.seq };
+    const changes = new Map<number, number>();
+    for (const s of changed) {
+      this.status[s] = to;
+      changes.set(s, to);
+    }
+    return { ...result, seq: this.append(changes) };
   }
 
   setStates(from: number, to: number, refusal: ErrorCode, seatsIn: readonly number[]): ModelResult {

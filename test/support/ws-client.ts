@@ -30,6 +30,8 @@ export class TestClient {
   readonly views = new Map<string, SeatView>();
   /** diffs that arrived with a gap (from > our seq) or for another epoch, per event */
   readonly gaps = new Map<string, number>();
+  /** per event: diffs that brought nothing new (their `to` at or below the view's seq) */
+  readonly duplicates = new Map<string, number>();
   hello: HelloMessage | null = null;
   readonly closed: Promise<{ code: number; reason: string }>;
   private nextRid = 1;
@@ -140,6 +142,7 @@ export class TestClient {
       const view = this.views.get(message.ev);
       const outcome = view ? view.applyDiff(message) : 'empty';
       if (outcome === 'gap' || outcome === 'epoch' || outcome === 'empty') this.gaps.set(message.ev, (this.gaps.get(message.ev) ?? 0) + 1);
+      if (outcome === 'duplicate') this.duplicates.set(message.ev, (this.duplicates.get(message.ev) ?? 0) + 1);
     }
   }
 }

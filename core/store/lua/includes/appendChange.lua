@@ -3,10 +3,18 @@
   fields op, ch (MessagePack array [seat, state, seat, state, ...], applied in
   order), at (ms) and ep (the event's epoch: a reader can tell the entries of
   a recreated event from the old ones). The sequence number lives in the meta hash.
+
+  Each entry is also signalled: SPUBLISH on the shard channel named like the
+  log key (same hash tag, so the same slot and master as the event), with the
+  payload `<epoch>:<seq>`. Change feeds and flushers subscribe to the events
+  they care about and read only the logs and outboxes that changed
+  (docs/store.md, Change signals). A signal nobody listens to costs Redis one
+  dictionary lookup.
 ]]
 local function appendChange(metaKey, logKey, meta, op, changes, now)
   local seq = redis.call('HINCRBY', metaKey, 'seq', 1)
   redis.call('XADD', logKey, 'MAXLEN', '~', meta.logMaxLen, seq .. '-0',
     'op', op, 'ch', cmsgpack.pack(changes), 'at', now, 'ep', meta.epoch)
+  redis.call('SPUBLISH', logKey, meta.epoch .. ':' .. seq)
   return seq
 end

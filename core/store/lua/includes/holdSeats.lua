@@ -1,7 +1,9 @@
 --[[
-  The hold operation, shared by hold-11 and holdIndexed-12. See hold-11.lua for
-  the contract. keys: meta, status, seatHolds, tokens, expiry, holders, log, outbox.
-  args: now, holder, token, create ('1'/'0'), seats.
+  The hold operation, shared by hold-12, holdIndexed-13 and the best-available
+  scripts. See hold-12.lua for the contract. keys: meta, status, seatHolds,
+  tokens, expiry, holders, log, outbox. args: now, holder, token, create
+  ('1'/'0'), seats. selection: {geometry = key, accessible = boolean} for the
+  selection rules (includes/selectionRefusal), nil for none.
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -9,11 +11,12 @@
 --- @include "includes/tokens"
 --- @include "includes/freeToken"
 --- @include "includes/appendChange"
+--- @include "includes/selectionRefusal"
 
 -- How many overdue tokens one hold may expire on its way.
 local LAZY_EXPIRY_LIMIT = 100
 
-local function holdSeats(keys, args)
+local function holdSeats(keys, args, selection)
   local now = getNow(args[1])
   local holder, token, create = args[2], args[3], args[4] == '1'
 
@@ -84,6 +87,17 @@ local function holdSeats(keys, args)
   end
   if holderSeats + #fresh > meta.maxSeatsPerHolder then
     return {'HOLD_LIMIT'}
+  end
+  local final = {}
+  for _, seat in ipairs(tok.s) do
+    final[#final + 1] = seat
+  end
+  for _, seat in ipairs(fresh) do
+    final[#final + 1] = seat
+  end
+  local refusal = selectionRefusal(keys.status, selection, now, fresh, {}, final)
+  if refusal then
+    return refusal
   end
 
   -- Accepted: from here on everything is applied.

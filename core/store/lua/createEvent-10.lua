@@ -4,6 +4,8 @@
   rebuild also restores the idempotency records of the event's bookings.
   Leftovers of an earlier incarnation (holds, tokens, change log) are removed;
   the outbox and booking records are kept, they are the durable side's input.
+  The new epoch is signalled on the event's change channel (`<epoch>:0`, see
+  includes/appendChange), so rooms of an earlier incarnation resync at once.
 
   Input:
     KEYS[1] meta
@@ -15,6 +17,7 @@
     KEYS[7] holders
     KEYS[8] log
     KEYS[9] bookings
+    KEYS[10] geometry
 
     ARGV[1] seat count
     ARGV[2] epoch
@@ -28,6 +31,7 @@
     ARGV[10] status bytes, one per seat ('' = all free)
     ARGV[11] booking records: JSON array [key, recordJson, key, recordJson, ...] ('' = none)
     ARGV[12] paymentWindowMs, how long a checkout waits for its payment ('' = the default)
+    ARGV[13] geometry bytes (core/store/geometry.ts; '' = none: no best available, no orphan rule)
 
   Output:
     {'OK', epoch}
@@ -58,6 +62,11 @@ if ARGV[11] ~= '' then
   end
 end
 redis.call('SET', KEYS[3], ARGV[8])
+if ARGV[13] ~= nil and ARGV[13] ~= '' then
+  redis.call('SET', KEYS[10], ARGV[13])
+else
+  redis.call('DEL', KEYS[10])
+end
 redis.call('HSET', KEYS[1],
   'seats', seatCount,
   'seq', 0,
@@ -71,4 +80,5 @@ redis.call('HSET', KEYS[1],
 if ARGV[12] ~= nil and ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
 end
+redis.call('SPUBLISH', KEYS[8], ARGV[2] .. ':0')
 return {'OK', ARGV[2]}

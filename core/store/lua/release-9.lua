@@ -2,6 +2,9 @@
   Releases seats of a hold token, all or nothing. Only the token's own seats
   can be released; an empty list releases all of them. The token itself stays
   (empty) until it expires, so the same shopping session can hold again.
+  Releasing some of a token's seats obeys the orphan rule and keeps no
+  companion seat without its wheelchair seat (includes/selectionRefusal);
+  releasing all of them is exempt.
 
   Input:
     KEYS[1] meta
@@ -11,14 +14,15 @@
     KEYS[5] expiry
     KEYS[6] holders
     KEYS[7] log
-    KEYS[8] rate
+    KEYS[8] geometry
+    KEYS[9] rate
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
     ARGV[4] seats, comma-separated indexes ('' = every seat of the token)
-    ARGV[5] '1': exempt from the holder's bucket (box office)
-    ARGV[6] the holder's operations per second on the event ('' = no bucket)
+    ARGV[5] '1': exempt from the on-sale gate (the box office)
+    ARGV[6] the holder's operations per second on the event ('' or 0 = no bucket)
     ARGV[7] the bucket's burst
 
   Output:
@@ -28,23 +32,29 @@
     {'BAD_SEAT', {seats}}
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
-    {'RATE_LIMITED', {}, retryMs}  the holder's bucket is empty (includes/gate)
+    {'ORPHAN_SEAT', {seats}}  the seats a partial release would strand
+    {'BAD_REQUEST', {seats}, 'companion'}  companion seats it would leave without their wheelchair seat
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
 --- @include "includes/loadEventSeats"
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
+--- @include "includes/selectionRefusal"
+--- @include "includes/getNow"
 --- @include "includes/gate"
+
+-- the holder's bucket first (docs/onsale.md): a refusal there changes nothing
+local limited = gateBucket(KEYS[9], ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 5))
+if limited then
+  return limited
+end
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
 local now = getNow(ARGV[1])
 local holder, token = ARGV[2], ARGV[3]
-local limited = gateBucket(KEYS[8], holder, now, gateArgs(ARGV, 5))
-if limited then
-  return limited
-end
 
 local meta, seats = loadEventSeats(keys.meta, ARGV[4], true)
 if not meta then
@@ -72,6 +82,22 @@ if #notHeld > 0 then
 end
 if #seats == 0 then
   return {'OK', meta.seq, 0}
+end
+
+if #seats < #tok.s then
+  local releasingSet, kept = {}, {}
+  for _, seat in ipairs(seats) do
+    releasingSet[seat] = true
+  end
+  for _, seat in ipairs(tok.s) do
+    if not releasingSet[seat] then
+      kept[#kept + 1] = seat
+    end
+  end
+  local refusal = selectionRefusal(keys.status, {geometry = KEYS[8], accessible = true}, now, {}, seats, kept)
+  if refusal then
+    return refusal
+  end
 end
 
 local releasing, changes = {}, {}
