@@ -149,6 +149,12 @@ export interface Requester {
   readonly principal: Principal | null;
   reply(message: ServerMessage): void;
   cork(fn: () => void): void;
+  /**
+   * Sends a reply with the others answered in the same microtask checkpoint
+   * (one Redis read often answers several operations of one connection): one
+   * corked write for all of them, no later than a reply sent at once would be.
+   */
+  queueReply?(message: ServerMessage): void;
 }
 
 export interface OperationsOptions {
@@ -182,7 +188,9 @@ export class Operations {
       metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
-      if (requester.open) requester.cork(() => requester.reply(answer));
+      if (!requester.open) return;
+      if (requester.queueReply) requester.queueReply(answer);
+      else requester.cork(() => requester.reply(answer));
     });
   }
 }

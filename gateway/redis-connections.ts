@@ -77,7 +77,8 @@ export async function openConnections(config: GatewayConfig, logger: Logger): Pr
   // connection, not be re-sent with a stale position. The signals come on another connection, in
   // subscriber mode.
   const feedReader = await open({ name: 'feed', options: { enableAutoPipelining: false, autoResendUnfulfilledCommands: false } });
-  const feedSubscriber = await open({ name: 'signals', options: { enableAutoPipelining: false }, cluster: { shardedSubscribers: true } });
+  // no ready check (INFO): a connection that reconnects in subscriber mode could not answer it
+  const feedSubscriber = await open({ name: 'signals', options: { enableAutoPipelining: false, enableReadyCheck: false }, cluster: { shardedSubscribers: true } });
   // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
   const flusher = await open({ name: 'flusher', options: { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs } });
   return {

@@ -17,6 +17,9 @@ import { eventKeys, globalKeys, isValidEventId } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { flatten, type RawEntry, type StreamReply } from './outbox-entries.js';
 
+/** new outboxes set up (consumer group, event row) at once when the registry grew */
+const NEW_OUTBOXES_AT_ONCE = 100;
+
 export interface OutboxReaderOptions {
   redis: RedisClient;
   prefix: string;
@@ -143,19 +146,27 @@ export class OutboxReader {
     this.registrySize = members.length;
     const ids = members.filter(isValidEventId).sort();
     const next = new Map<string, string>();
-    const added: string[] = [];
+    const fresh: [string, string][] = [];
     for (const eventId of ids) {
       const outbox = eventKeys(prefix, eventId).outbox;
       next.set(outbox, eventId);
-      if (this.outboxes.has(outbox)) continue;
-      try {
-        await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
-      }
-      await this.options.onNewEvent(eventId);
-      added.push(eventId);
-      this.dirty.add(outbox);
+      if (!this.outboxes.has(outbox)) fresh.push([eventId, outbox]);
+    }
+    // new outboxes a chunk at a time, concurrently: a start among 10,000 events takes seconds, not minutes
+    const added: string[] = [];
+    for (let i = 0; i < fresh.length; i += NEW_OUTBOXES_AT_ONCE) {
+      await Promise.all(
+        fresh.slice(i, i + NEW_OUTBOXES_AT_ONCE).map(async ([eventId, outbox]) => {
+          try {
+            await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
+          } catch (err) {
+            if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
+          }
+          await this.options.onNewEvent(eventId);
+          added.push(eventId);
+          this.dirty.add(outbox);
+        }),
+      );
     }
     for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingRead.delete(outbox);
     this.outboxes = next;
