@@ -38,8 +38,8 @@ export class OutboxReader {
   private outboxes = new Map<string, string>();
   /** event id -> outbox key */
   private byEvent = new Map<string, string>();
-  /** outboxes whose entries pending with this consumer have all been read again */
-  private readonly ownPendingRead = new Set<string>();
+  /** outboxes whose entries pending with this consumer are still to be read again (new ones, or all after a failed round) */
+  private ownPendingUnread = new Set<string>();
   /** outboxes signalled since their last read of new entries */
   private dirty = new Set<string>();
   /** outboxes that returned entries since the last backlog(): their length is looked up again */
@@ -88,7 +88,7 @@ export class OutboxReader {
 
   /** The next round reads this consumer's pending entries again (the last round failed: they are still pending). */
   rereadOwnPending(): void {
-    this.ownPendingRead.clear();
+    this.ownPendingUnread = new Set(this.outboxes.keys());
   }
 
   markDirty(outbox: string): void {
@@ -169,21 +169,26 @@ export class OutboxReader {
       for (const [eventId, outbox] of chunk) {
         added.push(eventId);
         this.dirty.add(outbox);
+        this.ownPendingUnread.add(outbox);
       }
     }
-    for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingRead.delete(outbox);
+    for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingUnread.delete(outbox);
     this.outboxes = next;
     this.byEvent = new Map([...next].map(([outbox, eventId]) => [eventId, outbox]));
     return added;
   }
 
-  /** Entries delivered to this consumer earlier but not acknowledged (a restart, a failed round). */
+  /**
+   * Entries delivered to this consumer earlier but not acknowledged (a
+   * restart, a failed round), of the outboxes not read again yet: after the
+   * first rounds, none, at no cost.
+   */
   async readOwnPending(): Promise<RawEntry[]> {
-    const streams = this.streams().filter((o) => !this.ownPendingRead.has(o));
-    if (streams.length === 0) return [];
+    if (this.ownPendingUnread.size === 0) return [];
+    const streams = [...this.ownPendingUnread].filter((o) => this.outboxes.has(o));
     const out = await this.readGroups(this.options.redis, streams, '0', null);
     const seen = new Set(out.map((e) => e.stream));
-    for (const s of streams) if (!seen.has(s)) this.ownPendingRead.add(s);
+    for (const s of streams) if (!seen.has(s)) this.ownPendingUnread.delete(s);
     return out;
   }
 
