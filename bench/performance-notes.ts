@@ -21,7 +21,10 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
   is left. The bulk may lag and be paused as slow readers and resynced (protocol.md, slow readers); after the holds
   the run waits (up to 3 minutes) until every watcher is equal to Redis (seq and a state checksum). Delays are from
   the hold's send to the arrival of the diff carrying its seq at the sampled watchers, every hold. Delivered updates
-  count seat changes received by the watchers; the gateway's CPU is counted from the first hold until every watcher
+  count seat changes received by the watchers; what the gateway's coalesced stream owed them is the net change of
+  each diff it published (a hold and its release within one diff cancel), cut at the diffs the sampled watchers saw,
+  times the watchers; a watcher paused and resynced gets less (its catch-up merges diffs), so the criterion is that
+  every watcher ends equal to Redis. One publish's time is the gateway's \`seatmap_room_publish_seconds\`. The gateway's CPU is counted from the first hold until every watcher
   is equal to Redis, and its event loop's time on a core and waiting for one is read from \`/proc/<pid>/schedstat\`.
 - **Socket.IO baseline** (\`loadtest/baseline/socketio-server.ts\`): the same event, watchers and driver against a
   Socket.IO server with the Redis adapter, one room per event, a JSON seat array on join and one JSON message per
@@ -36,6 +39,11 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
   the figure.
 - **reconnect storm**: the clients drop, 50 holds happen, all reconnect at once and resume with epoch+seq; the time is
   until the last one has its catch-up; Redis commands are every command the benchmark's Redis ran meanwhile.
+- **best available** (\`bench/figures/selection.ts\`): a 20,000-seat venue sold to 50 % and to 95 % as an on-sale sells
+  it (the best-ranked seats first, a ragged edge of ±3 % of the ranks), and once 50 % scattered over the whole venue
+  (runs of sold seats between runs of 1-5 free ones), then 3,000 holds of pairs in batches of 64 in flight over 8 WebSockets, each
+  batch released again untimed so the sold share stays put: named holds of free pairs the client chose (distinct in a
+  batch) against \`best: {n: 2}\` holds the script picks; the same event, gateway and Redis for both.
 - **snapshot**: one \`snap\` frame of a partly sold venue, encoded by \`core/protocol\` (the gateway caches it per seq).
 `;
 

@@ -13,6 +13,7 @@ import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js'
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
+/** Every scope a token may carry (docs/protocol.md#scopes); `seats:box-office` books free seats directly, without a hold. */
 export type Scope = 'seats:read' | 'seats:hold' | 'seats:book' | 'admin' | 'seats:door' | 'seats:box-office';
 export const SCOPES: readonly Scope[] = Object.freeze(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door', 'seats:box-office'] as const);
 

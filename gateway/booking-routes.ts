@@ -7,24 +7,21 @@
  *   POST /events/:id/bookings/:booking/cancel?reason=         {"seats"?: [...], "reason"?: "..."}: the booking, or some of
  *                                                            its seats, cancelled; frees the seats
  *   DELETE /events/:id                                          the event, on purpose (not rebuilt; bookings kept)
- *   POST /events/:id/block    {"seats": [...]}                  free seats -> blocked (kept in Postgres for rebuilds)
- *   POST /events/:id/unblock  {"seats": [...]}                  blocked seats -> free
+ *
+ * Blocking and unblocking seats are gateway/block-routes.ts.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { setSeatsBlocked } from '../core/bookings/blocks.js';
 import { deleteEvent } from '../core/bookings/delete-event.js';
 import { cancelBooking, getBooking, isValidCursor, listBookings } from '../core/bookings/lifecycle.js';
 import { BOOKING_STATES, type BookingState } from '../core/bookings/states.js';
-import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID } from '../core/ids.js';
 import { textProblem } from '../core/text.js';
-import { seatsAre } from './refusal-messages.js';
 import type { Authenticator, Principal } from './auth.js';
 import { authorize, type Refuse } from './http-auth.js';
-import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
+import { holdBody, type BodyBudget } from './http-body.js';
 import { asyncHandler, decodePathSegment, sendError, sendJson, type RequestContext } from './http-util.js';
 import { readJsonObject, seatList } from './json-body.js';
 
@@ -43,8 +40,6 @@ const NO_STORE = { 'Cache-Control': 'no-store' };
 const MAX_HOLDER_LENGTH = 128;
 const MAX_REF_LENGTH = 64;
 const MAX_REASON_LENGTH = 500;
-/** a block or unblock body: up to the store's 1,000 seats per call */
-const BLOCK_BODY_MAX_BYTES = 64 * 1024;
 /** a cancel body: some seats of one booking, and a reason */
 const CANCEL_BODY_MAX_BYTES = 16 * 1024;
 
@@ -136,50 +131,6 @@ export function registerBookingRoutes(app: TemplatedApp, deps: BookingRouteDeps)
       sendJson(res, 200, { id: eventId, deleted: true }, NO_STORE);
     }, logger),
   );
-
-  for (const operation of ['block', 'unblock'] as const) {
-    app.post(
-      `/events/:id/${operation}`,
-      asyncHandler(async (res, req, ctx) => {
-        const eventId = req.getParameter(0) ?? '';
-        // taken in charge now (uWS drops data nobody listens for), read only for an admin (gateway/http-body.ts)
-        const body = holdBody(res, req, ctx, { maxBytes: BLOCK_BODY_MAX_BYTES, budget: deps.bodyBudget });
-        const principal = await admin(res, req, ctx, deps, (code, msg) => body.refuse(code, msg));
-        if (!principal || ctx.aborted) return;
-        if (!EVENT_ID.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
-        const input = await readJsonBody(res, body, ctx, 'the body must be JSON {"seats": [seat indexes]}');
-        if (input === undefined || ctx.aborted) return;
-        const seats = (input as { seats?: unknown } | null)?.seats;
-        // range (negative indexes too) is the store's: its BAD_SEAT lists every offending index
-        if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s))) {
-          return sendError(res, 'BAD_REQUEST', 'seats must be a non-empty array of integer seat indexes');
-        }
-        const result = await setSeatsBlocked(pool, store, operation, eventId, seats as number[]);
-        if (ctx.aborted) return;
-        if (!result.ok) return sendError(res, result.code, blockRefusal(operation, result.code, result.seats), result.seats ? { seats: result.seats } : {});
-        logger.info({ eventId, operation, seats: seats.length, by: principal.sub }, `seats ${operation}ed`);
-        sendJson(res, 200, { seq: result.seq }, NO_STORE);
-      }, logger),
-    );
-  }
-}
-
-/** What a refused block or unblock did not do, naming the seats. */
-function blockRefusal(operation: 'block' | 'unblock', code: ErrorCode, seats: number[] | undefined): string {
-  const named = seats && seats.length > 0 ? seatsAre(seats) : null;
-  const done = `nothing was ${operation}ed`;
-  switch (code) {
-    case 'BAD_SEAT':
-      return named ? `seats: ${named} out of range or listed twice; ${done}` : `seats: an index is out of range or listed twice; ${done}`;
-    case 'UNAVAILABLE':
-      return named ? `seats: ${named} not free (held or booked); ${done}` : `seats: a seat is not free; ${done}`;
-    case 'CONFLICT':
-      return named ? `seats: ${named} not blocked; ${done}` : `seats: a seat is not blocked; ${done}`;
-    case 'NO_EVENT':
-      return `there is no such event; ${done}`;
-    default:
-      return ERROR_CATALOGUE[code].text;
-  }
 }
 
 /** The principal of a valid admin token, or null after answering 401/403 (through `refuse`, when a route holds a body). Call before any await. */

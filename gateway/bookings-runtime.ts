@@ -17,6 +17,7 @@ import { BookingFlusher, DeadLetterError } from '../core/bookings/flusher.js';
 import { migrate } from '../core/bookings/migrate.js';
 import { PaymentExpiry } from '../core/bookings/payment-expiry.js';
 import { EventRecovery } from '../core/bookings/recovery.js';
+import { FailoverRepair } from '../core/bookings/failover-repair.js';
 import { SeatReleases } from '../core/bookings/seat-releases.js';
 import { WebhookDelivery } from '../core/bookings/webhook-delivery.js';
 import type { RedisClient, SeatStore } from '../core/store/index.js';
@@ -31,6 +32,12 @@ export interface Bookings {
   recovery: EventRecovery;
   /** resolves once the schema is migrated (true), or false if stopped first */
   migrated: Promise<boolean>;
+  /**
+   * The background work (the flusher, the lost-event check, the lifecycle
+   * timers), once migrated: started at once, or, with `elected`, only while
+   * start() is in force (this process holds the background lease).
+   */
+  background: { start(): void; stop(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -41,7 +48,15 @@ export interface Bookings {
  * holds and books go on in Redis, acks wait (PENDING after the timeout), and
  * the migrations are retried until they succeed.
  */
-export function startBookings(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, store: SeatStore, redis: RedisClient, pool: pg.Pool): Bookings {
+export function startBookings(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  store: SeatStore,
+  redis: RedisClient,
+  pool: pg.Pool,
+  options: { elected?: boolean } = {},
+): Bookings {
   const log = logger.child({ component: 'bookings' });
   const commits = new CommitWatcher({
     databaseUrl: config.databaseUrl,
@@ -97,8 +112,40 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     onError: (err, eventId) => log.warn({ err, eventId }, 'event recovery failed; retrying'),
   });
   const lifecycle = startLifecycleTasks(config, log, metrics, store, pool);
+  // Redis gone back (a failover, a restart from an older snapshot): booked seats repaired from Postgres, new epochs
+  const failover = new FailoverRepair({
+    pool,
+    store,
+    intervalMs: config.bookings.rebuildCheckMs,
+    onIdentityChanged: (nodes) => log.warn({ nodes }, 'redis has a new identity (a failover or a restart): writes may be lost; checking every event against postgres'),
+    onRepaired: (eventId, repair) => {
+      metrics.eventsRepaired.inc({ kind: repair.kind });
+      log.warn({ eventId, ...repair }, repair.kind === 'rebuilt' ? 'redis had lost bookings postgres committed: event rebuilt from postgres' : 'redis may have gone back: event given a new epoch');
+    },
+    onError: (err, eventId) => log.warn({ err, eventId }, 'failover check failed; retrying'),
+  });
 
   let stopped = false;
+  let migratedYet = false;
+  // wanted: the background work should run (always, or while elected); running: it does
+  let wanted = !options.elected;
+  let running = false;
+  const startBackground = () => {
+    if (running || !wanted || !migratedYet || stopped) return;
+    flusher?.start();
+    recovery.start();
+    failover.start();
+    lifecycle.start();
+    running = true;
+  };
+  const stopBackground = async () => {
+    if (!running) return;
+    running = false;
+    await lifecycle.stop();
+    await failover.stop();
+    await recovery.stop();
+    await flusher?.stop();
+  };
   let wakeUp: (() => void) | null = null;
   const ready = (async () => {
     for (let delay = 500; !stopped; delay = Math.min(delay * 2, 10_000)) {
@@ -118,9 +165,8 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
       }
     }
     if (stopped) return false;
-    flusher?.start();
-    recovery.start();
-    lifecycle.start();
+    migratedYet = true;
+    startBackground();
     return true;
   })();
 
@@ -128,12 +174,23 @@ export function startBookings(config: GatewayConfig, logger: Logger, metrics: Ga
     commits,
     recovery,
     migrated: ready,
+    background: {
+      start() {
+        wanted = true;
+        startBackground();
+      },
+      async stop() {
+        wanted = false;
+        await stopBackground();
+      },
+    },
     async stop() {
       stopped = true;
       (wakeUp as (() => void) | null)?.();
       await ready;
       clearInterval(reportFlusher);
       await lifecycle.stop();
+      await failover.stop();
       await recovery.stop();
       await flusher?.stop();
       await commits.stop();

@@ -24,6 +24,14 @@ const schema = z.object({
   PORT: nonNegativeInt.max(65535).default(9001),
   /** 1: share the port with other gateway processes (SO_REUSEPORT; the kernel spreads connections) */
   REUSE_PORT: bool.default(false),
+  /** gateway processes sharing the port (gateway/workers.ts); npm start defaults it to the machine's cores */
+  WORKERS: positiveInt.max(256).default(1),
+  /** set by the supervisor in each of its processes: the process's number, 1..WORKERS (a `worker` label on its metrics) */
+  WORKER_ID: positiveInt.max(256).optional(),
+  /** the supervisor serves every worker's metrics on this port at /metrics (0: not served) */
+  METRICS_PORT: nonNegativeInt.max(65535).default(0),
+  /** 1: processes sharing a Redis elect one (a lease in Redis) to run the flusher, the sweeper and the lifecycle timers; set in workers */
+  BACKGROUND_LEASE: bool.default(false),
   DEMO_EVENT_ID: z.string().regex(EVENT_ID).default('demo'),
   DEMO_SEATS: positiveInt.min(100).max(200_000).default(20_000),
   DEMO_SEED: positiveInt.default(1),
@@ -40,10 +48,28 @@ const schema = z.object({
   ALLOW_ANONYMOUS: bool.default(true),
   TICK_MS: nonNegativeInt.max(1000).default(50),
   FEED_PACE_MS: nonNegativeInt.max(1000).default(5),
+  /** watchers of a room sent its frame per event-loop turn; a room with more is published over several turns */
+  ROOM_SLICE_WATCHERS: positiveInt.max(1_000_000).default(1000),
   MAX_FRAME_BYTES: positiveInt.min(1024).max(1 << 20).default(16 * 1024),
   OPS_PER_SECOND: positiveInt.max(100_000).default(50),
   OPS_BURST: positiveInt.max(100_000).default(100),
   MAX_CONNECTIONS: positiveInt.default(200_000),
+  /** open connections of one JWT subject across every node; the next is closed with 4009 (0: no limit) */
+  MAX_CONNECTIONS_PER_SUBJECT: nonNegativeInt.default(5),
+  /** a node renews its connections' slots this often x 3; a crashed node's slots lapse after it */
+  CONNECTION_LEASE_MS: positiveInt.min(3000).max(600_000).default(30_000),
+  /** hold/release/extend of one holder on one event across all its connections and nodes (0: no bucket) */
+  HOLDER_OPS_PER_SECOND: nonNegativeInt.max(100_000).default(10),
+  HOLDER_OPS_BURST: positiveInt.max(100_000).default(20),
+  /** WebSocket upgrades per client IP, per node: past them HTTP 429 (0: no limit) */
+  UPGRADES_PER_IP_PER_SECOND: nonNegativeInt.max(1_000_000).default(20),
+  UPGRADES_PER_IP_BURST: positiveInt.max(1_000_000).default(60),
+  /** comma-separated addresses whose X-Forwarded-For is believed (load balancers, reverse proxies) */
+  TRUSTED_PROXIES: z.string().default(''),
+  /** how often the waiting rooms' admission advances (by one node at a time, under a lease) */
+  ADMIT_INTERVAL_MS: positiveInt.min(50).max(60_000).default(500),
+  /** how often a node reads the places of its waiting subjects (qpos is pushed at most every 2 s per socket) */
+  QUEUE_POLL_MS: positiveInt.min(50).max(60_000).default(1000),
   MAX_SUBSCRIPTIONS: positiveInt.max(1000).default(16),
   // uWS refuses 1-8 (its timer resolution is 4 s)
   IDLE_TIMEOUT_S: nonNegativeInt.max(960).refine((v) => v === 0 || v > 8, { message: 'must be 0 (off) or more than 8' }).default(60),
@@ -95,6 +121,16 @@ export type GatewayConfig = {
   port: number;
   /** share the port with other processes (SO_REUSEPORT) instead of failing when it is taken */
   reusePort: boolean;
+  workers: {
+    /** gateway processes sharing the port; more than 1 makes this process their supervisor */
+    count: number;
+    /** this process's number among them (set by the supervisor), or undefined */
+    id?: number;
+    /** where the supervisor serves all workers' metrics (0: nowhere) */
+    metricsPort: number;
+  };
+  /** elect one process (a lease in Redis) for the background work instead of running it here in any case */
+  backgroundLease: boolean;
   demo: { enabled: boolean; eventId: string; seats: number; seed: number };
   sweepIntervalMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -118,6 +154,17 @@ export type GatewayConfig = {
     maxConnections: number;
     maxSubscriptions: number;
     idleTimeoutSec: number;
+    /** open connections per JWT subject across all nodes (0: none) */
+    maxConnectionsPerSubject: number;
+    connectionLeaseMs: number;
+    /** the holder's token bucket per event, in Redis (0: none) */
+    holderOpsPerSecond: number;
+    holderOpsBurst: number;
+    /** upgrades per client IP per node (0: none) */
+    upgradesPerIpPerSecond: number;
+    upgradesPerIpBurst: number;
+    /** peers whose X-Forwarded-For names the client */
+    trustedProxies: string[];
     /** unsent bytes at which a client is paused (unsubscribed until drained) */
     slowConsumerBytes: number;
     /** a paused client that has not drained after this long is closed (4008) */
@@ -139,8 +186,14 @@ export type GatewayConfig = {
     checkMs: number;
     /** least time between two change-feed reads (a busy log is read in batches) */
     feedPaceMs: number;
+    /** watchers sent a room's frame per event-loop turn (gateway/room-broadcast.ts) */
+    sliceWatchers: number;
   };
   shutdownGraceMs: number;
+  queue: {
+    admitIntervalMs: number;
+    pollMs: number;
+  };
   bookings: {
     /** this process runs a booking flusher (outbox -> Postgres) */
     flusher: boolean;
@@ -176,6 +229,17 @@ export type GatewayConfig = {
   };
 };
 
+/**
+ * The settings that turn the on-sale fairness limits off (docs/onsale.md):
+ * for tests and benchmarks that drive many connections from one address and
+ * one subject on purpose.
+ */
+export const FAIRNESS_LIMITS_OFF = Object.freeze({
+  MAX_CONNECTIONS_PER_SUBJECT: '0',
+  HOLDER_OPS_PER_SECOND: '0',
+  UPGRADES_PER_IP_PER_SECOND: '0',
+});
+
 /** Reads the configuration; throws an Error naming every invalid variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
@@ -197,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     host: c.HOST,
     port: c.PORT,
     reusePort: c.REUSE_PORT,
+    workers: { count: c.WORKERS, id: c.WORKER_ID, metricsPort: c.METRICS_PORT },
+    backgroundLease: c.BACKGROUND_LEASE,
     demo: { enabled: c.DEMO, eventId: c.DEMO_EVENT_ID, seats: c.DEMO_SEATS, seed: c.DEMO_SEED },
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     logLevel: c.LOG_LEVEL,
@@ -217,6 +283,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxConnections: c.MAX_CONNECTIONS,
       maxSubscriptions: c.MAX_SUBSCRIPTIONS,
       idleTimeoutSec: c.IDLE_TIMEOUT_S,
+      maxConnectionsPerSubject: c.MAX_CONNECTIONS_PER_SUBJECT,
+      connectionLeaseMs: c.CONNECTION_LEASE_MS,
+      holderOpsPerSecond: c.HOLDER_OPS_PER_SECOND,
+      holderOpsBurst: c.HOLDER_OPS_BURST,
+      upgradesPerIpPerSecond: c.UPGRADES_PER_IP_PER_SECOND,
+      upgradesPerIpBurst: c.UPGRADES_PER_IP_BURST,
+      trustedProxies: c.TRUSTED_PROXIES.split(',').map((p) => p.trim()).filter(Boolean),
       slowConsumerBytes: c.SLOW_CONSUMER_BYTES,
       slowConsumerGraceMs: c.SLOW_CONSUMER_GRACE_MS,
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
@@ -225,8 +298,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       // one body of the largest size must fit
       maxBodyBufferBytes: Math.max(c.MAX_BODY_BUFFER_BYTES, c.MAX_BODY_BYTES),
     },
-    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS },
+    rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS, sliceWatchers: c.ROOM_SLICE_WATCHERS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    queue: { admitIntervalMs: c.ADMIT_INTERVAL_MS, pollMs: c.QUEUE_POLL_MS },
     bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
     lifecycle: {
       paymentSecret: c.PAYMENT_WEBHOOK_SECRET,

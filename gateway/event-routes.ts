@@ -1,20 +1,22 @@
 /**
  * The event routes: `GET /events/:id` (the layout view, cached per epoch),
  * `GET /events/:id/availability` (counts from this node's room, else a Redis
- * snapshot) and `POST /events` (admin: create an event from a layout; an id
+ * snapshot: per state, category and section, with the largest blocks of
+ * adjacent free seats) and `POST /events` (admin: create an event from a layout; an id
  * is made when the body has none). gateway/openapi/events.ts describes them.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { createEventFromLayout } from '../core/events.js';
-import { LayoutError } from '../core/layout/index.js';
+import { LayoutError, countAvailability, type AvailabilityCounts } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import { EVENT_ID, EVENT_ID_RULE } from '../core/ids.js';
 import type { Authenticator } from './auth.js';
 import { authorize } from './http-auth.js';
 import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
 import { JSON_TYPE, asyncHandler, sendError, sendJson, sendRaw } from './http-util.js';
+import { EpochMoved, eventLayouts } from './current-layout.js';
 import type { LayoutCache, LayoutCacheEntry } from './layout-view.js';
 
 export interface EventRouteDeps {
@@ -34,48 +36,17 @@ export interface EventRouteDeps {
 
 export const LAYOUT_CACHE_CONTROL = 'public, max-age=60';
 
-/** Seat states as stored (core/store/seat-state.ts), in the order of the counts below. */
-const STATE_NAMES = ['free', 'held', 'booked', 'blocked'] as const;
-type StateCounts = Record<(typeof STATE_NAMES)[number], number>;
-
-export interface Availability {
+export interface Availability extends AvailabilityCounts {
   id: string;
   epoch: number;
   seq: number;
   seatCount: number;
-  totals: StateCounts;
-  categories: ({ id: string; label: string } & StateCounts)[];
 }
-
-/** The stored layout moved to another epoch while it was being read. */
-class EpochMoved extends Error {}
 
 export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): void {
   const { store, layouts, logger } = deps;
 
-  /** The layout document of exactly that epoch (undefined when the event has none); throws EpochMoved otherwise. */
-  const loadDocument = async (eventId: string, epoch: number): Promise<unknown> => {
-    // Layout first, then meta: the Lua script writes both at once and epochs never repeat,
-    // so an unchanged epoch afterwards means the document belongs to it.
-    const document = await store.layout(eventId);
-    const meta = await store.meta(eventId);
-    if (meta?.epoch !== epoch) throw new EpochMoved();
-    return document;
-  };
-
-  /** The cache entry of the event's current epoch; 'none' for no event, 'no-layout' for an event stored without one. */
-  const currentLayout = async (eventId: string): Promise<LayoutCacheEntry | 'none' | 'no-layout'> => {
-    for (let attempt = 0; ; attempt++) {
-      const meta = await store.meta(eventId);
-      if (!meta) return 'none';
-      try {
-        const entry = await layouts.getOrLoad(eventId, meta.epoch, () => loadDocument(eventId, meta.epoch));
-        return entry ?? 'no-layout';
-      } catch (err) {
-        if (!(err instanceof EpochMoved) || attempt >= 2) throw err;
-      }
-    }
-  };
+  const { loadDocument, current: currentLayout } = eventLayouts(store, layouts);
 
   app.get(
     '/events/:id',
@@ -130,7 +101,7 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
         epoch: state.epoch,
         seq: state.seq,
         seatCount: state.status.length,
-        ...countStates(state.status, compiled),
+        ...countAvailability(state.status, compiled),
       };
       sendJson(res, 200, body, { 'Cache-Control': 'no-cache' });
     }, logger),
@@ -196,32 +167,6 @@ export function eventBody(body: Record<string, unknown>): { id?: unknown; layout
 /** A new event id: `ev-` and 12 random hex digits. */
 export function newEventId(): string {
   return `ev-${randomBytes(6).toString('hex')}`;
-}
-
-/** Counts per state, in total and per category (when the compiled layout is known). */
-export function countStates(
-  status: Uint8Array,
-  compiled: { categories: readonly { id: string; label: string }[]; seatCategory: Uint16Array } | null,
-): Pick<Availability, 'totals' | 'categories'> {
-  const totals = new Float64Array(4);
-  const perCategory = compiled ? new Float64Array(compiled.categories.length * 4) : null;
-  const seatCategory = compiled?.seatCategory;
-  for (let i = 0; i < status.length; i++) {
-    const s = status[i] as number;
-    if (s > 3) continue; // not a known state
-    totals[s]! += 1;
-    if (perCategory) perCategory[(seatCategory![i] as number) * 4 + s]! += 1;
-  }
-  const counts = (a: Float64Array, at: number): StateCounts => ({
-    free: a[at] as number,
-    held: a[at + 1] as number,
-    booked: a[at + 2] as number,
-    blocked: a[at + 3] as number,
-  });
-  return {
-    totals: counts(totals, 0),
-    categories: compiled ? compiled.categories.map((c, i) => ({ id: c.id, label: c.label, ...counts(perCategory!, i * 4) })) : [],
-  };
 }
 
 /** Whether an Accept-Encoding header accepts gzip (and does not refuse it with q=0). */

@@ -17,6 +17,7 @@ import type { ChangeEntry } from '../core/store/index.js';
 import { encodeMessage } from '../core/protocol/index.js';
 import type { FeedTarget } from './change-feed.js';
 import type { GatewayMetrics } from './metrics.js';
+import { RoomBroadcast } from './room-broadcast.js';
 import { Room } from './room.js';
 import type { RoomSource } from './room-source.js';
 
@@ -45,6 +46,8 @@ export interface HubOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   tickMs: number;
+  /** watchers sent a room's frame per event-loop turn (gateway/room-broadcast.ts) */
+  sliceWatchers?: number;
   resumeWindow: number;
   lingerMs: number;
   checkMs: number;
@@ -58,6 +61,10 @@ export interface HubOptions {
 
 interface RoomSlot {
   room: Room;
+  /** the room's watchers on this node in topic slices, and the publish to them */
+  broadcast: RoomBroadcast;
+  /** seat changes in the frame being published (for the delivered-updates metric) */
+  updates: number;
   /** set while the room is being (re)loaded */
   loading: Promise<Room | null> | null;
   resyncing: boolean;
@@ -119,7 +126,10 @@ export class Hub {
 
   async stop(): Promise<void> {
     if (this.checkTimer) clearInterval(this.checkTimer);
-    for (const slot of this.slots.values()) slot.room.close();
+    for (const slot of this.slots.values()) {
+      slot.room.close();
+      slot.broadcast.cancel();
+    }
     await this.feed.stop();
   }
 
@@ -146,13 +156,30 @@ export class Hub {
   async join(eventId: string): Promise<Room | null> {
     let slot = this.slots.get(eventId);
     if (!slot) {
+      const { publisher, metrics } = this.options;
+      let created!: RoomSlot;
+      const broadcast = new RoomBroadcast({
+        topic: roomTopic(eventId),
+        sliceWatchers: this.options.sliceWatchers ?? DEFAULT_SLICE_WATCHERS,
+        publisher: {
+          publish(topic, frame) {
+            const watchers = publisher.numSubscribers(topic);
+            publisher.publish(topic, frame);
+            if (watchers > 0) {
+              metrics.broadcastBytes.inc(frame.byteLength * watchers);
+              metrics.broadcastUpdates.inc(created.updates * watchers);
+            }
+          },
+        },
+      });
       const room = new Room({
         eventId,
         tickMs: this.options.tickMs,
         resumeWindow: this.options.resumeWindow,
-        publish: (frame, updates) => this.publish(eventId, frame, updates),
+        publish: (frame, updates) => this.publish(created, frame, updates),
+        finish: () => broadcast.finish(),
       });
-      const created: RoomSlot = { room, loading: null, resyncing: false, subscribers: 0, emptySince: null, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
+      created = { room, broadcast, updates: 0, loading: null, resyncing: false, subscribers: 0, emptySince: null, lastCheckSeq: -1, stalledChecks: 0, missingChecks: 0 };
       created.loading = this.load(created).finally(() => (created.loading = null));
       this.slots.set(eventId, created);
       this.options.metrics.rooms.set(this.slots.size);
@@ -325,7 +352,12 @@ export class Hub {
 
   private gone(eventId: string): void {
     this.options.logger.warn({ eventId }, 'event no longer exists; closing its room');
-    this.publish(eventId, encodeMessage({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }), 0);
+    const slot = this.slots.get(eventId);
+    if (slot) {
+      // every slice at once: the room closes now, and its watchers leave their topics on the next turn
+      this.publish(slot, encodeMessage({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }), 0);
+      slot.broadcast.finish();
+    }
     this.drop(eventId);
     this.options.onEventGone(eventId);
   }
@@ -334,21 +366,52 @@ export class Hub {
     const slot = this.slots.get(eventId);
     if (!slot) return;
     slot.room.close();
+    slot.broadcast.cancel();
     this.slots.delete(eventId);
     this.urgent.delete(eventId);
     this.feed.unwatch(eventId);
     this.options.metrics.rooms.set(this.slots.size);
   }
 
-  private publish(eventId: string, frame: Uint8Array, updates: number): void {
-    const topic = roomTopic(eventId);
-    const { publisher, metrics } = this.options;
-    const watchers = publisher.numSubscribers(topic);
-    publisher.publish(topic, frame);
+  /** Publishes a frame to the room's watchers, a slice per turn; settles once every slice has it. */
+  private publish(slot: RoomSlot, frame: Uint8Array, updates: number): Promise<void> | undefined {
+    const { metrics } = this.options;
+    slot.updates = updates;
     metrics.broadcastFrames.inc();
-    if (watchers > 0) {
-      metrics.broadcastBytes.inc(frame.byteLength * watchers);
-      metrics.broadcastUpdates.inc(updates * watchers);
+    const started = performance.now();
+    const sending = slot.broadcast.send(frame);
+    if (!sending) {
+      metrics.publishSeconds.observe((performance.now() - started) / 1000);
+      return undefined;
     }
+    return sending.then(() => metrics.publishSeconds.observe((performance.now() - started) / 1000));
+  }
+
+  /** The topic a new (or resumed) watcher of a loaded room joins; see RoomBroadcast.place. */
+  placeWatcher(eventId: string): string | null {
+    const slot = this.slots.get(eventId);
+    return slot ? slot.broadcast.place() : null;
+  }
+
+  /** A watcher left its topic. */
+  removeWatcher(eventId: string, topic: string): void {
+    this.slots.get(eventId)?.broadcast.remove(topic);
+  }
+
+  /**
+   * Where a watcher on `topic` is: the room's published position, or, when
+   * the publish under way has not reached its slice yet, the position before
+   * it (undefined: it is owed a snapshot).
+   */
+  watcherPosition(eventId: string, topic: string): { epoch: number; seq: number } | undefined | null {
+    const slot = this.slots.get(eventId);
+    if (!slot) return null;
+    const { room, broadcast } = slot;
+    const inFlight = room.publishing;
+    if (!inFlight || broadcast.reached(topic)) return { epoch: room.epoch, seq: room.seq };
+    return inFlight.from === null ? undefined : { epoch: room.epoch, seq: inFlight.from };
   }
 }
+
+/** Watchers per slice: about 10 ms of socket writes per turn on loopback. */
+export const DEFAULT_SLICE_WATCHERS = 1000;

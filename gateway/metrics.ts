@@ -7,8 +7,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type GatewayMetrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+export function createMetrics(options: { defaultMetrics?: boolean; worker?: number } = {}) {
   const registry = new Registry();
+  // one process of several on a port (WORKERS): every series says which
+  if (options.worker !== undefined) registry.setDefaultLabels({ worker: String(options.worker) });
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'seatmap_process_' });
   const registers = [registry];
   return {
@@ -45,6 +47,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     broadcastFrames: new Counter({ name: 'seatmap_broadcast_frames_total', help: 'Diff and snapshot frames published to rooms (each encoded once)', registers }),
     broadcastBytes: new Counter({ name: 'seatmap_broadcast_bytes_total', help: 'Bytes delivered by room broadcasts (frame size x subscribers)', registers }),
     broadcastUpdates: new Counter({ name: 'seatmap_broadcast_updates_total', help: 'Seat updates delivered by room broadcasts (seat changes x subscribers)', registers }),
+    publishSeconds: new Histogram({
+      name: 'seatmap_room_publish_seconds',
+      help: 'Time from the start of a room publish until every watcher slice had the frame (one slice of ROOM_SLICE_WATCHERS per event-loop turn)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     snapshotsSent: new Counter({ name: 'seatmap_snapshots_sent_total', help: 'Snapshots sent to single clients, by reason', labelNames: ['reason'] as const, registers }),
     resumes: new Counter({ name: 'seatmap_resumes_total', help: 'Subscriptions with epoch+seq, by how they were served (diff or snap)', labelNames: ['served'] as const, registers }),
     slowConsumers: new Counter({
@@ -58,6 +66,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     outboundBudget: new Gauge({ name: 'seatmap_outbound_budget_bytes', help: 'The process-wide budget for unsent bytes (OUTBOUND_BUDGET_BYTES)', registers }),
     badFrames: new Counter({ name: 'seatmap_bad_frames_total', help: 'Frames refused as BAD_REQUEST', registers }),
     rateLimited: new Counter({ name: 'seatmap_rate_limited_total', help: 'Requests refused as RATE_LIMITED', registers }),
+    refusals: new Counter({
+      name: 'seatmap_refusals_total',
+      help: 'On-sale refusals by reason: subject_connections (closed 4009), ip_upgrades (HTTP 429), connection_rate (the connection\'s bucket), holder_rate (the holder\'s bucket in Redis), not_admitted, queue_closed',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    queueAdmitted: new Counter({ name: 'seatmap_queue_admitted_total', help: 'Subjects this node admitted from waiting rooms', registers }),
+    queuePushes: new Counter({ name: 'seatmap_queue_pushes_total', help: 'Waiting-room pushes sent to sockets, by type (qpos, admit)', labelNames: ['type'] as const, registers }),
+    holderNotices: new Counter({ name: 'seatmap_holder_notices_total', help: 'tok and tokend frames sent to this node\'s connections (from any node, over the holders\' Pub/Sub channels)', registers }),
     feedEntries: new Counter({ name: 'seatmap_feed_entries_total', help: 'Change-log entries read from Redis', registers }),
     feedGaps: new Counter({ name: 'seatmap_feed_gaps_total', help: 'Gaps in a change log repaired from a snapshot', registers }),
     expirySweeps: new Counter({ name: 'seatmap_expiry_sweeps_total', help: 'Expiry sweeps that freed holds', registers }),
@@ -72,6 +89,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'seatmap_event_lookups_total',
       help: 'Requests that met an event Redis does not have, by outcome: present (rebuilt or found), unknown (Postgres did not know it), unknown_cached (answered from memory), anonymous_not_asked (an anonymous viewer; Postgres not asked)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    eventsRepaired: new Counter({
+      name: 'seatmap_events_repaired_total',
+      help: 'Events found gone back in Redis (a failover, a restart from an older snapshot), by repair: rebuilt (Postgres had bookings Redis lacked) or epoch (a new epoch, every client re-snapshots)',
+      labelNames: ['kind'] as const,
       registers,
     }),
     eventsRebuilt: new Counter({ name: 'seatmap_events_rebuilt_total', help: 'Events rebuilt from Postgres after Redis lost them', registers }),

@@ -6,11 +6,16 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { createEventFromLayout } from '../core/events.js';
-import { ExpirySweeper, SeatStore } from '../core/store/index.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ExpirySweeper, Lease, SeatStore } from '../core/store/index.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
+import { registerBlockRoutes } from './block-routes.js';
 import { registerBookingRoutes } from './booking-routes.js';
+import { eventLayouts } from './current-layout.js';
+import { LayoutCache } from './layout-view.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { registerDoorRoutes } from './door-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
@@ -50,14 +55,16 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   // The process-wide bound on buffered request bodies (gateway/http-body.ts).
   processBodyBudget.setLimit(config.limits.maxBodyBufferBytes);
   const redis = await openConnections(config, logger);
-  const store = new SeatStore({ redis: redis.store, prefix: config.keyPrefix, connections: redis.extra });
+  const { holderOpsPerSecond, holderOpsBurst } = config.limits;
+  const holderRate = holderOpsPerSecond > 0 ? { perSecond: holderOpsPerSecond, burst: holderOpsBurst } : undefined;
+  const store = new SeatStore({ redis: redis.store, prefix: config.keyPrefix, connections: redis.extra, holderRate });
   await store.scripts.preload();
   const stopReloadingScripts = reloadScriptsOnReconnect(store, logger);
 
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 6, connectionTimeoutMillis: 2000 });
   pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
-  const metrics = createMetrics({ defaultMetrics });
-  const bookings = startBookings(config, logger, metrics, store, redis.flusher, pool);
+  const metrics = createMetrics({ defaultMetrics, worker: config.workers.id });
+  const bookings = startBookings(config, logger, metrics, store, redis.flusher, pool, { elected: config.backgroundLease });
 
   if (config.demo.enabled) await ensureDemoEvent(store, config, logger, demoLayout, bookings);
 
@@ -70,14 +77,18 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
       logger.info({ sweep: stats }, 'expired holds freed');
     },
     onError: (err) => logger.error({ err }, 'expiry sweep failed'),
+    onExpired: (eventId, expired) => server.holderNotices?.expired(eventId, expired),
   });
 
   const authenticator = createAuthenticator(config.auth);
+  const layouts = new LayoutCache();
   const server = new GatewayServer({
+    layouts,
     config,
     store,
     feedReader: redis.feedReader,
     feedSubscriber: redis.feedSubscriber,
+    holderSubscriber: redis.holders,
     authenticator,
     metrics,
     logger,
@@ -96,6 +107,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     eventRecorded: (eventId) => bookings.recovery.isRecorded(eventId),
     routes: [
       (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
+      (app) => registerBlockRoutes(app, { pool, store, authenticator, logger, layouts: eventLayouts(store, layouts) }),
       (app) => registerDoorRoutes(app, { pool, authenticator, logger }),
       (app) => registerPaymentRoutes(app, { pool, store, authenticator, logger, secret: config.lifecycle.paymentSecret, toleranceS: config.lifecycle.paymentToleranceS }),
       (app) => registerWebhookRoutes(app, { pool, authenticator, logger }),
@@ -116,7 +128,25 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     await closeConnections();
     throw err;
   }
-  sweeper.start();
+  // the background work: here in any case, or in the one process of many that holds the lease
+  const lease = config.backgroundLease
+    ? new Lease(store, {
+        holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        onGained: () => {
+          logger.info('background lease taken: this process runs the booking flusher, the expiry sweeper and the lifecycle timers');
+          sweeper.start();
+          bookings.background.start();
+        },
+        onLost: async () => {
+          logger.info('background lease lost: the background work stops here');
+          await sweeper.stop();
+          await bookings.background.stop();
+        },
+        onError: (err) => logger.warn({ err }, 'background lease: redis did not answer'),
+      })
+    : null;
+  if (lease) lease.start();
+  else sweeper.start();
   logger.info({ host: config.host, port, prefix: config.keyPrefix, tickMs: config.tickMs }, 'gateway listening');
 
   return {
@@ -128,6 +158,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     bookingsReady: bookings.migrated,
     async stop() {
       await server.shutdown();
+      await lease?.stop(); // gives it back: another process takes the work over at its next try
       await sweeper.stop();
       await bookings.stop();
       await closeConnections();

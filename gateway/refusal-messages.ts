@@ -97,8 +97,10 @@ export async function refusalMessage(
       return `${asked} would exceed the limit of ${plural(maxSeatsPerToken, 'seat')} per hold token or ${plural(maxSeatsPerHolder, 'seat')} per holder for event ${request.ev}; ${done}`;
     }
     case 'EXPIRED':
+      if (isDirectBook(request)) return `key: the booking made with ${JSON.stringify(request.key)} is void (its event was rebuilt from Postgres before it was committed); ${done}`;
       return `tok: the hold token ${tokOf(request)} is unknown or has expired; ${done}`;
     case 'CONFLICT':
+      if (isDirectBook(request)) return `key: ${JSON.stringify(request.key)} was already used to book other seats, by another holder, or for a hold; ${done}`;
       return request.t === 'book' || request.t === 'checkout' ? `key: ${JSON.stringify(request.key)} was already used to book another hold; ${done}` : undefined;
     case 'BAD_REQUEST':
       if (detail.reason === 'companion') {
@@ -106,6 +108,10 @@ export async function refusalMessage(
       }
       if (detail.reason !== undefined && request.t === 'hold' && 'best' in request) return bestBadRequest(request.ev, detail.reason, done, facts);
       return badRequest(request, done);
+    case 'NOT_ADMITTED':
+      return `event ${request.ev} has a waiting room and you are not admitted (not yet, or your admission has ended): send queue and hold once admitted; ${done}`;
+    case 'QUEUE_CLOSED':
+      return `the waiting room of event ${request.ev} is closed (sold out or ended); it reopens when held seats come back; ${done}`;
     default:
       return undefined; // the catalogue's sentence (RATE_LIMITED, INTERNAL, PENDING, … carry their own)
   }
@@ -141,8 +147,14 @@ function badRequest(request: SeatOperation, done: string): string {
       return `tok: ${tokOf(request)} is not a hold token (8 to 64 of A-Z a-z 0-9 _ -); ${done}`;
     case 'book':
     case 'checkout':
-      return `tok: the hold token ${request.tok} holds no seats, or key is not safe text of at most 128 characters; ${done}`;
+      if (isDirectBook(request)) return `key: not safe text of at most 128 characters; ${done}`;
+      return `tok: the hold token ${tokOf(request)} holds no seats, or key is not safe text of at most 128 characters; ${done}`;
   }
+}
+
+/** A `book` of free seats (the box office), not of a hold token. */
+function isDirectBook(request: SeatOperation): request is Extract<SeatOperation, { t: 'book'; seats: number[] }> {
+  return request.t === 'book' && 'seats' in request;
 }
 
 function tokOf(request: SeatOperation): string {

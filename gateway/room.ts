@@ -8,6 +8,14 @@
  * snapshot followed by the next published diff never loses or repeats a
  * change. Diffs are cut per tick: changes of a busy room wait at most
  * `tickMs`, and a quiet room publishes at once.
+ *
+ * The tick adapts to the room: a publish to many watchers may take several
+ * event-loop turns (the hub sends it a slice of watchers per turn, see
+ * gateway/room-broadcast.ts), and while one is under way the room publishes
+ * nothing more. What arrives meanwhile is merged into the next diff, sent as
+ * soon as the publish ends and a tick has passed since it began: a room whose
+ * publish takes longer than the tick publishes back to back, never queueing
+ * diffs, so a change waits at most about one publish plus one tick.
  */
 import type { ChangeEntry, Snapshot } from '../core/store/index.js';
 import { encodeMessage } from '../core/protocol/index.js';
@@ -24,9 +32,24 @@ export interface RoomOptions {
   tickMs: number;
   /** seat changes kept for resumes */
   resumeWindow: number;
-  /** sends a frame to every subscriber of the room; `updates` is the number of seat changes in it */
-  publish(frame: Uint8Array, updates: number): void;
+  /**
+   * Sends a frame to every subscriber of the room; `updates` is the number of
+   * seat changes in it. A promise: the publish goes on over later turns, and
+   * the room publishes no further diff until it settles.
+   */
+  publish(frame: Uint8Array, updates: number): void | Promise<void>;
+  /** completes a publish under way at once (before a resync is cut from the published state) */
+  finish?(): void;
   now?: () => number;
+}
+
+/**
+ * A publish under way: the watchers it has not reached yet are at `from`
+ * (null: they are owed a snapshot, the frame being one of a new epoch).
+ */
+export interface InFlight {
+  from: number | null;
+  to: number;
 }
 
 export type CatchUp = { kind: 'snap'; frame: Uint8Array } | { kind: 'diff'; frame: Uint8Array } | { kind: 'current' };
@@ -46,6 +69,10 @@ export class Room {
   private ringChanges = 0;
   private lastFlushAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
+  /** the diff whose publish is under way over several turns, or null */
+  private inFlight: InFlight | null = null;
+  /** counts load()s, so that a publish begun before one cannot touch the room after it */
+  private generation = 0;
   private snapFrame: Uint8Array | null = null;
   private resumeFrames = new Map<number, Uint8Array>();
   private readonly now: () => number;
@@ -58,6 +85,8 @@ export class Room {
   /** Starts (or restarts) from a snapshot; `history` are log entries up to the snapshot's seq, for resumes. */
   load(snapshot: Snapshot, history: ChangeEntry[] = []): void {
     this.cancelTimer();
+    this.inFlight = null;
+    this.generation++;
     this.epoch = snapshot.epoch;
     this.seq = snapshot.seq;
     this.received = snapshot.seq;
@@ -93,8 +122,13 @@ export class Room {
     return 'ok';
   }
 
+  /** The diff being published over several turns (watchers not reached yet are at its `from`), or null. */
+  get publishing(): InFlight | null {
+    return this.inFlight;
+  }
+
   private scheduleFlush(): void {
-    if (this.timer) return;
+    if (this.timer || this.inFlight) return;
     const wait = this.lastFlushAt + this.options.tickMs - this.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => {
@@ -103,10 +137,10 @@ export class Room {
     }, wait);
   }
 
-  /** Publishes everything taken in since the last publish as one diff. */
+  /** Publishes everything taken in since the last publish as one diff (once a publish under way has ended). */
   flush(): void {
     this.cancelTimer();
-    if (this.received === this.seq) return;
+    if (this.received === this.seq || this.inFlight) return;
     const ch: number[] = new Array(this.pending.size * 2);
     let i = 0;
     for (const [seat, state] of this.pending) {
@@ -120,7 +154,20 @@ export class Room {
     this.lastFlushAt = this.now();
     this.pushRing(unit);
     this.invalidateFrames();
-    this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: unit.from, to: unit.to, ch }), ch.length / 2);
+    const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: unit.from, to: unit.to, ch }), ch.length / 2);
+    if (sent) this.awaitPublish(sent, { from: unit.from, to: unit.to });
+  }
+
+  /** Holds further diffs back until a publish spread over turns has reached every watcher. */
+  private awaitPublish(sent: Promise<void>, unit: InFlight): void {
+    this.inFlight = unit;
+    const generation = this.generation;
+    const settle = () => {
+      if (this.generation !== generation || this.inFlight !== unit) return;
+      this.inFlight = null;
+      if (this.received > this.seq) this.scheduleFlush();
+    };
+    sent.then(settle, settle);
   }
 
   /**
@@ -129,6 +176,8 @@ export class Room {
    * New epoch: they get the snapshot.
    */
   resync(snapshot: Snapshot): void {
+    // every watcher must be at `seq` before the repair is cut from it
+    if (this.inFlight) this.options.finish?.();
     this.cancelTimer();
     this.pending.clear();
     if (snapshot.epoch === this.epoch && snapshot.seq >= this.seq && snapshot.status.length === this.status.length) {
@@ -141,13 +190,15 @@ export class Room {
       this.load(snapshot); // clears the ring: this diff is not a complete record of (from, to]
       if (snapshot.seq > from) {
         this.lastFlushAt = this.now();
-        this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from, to: snapshot.seq, ch }), ch.length / 2);
+        const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from, to: snapshot.seq, ch }), ch.length / 2);
+        if (sent) this.awaitPublish(sent, { from, to: snapshot.seq });
       }
       return;
     }
     this.load(snapshot);
     this.lastFlushAt = this.now();
-    this.options.publish(this.snapshotFrame(), this.status.length);
+    const sent = this.options.publish(this.snapshotFrame(), this.status.length);
+    if (sent) this.awaitPublish(sent, { from: null, to: this.seq });
   }
 
   /** The snapshot at `seq`, encoded once per seq and shared by every client that asks. */
@@ -189,6 +240,8 @@ export class Room {
 
   close(): void {
     this.cancelTimer();
+    this.inFlight = null;
+    this.generation++;
     this.pending.clear();
   }
 

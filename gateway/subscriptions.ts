@@ -17,7 +17,7 @@ import type { ErrorCode } from '../core/errors.js';
 import type { ClientRequest, ServerMessage } from '../core/protocol/index.js';
 import { TimeoutError, withTimeout } from '../core/timeout.js';
 import { hasScope, type Principal } from './auth.js';
-import { roomTopic, type Hub } from './hub.js';
+import type { Hub } from './hub.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { errorMessage } from './operations.js';
@@ -38,6 +38,8 @@ export interface Subscription {
    * it is owed once drained, from `from` (undefined: a snapshot).
    */
   owed: { from: Position | undefined } | null;
+  /** the room topic (slice, gateway/room-broadcast.ts) the connection is on while attached, or null */
+  topic?: string | null;
 }
 
 /** What subscriptions need of a connection. */
@@ -185,7 +187,7 @@ export class Subscriptions {
     if (sub) {
       this.forget(s, request.ev);
       if (sub.joined) {
-        s.unsubscribeTopic(roomTopic(request.ev));
+        this.leaveTopic(s, request.ev, sub);
         this.options.hub.leave(request.ev);
       }
     }
@@ -223,7 +225,20 @@ export class Subscriptions {
       metrics.resumes.inc({ served: 'current' });
     }
     sub.owed = null;
-    s.subscribeTopic(roomTopic(ev));
+    // a slice the room's publish under way has reached: the catch-up brought it to the room's seq
+    this.leaveTopic(s, ev, sub);
+    const topic = this.options.hub.placeWatcher(ev);
+    if (topic === null) return;
+    sub.topic = topic;
+    s.subscribeTopic(topic);
+  }
+
+  /** Takes the connection off the room topic it is on, if any. */
+  private leaveTopic(s: Subscriber, ev: string, sub: Subscription): void {
+    if (!sub.topic) return;
+    s.unsubscribeTopic(sub.topic);
+    this.options.hub.removeWatcher(ev, sub.topic);
+    sub.topic = null;
   }
 
   /**
@@ -236,11 +251,12 @@ export class Subscriptions {
     this.options.metrics.slowConsumers.inc({ action: 'paused' });
     if (why === 'catch_up') this.options.metrics.catchUpsDeferred.inc();
     for (const [eventId, sub] of s.subs) {
-      if (!sub.joined || sub.owed) continue;
-      const room = this.options.hub.room(eventId);
-      if (!room) continue;
-      sub.owed = { from: { epoch: room.epoch, seq: room.seq } };
-      s.unsubscribeTopic(roomTopic(eventId));
+      if (!sub.joined || sub.owed || !sub.topic) continue;
+      // where its slice is: one frame behind the room while a publish has not reached it yet
+      const from = this.options.hub.watcherPosition(eventId, sub.topic);
+      if (from === null) continue;
+      sub.owed = { from };
+      this.leaveTopic(s, eventId, sub);
     }
   }
 
@@ -265,22 +281,23 @@ export class Subscriptions {
   closed(s: Subscriber): void {
     for (const [eventId, sub] of [...s.subs]) {
       this.forget(s, eventId);
+      if (sub.topic) this.options.hub.removeWatcher(eventId, sub.topic);
       if (sub.joined) this.options.hub.leave(eventId);
     }
   }
 
   /** An event disappeared: its room told its topic (NO_EVENT); forget its subscriptions. */
   eventGone(eventId: string): void {
-    const topic = roomTopic(eventId);
     for (const s of [...this.watchers(eventId)]) {
       const sub = s.subs.get(eventId);
       if (!sub) continue;
+      const topic = sub.topic;
       this.forget(s, eventId);
       if (!s.open) continue;
       // a paused connection is off the topic and missed the room's NO_EVENT
       if (sub.owed) s.cork(() => s.reply({ t: 'err', rid: null, ev: eventId, code: 'NO_EVENT', msg: 'the event no longer exists' }));
       // uWS delivers published frames at the end of the loop iteration: leave the topic after that
-      else setImmediate(() => s.open && !s.subs.has(eventId) && s.unsubscribeTopic(topic));
+      else if (topic) setImmediate(() => s.open && !s.subs.has(eventId) && s.unsubscribeTopic(topic));
     }
   }
 

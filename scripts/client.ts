@@ -3,13 +3,15 @@
  * what `wscat` is for JSON protocols, here for MessagePack. Every server
  * message is printed as one JSON line on stdout.
  *
- *   npm run client -- [--url ws://127.0.0.1:9001/ws] [--token JWT | --as SUBJECT] [--full] [--count N] [--for 10s] [command ...]
+ *   npm run client -- [--url ws://127.0.0.1:9001/ws] [--token JWT | --as SUBJECT [--scope S]] [--full] [--count N] [--for 10s] [command ...]
  *
  * With a command it runs that one request and exits: 0 on `ok`/`pong`, 1 on
  * `err`; `sub` keeps printing diffs until Ctrl-C, `--count` messages or
  * `--for` a while. Without one it is interactive: commands from stdin, one
  * per line, messages printed as they come. `--as alice` mints a development
- * token for alice (JWT_SECRET or the development secret, as `npm run token`).
+ * token for alice (JWT_SECRET or the development secret, as `npm run token`),
+ * with `--scope` (default "seats:read seats:hold seats:book"; a box-office
+ * clerk's `sell` needs "seats:read seats:box-office").
  */
 import { createInterface } from 'node:readline';
 import { DEV_JWT_SECRET, mintDevToken } from '../gateway/auth.js';
@@ -17,7 +19,7 @@ import type { ServerMessage } from '../core/protocol/index.js';
 import { COMMAND_HELP, parseCommand } from './client/commands.js';
 import { CliConnection, messageLine } from './client/connection.js';
 
-const USAGE = `usage: npm run client -- [--url URL] [--token JWT | --as SUBJECT] [--full] [--count N] [--for DURATION] [command ...]
+const USAGE = `usage: npm run client -- [--url URL] [--token JWT | --as SUBJECT [--scope SCOPES]] [--full] [--count N] [--for DURATION] [command ...]
   without a command: interactive (one command per line; "help", "quit")
 ${COMMAND_HELP}`;
 
@@ -31,10 +33,10 @@ function usage(problem: string): never {
  * command's (its --tok and --key included, and negative seat indexes, which
  * util.parseArgs would take for options).
  */
-function parseLine(args: string[]): { values: { url: string; token?: string; as?: string; full: boolean; count?: string; for?: string; help: boolean }; positionals: string[] } {
+function parseLine(args: string[]): { values: { url: string; token?: string; as?: string; scope?: string; full: boolean; count?: string; for?: string; help: boolean }; positionals: string[] } {
   const values = { url: process.env.URL ?? 'ws://127.0.0.1:9001/ws', token: process.env.TOKEN, full: false, help: false } as ReturnType<typeof parseLine>['values'];
   const positionals: string[] = [];
-  const valued = new Set(['--url', '--token', '--as', '--count', '--for']);
+  const valued = new Set(['--url', '--token', '--as', '--scope', '--count', '--for']);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--full') values.full = true;
@@ -60,7 +62,7 @@ if (values.for !== undefined && !duration) usage(`--for takes a duration such as
 const forMs = duration ? Number(duration[1]) * { ms: 1, s: 1000, m: 60_000 }[(duration[2] ?? 's') as 'ms' | 's' | 'm'] : Infinity;
 
 const token = values.as
-  ? await mintDevToken(process.env.JWT_SECRET ?? DEV_JWT_SECRET, { sub: values.as, scope: 'seats:read seats:hold seats:book', ttlSec: 3600 })
+  ? await mintDevToken(process.env.JWT_SECRET ?? DEV_JWT_SECRET, { sub: values.as, scope: values.scope ?? 'seats:read seats:hold seats:book', ttlSec: 3600 })
   : (values.token ?? null);
 
 let printed = 0;
@@ -110,7 +112,7 @@ if (positionals.length > 0) {
 } else {
   const lines = createInterface({ input: process.stdin, terminal: false });
   const inFlight = new Set<Promise<void>>();
-  if (process.stdin.isTTY) process.stderr.write('commands: sub, unsub, hold, release, extend, book, ping, help, quit\n');
+  if (process.stdin.isTTY) process.stderr.write('commands: sub, unsub, hold, release, extend, book, sell, ping, help, quit\n');
   for await (const line of lines) {
     const words = line.trim().split(/\s+/).filter(Boolean);
     if (words.length === 0) continue;

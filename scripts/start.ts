@@ -1,9 +1,12 @@
 /**
  * `npm start`: finds Redis and Postgres (or starts local ones, see
- * docs/services.md), then runs a gateway process in the foreground.
+ * docs/services.md), then runs the gateway in the foreground: a process per
+ * core sharing the port (WORKERS, default the machine's cores; WORKERS=1 is
+ * one process, as gateway/main.ts alone runs).
  * REDIS_CLUSTER=1 also starts a local 3-master Redis Cluster from the
  * redis-server binary and runs the gateway on it (REDIS_CLUSTER_NODES).
  */
+import { availableParallelism } from 'node:os';
 import { ensureServices } from './services/index.js';
 import { startLocalCluster } from './services/redis-cluster.js';
 
@@ -21,4 +24,5 @@ try {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 }
+process.env.WORKERS ||= String(availableParallelism());
 await import('../gateway/main.js');

@@ -39,7 +39,8 @@ async function client(sub: string): Promise<TestClient> {
 
 async function book(c: TestClient, seats: number[], key: string, t: 'book' | 'checkout' = 'book') {
   const held = await c.ok({ t: 'hold', ev: 'door', seats });
-  return c.ok({ t, ev: 'door', tok: held.tok as string, key });
+  const tok = held.tok as string;
+  return t === 'book' ? c.ok({ t, ev: 'door', tok, key }) : c.ok({ t, ev: 'door', tok, key });
 }
 
 function post(path: string, body: unknown, bearer: string): Promise<Response> {

@@ -95,6 +95,18 @@ describe('npm run client', { timeout: 90_000 }, () => {
     expect(pong.lines[0]).toMatchObject({ t: 'pong' });
   });
 
+  it('sell books free seats directly with a box-office token; FORBIDDEN without the scope', async () => {
+    const clerk = await token('cli-clerk', 'seats:read seats:box-office');
+    const sold = await run(['--token', clerk, 'sell', 'cli', '70', '71', '--key', 'cli-sale-1']);
+    expect(sold.code, sold.stderr).toBe(0);
+    expect(sold.lines[0]).toMatchObject({ t: 'ok', seats: [70, 71], replayed: false, state: 'confirmed' });
+    const status = (await gw.store.snapshot('cli'))!.status;
+    expect([status[70], status[71]]).toEqual([2, 2]);
+    const refused = await run(['--token', alice, 'sell', 'cli', '72']);
+    expect(refused.code).toBe(1);
+    expect(refused.lines[0]).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
+  });
+
   it('sub prints the snapshot and then the diffs as JSON lines', async () => {
     const watcher = client(['sub', 'cli', '--count', '3']);
     const out = lines(watcher);

@@ -74,7 +74,7 @@ describe('HS256 (development secret)', () => {
   });
 
   it('exports the scopes in order', () => {
-    expect(SCOPES).toEqual(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door']);
+    expect(SCOPES).toEqual(['seats:read', 'seats:hold', 'seats:book', 'admin', 'seats:door', 'seats:box-office']);
   });
 
   it('refuses alg none', async () => {

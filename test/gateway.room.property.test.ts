@@ -26,7 +26,7 @@ function setup(resumeWindow: number, initial: Uint8Array) {
     eventId: 'ev',
     tickMs: 1_000_000, // flushes only when the test says so
     resumeWindow,
-    publish: (frame) => frames.push(decodeServerMessage(frame) as SnapMessage | DiffMessage),
+    publish: (frame) => void frames.push(decodeServerMessage(frame) as SnapMessage | DiffMessage),
     now: () => 0,
   });
   room.load({ epoch: 7, seq: 0, status: Buffer.from(initial) });

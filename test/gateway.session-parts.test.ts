@@ -169,7 +169,14 @@ describe('catch-up bound', () => {
   function setup(catchUpQueueBytes: number) {
     const room = new Room({ eventId: 'e', tickMs: 0, resumeWindow: 1000, publish: () => undefined });
     room.load({ epoch: 1, seq: 5, status: Buffer.alloc(2000) });
-    const fakeHub = { room: () => room, leave: () => undefined, join: async () => room } as unknown as Hub;
+    const fakeHub = {
+      room: () => room,
+      leave: () => undefined,
+      join: async () => room,
+      placeWatcher: () => 'ev:e',
+      removeWatcher: () => undefined,
+      watcherPosition: () => ({ epoch: room.epoch, seq: room.seq }),
+    } as unknown as Hub;
     const subscriptions = new Subscriptions({
       hub: fakeHub,
       metrics: createMetrics({ defaultMetrics: false }),

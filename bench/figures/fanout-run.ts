@@ -14,7 +14,7 @@
  */
 import { summarizeTrend, type TrendSummary } from '../../loadtest/node/metrics.js';
 import type { GatewayProcess } from '../../loadtest/node/gateway-process.js';
-import { drive, gatewayOps, holdToDiffDelays, socketIoOps, type DriveResult } from '../load/driver.js';
+import { coalescedOwed, drive, gatewayOps, holdToDiffDelays, socketIoOps, type DriveResult } from '../load/driver.js';
 import { Fleet } from '../load/fleet.js';
 import { scrapeGateway, slowReaderActions } from '../load/gateway-metrics.js';
 import { processUsage, usageSince, type ProcessUsage } from '../load/process-stats.js';
@@ -49,12 +49,16 @@ export interface FanoutRun {
   inSync: number;
   /** diffs the gateway published to the room during the window (each encoded once, sent to every watcher) */
   published: number;
+  /** the mean time of one publish to every watcher during the window (seatmap_room_publish_seconds); NaN for the baseline */
+  publishMs: number;
   slow: { paused: number; resynced: number; closed: number };
   delays: TrendSummary;
   /** diffs per second at the sampled watchers while the holds ran */
   sampledDiffsPerSecond: number;
   /** connects tried again after the connection dropped before its sub */
   retriedConnects: number;
+  /** seat updates the stream owed all watchers: the net change of each diff (see updatesOwed) */
+  owed: number;
 }
 
 /**
@@ -88,7 +92,11 @@ async function waitUntilEqual(fleet: Fleet, state: ViewState, watchers: number):
 }
 
 const wallClock = () => performance.timeOrigin + performance.now();
-const published = async (server: GatewayProcess) => (await scrapeGateway(server.httpUrl))(/^seatmap_broadcast_frames_total /);
+/** the gateway's published frames, and the summed time and count of its publishes (seatmap_room_publish_seconds) */
+async function publishStats(server: GatewayProcess) {
+  const read = await scrapeGateway(server.httpUrl);
+  return { frames: read(/^seatmap_broadcast_frames_total /), seconds: read(/^seatmap_room_publish_seconds_sum /), count: read(/^seatmap_room_publish_seconds_count /) };
+}
 
 /** Diffs per watcher per second at the sampled watchers while the holds were sent. */
 function diffsPerSecond(arrivals: readonly number[][], driven: DriveResult): number {
@@ -98,9 +106,9 @@ function diffsPerSecond(arrivals: readonly number[][], driven: DriveResult): num
   return diffs / Math.max(1, arrivals.length) / driven.seconds;
 }
 
-export async function runFanout(ctx: BenchContext, kind: ServerKind, watchers: number, seconds: number): Promise<FanoutRun> {
+export async function runFanout(ctx: BenchContext, kind: ServerKind, watchers: number, seconds: number, env: Record<string, string> = {}): Promise<FanoutRun> {
   const ev = await venueEvent(ctx, `fan-${kind}`, SEATS);
-  const server = kind === 'gateway' ? await benchGateway(ctx) : await socketIoBaseline(ctx);
+  const server = kind === 'gateway' ? await benchGateway(ctx, env) : await socketIoBaseline(ctx);
   const isGateway = kind === 'gateway';
   const fleets = startWatcherFleets(watchers);
   const fleet = fleets.all;
@@ -110,13 +118,16 @@ export async function runFanout(ctx: BenchContext, kind: ServerKind, watchers: n
     const ops = isGateway ? await gatewayOps(server.wsUrl, token(ctx, 'driver'), ev) : await socketIoOps(server.httpUrl, ev);
     await sleep(1000);
     await fleet.mark();
-    const publishedBefore = isGateway ? await published(server) : 0;
+    const publishedBefore = isGateway ? await publishStats(server) : null;
     const atStart = processUsage(server.pid);
     const driven = await drive(ops, { rate: RATE, seconds, seats: SEATS, holdMs: HOLD_MS });
     const answeredSeconds = (wallClock() - driven.startedAt) / 1000;
     await sleep(1500); // the last releases and the last tick reach the sampled watchers
     const window = { seconds: (wallClock() - driven.startedAt) / 1000, usage: usageSince(server.pid, atStart) };
-    const publishedInWindow = isGateway ? (await published(server)) - publishedBefore : 0;
+    const publishedAfter = isGateway ? await publishStats(server) : null;
+    const publishedInWindow = publishedAfter && publishedBefore ? publishedAfter.frames - publishedBefore.frames : 0;
+    const publishes = publishedAfter && publishedBefore ? publishedAfter.count - publishedBefore.count : 0;
+    const publishMs = publishes > 0 ? ((publishedAfter!.seconds - publishedBefore!.seconds) * 1000) / publishes : Number.NaN;
     ops.close();
     const snap = (await ctx.store.snapshot(ev))!;
     const redisState = { seq: snap.seq, sum: stateSum(snap.status) };
@@ -136,10 +147,12 @@ export async function runFanout(ctx: BenchContext, kind: ServerKind, watchers: n
       drainSeconds,
       inSync,
       published: publishedInWindow,
+      publishMs,
       slow,
       delays: summarizeTrend(holdToDiffDelays(driven.sent, arrivals)),
       sampledDiffsPerSecond: diffsPerSecond(arrivals, driven),
       retriedConnects: opened.retried,
+      owed: isGateway ? coalescedOwedPerWatcher(driven, arrivals) * opened.opened : (driven.holds - driven.refused) * 2 * opened.opened,
     };
     ctx.log(`fanout ${kind}: ${fmt(report.updates)} updates, ${inSync}/${watchers} in sync (drained in ${drainSeconds === null ? 'n/a' : fmt(drainSeconds, 1)} s), p99 ${fmt(run.delays['p(99)'])} ms`);
     return run;
@@ -149,5 +162,20 @@ export async function runFanout(ctx: BenchContext, kind: ServerKind, watchers: n
   }
 }
 
-/** Seat updates the watchers were due: every hold and every release, to every watcher. */
+/** Seat updates the watchers would be due without coalescing: every hold and every release, to every watcher. */
 export const updatesDue = (r: FanoutRun) => (r.driven.holds - r.driven.refused) * 2 * r.watchers;
+
+/**
+ * What the gateway's coalesced stream owed each watcher: the net change of
+ * each diff it published (a hold and its release within one diff cancel),
+ * cut at the diff boundaries of the sampled watcher that saw the most diffs.
+ * The Socket.IO baseline sends every change: it owes updatesDue.
+ */
+function coalescedOwedPerWatcher(driven: DriveResult, arrivals: readonly number[][]): number {
+  let finest: number[] = [];
+  for (const a of arrivals) {
+    const ends = a.filter((_, i) => i % 2 === 0);
+    if (ends.length > finest.length) finest = ends;
+  }
+  return coalescedOwed(driven.changes, finest);
+}

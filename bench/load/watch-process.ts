@@ -11,6 +11,8 @@ import { stateSum, type Command, type OpenCommand, type Reply, type ViewState, t
 
 interface Watcher {
   close(): void;
+  /** records the frame counters the client adds up between recordings (it records at most once a second) */
+  recordCounts(): void;
   resume(done: () => void): void;
   view(): ViewState;
   arrivals: number[] | null;
@@ -64,6 +66,7 @@ function openGatewayWatcher(c: OpenCommand, sampled: boolean, done: (ok: boolean
   });
   return {
     arrivals,
+    recordCounts: () => client.recordCounts(now()),
     close: () => {
       closedByUs = true;
       client.close();
@@ -112,6 +115,7 @@ function openSocketIoWatcher(c: OpenCommand, sampled: boolean, done: (ok: boolea
   socket.once('connect_error', () => done(false));
   return {
     arrivals,
+    recordCounts: () => undefined, // counted per message
     close: () => socket.close(),
     resume: () => {
       throw new Error('the baseline has no resume');
@@ -147,6 +151,8 @@ function openAll(c: OpenCommand): Promise<{ opened: number; failed: number }> {
 
 function report(): WatchReport {
   const gateway = open?.kind === 'gateway';
+  // the counts of the last second would be left out otherwise
+  for (const w of watchers) w.recordCounts();
   return {
     clients: watchers.length,
     updates: gateway ? counter('seat_updates') : socketio.updates,
@@ -162,6 +168,7 @@ function report(): WatchReport {
 const equalViews = (a: ViewState, b: ViewState) => a.seq === b.seq && a.sum === b.sum;
 
 function mark(): void {
+  for (const w of watchers) w.recordCounts(); // what came before the mark is not counted after it
   sink.data.counters = {};
   socketio = { updates: 0, frames: 0, gaps: 0 };
   reconnects = 0;

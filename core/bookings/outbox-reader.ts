@@ -143,7 +143,10 @@ export class OutboxReader {
     const registry = globalKeys(prefix).events;
     if (this.registrySize >= 0 && (await redis.scard(registry)) === this.registrySize) return [];
     const members = await redis.smembers(registry);
-    this.registrySize = members.length;
+    // the size is kept only once every new outbox is set up: a refresh that fails half-way (a
+    // Cluster still moving slots answers MOVED inside a pipeline) is read in full again next time,
+    // not skipped because the size has not changed since
+    this.registrySize = -1;
     const ids = members.filter(isValidEventId).sort();
     const next = new Map<string, string>();
     const fresh: [string, string][] = [];
@@ -172,6 +175,7 @@ export class OutboxReader {
         this.ownPendingUnread.add(outbox);
       }
     }
+    this.registrySize = members.length;
     for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingUnread.delete(outbox);
     this.outboxes = next;
     this.byEvent = new Map([...next].map(([outbox, eventId]) => [eventId, outbox]));

@@ -1,11 +1,12 @@
 /**
- * The seat operations (hold, release, extend, book, checkout) on top of the client's
+ * The seat operations (hold, best available, release, swap, extend, book, checkout) on top of the client's
  * request/reply machinery: the request bodies, the typed results, and the
  * bookkeeping of the client's own hold tokens.
  */
 import type { HoldTracker } from './holds.js';
 import { RequestError, type Reply } from './requests.js';
-import type { BookResult, BookingState, CheckoutResult, HoldResult, RequestBody } from './types.js';
+import type { BestAvailable } from '../protocol/messages.js';
+import type { BookResult, BookingState, CheckoutResult, HoldBestResult, HoldResult, RequestBody } from './types.js';
 
 /** What the operations need from the client. */
 export interface OperationContext {
@@ -29,6 +30,32 @@ export async function holdSeats(ctx: OperationContext, ev: string, seats: readon
   return result;
 }
 
+/** Best available: the server picks `best.n` seats and holds them (docs/protocol.md#best-available). */
+export async function holdBestSeats(ctx: OperationContext, ev: string, best: BestAvailable, options: { tok?: string; timeoutMs?: number }): Promise<HoldBestResult> {
+  const body: RequestBody = options.tok ? { t: 'hold', ev, best: { ...best }, tok: options.tok } : { t: 'hold', ev, best: { ...best } };
+  const ok = await operation(ctx, body, options.tok, options.timeoutMs);
+  const seats = Array.isArray(ok.seats) ? (ok.seats as number[]) : [];
+  const result = { tok: field(ok, 'tok', 'string'), expiresAt: field(ok, 'exp', 'number'), seq: field(ok, 'seq', 'number'), seats, together: ok.together === true };
+  ctx.holds.held(ev, result.tok, seats, result.expiresAt, result.seq, ctx.epochOf(ev));
+  return result;
+}
+
+/** Releases some seats of a token and holds others in one step, all or nothing. */
+export async function swapSeats(
+  ctx: OperationContext,
+  ev: string,
+  tok: string,
+  change: { release: readonly number[]; hold: readonly number[] },
+  options: { timeoutMs?: number },
+): Promise<{ expiresAt: number; seq: number }> {
+  const ok = await operation(ctx, { t: 'swap', ev, tok, release: [...change.release], hold: [...change.hold] }, tok, options.timeoutMs);
+  const expiresAt = field(ok, 'exp', 'number');
+  const seq = field(ok, 'seq', 'number');
+  ctx.holds.released(tok, change.release);
+  ctx.holds.held(ev, tok, change.hold, expiresAt, seq, ctx.epochOf(ev));
+  return { expiresAt, seq };
+}
+
 export async function releaseSeats(
   ctx: OperationContext,
   ev: string,
@@ -42,10 +69,13 @@ export async function releaseSeats(
   return { released: field(ok, 'n', 'number'), seq: field(ok, 'seq', 'number') };
 }
 
-export async function extendHold(ctx: OperationContext, ev: string, tok: string, options: { timeoutMs?: number }): Promise<{ expiresAt: number; seq: number }> {
-  const ok = await operation(ctx, { t: 'extend', ev, tok }, tok, options.timeoutMs);
+/** Extends a token: the sliding TTL, or with `ms` an expiry of now + ms (0: every seat released and the token deleted). */
+export async function extendHold(ctx: OperationContext, ev: string, tok: string, options: { ms?: number; timeoutMs?: number }): Promise<{ expiresAt: number; seq: number }> {
+  const body: RequestBody = options.ms === undefined ? { t: 'extend', ev, tok } : { t: 'extend', ev, tok, ms: options.ms };
+  const ok = await operation(ctx, body, tok, options.timeoutMs);
   const expiresAt = field(ok, 'exp', 'number');
-  ctx.holds.extended(tok, expiresAt);
+  if (options.ms === 0) ctx.holds.forget(tok);
+  else ctx.holds.extended(tok, expiresAt);
   return { expiresAt, seq: field(ok, 'seq', 'number') };
 }
 
@@ -53,22 +83,29 @@ const BOOKING_STATES: readonly string[] = ['pending_payment', 'confirmed', 'chec
 
 /** Books a token; asks again with the same key after a lost reply or a PENDING, until the timeout. */
 export async function bookHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
-  return durableBooking(ctx, 'book', ev, tok, options);
+  const key = options.key ?? newIdempotencyKey();
+  return durableBooking(ctx, { t: 'book', ev, tok, key }, tok, key, options.timeoutMs);
 }
 
 /** Checks a token out (a booking awaiting payment until `payBy`); retried like bookHold. */
 export async function checkoutHold(ctx: OperationContext, ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<CheckoutResult> {
-  const result = await durableBooking(ctx, 'checkout', ev, tok, options);
+  const key = options.key ?? newIdempotencyKey();
+  const result = await durableBooking(ctx, { t: 'checkout', ev, tok, key }, tok, key, options.timeoutMs);
   return { ...result, state: result.state ?? 'pending_payment' };
 }
 
-async function durableBooking(ctx: OperationContext, t: 'book' | 'checkout', ev: string, tok: string, options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
+/** Box office (scope seats:box-office): books free seats directly, without a hold; retried like bookHold. */
+export async function bookFreeSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
   const key = options.key ?? newIdempotencyKey();
-  const deadline = Date.now() + (options.timeoutMs ?? ctx.bookTimeoutMs);
+  return durableBooking(ctx, { t: 'book', ev, seats: [...seats], key }, undefined, key, options.timeoutMs);
+}
+
+async function durableBooking(ctx: OperationContext, body: RequestBody, tok: string | undefined, key: string, timeoutMs: number | undefined): Promise<BookResult> {
+  const deadline = Date.now() + (timeoutMs ?? ctx.bookTimeoutMs);
   for (;;) {
     try {
-      const ok = await operation(ctx, { t, ev, tok, key }, tok, Math.max(1, deadline - Date.now()));
-      ctx.holds.forget(tok);
+      const ok = await operation(ctx, body, tok, Math.max(1, deadline - Date.now()));
+      if (tok) ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),
         // `reference` (older gateways send only `ref`, its old name)

@@ -45,4 +45,6 @@ export {
 } from './settings.js';
 export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from './validate.js';
 export { compileLayout, seatsByCategory, SEAT_ATTRIBUTE_BITS, type CompiledLayout } from './compile.js';
+export { seatsOfGroups, type GroupSeats, type SeatGroups } from './seat-groups.js';
+export { STATE_NAMES, countAvailability, type AvailabilityCounts, type FreeBlock, type GroupAvailability, type StateCounts } from './availability.js';
 export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, withDemoSelection, type VenueOptions } from './generate-venue.js';

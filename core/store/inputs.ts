@@ -20,6 +20,8 @@ export interface HoldRules {
 export const STORE_LIMITS = {
   /** seats in one call; the per-event rules are usually far lower */
   maxSeatsPerCall: 1000,
+  /** seats in one bulk block or unblock: a whole venue (the layout's MAX_SEATS) */
+  maxSeatsPerBulkCall: 250_000,
   maxHolderLength: 128,
   maxKeyLength: 128,
 } as const;
@@ -82,6 +84,13 @@ export function checkStoredKey(key: unknown) {
 export function checkSeats(seats: unknown, allowEmpty: boolean) {
   if (!Array.isArray(seats) || seats.length > STORE_LIMITS.maxSeatsPerCall) return refuse('BAD_REQUEST');
   if (!allowEmpty && seats.length === 0) return refuse('BAD_REQUEST');
+  if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
+  return undefined;
+}
+
+/** A bulk block or unblock: like checkSeats, up to a whole venue. */
+export function checkBulkSeats(seats: unknown) {
+  if (!Array.isArray(seats) || seats.length === 0 || seats.length > STORE_LIMITS.maxSeatsPerBulkCall) return refuse('BAD_REQUEST');
   if (!seats.every((s) => Number.isSafeInteger(s))) return refuse('BAD_REQUEST');
   return undefined;
 }

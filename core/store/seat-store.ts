@@ -11,7 +11,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
+import { checkBulkSeats, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
@@ -33,6 +33,12 @@ export interface SeatStoreOptions {
    * connection, in order.
    */
   connections?: RedisClient[];
+  /**
+   * The token bucket of each holder on each event, across all connections and
+   * nodes (lua/includes/gate.lua): `burst` hold/release/extend calls at once,
+   * `perSecond` sustained. Absent: no bucket.
+   */
+  holderRate?: { perSecond: number; burst: number };
 }
 
 export interface CreateEventInput {
@@ -87,6 +93,8 @@ export interface HoldInput {
   seats: readonly number[];
   /** an existing token to add seats to; a new token is created when absent */
   token?: string;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
   /** the holder may take protected wheelchair seats (the accessible claim or the box-office scope) */
   accessible?: boolean;
 }
@@ -108,6 +116,8 @@ export interface HoldBestInput {
   accessible?: boolean;
   /** the tie-breaks' random seed; a fresh one per call by default */
   seed?: number;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface SwapInput extends TokenInput {
@@ -120,6 +130,8 @@ export interface TokenInput {
   eventId: string;
   holder: string;
   token: string;
+  /** the box office: past the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface EventMeta {
@@ -148,12 +160,27 @@ export interface ChangesSince {
   entries: ChangeEntry[];
 }
 
+/** What a bulk block or unblock did, seat by seat (ascending where the call's seats were). */
+export interface BulkStatesResult {
+  /** the event's seq: the call's change-log entry, or the current seq when nothing changed */
+  seq: number;
+  /** seats moved (free -> blocked, or blocked -> free) */
+  changed: number[];
+  /** seats already in the target state */
+  unchanged: number[];
+  /** seats held or booked: left as they are */
+  held: number[];
+  booked: number[];
+}
+
 export interface ExpireResult {
   tokensExpired: number;
   seatsFreed: number;
   /** ms of the earliest remaining token expiry, or null when none is left */
   nextExpiry: number | null;
   seq: number;
+  /** the tokens expired, with their holders */
+  expired: { token: string; holder: string }[];
 }
 
 const DEFAULT_LOG_MAX_LEN = 10_000;
@@ -176,6 +203,7 @@ export class SeatStore {
   private readonly logMaxLen: number;
   private readonly isCluster: boolean;
   private readonly keyCache = new Map<string, CachedKeys>();
+  private readonly holderRate: SeatStoreOptions['holderRate'];
 
   constructor(options: SeatStoreOptions) {
     this.redis = options.redis;
@@ -186,10 +214,17 @@ export class SeatStore {
     this.holderRunners = [this.scripts, ...(options.connections ?? []).map((c) => new ScriptRunner(c))];
     this.global = globalKeys(this.prefix);
     this.isCluster = isCluster(this.redis);
+    this.holderRate = options.holderRate;
+  }
+
+  /** The gate's trailing arguments (lua/includes/gate.lua). */
+  private gate(exempt: boolean | undefined): { exempt: number; ratePerSec: number | string; rateBurst: number | string } {
+    const rate = this.holderRate;
+    return { exempt: exempt ? 1 : 0, ratePerSec: rate ? rate.perSecond : '', rateBurst: rate ? rate.burst : '' };
   }
 
   /** The runner for a holder's operations: the same one for every call of that holder. */
-  private runnerFor(holder: string): ScriptRunner {
+  runnerFor(holder: string): ScriptRunner {
     const runners = this.holderRunners;
     return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
   }
@@ -279,6 +314,7 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    await this.redis.srem(this.global.queues, eventId);
     // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
     await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
@@ -287,7 +323,7 @@ export class SeatStore {
     const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0 };
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt) };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdIndexed, SCRIPTS.hold, args, (rest) => ({
       ok: true,
       token: String(rest[0]),
@@ -326,6 +362,7 @@ export class SeatStore {
       accessibleSeats: k,
       seed: input.seed ?? 1 + Math.floor(Math.random() * 2_147_483_000),
       accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
     };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdBestIndexed, SCRIPTS.holdBest, args, (rest) => ({
       ok: true,
@@ -377,6 +414,7 @@ export class SeatStore {
       release: input.release.join(','),
       hold: input.hold.join(','),
       accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
     }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 
@@ -389,6 +427,7 @@ export class SeatStore {
       holder: input.holder,
       token: input.token,
       seats: input.seats ? input.seats.join(',') : '',
+      ...this.gate(input.exempt),
     }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
 
@@ -409,6 +448,7 @@ export class SeatStore {
         now: this.scriptNow(),
         holder: input.holder,
         token: input.token,
+        ...this.gate(input.exempt),
       }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
     }
     const { eventId } = input;
@@ -417,6 +457,7 @@ export class SeatStore {
       holder: input.holder,
       token: input.token,
       ms: input.ms,
+      ...this.gate(input.exempt),
     }, async (rest) => {
       const expiresAt = Number(rest[0]);
       const released = Number(rest[2]);
@@ -502,6 +543,52 @@ export class SeatStore {
     return this.setStates('unblock', eventId, seats);
   }
 
+  /**
+   * Admin, in bulk (by section or category): blocks the free seats of the
+   * set, or unblocks its blocked ones, and leaves every other seat as it is,
+   * reporting it (blockBulk-3.lua, unblockBulk-3.lua). The seats are a set:
+   * order and repeats do not matter, and every list of the result is
+   * ascending. One change-log entry, none when nothing changes. The seats
+   * travel as runs of adjacent indexes (a section is one run), both ways.
+   */
+  async setStatesBulk(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<BulkStatesResult>> {
+    const bad = checkBulkSeats(seats);
+    if (bad) return bad;
+    const sorted = [...new Set(seats)].sort((a, b) => a - b);
+    return this.call(this.scripts, op === 'block' ? SCRIPTS.blockBulk : SCRIPTS.unblockBulk, this.keys(eventId), { now: this.scriptNow(), seats: encodeRuns(sorted) }, (rest) => ({
+      ok: true,
+      seq: Number(rest[0]),
+      changed: expandRuns(rest[1]),
+      unchanged: expandRuns(rest[2]),
+      held: Array.isArray(rest[3]) ? rest[3].map(Number) : [],
+      booked: Array.isArray(rest[4]) ? rest[4].map(Number) : [],
+    }));
+  }
+
+  /**
+   * Box office: books free seats directly, without a hold (bookFree-5.lua).
+   * All or nothing: a seat not free refuses the call with UNAVAILABLE and
+   * its seats. `key` makes retries with the same seats return the same
+   * booking; the key with other seats is a CONFLICT.
+   */
+  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? checkKey(input.key);
+    if (bad) return bad;
+    return this.call(this.runnerFor(input.holder), SCRIPTS.bookFree, this.keys(input.eventId), {
+      now: this.scriptNow(),
+      holder: input.holder,
+      key: input.key,
+      bookingId: randomUUID(),
+      seats: input.seats.join(','),
+    }, (rest) => ({
+      ok: true,
+      bookingId: String(rest[0]),
+      seq: Number(rest[1]),
+      seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
+      replayed: Number(rest[3]) === 1,
+    }));
+  }
+
   private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
     const bad = checkSeats(seats, false);
     if (bad) return bad;
@@ -515,8 +602,19 @@ export class SeatStore {
   async expire(eventId: string, limit = 500): Promise<OpResult<ExpireResult>> {
     return this.call(this.scripts, SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit }, (rest) => {
       const next = Number(rest[2]);
-      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+      const pairs = Array.isArray(rest[4]) ? rest[4].map(String) : [];
+      const expired: ExpireResult['expired'] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) expired.push({ token: pairs[i]!, holder: pairs[i + 1]! });
+      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]), expired };
     });
+  }
+
+  /** A hold token's holder, seats and expiry as the store keeps it; null when it is gone. */
+  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+    const raw = await this.redis.hget(this.keys(eventId).tokens, token);
+    if (raw === null) return null;
+    const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
+    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
@@ -582,6 +680,26 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** Ascending distinct seats as the bulk scripts read them: `a-b` for a run of adjacent indexes, `a` alone (negative ones too, for BAD_SEAT). */
+function encodeRuns(sorted: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1 && sorted[i]! >= 0) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** A flat run list {first, last, first, last, ...} of a bulk script's reply, as seat indexes. */
+function expandRuns(reply: unknown): number[] {
+  const runs = Array.isArray(reply) ? reply.map(Number) : [];
+  const seats: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) for (let s = runs[i]!; s <= runs[i + 1]!; s++) seats.push(s);
+  return seats;
 }
 
 /** FNV-1a: a cheap, stable string hash for spreading holders over connections. */

@@ -1,7 +1,7 @@
 /**
  * OpenAPI description of gateway/booking-routes.ts: the bookings admin API
  * (a page of bookings, one with its history and check-ins, cancel of all or
- * some seats), blocking seats, deleting an event; and the booking objects
+ * some seats), deleting an event; and the booking objects
  * the lifecycle routes (door.ts, payments.ts) answer with too.
  */
 import { BOOKING_ACTIONS, BOOKING_STATES } from '../../core/bookings/states.js';
@@ -25,7 +25,6 @@ import {
 } from './schema.js';
 
 export const bookingParameter = { name: 'booking', in: 'path', required: true, description: 'the booking id (UUID) or reference (SM-…)', schema: { type: 'string' } };
-const seatsBody = jsonBody({ type: 'object', required: ['seats'], properties: { seats: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'integer' } } } }, true);
 const admin = tokenRefusals('admin');
 
 const bookingProperties: Record<string, Schema> = {
@@ -73,7 +72,7 @@ export const FREED = { type: 'integer', minimum: 0, description: 'seats set free
 export const NOT_YET_FREED = { type: 'null', description: 'Redis could not free the seats yet: retried in the background (docs/bookings.md#seat-releases-postgres-first-then-redis)' };
 
 export const BOOKINGS_API: ApiPart = {
-  tag: { name: 'bookings', description: 'Admin: bookings from Postgres, cancel, block and unblock seats, delete an event' },
+  tag: { name: 'bookings', description: 'Admin: bookings from Postgres, cancel, delete an event' },
   schemas: {
     Booking: { type: 'object', required: Object.keys(bookingProperties), properties: bookingProperties, additionalProperties: false },
     CheckIn: {
@@ -168,31 +167,5 @@ export const BOOKINGS_API: ApiPart = {
         },
       },
     },
-    ...Object.fromEntries(
-      (['block', 'unblock'] as const).map((op) => [
-        `/events/{id}/${op}`,
-        {
-          post: {
-            summary: op === 'block' ? 'Take free seats off sale (kept in Postgres for rebuilds)' : 'Put blocked seats back on sale',
-            tags: ['bookings'],
-            operationId: `${op}Seats`,
-            security: ADMIN,
-            parameters: [eventIdParameter],
-            requestBody: seatsBody,
-            responses: {
-              '200': json('done', { type: 'object', required: ['seq'], properties: { seq: { type: 'integer' } }, additionalProperties: false }),
-              ...refusals({
-                ...admin,
-                400: ['not JSON, seats not integers (BAD_REQUEST), or (BAD_SEAT) indexes out of range or repeated: `seats` lists every one', 'BAD_REQUEST', 'BAD_SEAT'],
-                404: ['no such event', 'NO_EVENT'],
-                409: op === 'block' ? ['seats not free (`seats`)', 'UNAVAILABLE'] : ['seats not blocked (`seats`)', 'CONFLICT'],
-                ...bodyRefusals('64 KiB'),
-                ...internalRefusal('the outcome is unknown: look at the seats before trying again'),
-              }),
-            },
-          },
-        },
-      ]),
-    ),
   },
 };

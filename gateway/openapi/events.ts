@@ -67,20 +67,36 @@ const layoutView = {
   },
 };
 
+const freeBlock = {
+  type: 'object',
+  description: 'the largest block of adjacent free seats (same row, consecutive seat indexes: docs/layout.md#blocks-of-adjacent-seats)',
+  required: ['size', 'first'],
+  properties: { size: { type: 'integer', minimum: 0 }, first: { type: ['integer', 'null'], minimum: 0, description: 'its first seat index; null when no seat is free' } },
+  additionalProperties: false,
+};
+
+const groupCounts = (what: string) => ({
+  type: 'array',
+  description: `per ${what} of the layout, in its order; empty for an event stored without one`,
+  items: {
+    allOf: [
+      ref('StateCounts'),
+      { type: 'object', required: ['id', 'label', 'largestBlock'], properties: { id: { type: 'string' }, label: { type: 'string' }, largestBlock: freeBlock } },
+    ],
+  },
+});
+
 const availability = {
   type: 'object',
-  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories'],
+  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories', 'sections'],
   properties: {
     id: { type: 'string' },
     epoch: { type: 'integer' },
     seq: { type: 'integer' },
     seatCount: { type: 'integer' },
     totals: ref('StateCounts'),
-    categories: {
-      type: 'array',
-      description: 'per category of the layout; empty for an event stored without one',
-      items: { allOf: [ref('StateCounts'), { type: 'object', required: ['id', 'label'], properties: { id: { type: 'string' }, label: { type: 'string' } } }] },
-    },
+    categories: groupCounts('category'),
+    sections: groupCounts('section'),
   },
 };
 
@@ -142,7 +158,7 @@ export const EVENTS_API: ApiPart = {
     },
     '/events/{id}/availability': {
       get: {
-        summary: 'Seats free, held, booked and blocked, in total and per category',
+        summary: 'Seats free, held, booked and blocked, in total, per category and per section, with the largest blocks of adjacent free seats',
         tags: ['events'],
         operationId: 'getAvailability',
         parameters: [eventIdParameter],

@@ -11,12 +11,14 @@
  * test/openapi.test.ts, and a response a test sees that the document does not
  * allow fails that test.
  */
+import { BLOCKS_API } from './blocks.js';
 import { BOOKINGS_API } from './bookings.js';
 import { DEMO_API } from './demo.js';
 import { DOOR_API } from './door.js';
 import { EVENTS_API } from './events.js';
 import { HEALTH_API } from './health.js';
 import { PAYMENTS_API } from './payments.js';
+import { QUEUE_API } from './queue.js';
 import { COMMON_SCHEMAS, json, type ApiPart, type ApiPaths, type Schema } from './schema.js';
 import { WEBHOOKS_API } from './webhooks.js';
 
@@ -35,7 +37,7 @@ const OPENAPI_API: ApiPart = {
 };
 
 /** Every route group's description, in the order the server registers them. */
-export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, OPENAPI_API, BOOKINGS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
+export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, QUEUE_API, OPENAPI_API, BOOKINGS_API, BLOCKS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
 
 export type OpenApiDocument = {
   openapi: string;

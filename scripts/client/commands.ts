@@ -13,6 +13,7 @@ export const COMMAND_HELP = `commands:
   release <ev> <tok> [seat]...  release seats of a hold (all of them without seats)
   extend <ev> <tok>             extend a hold
   book <ev> <tok> [--key K]     book a hold (K: the idempotency key; a new one by default)
+  sell <ev> <seat>... [--key K] box office (scope seats:box-office): book free seats directly, without a hold
   ping                          round trip`;
 
 export type Parsed = { ok: true; body: RequestBody } | { ok: false; problem: string };
@@ -77,6 +78,12 @@ export function parseCommand(words: string[]): Parsed {
       return rest.length === 2 ? { ok: true, body: { t: 'extend', ev: rest[0]!, tok: rest[1]! } } : fail('usage: extend <ev> <tok>');
     case 'book':
       return rest.length === 2 ? { ok: true, body: { t: 'book', ev: rest[0]!, tok: rest[1]!, key: values.key ?? newIdempotencyKey() } } : fail('usage: book <ev> <tok> [--key K]');
+    case 'sell': {
+      if (rest.length < 2) return fail('usage: sell <ev> <seat>... [--key K]');
+      const seats = seatsOf(rest.slice(1));
+      if (typeof seats === 'string') return fail(seats);
+      return { ok: true, body: { t: 'book', ev: rest[0]!, seats, key: values.key ?? newIdempotencyKey() } };
+    }
     default:
       return fail(`unknown command ${JSON.stringify(name ?? '')}\n${COMMAND_HELP}`);
   }

@@ -258,6 +258,53 @@ export class SeatModel {
     return { ok: true, seq, seats: t.s, replayed: false };
   }
 
+  /** The box office: free seats booked directly, without a hold (bookFree-5.lua; docs/store.md). */
+  bookFree(holder: string, seatsIn: readonly number[], key: string): ModelResult {
+    const seats = this.parseSeats(seatsIn, false);
+    if (!Array.isArray(seats)) return seats;
+    const earlier = this.bookings.get(key);
+    if (earlier) {
+      const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === [...b].sort((x, y) => x - y)[i]);
+      return earlier.tok === '' && earlier.h === holder && same(earlier.s, seats)
+        ? { ok: true, seq: earlier.seq, seats: earlier.s, replayed: true }
+        : refuse('CONFLICT');
+    }
+    // a seat still held by an overdue token is not free: the sweeper frees it first
+    const notFree = seats.filter((s) => this.status[s] !== FREE);
+    if (notFree.length > 0) return refuse('UNAVAILABLE', notFree);
+    const changes = new Map<number, number>();
+    for (const s of seats) {
+      this.status[s] = BOOKED;
+      changes.set(s, BOOKED);
+    }
+    const seq = this.append(changes);
+    this.bookings.set(key, { tok: '', h: holder, s: seats, seq });
+    return { ok: true, seq, seats, replayed: false };
+  }
+
+  /** Bulk block/unblock: the seats are a set; those in `from` move to `to`, the others are reported and stay (blockBulk-3.lua). */
+  setStatesBulk(from: number, to: number, seatsIn: readonly number[]): ModelResult {
+    if (seatsIn.length === 0) return refuse('BAD_REQUEST');
+    const seats = [...new Set(seatsIn)].sort((a, b) => a - b);
+    const bad = seats.filter((s) => s < 0 || s >= this.seatCount);
+    if (bad.length > 0) return refuse('BAD_SEAT', bad);
+    const changed = seats.filter((s) => this.status[s] === from);
+    const result = {
+      ok: true as const,
+      changed,
+      unchanged: seats.filter((s) => this.status[s] === to),
+      held: seats.filter((s) => this.status[s] === HELD),
+      booked: seats.filter((s) => this.status[s] === BOOKED),
+    };
+    if (changed.length === 0) return { ...result, seq: this.seq };
+    const changes = new Map<number, number>();
+    for (const s of changed) {
+      this.status[s] = to;
+      changes.set(s, to);
+    }
+    return { ...result, seq: this.append(changes) };
+  }
+
   setStates(from: number, to: number, refusal: ErrorCode, seatsIn: readonly number[]): ModelResult {
     const seats = this.parseSeats(seatsIn, false);
     if (!Array.isArray(seats)) return seats;

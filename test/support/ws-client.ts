@@ -21,6 +21,8 @@ export interface ConnectOptions {
   /** how the token travels: the Authorization header (default), a subprotocol entry, or the query string */
   via?: 'header' | 'protocol' | 'query';
   protocols?: string[];
+  /** further request headers of the upgrade (X-Forwarded-For) */
+  headers?: Record<string, string>;
 }
 
 export class TestClient {
@@ -28,6 +30,8 @@ export class TestClient {
   readonly views = new Map<string, SeatView>();
   /** diffs that arrived with a gap (from > our seq) or for another epoch, per event */
   readonly gaps = new Map<string, number>();
+  /** per event: diffs that brought nothing new (their `to` at or below the view's seq) */
+  readonly duplicates = new Map<string, number>();
   hello: HelloMessage | null = null;
   readonly closed: Promise<{ code: number; reason: string }>;
   private nextRid = 1;
@@ -53,7 +57,7 @@ export class TestClient {
   static connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
     const via = options.via ?? 'header';
     const protocols = [...(options.protocols ?? ['seatmap.v1'])];
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     let target = url;
     if (options.token) {
       if (via === 'header') headers.authorization = `Bearer ${options.token}`;
@@ -138,6 +142,7 @@ export class TestClient {
       const view = this.views.get(message.ev);
       const outcome = view ? view.applyDiff(message) : 'empty';
       if (outcome === 'gap' || outcome === 'epoch' || outcome === 'empty') this.gaps.set(message.ev, (this.gaps.get(message.ev) ?? 0) + 1);
+      if (outcome === 'duplicate') this.duplicates.set(message.ev, (this.duplicates.get(message.ev) ?? 0) + 1);
     }
   }
 }
