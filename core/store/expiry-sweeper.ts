@@ -10,7 +10,7 @@
  * At rest a sweeper costs Redis a constant: one claim per interval, whatever
  * the number of events. The index repair (reconcile) is needed on a Cluster
  * only, where a hold and its index update are two steps (on one Redis
- * holdIndexed-10.lua does both atomically); there it walks the registry a
+ * holdIndexed-13.lua does both atomically); there it walks the registry a
  * step of RECONCILE_STEP events per reconcileEveryMs, never all at once.
  */
 import { isCluster } from './redis-client.js';

@@ -2,7 +2,7 @@
   Sets a hold token's expiry to now + ms, never past its maximum total
   lifetime (sooner than before as well as later); ms = 0 releases every seat
   of the token (exempt from the orphan rule, as any release of all of them)
-  and deletes it. extend-3 is the sliding extension without ms. The store
+  and deletes it. extend-4 is the sliding extension without ms. The store
   lowers the event's sweep index to the new expiry afterwards (sweepTouch-1).
 
   Input:
