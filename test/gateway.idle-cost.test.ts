@@ -25,10 +25,11 @@ const EVENTS = 400;
  * 200 ms), the flusher's registry size (every 250 ms) and claim window
  * (CLAIM_WINDOW XAUTOCLAIMs and one XREADGROUP of them per 2.5 s), the
  * lost-event check (SCARD, SMISMEMBER and CHECKED_PER_PASS EXISTS per 1 s),
+ * the failover check (INFO, HGETALL, SRANDMEMBER and one snapshot per 1 s),
  * and a little slack. None of it counts events.
  */
-const COMMANDS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (CLAIM_WINDOW + 1) / 2.5 + 2 + CHECKED_PER_PASS + 10;
-const KEYS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (2 * CLAIM_WINDOW) / 2.5 + 1 + 2 * CHECKED_PER_PASS + 10;
+const COMMANDS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (CLAIM_WINDOW + 1) / 2.5 + 2 + CHECKED_PER_PASS + 4 + 10;
+const KEYS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (2 * CLAIM_WINDOW) / 2.5 + 1 + 2 * CHECKED_PER_PASS + 4 + 10;
 const WINDOW_MS = 3000;
 const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 120_000, maxSeatsPerToken: 4, maxSeatsPerHolder: 100 };
 
