@@ -2,7 +2,7 @@
  * `npm run bench [-- figure ...]`: the gateway's speed beside its limits and
  * its peers, each figure a ratio or a count measured in one run, printed as a
  * table and published in docs/performance.md. Figures: holds, fanout,
- * connections, storm, snapshot (all by default).
+ * watchers, connections, storm, snapshot (all by default).
  */
 import { createTestDatabase } from '../scripts/services/index.js';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { fanout } from './figures/fanout.js';
 import { holds } from './figures/holds.js';
 import { snapshot } from './figures/snapshot.js';
 import { reconnectStorm } from './figures/storm.js';
+import { watchersPerCore } from './figures/watchers.js';
 import { PERFORMANCE_NOTES, limitsSection } from './performance-notes.js';
 import { consoleTable, describeMachine, loadRuns, redisVersion, writePerformanceDoc } from './performance-report.js';
 import { writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DOC = path.join(REPO_ROOT, 'docs/performance.md');
 const RESULTS = path.join(REPO_ROOT, 'docs/bench/performance.json');
 
-const FIGURES: Record<string, Figure> = { holds, fanout, connections, storm: reconnectStorm, snapshot };
+const FIGURES: Record<string, Figure> = { holds, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((f) => !(f in FIGURES));
