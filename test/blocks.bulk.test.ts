@@ -192,6 +192,12 @@ describe('bulk block and unblock', () => {
     expect(outOfRange.status).toBe(400);
     expect(await outOfRange.json()).toMatchObject({ code: 'BAD_SEAT', seats: [-1, 500] });
     expect(await post('/events/nope/block', { sections: ['A'] }).then((r) => r.status)).toBe(404);
+    // an event stored without a layout has no sections: name seats instead
+    const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 10 };
+    expect((await gw.store.createEvent({ eventId: 'bare-bulk', seatCount: 5, rules })).ok).toBe(true);
+    const bare = await post('/events/bare-bulk/block', { sections: ['A'] });
+    expect(bare.status).toBe(400);
+    expect(((await bare.json()) as { msg: string }).msg).toMatch(/has no layout/);
     // a buyer's token is not enough
     expect((await post('/events/bulk1/block', { sections: ['A'] }, await token('buyer-x'))).status).toBe(403);
 
@@ -228,6 +234,26 @@ describe('bulk block and unblock', () => {
     expect(answer.changed + answer.held.length).toBe(section.length);
     expect(await blockedRows('bulk3')).toEqual(section.filter((s) => !held.has(s)));
     expect(refused + heldByBuyers.length).toBeGreaterThan(0);
+  });
+
+  it('a whole 20,000-seat arena blocked by its categories in one call reaches a watcher as one diff, and unblocked again', async () => {
+    await createVenueEvent(gw.store, 'arena', 20_000);
+    const arena = compileLayout(parseLayout(generateVenue({ seats: 20_000, seed: 7, name: 'arena' })));
+    const watcher = await client('watcher-arena');
+    await watcher.ok({ t: 'sub', ev: 'arena' });
+    const everything = { categories: arena.categories.map((c) => c.id) };
+    const blocked = (await (await post('/events/arena/block', everything)).json()) as { seq: number; changed: number };
+    expect(blocked).toMatchObject({ seq: 1, changed: 20_000, unchanged: 0 });
+    let view = await watcher.until('arena', (v) => v.seq === 1, 10_000);
+    expect(view.status.every((s) => s === SeatState.BLOCKED)).toBe(true);
+    const diffs = watcher.messages.filter((m): m is DiffMessage => m.t === 'diff');
+    expect(diffs.map((d) => [d.from, d.to, d.ch.length])).toEqual([[0, 1, 40_000]]);
+    expect(await blockedRows('arena')).toHaveLength(20_000);
+    const unblocked = (await (await post('/events/arena/unblock', { sections: arena.sections.map((x) => x.id) })).json()) as { seq: number; changed: number };
+    expect(unblocked).toMatchObject({ seq: 2, changed: 20_000 });
+    view = await watcher.until('arena', (v) => v.seq === 2, 10_000);
+    expect(view.status.every((s) => s === SeatState.FREE)).toBe(true);
+    expect(await blockedRows('arena')).toEqual([]);
   });
 
   it('a body of seats alone keeps its all-or-nothing answer {seq}', async () => {

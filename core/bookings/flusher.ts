@@ -140,7 +140,8 @@ export class BookingFlusher {
     this.running = true;
     const subscriber: RedisClient = this.redis.isCluster
       ? (this.redis as Cluster).duplicate(undefined, { shardedSubscribers: true })
-      : (this.redis as Redis).duplicate({ enableAutoPipelining: false });
+      : // no ready check (INFO): a connection that reconnects in subscriber mode could not answer it
+        (this.redis as Redis).duplicate({ enableAutoPipelining: false, enableReadyCheck: false });
     subscriber.on('error', () => undefined); // a lost subscriber shows as a resubscription
     this.subscriber = subscriber;
     this.signals = new ChangeSignals({

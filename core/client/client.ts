@@ -15,6 +15,7 @@ import {
   PROTOCOL_VERSION,
   decodeServerMessage,
   encodeMessage,
+  type BestAvailable,
   type ClientRequest,
   type ErrMessage,
   type HelloMessage,
@@ -25,7 +26,7 @@ import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
 import type { SeatCategories, SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
-import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
+import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdBestSeats, holdSeats, releaseSeats, swapSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
 import { EventWatches } from './watches.js';
 import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
@@ -36,6 +37,7 @@ import type {
   ClientStats,
   ConnectionChange,
   ConnectionState,
+  HoldBestResult,
   HoldResult,
   RequestBody,
   SeatMapClientOptions,
@@ -402,13 +404,32 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     return holdSeats(this.operations, ev, seats, options);
   }
 
+  /**
+   * Best available: the server picks `n` seats (of `categories`, in
+   * `sections`, adjacent in one row unless `together` is false) and holds
+   * them, in a new token or added to `tok`. Refused with NO_BLOCK
+   * (`err.details.largest`: the biggest block that would fit) when none fit.
+   */
+  holdBest(ev: string, best: BestAvailable, options: { tok?: string; timeoutMs?: number } = {}): Promise<HoldBestResult> {
+    return holdBestSeats(this.operations, ev, best, options);
+  }
+
+  /** Releases `release` of a token's seats and holds `hold` in one step, all or nothing; limits count the result. */
+  swap(ev: string, tok: string, change: { release: readonly number[]; hold: readonly number[] }, options: { timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
+    return swapSeats(this.operations, ev, tok, change, options);
+  }
+
   /** Frees the given seats of a hold token, or all of them; the token stays valid until it expires. */
   release(ev: string, tok: string, seats?: readonly number[], options: { timeoutMs?: number } = {}): Promise<{ released: number; seq: number }> {
     return releaseSeats(this.operations, ev, tok, seats, options);
   }
 
-  /** Slides a token's expiry forward (never past its maximum lifetime). */
-  extend(ev: string, tok: string, options: { timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
+  /**
+   * Slides a token's expiry forward (never past its maximum lifetime); with
+   * `ms`, sets it to now + ms, sooner or later; `ms: 0` releases every seat
+   * of the token and deletes it.
+   */
+  extend(ev: string, tok: string, options: { ms?: number; timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
     return extendHold(this.operations, ev, tok, options);
   }
 

@@ -111,6 +111,13 @@ export interface HoldResult {
   seq: number;
 }
 
+/** A best-available hold's reply: the seats the server picked and held. */
+export interface HoldBestResult extends HoldResult {
+  seats: number[];
+  /** whether they are adjacent in one row */
+  together: boolean;
+}
+
 /** A booking's state (docs/bookings.md). */
 export type BookingState = 'pending_payment' | 'confirmed' | 'checked_in' | 'cancelled' | 'failed' | 'expired';
 

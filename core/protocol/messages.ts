@@ -240,14 +240,13 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       return { ok: true, request: { t, rid, ev, tok, ms: m.ms + 0 } };
     }
     case 'book': {
-      // seats instead of tok: the box office books free seats directly (docs/protocol.md#book)
-      const direct = m.seats !== undefined || m.tok === undefined;
-      if (direct && m.tok !== undefined) return fail('give tok (book a hold) or seats (book free seats, box office), not both');
-      if (direct && m.seats === undefined) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats to book free seats directly');
+      // without tok, seats: the box office books free seats directly (docs/protocol.md#book-free-seats-box-office).
+      // With tok it is a hold's book, and a seats field beside it is ignored, as it always was.
+      const direct = m.tok === undefined && m.seats !== undefined;
       const s = direct ? seats(true) : undefined;
       if (typeof s === 'string') return fail(s);
       const tok = direct ? undefined : token(true);
-      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
+      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats to book free seats directly');
       if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);
       return { ok: true, request: tok ? { t, rid, ev, tok, key: m.key } : { t, rid, ev, seats: s!, key: m.key } };
     }

@@ -11,7 +11,7 @@ export const METRICS = {
   ws_connect_time: 'trend',
   /** connection dropped → resubscribed with epoch+seq, ms */
   resume_time: 'trend',
-  /** share of operations refused because another client was first (UNAVAILABLE, CONFLICT) */
+  /** share of operations refused because of other clients' seats (CONFLICT_CODES below) */
   op_conflicts: 'rate',
   /** share of connections and operations that failed unexpectedly */
   errors: 'rate',
@@ -26,6 +26,11 @@ export const METRICS = {
   rate_limited: 'counter',
   ops: 'counter',
   seats_booked: 'counter',
+  /** kiosk: seats best available picked and held; kiosks that found nothing left (NO_BLOCK) */
+  seats_held_best: 'counter',
+  sold_out: 'counter',
+  /** onsale: seats added to a hold because ORPHAN_SEAT said it would strand them */
+  orphan_seats_added: 'counter',
   /** hold tokens a client still had when the run ended, released then (a run leaves no seat held) */
   holds_released_at_end: 'counter',
   /** catch-up a resuming client was served */
@@ -34,8 +39,8 @@ export const METRICS = {
   resumed_current: 'counter',
 };
 
-/** Refusals that mean another client got there first: contention, not failure. */
-export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT'];
+/** Refusals that come from other clients' seats, not from a failure: taken first (UNAVAILABLE, CONFLICT), nothing left that fits (NO_BLOCK), or a single seat it would strand beside theirs (ORPHAN_SEAT). */
+export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'NO_BLOCK', 'ORPHAN_SEAT'];
 
 /** Thresholds every scenario shares (k6 syntax; the Node runner evaluates the same strings). */
 export const COMMON_THRESHOLDS = {
