@@ -30,7 +30,8 @@ const EVENTS = 400;
  */
 const COMMANDS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (CLAIM_WINDOW + 1) / 2.5 + 2 + CHECKED_PER_PASS + 4 + 10;
 const KEYS_PER_S = ROOM_CHECKS_PER_TICK + 5 + 4 + (2 * CLAIM_WINDOW) / 2.5 + 1 + 2 * CHECKED_PER_PASS + 4 + 10;
-const WINDOW_MS = 3000;
+/** a multiple of every timer period above (200 ms, 250 ms, 1 s, 2.5 s), so that a window holds a whole number of each */
+const WINDOW_MS = 5000;
 const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 120_000, maxSeatsPerToken: 4, maxSeatsPerHolder: 100 };
 
 let gw: TestGateway;
