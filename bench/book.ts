@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../core/protocol/index.js';
 import { deleteKeysByPrefix } from '../core/store/index.js';
 import { mintDevToken } from '../gateway/auth.js';
-import { loadConfig } from '../gateway/config.js';
+import { FAIRNESS_LIMITS_OFF, loadConfig } from '../gateway/config.js';
 import { startGatewayNode } from '../gateway/node.js';
 import { generateVenue } from '../core/layout/generate-venue.js';
 import { createTestDatabase } from '../scripts/services/index.js';
@@ -89,6 +89,7 @@ async function runVariant(variant: string, batchSize: number): Promise<Run> {
   const db = await createTestDatabase(baseDatabaseUrl);
   const prefix = `benchbook:${Date.now()}:`;
   const config = loadConfig({
+    ...FAIRNESS_LIMITS_OFF,
     REDIS_URL: redisUrl,
     DATABASE_URL: db.url,
     KEY_PREFIX: prefix,

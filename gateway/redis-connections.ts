@@ -22,6 +22,8 @@ export interface NodeConnections {
   feedSubscriber: RedisClient;
   /** the booking flusher's */
   flusher: RedisClient;
+  /** the holders' Pub/Sub channels: tok and tokend (gateway/holder-notices.ts), in subscriber mode */
+  holders: RedisClient;
   /** every connection, for closing */
   all(): RedisClient[];
 }
@@ -92,12 +94,14 @@ export async function openConnections(config: GatewayConfig, logger: Logger): Pr
     name: 'flusher',
     options: { enableAutoPipelining: true, autoPipeliningIgnoredCommands: [...SUBCOMMAND_KEYED], commandTimeout: config.redisCommandTimeoutMs },
   });
+  const holders = await open({ name: 'holders', options: { enableAutoPipelining: false } });
   return {
     store: store!,
     extra,
     feedReader,
     feedSubscriber,
     flusher,
-    all: () => [store!, ...extra, feedReader, feedSubscriber, flusher],
+    holders,
+    all: () => [store!, ...extra, feedReader, feedSubscriber, flusher, holders],
   };
 }

@@ -13,6 +13,8 @@ export interface Refusal {
   readonly reason?: string;
   /** NO_BLOCK: the size of the biggest block that would fit the request's filters now */
   readonly largest?: number;
+  /** RATE_LIMITED: when the holder's bucket has a token again (ms from now) */
+  readonly retryMs?: number;
 }
 
 export type OpResult<T> = ({ readonly ok: true } & T) | Refusal;
@@ -37,7 +39,8 @@ export function parseReply(reply: unknown): { status: string; rest: unknown[] } 
 export function refusalFrom(status: string, rest: unknown[]): Refusal {
   if (!isErrorCode(status)) throw new Error(`script returned unknown status ${status}`);
   const seats = Array.isArray(rest[0]) ? rest[0].map(Number) : undefined;
-  // a third element: NO_BLOCK's largest block, or the cause of the refusal
+  // a third element: NO_BLOCK's largest block, RATE_LIMITED's retryMs, or the cause of the refusal
   if (status === 'NO_BLOCK') return refuse(status, seats, { largest: Number(rest[1] ?? 0) });
+  if (status === 'RATE_LIMITED' && rest[1] !== undefined) return { ...refuse(status, seats), retryMs: Number(rest[1]) };
   return refuse(status, seats, typeof rest[1] === 'string' ? { reason: rest[1] } : undefined);
 }

@@ -31,6 +31,11 @@ export const METRICS = {
   sold_out: 'counter',
   /** onsale: seats added to a hold because ORPHAN_SEAT said it would strand them */
   orphan_seats_added: 'counter',
+  /** queue: buyers admitted by the waiting room, and their wait from joining to admission, ms */
+  queue_admitted: 'counter',
+  queue_wait: 'trend',
+  /** queue: share of queue-skipping holds refused NOT_ADMITTED (must be all while a waiting room is on) */
+  skip_refused: 'rate',
   /** hold tokens a client still had when the run ended, released then (a run leaves no seat held) */
   holds_released_at_end: 'counter',
   /** catch-up a resuming client was served */

@@ -15,11 +15,15 @@
     KEYS[6] holders
     KEYS[7] log
     KEYS[8] geometry
+    KEYS[9] rate
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
     ARGV[4] seats, comma-separated indexes ('' = every seat of the token)
+    ARGV[5] '1': exempt from the on-sale gate (the box office)
+    ARGV[6] the holder's operations per second on the event ('' or 0 = no bucket)
+    ARGV[7] the bucket's burst
 
   Output:
     {'OK', seq, releasedCount}
@@ -30,6 +34,7 @@
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
     {'ORPHAN_SEAT', {seats}}  the seats a partial release would strand
     {'BAD_REQUEST', {seats}, 'companion'}  companion seats it would leave without their wheelchair seat
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -37,6 +42,14 @@
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
+--- @include "includes/getNow"
+--- @include "includes/gate"
+
+-- the holder's bucket first (docs/onsale.md): a refusal there changes nothing
+local limited = gateBucket(KEYS[9], ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 5))
+if limited then
+  return limited
+end
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
