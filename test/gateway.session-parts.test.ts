@@ -1,9 +1,8 @@
 /**
  * The parts of a connection's life that can be tested without a socket: the
  * buffer of frames sent before `hello`, the slow-consumer policy (pause,
- * resume, close, the process budget), the catch-up bound of
- * subscriptions, driven with fake connections and a real Room, and the
- * batching of operation replies on a session with a fake socket.
+ * resume, close, the process budget) and the catch-up bound of
+ * subscriptions, driven with fake connections and a real Room.
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -14,8 +13,7 @@ import { Room } from '../gateway/room.js';
 import { SlowConsumers } from '../gateway/slow-consumers.js';
 import { Subscriptions, type Subscriber, type Subscription } from '../gateway/subscriptions.js';
 import type { Hub } from '../gateway/hub.js';
-import { decodeServerMessage, type ServerMessage } from '../core/protocol/index.js';
-import { Session, type SessionDeps } from '../gateway/session.js';
+import type { ServerMessage } from '../core/protocol/index.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -224,41 +222,3 @@ describe('catch-up bound', () => {
   });
 });
 
-describe('operation replies', () => {
-  /** A session on a fake socket that records its corks and frames; its token check never ends (nothing else is sent). */
-  function session() {
-    const log: string[] = [];
-    const ws = {
-      cork(fn: () => void) {
-        log.push('cork');
-        fn();
-      },
-      send(frame: Uint8Array) {
-        const m = decodeServerMessage(frame);
-        log.push(m.t === 'ok' || m.t === 'err' ? `${m.t} ${m.rid}` : m.t);
-        return 0;
-      },
-    };
-    const deps = { limits: { opsBurst: 10, maxFrameBytes: 1024 }, connections: { add() {}, delete() {} } } as unknown as SessionDeps;
-    const s = new Session(1, new Promise(() => undefined), deps);
-    s.opened(ws as never);
-    return { s, log };
-  }
-
-  it('replies queued in one microtask checkpoint go out in one corked write, in order', async () => {
-    const { s, log } = session();
-    for (let rid = 1; rid <= 3; rid++) s.queueReply({ t: 'ok', rid });
-    expect(log).toEqual([]); // not yet: the checkpoint has not ended
-    await Promise.resolve();
-    expect(log).toEqual(['cork', 'ok 1', 'ok 2', 'ok 3']);
-  });
-
-  it('a frame sent at once after queued replies goes after them', async () => {
-    const { s, log } = session();
-    s.queueReply({ t: 'ok', rid: 1 });
-    s.reply({ t: 'pong', rid: 2 });
-    expect(log).toEqual(['ok 1', 'pong']);
-    await Promise.resolve();
-    expect(log).toEqual(['ok 1', 'pong']); // nothing sent twice
-  });
-});
