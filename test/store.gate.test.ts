@@ -83,3 +83,17 @@ describe('admission while the event has a waiting room', () => {
     expect((await t.store.hold({ eventId: 'q1', holder: 'desk', seats: [4], exempt: true })).ok).toBe(true);
   });
 });
+
+describe('every hold-like script asks the gate', () => {
+  it('best available and swap are NOT_ADMITTED too while the room is on; release and extend are not gated by admission', async () => {
+    now += 10_000;
+    await t.store.createEvent({ eventId: 'q2', seatCount: 100, rules });
+    const held = await t.store.hold({ eventId: 'q2', holder: 'eve', seats: [1] });
+    if (!held.ok) throw new Error(held.code);
+    await t.redis.hset(t.store.keys('q2').queue, 'on', '1');
+    expect(await t.store.holdBest({ eventId: 'q2', holder: 'eve', n: 2 })).toEqual({ ok: false, code: 'NOT_ADMITTED' });
+    expect(await t.store.swap({ eventId: 'q2', holder: 'eve', token: held.token, release: [1], hold: [2] })).toEqual({ ok: false, code: 'NOT_ADMITTED' });
+    expect((await t.store.extend({ eventId: 'q2', holder: 'eve', token: held.token })).ok).toBe(true);
+    expect((await t.store.release({ eventId: 'q2', holder: 'eve', token: held.token })).ok).toBe(true);
+  });
+});

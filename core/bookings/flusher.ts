@@ -228,7 +228,7 @@ export class BookingFlusher {
     let entries: RawEntry[];
     let taken: string[] = [];
     try {
-      const claimed = await this.claims.claimIfDue(this.reader.streams());
+      const claimed = await this.claims.claimIfDue(() => this.reader.streams());
       this.stats.claimed += claimed.length;
       for (const outbox of this.claims.lastWindow) this.reader.markDirty(outbox);
       entries = [...claimed, ...(await this.reader.readOwnPending())];

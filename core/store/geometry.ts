@@ -18,7 +18,7 @@
  *                          of its record, so a walk in this order reads one table)
  *   seats, 12 bytes each:  u32 rank, u32 row, u16 category, u8 attribute bits, u8 0
  *   ranks, 3 bytes each:   the seats' ranks again, u24, so that best available
- *                          reads one small table (whole, on events up to 65,536 seats)
+ *                          reads one small table (a row's ranks in one GETRANGE)
  *   sections, 8 bytes each: u32 first seat, u32 seats (a section's rows are contiguous)
  *   ids: JSON {"c": [category ids], "s": [section ids]} (their index is the number above)
  */

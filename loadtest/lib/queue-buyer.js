@@ -6,8 +6,18 @@
  * which refusals are the documented ones. No I/O, no Node or k6 API.
  */
 
-/** Refusals an on-sale documents: a seat another was first to, the waiting room, a bucket. */
-export const DOCUMENTED_REFUSALS = ['UNAVAILABLE', 'NOT_ADMITTED', 'QUEUE_CLOSED', 'RATE_LIMITED', 'HOLD_LIMIT', 'CONFLICT'];
+/** Refusals an on-sale documents: a seat another was first to, no block left that fits, the waiting room, a bucket. */
+export const DOCUMENTED_REFUSALS = ['UNAVAILABLE', 'NO_BLOCK', 'ORPHAN_SEAT', 'NOT_ADMITTED', 'QUEUE_CLOSED', 'RATE_LIMITED', 'HOLD_LIMIT', 'CONFLICT'];
+
+/**
+ * The hold an admitted buyer sends: best available for `n` seats (the
+ * store picks them, docs/store.md#best-available); after NO_BLOCK the buyer
+ * asks again for one seat fewer.
+ * @param {string} ev @param {number} n
+ */
+export function bestHold(ev, n) {
+  return { t: /** @type {'hold'} */ ('hold'), ev, best: { n } };
+}
 
 /**
  * The buyer's plan, drawn once.

@@ -2,14 +2,15 @@
  * queue: an on-sale with the event's waiting room on (docs/onsale.md). A
  * spike of buyers arrives within SPIKE; each watches the map and joins the
  * queue, and once admitted (`admit`, or a `queue` reply that says so) holds
- * 1-4 adjacent seats it sees free and books them or abandons them
+ * 1-4 seats, best available (named seats it sees free where the event has
+ * no layout), and books them or abandons them
  * (releases). A share SKIP_SHARE tries a hold before joining, which the
  * waiting room must refuse (NOT_ADMITTED). The buyers' decisions are
  * loadtest/lib/queue-buyer.js, shared with `npm run bench:onsale`. Put the
  * waiting room on first (PUT /events/:id/queue); without one every buyer is
  * admitted at once and the skippers' holds go through.
  */
-import { buyerPlan, chooseSeats } from '../queue-buyer.js';
+import { bestHold, buyerPlan, chooseSeats } from '../queue-buyer.js';
 import { startClient } from '../scenario.js';
 
 /** @type {import('../scenario.js').Scenario} */
@@ -42,14 +43,18 @@ export const queue = {
       let joinedAt = 0;
       let admitted = false;
       let attempts = 0;
+      let want = plan.want;
+      let named = false; // an event without a layout has no best available: named seats from the map then
       const buy = () => {
         if (ctx.over() || !client.open) return;
         const view = client.views[cfg.ev];
-        const seats = view && view.ready ? chooseSeats(view.status, plan.want, platform.random) : [];
+        const seats = view && view.ready ? chooseSeats(view.status, want, platform.random) : [];
         if (seats.length === 0) return; // sold out as far as we can see
-        client.operate({ t: 'hold', ev: cfg.ev, seats }, (held) => {
+        client.operate(named ? { t: 'hold', ev: cfg.ev, seats } : bestHold(cfg.ev, want), (held) => {
           if (held.t !== 'ok') {
-            if (held.code === 'UNAVAILABLE' && ++attempts < 5) ctx.later(buy, 100 + platform.random() * 300);
+            if (held.code === 'NO_BLOCK' && want > 1) (want--, buy());
+            else if (held.code === 'BAD_REQUEST' && !named) (named = true, buy());
+            else if (held.code === 'UNAVAILABLE' && ++attempts < 5) ctx.later(buy, 100 + platform.random() * 300);
             return;
           }
           if (!plan.books) return client.operate({ t: 'release', ev: cfg.ev, tok: held.tok }, () => {});

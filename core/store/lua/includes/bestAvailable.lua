@@ -223,8 +223,9 @@ local function sectionWanted(opts, row)
   return opts.secs == nil or opts.secs[row.section] == true
 end
 
--- Events up to this size have their status read whole once per pick (to find free seats at C speed); bigger ones a row at a time.
-local WHOLE_STATUS_SEATS = 65536
+-- Events up to this size (every event: layouts have at most 250,000 seats) have their status read whole once per
+-- pick, to find free seats at C speed; a bigger one would be read a row at a time.
+local WHOLE_STATUS_SEATS = 250000
 
 -- Phases 1 and 2 over every row (or only `rows` when given), with the rank bound.
 local function pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
@@ -421,10 +422,19 @@ local function pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
       end
     end
     if not best and skipped then
-      -- NO_BLOCK: the largest block may sit in a row passed over; look at every wanted row
+      -- NO_BLOCK: the largest block may sit in a row passed over; look at every wanted row from
+      -- its section's first free seat on (one string.find each: a sold-out section costs nothing)
+      local firstFree = {}
+      local rowsBlob = redis.call('GETRANGE', g.key, GEO_HEADER, GEO_HEADER + g.rows * GEO_ROW - 1)
       for r = 0, g.rows - 1 do
-        local row = geoRow(g, r)
-        if sectionWanted(opts, row) then
+        local start, count, section = struct.unpack('<I4I4I4', rowsBlob, r * GEO_ROW + 1)
+        local row = {r = r, start = start, count = count, section = section}
+        if firstFree[section] == nil and sectionWanted(opts, row) then
+          local first, seats = geoSection(g, section)
+          local p = string.find(whole, '\0', first + 1, true)
+          firstFree[section] = (p and p - 1 < first + seats) and p - 1 or first + seats
+        end
+        if sectionWanted(opts, row) and start + count > firstFree[section] then
           local statusRow = string.sub(whole, row.start + 1, row.start + row.count)
           local longest = 0
           for run in string.gmatch(statusRow, '%z+') do
