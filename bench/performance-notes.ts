@@ -26,6 +26,10 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
   times the watchers; a watcher paused and resynced gets less (its catch-up merges diffs), so the criterion is that
   every watcher ends equal to Redis. One publish's time is the gateway's \`seatmap_room_publish_seconds\`. The gateway's CPU is counted from the first hold until every watcher
   is equal to Redis, and its event loop's time on a core and waiting for one is read from \`/proc/<pid>/schedstat\`.
+- **watchers per core**: the fan-out run (6 s) at 1,000 watchers, doubled while the hold-to-diff p99 stays under
+  100 ms and every watcher ends equal to Redis, then bisected twice; the loopback limit is one core over 20 diffs a
+  second times the gateway CPU of one socket write (the extra CPU over a one-watcher run, per diff written). The
+  same search with \`WORKERS=2\` gives the pair's figure.
 - **Socket.IO baseline** (\`loadtest/baseline/socketio-server.ts\`): the same event, watchers and driver against a
   Socket.IO server with the Redis adapter, one room per event, a JSON seat array on join and one JSON message per
   change, emitted through the adapter. It sends 2,000 messages a second to every watcher, so both servers are

@@ -2,7 +2,7 @@
  * `npm run bench [-- figure ...]`: the gateway's speed beside its limits and
  * its peers, each figure a ratio or a count measured in one run, printed as a
  * table and published in docs/performance.md. Figures: holds, fanout,
- * connections, storm, snapshot, selection (all by default).
+ * watchers, connections, storm, snapshot, selection (all by default).
  */
 import { createTestDatabase } from '../scripts/services/index.js';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { holds } from './figures/holds.js';
 import { selection } from './figures/selection.js';
 import { snapshot } from './figures/snapshot.js';
 import { reconnectStorm } from './figures/storm.js';
+import { watchersPerCore } from './figures/watchers.js';
 import { PERFORMANCE_NOTES, limitsSection } from './performance-notes.js';
 import { consoleTable, describeMachine, loadRuns, redisVersion, writePerformanceDoc } from './performance-report.js';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DOC = path.join(REPO_ROOT, 'docs/performance.md');
 const RESULTS = path.join(REPO_ROOT, 'docs/bench/performance.json');
 
-const FIGURES: Record<string, Figure> = { holds, fanout, connections, storm: reconnectStorm, snapshot, selection };
+const FIGURES: Record<string, Figure> = { holds, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot, selection };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((f) => !(f in FIGURES));

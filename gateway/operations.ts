@@ -162,12 +162,6 @@ export interface Requester {
   readonly principal: Principal | null;
   reply(message: ServerMessage): void;
   cork(fn: () => void): void;
-  /**
-   * Sends a reply with the others answered in the same microtask checkpoint
-   * (one Redis read often answers several operations of one connection): one
-   * corked write for all of them, no later than a reply sent at once would be.
-   */
-  queueReply?(message: ServerMessage): void;
 }
 
 export interface OperationsOptions {
@@ -204,10 +198,7 @@ export class Operations {
       if (reply.t === 'err') countRefusal(metrics, reply.code);
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
-      if (requester.open) {
-        if (requester.queueReply) requester.queueReply(answer);
-        else requester.cork(() => requester.reply(answer));
-      }
+      if (requester.open) requester.cork(() => requester.reply(answer));
       if (answer.t === 'ok' && principal.sub !== null) {
         await this.options.succeeded?.(principal.sub, request, answer).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
       }

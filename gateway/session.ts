@@ -75,8 +75,6 @@ export class Session implements Subscriber, Requester {
   /** the subject whose connection slot this connection holds */
   private slotOf: string | null = null;
   private readonly early: EarlyFrames;
-  /** operation replies waiting for the end of the microtask checkpoint (queueReply), in order */
-  private queued: Uint8Array[] | null = null;
 
   constructor(
     readonly id: number,
@@ -304,34 +302,9 @@ export class Session implements Subscriber, Requester {
     this.send(encodeMessage(message));
   }
 
-  /**
-   * An operation's reply, sent with the replies of the same microtask
-   * checkpoint in one corked write (a system call each otherwise). Any other
-   * send first sends what is queued, so frames keep their order.
-   */
-  queueReply(message: ServerMessage): void {
-    const frame = encodeMessage(message);
-    if (this.queued) {
-      this.queued.push(frame);
-      return;
-    }
-    this.queued = [frame];
-    queueMicrotask(() => {
-      if (this.queued) this.cork(() => this.sendQueued());
-    });
-  }
-
-  private sendQueued(): void {
-    const frames = this.queued;
-    this.queued = null;
-    if (frames) for (const frame of frames) if (!this.send(frame)) return;
-  }
-
   /** Sends one frame; one uWS dropped (past its hard cap) leaves the client incomplete, so it is closed. */
   send(frame: Uint8Array): boolean {
     // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
-    if (!this.open) return false;
-    if (this.queued) this.sendQueued();
     if (!this.open) return false;
     if (this.ws!.send(frame, true) === SEND_DROPPED) {
       this.deps.metrics.slowConsumers.inc({ action: 'closed' });

@@ -87,7 +87,7 @@ describe.skipIf(!hasRedis)('a Redis Cluster master killed during bookings (its r
     await new Promise((r) => setTimeout(r, 300));
     cluster.kill(victim, 'SIGKILL');
     const killedAt = Date.now();
-    const promoted = await until(() => masterOf(client, calculateSlot(ev)), (port) => port !== victim, 'a replica promoted');
+    const promoted = await until(() => masterOf(client, calculateSlot(ev)), (port) => port !== victim, 'a replica promoted', 60_000);
     const promotedMs = Date.now() - killedAt;
     const repaired = await until(() => store.meta(ev), (m) => m !== null && m.epoch > before.epoch, 'the repair');
     const repairedMs = Date.now() - killedAt;

@@ -28,11 +28,12 @@ const runs = (ms: number) => Math.floor(WINDOW_MS / ms) + 1;
  * (a script and its ZRANGEBYSCORE, which MONITOR shows too, every 200 ms),
  * the flusher's registry size (SCARD every 250 ms) and claim window
  * (CLAIM_WINDOW XAUTOCLAIMs and one XREADGROUP of them per 2.5 s), the
- * lost-event check (SCARD, SMISMEMBER and CHECKED_PER_PASS EXISTS per 1 s).
- * None of it counts events.
+ * lost-event check (SCARD, SMISMEMBER and CHECKED_PER_PASS EXISTS per 1 s),
+ * the failover check (INFO, HGETALL of the identity, SRANDMEMBER of the
+ * registry and that event's snapshot per 1 s). None of it counts events.
  */
-const COMMANDS = runs(1000) * ROOM_CHECKS_PER_TICK + runs(200) * 2 + runs(250) + runs(2500) * (CLAIM_WINDOW + 1) + runs(1000) * (2 + CHECKED_PER_PASS);
-const KEYS = runs(1000) * ROOM_CHECKS_PER_TICK + runs(200) * 2 + runs(250) + runs(2500) * 2 * CLAIM_WINDOW + runs(1000) * (1 + 2 * CHECKED_PER_PASS);
+const COMMANDS = runs(1000) * ROOM_CHECKS_PER_TICK + runs(200) * 2 + runs(250) + runs(2500) * (CLAIM_WINDOW + 1) + runs(1000) * (2 + CHECKED_PER_PASS) + runs(1000) * 4;
+const KEYS = runs(1000) * ROOM_CHECKS_PER_TICK + runs(200) * 2 + runs(250) + runs(2500) * 2 * CLAIM_WINDOW + runs(1000) * (1 + 2 * CHECKED_PER_PASS) + runs(1000) * 4;
 const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 120_000, maxSeatsPerToken: 4, maxSeatsPerHolder: 100 };
 
 let gw: TestGateway;

@@ -221,3 +221,4 @@ describe('catch-up bound', () => {
     expect(subscriptions.watchers('e').size).toBe(0);
   });
 });
+

@@ -15,6 +15,7 @@ import { MetricSink } from '../../loadtest/node/metrics.js';
 import { nodePlatform } from '../../loadtest/node/platform.js';
 import { startGatewayProcess, startServerProcess, type GatewayProcess } from '../../loadtest/node/gateway-process.js';
 import { generateVenue } from '../../core/layout/generate-venue.js';
+import { FAIRNESS_LIMITS_OFF } from '../../gateway/config.js';
 
 export interface Row {
   figure: string;
@@ -104,6 +105,8 @@ export function benchGateway(ctx: BenchContext, env: Record<string, string> = {}
     OPS_BURST: '100000',
     MAX_CONNECTIONS: '1000000',
     IDLE_TIMEOUT_S: '300',
+    // thousands of watchers from one address under one subject, on purpose
+    ...FAIRNESS_LIMITS_OFF,
     ...env,
   }, undefined, profiling());
 }

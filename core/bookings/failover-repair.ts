@@ -10,10 +10,10 @@
  *   the hash (replicated, or in the snapshot): this Redis may have lost
  *   writes, so every event is checked. It survives a restart of this process,
  *   since the evidence is in Redis.
- * - A reconcile window: one event per pass, in turn, is checked anyway, so a
- *   divergence no identity change shows is still found (within a pass per
- *   event). A pass costs Redis INFO, one HGETALL and one event's snapshot
- *   (and the registry every 60 passes), whatever the number of events.
+ * - A reconcile pass: one event at random per pass is checked anyway, so a
+ *   divergence no identity change shows is still found in time. A pass costs
+ *   Redis INFO (per master), one HGETALL, one SRANDMEMBER and one event's
+ *   snapshot, whatever the number of events.
  *
  * Checking an event against Postgres: Redis went back when a seat Postgres
  * holds booked is not BOOKED in Redis, or when Postgres has committed a
@@ -33,10 +33,7 @@ import type { SeatStore } from '../store/seat-store.js';
 import { rebuildEvent } from './rebuild.js';
 
 const BOOKED = 2;
-/** events checked against Postgres per pass without an identity change: idle cost is a constant per node */
-const WINDOW = 1;
-/** passes between two reads of the event registry for the reconcile window */
-const REGISTRY_EVERY = 60;
+
 
 export interface FailoverRepairOptions {
   pool: pg.Pool;
@@ -63,9 +60,6 @@ export interface PassResult {
 export class FailoverRepair {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  private windowStart = 0;
-  private registry: string[] = [];
-  private passes = 0;
 
   constructor(private readonly options: FailoverRepairOptions) {}
 
@@ -91,14 +85,9 @@ export class FailoverRepair {
   async pass(): Promise<PassResult> {
     const changed = await this.identityChanged();
     if (changed.length > 0) this.options.onIdentityChanged?.(changed);
-    if (changed.length > 0 || this.passes++ % REGISTRY_EVERY === 0) this.registry = (await this.options.store.registeredEvents()).sort();
-    const ids = this.registry;
-    let targets = ids;
-    if (changed.length === 0) {
-      const start = this.windowStart % Math.max(1, ids.length);
-      targets = [...ids.slice(start, start + WINDOW), ...ids.slice(0, Math.max(0, start + WINDOW - ids.length))];
-      this.windowStart = start + WINDOW;
-    }
+    const { store } = this.options;
+    // every event after an identity change; otherwise one at random (the reconcile pass), a constant per node
+    const targets = changed.length > 0 ? (await store.registeredEvents()).sort() : ((await store.redis.srandmember(store.global.events, 1)) as string[]);
     const repaired: PassResult['repaired'] = [];
     for (const eventId of targets) {
       try {

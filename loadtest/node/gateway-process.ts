@@ -28,7 +28,8 @@ export function startGatewayProcess(env: Record<string, string>, timeoutMs = 60_
 
 /**
  * Starts a server entry point (repo-relative .ts) that logs a JSON line with
- * `gateway node ready` and its `port` once it listens, as gateway/main.ts does.
+ * `gateway node ready` and its `port` once it listens, as gateway/main.ts does
+ * (with WORKERS above 1, `gateway workers ready` once every worker listens).
  */
 export function startServerProcess(entry: string, env: Record<string, string>, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
@@ -40,13 +41,15 @@ export function startServerProcess(entry: string, env: Record<string, string>, t
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const output: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  // several workers (WORKERS=N): ready once the supervisor says all of them listen
+  const ready = Number(env.WORKERS ?? 1) > 1 ? 'gateway workers ready' : 'gateway node ready';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready after ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs);
     void exited.then(() => reject(new Error(`gateway exited before it was ready:\n${output.join('\n')}`)));
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       if (output.length < 200) output.push(line);
-      if (!line.includes('gateway node ready')) return;
+      if (!line.includes(ready)) return;
       clearTimeout(timer);
       const port = Number((JSON.parse(line) as { port: number }).port);
       resolve({

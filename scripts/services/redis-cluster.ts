@@ -89,7 +89,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   try {
     const taken = new Set<number>();
-    for (let i = 0; i < total; i++) nodes.push(await startNode(redisServer, dir, taken, deadline, nodeTimeoutMs));
+    for (let i = 0; i < total; i++) nodes.push(await startNode(redisServer, dir, taken, deadline, nodeTimeoutMs, replicas > 0));
     const ports = nodes.map((n) => n.port);
 
     const create = await run(
@@ -124,7 +124,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 }
 
 /** Starts one server on a free port, retrying on another port if it loses a race for it. */
-async function startNode(redisServer: string, dir: string, taken: Set<number>, deadline: number, nodeTimeoutMs = 5000): Promise<Node> {
+async function startNode(redisServer: string, dir: string, taken: Set<number>, deadline: number, nodeTimeoutMs = 5000, replicated = false): Promise<Node> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePortPair(taken);
@@ -137,6 +137,8 @@ async function startNode(redisServer: string, dir: string, taken: Set<number>, d
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(dir, `nodes-${port}.conf`),
         '--cluster-node-timeout', String(nodeTimeoutMs),
+        // a replica on a loaded machine may have heard from its master less recently than the default allows: promote it anyway
+        ...(replicated ? ['--cluster-replica-validity-factor', '0'] : []),
         '--save', '',
         '--appendonly', 'no',
         '--dir', dir,
