@@ -23,6 +23,8 @@
     ARGV[5] seats, comma-separated indexes
     ARGV[6] event id
     ARGV[7] '1' when the holder may take wheelchair seats (the accessible claim)
+    ARGV[8] general-admission quantities "area:qty,..." held with the seats ('' or absent = none;
+            with them the seat list may be empty)
 
   Output: as hold-9
 ]]
@@ -31,7 +33,7 @@
 
 local result = holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
-  {geometry = KEYS[10], accessible = ARGV[7] == '1'})
+  {geometry = KEYS[10], accessible = ARGV[7] == '1'}, ARGV[8])
 if result[1] == 'OK' then
   touchSweepIndex(KEYS[9], ARGV[6], result[3])
 end
