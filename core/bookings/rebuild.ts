@@ -68,6 +68,8 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
          FROM bookings WHERE event_id = $1`,
       [eventId],
     );
+    // general-admission areas: capacities and the places their active bookings hold (004_ga_areas.sql)
+    const areas = await client.query<{ area: number; capacity: number; booked: number }>('SELECT area, capacity, booked FROM ga_areas WHERE event_id = $1 ORDER BY area', [eventId]);
     const seatCount = row.seat_count;
     const status = new Uint8Array(seatCount);
     for (const { seat } of blocked.rows) if (seat < seatCount) status[seat] = BLOCKED;
@@ -85,7 +87,8 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     // a new epoch, later than any the event had: clients holding the old one re-snapshot
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
     const geometry = geometryOfDocument(row.layout, seatCount);
-    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }) });
+    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }),
+      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked) });
     if (!created.ok) {
       if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);
