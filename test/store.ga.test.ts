@@ -122,4 +122,20 @@ describe('general-admission holds', () => {
     expect(await store.hold({ eventId: ev, holder: 'd', seats: [], ga: [[0, 3]] })).toMatchObject({ ok: false, code: 'UNAVAILABLE', areas: [0], left: [2] });
     await invariants(ev);
   });
+
+  it('a booking that ends gives its places back, once; a partial cancel is of seats only', async () => {
+    const ev = await newEvent();
+    const held = await store.hold({ eventId: ev, holder: 'a', seats: [4, 5], ga: [[0, 3]] });
+    if (!held.ok) throw new Error(held.code);
+    const booked = await store.book({ eventId: ev, holder: 'a', token: held.token, key: 'k-end' });
+    if (!booked.ok) throw new Error(booked.code);
+    expect((await store.releaseBooking({ eventId: ev, bookingId: booked.bookingId, key: 'k-end', seats: [4], final: false, op: 'cancel' })).ok).toBe(true);
+    expect(await store.areaCounters(ev)).toMatchObject([{ booked: 3 }, { booked: 0 }]);
+    expect(await store.releaseBooking({ eventId: ev, bookingId: booked.bookingId, key: 'k-end', seats: [5], final: true, op: 'cancel' })).toMatchObject({ ok: true, freed: 1 });
+    expect(await lastEntry(ev)).toMatchObject({ op: 'cancel', changes: [5, 0], ga: [0, 5, 0, 0] });
+    // a retry frees nothing and gives nothing back twice
+    expect(await store.releaseBooking({ eventId: ev, bookingId: booked.bookingId, key: 'k-end', seats: [5], final: true, op: 'cancel' })).toMatchObject({ ok: true, freed: 0 });
+    expect(await store.areaCounters(ev)).toMatchObject([{ held: 0, booked: 0 }, { booked: 0 }]);
+    await invariants(ev);
+  });
 });

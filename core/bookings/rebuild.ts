@@ -70,6 +70,9 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     );
     // general-admission areas: capacities and the places their active bookings hold (004_ga_areas.sql)
     const areas = await client.query<{ area: number; capacity: number; booked: number }>('SELECT area, capacity, booked FROM ga_areas WHERE event_id = $1 ORDER BY area', [eventId]);
+    const places = await client.query<{ booking_id: string; area: number; qty: number }>('SELECT booking_id::text AS booking_id, area, qty FROM booked_places WHERE event_id = $1', [eventId]);
+    const placesOf = new Map<string, [number, number][]>();
+    for (const p of places.rows) placesOf.set(p.booking_id, [...(placesOf.get(p.booking_id) ?? []), [p.area, p.qty]]);
     const seatCount = row.seat_count;
     const status = new Uint8Array(seatCount);
     for (const { seat } of blocked.rows) if (seat < seatCount) status[seat] = BLOCKED;
@@ -83,6 +86,7 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
       seq: Number(b.seq ?? 0),
       at: Number(b.at_ms),
       ended: !isActive(b.state),
+      ...(placesOf.has(b.id) && { places: placesOf.get(b.id)! }),
     }));
     // a new epoch, later than any the event had: clients holding the old one re-snapshot
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);

@@ -78,6 +78,8 @@ export interface RestoredBooking {
   at: number;
   /** the booking has ended (cancelled, failed, expired): nothing of it is freed again */
   ended: boolean;
+  /** its general-admission places, [area, qty] pairs, given back when it ends */
+  places?: GaQuantities;
 }
 
 /** Seats Postgres has released from a booking (docs/bookings.md), to be freed in the seat map. */
@@ -714,5 +716,6 @@ function fnv1a(text: string): number {
 function bookingRecord(b: RestoredBooking): [string, string] {
   const record: Record<string, unknown> = { id: b.id, tok: b.token ?? '', h: b.holder, s: b.seats, seq: b.seq, at: b.at };
   if (b.ended) record.x = 1;
+  else if (b.places && b.places.length > 0) record.g = Object.fromEntries(b.places.map(([area, qty]) => [String(area), qty]));
   return [b.key, JSON.stringify(record)];
 }

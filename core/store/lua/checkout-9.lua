@@ -75,5 +75,5 @@ redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', hold
   'token', token, 'seats', cjson.encode(tok.s), 'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now,
   'state', 'pending_payment', 'payBy', payBy)
 redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
-  s = tok.s, seq = seq, at = now, p = payBy}))
+  s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now, p = payBy}))
 return {'OK', bookingId, seq, tok.s, 0, payBy}

@@ -126,3 +126,19 @@ local function gaBookedJson(t)
   end
   return cjson.encode(t.g)
 end
+
+-- A token's places for a booking record (nil for none, so records without places stay as they were).
+local function gaPlacesOf(t)
+  if gaTokenTotal(t) == 0 then
+    return nil
+  end
+  return t.g
+end
+
+-- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none.
+local function gaUnbook(metaKey, record)
+  for key, q in pairs(type(record.g) == 'table' and record.g or {}) do
+    gaMove(metaKey, tonumber(key), 'b', -q)
+  end
+  record.g = nil
+end
