@@ -49,4 +49,22 @@ describe('ga over the protocol', () => {
     expect(await gw.store.areaCounters('ga-ws')).toEqual([{ capacity: 6, held: 5, booked: 0, blocked: 0 }]);
     expect(await bob.request({ t: 'hold', ev: 'ga-ws', seats: [], ga: [[1, 1]] })).toMatchObject({ t: 'err', code: 'BAD_REQUEST', reason: 'ga' });
   });
+
+  it('a watcher gets the areas\' counters in snap and each change of them in a diff', async () => {
+    expect((await createEventFromLayout(gw.store, 'ga-watch', layout)).ok).toBe(true);
+    const watcher = await TestClient.connect(gw.wsUrl, { token: await token('watcher') });
+    clients.push(watcher);
+    const snap = watcher.next((m) => m.t === 'snap' && m.ev === 'ga-watch');
+    await watcher.request({ t: 'sub', ev: 'ga-watch' });
+    expect(await snap).toMatchObject({ t: 'snap', ga: [0, 6, 0, 0] });
+
+    const diff = watcher.next((m) => m.t === 'diff' && m.ev === 'ga-watch' && Array.isArray(m.ga));
+    const [alice] = clients as [TestClient];
+    const held = await alice.request({ t: 'hold', ev: 'ga-watch', seats: [], ga: [[0, 2]] });
+    expect(held).toMatchObject({ t: 'ok' });
+    expect(await diff).toMatchObject({ t: 'diff', ch: [], ga: [0, 4, 2, 0] });
+    const booked = watcher.next((m) => m.t === 'diff' && m.ev === 'ga-watch' && Array.isArray(m.ga));
+    expect((await alice.request({ t: 'book', ev: 'ga-watch', tok: (held as unknown as { tok: string }).tok, key: 'ga-watch-1' })).t).toBe('ok');
+    expect(await booked).toMatchObject({ t: 'diff', ga: [0, 4, 0, 2] });
+  });
 });

@@ -87,6 +87,8 @@ export interface SnapMessage {
   seq: number;
   /** one byte per seat: 0 free, 1 held, 2 booked, 3 blocked */
   st: Uint8Array;
+  /** [area, free, held, booked, ...] of every general-admission area; absent for an event without areas */
+  ga?: number[];
 }
 
 export interface DiffMessage {
@@ -98,6 +100,8 @@ export interface DiffMessage {
   to: number;
   /** [seat, state, seat, state, ...]: the final state of every seat changed in (from, to] */
   ch: number[];
+  /** [area, free, held, booked, ...]: the final counters of every general-admission area changed in (from, to]; absent when none did */
+  ga?: number[];
 }
 
 export interface OkMessage {

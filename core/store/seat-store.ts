@@ -157,6 +157,8 @@ export interface Snapshot {
   seq: number;
   /** one byte per seat, the SeatState values */
   status: Buffer;
+  /** [area, free, held, booked, ...] of every general-admission area (absent: the event has none) */
+  ga?: number[];
 }
 
 export interface ChangesSince {
@@ -610,9 +612,11 @@ export class SeatStore {
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
   async snapshot(eventId: string): Promise<Snapshot | null> {
     const reply = await this.scripts.runBuffer(SCRIPTS.snapshot, this.keys(eventId), {});
-    if (!Array.isArray(reply) || reply.length !== 3) return null;
-    const [epoch, seq, status] = reply as [Buffer, Buffer, Buffer];
-    return { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+    if (!Array.isArray(reply) || reply.length < 3) return null;
+    const [epoch, seq, status, ga] = reply as [Buffer, Buffer, Buffer, unknown];
+    const snapshot: Snapshot = { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+    if (Array.isArray(ga) && ga.length > 0) snapshot.ga = ga.map(Number);
+    return snapshot;
   }
 
   /** The counters of the event's general-admission areas, area index order (one HGETALL of the meta hash; tests and admin). */

@@ -100,6 +100,7 @@ if ARGV[12] ~= nil and ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
 end
 -- the counters of general-admission areas (includes/gaAreas): nothing held, booked as restored
+redis.call('HSET', KEYS[1], 'gaCount', #capacities)
 for i, c in ipairs(capacities) do
   local a = i - 1
   redis.call('HSET', KEYS[1], 'ga:' .. a .. ':c', c, 'ga:' .. a .. ':h', 0, 'ga:' .. a .. ':b', bookedPlaces[a] or 0, 'ga:' .. a .. ':k', 0)
