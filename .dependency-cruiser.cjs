@@ -1,7 +1,7 @@
 /**
  * The layers of the code base, checked by dependency-cruiser: `npm test`
- * runs these rules through test/layers.test.ts (which also holds the list of
- * cycles tolerated for now); `npx depcruise core gateway scripts bench
+ * runs these rules through test/layers.test.ts (no cycle is tolerated);
+ * `npx depcruise core gateway scripts bench
  * loadtest test` shows the same findings on the command line.
  *
  *   core/     the domain: seat store, layouts, bookings, protocol, client SDK

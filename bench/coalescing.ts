@@ -3,7 +3,7 @@
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { loadConfig } from '../gateway/config.js';
+import { FAIRNESS_LIMITS_OFF, loadConfig } from '../gateway/config.js';
 import { startGatewayNode } from '../gateway/node.js';
 import { mintDevToken } from '../gateway/auth.js';
 import { generateVenue } from '../core/layout/generate-venue.js';
@@ -12,7 +12,7 @@ import { deleteKeysByPrefix } from '../core/store/index.js';
 
 const WATCHERS = 1000;
 const prefix = `coal:${Date.now()}:`;
-const config = loadConfig({ KEY_PREFIX: prefix, PORT: '0', JWT_SECRET: 'coal-secret-0123456789ab', LOG_LEVEL: 'warn', DEMO_SEATS: '20000', TICK_MS: '50' });
+const config = loadConfig({ ...FAIRNESS_LIMITS_OFF, KEY_PREFIX: prefix, PORT: '0', JWT_SECRET: 'coal-secret-0123456789ab', LOG_LEVEL: 'warn', DEMO_SEATS: '20000', TICK_MS: '50' });
 const node = await startGatewayNode({ config, logger: pino({ level: 'warn' }), demoLayout: () => generateVenue({ seats: 20000, seed: 1, name: 'C' }), defaultMetrics: false });
 const url = `ws://127.0.0.1:${node.port}/ws`;
 const token = await mintDevToken('coal-secret-0123456789ab', { sub: 'viewer', scope: 'seats:read' });

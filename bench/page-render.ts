@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { createEventFromLayout } from '../core/events.js';
 import { deleteKeysByPrefix } from '../core/store/index.js';
 import { DEV_JWT_SECRET } from '../gateway/auth.js';
-import { loadConfig } from '../gateway/config.js';
+import { FAIRNESS_LIMITS_OFF, loadConfig } from '../gateway/config.js';
 import type { DemoHandle } from '../gateway/demo/handle.js';
 import { startGatewayNode } from '../gateway/node.js';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../scripts/chromium.js';
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   const prefix = `bench-page:${process.pid}:`;
   const config = loadConfig({
     ...process.env,
+    ...FAIRNESS_LIMITS_OFF,
     KEY_PREFIX: prefix,
     PORT: '0',
     DEMO: '0',

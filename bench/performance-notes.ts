@@ -39,6 +39,11 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
   the figure.
 - **reconnect storm**: the clients drop, 50 holds happen, all reconnect at once and resume with epoch+seq; the time is
   until the last one has its catch-up; Redis commands are every command the benchmark's Redis ran meanwhile.
+- **best available** (\`bench/figures/selection.ts\`): a 20,000-seat venue sold to 50 % and to 95 % as an on-sale sells
+  it (the best-ranked seats first, a ragged edge of ±3 % of the ranks), and once 50 % scattered over the whole venue
+  (runs of sold seats between runs of 1-5 free ones), then 3,000 holds of pairs in batches of 64 in flight over 8 WebSockets, each
+  batch released again untimed so the sold share stays put: named holds of free pairs the client chose (distinct in a
+  batch) against \`best: {n: 2}\` holds the script picks; the same event, gateway and Redis for both.
 - **snapshot**: one \`snap\` frame of a partly sold venue, encoded by \`core/protocol\` (the gateway caches it per seq).
 `;
 

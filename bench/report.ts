@@ -191,7 +191,7 @@ ${(s.expectedSuccess * 100).toFixed(1)}%, the same on both sides.
 - **ioredis script**: one ioredis connection with auto-pipelining, N concurrent async callers of
   \`ScriptRunner.run(SCRIPTS.hold, …)\` with arguments in exactly redis-benchmark's format: the same server work.
 - **ioredis SeatStore.hold**: the gateway's call, \`SeatStore.hold\`, which validates the input and runs
-  \`holdIndexed-10.lua\`: the hold plus, on success, the expiry-index update, in one script.
+  \`holdIndexed-13.lua\`: the hold plus, on success, the expiry-index update, in one script.
 - **ioredis SeatStore.hold, ${s.connections} connections**: the same call on a store given ${s.connections - 1} further connections
   (\`SeatStoreOptions.connections\`), over which holders are spread.
 

@@ -109,7 +109,7 @@ function expectedSuccess(ops: number, seats: number): number {
  * Two numbers in the token make collisions (CONFLICT) negligible.
  */
 function holdArgs(rand: () => string): ScriptArgs<typeof SCRIPTS.hold> {
-  return { now: '', holder: `h${rand()}`, token: `t${rand()}${rand()}`, create: '1', seats: rand(), accessible: '0', ga: '' };
+  return { now: '', holder: `h${rand()}`, token: `t${rand()}${rand()}`, create: '1', seats: rand(), accessible: '0', exempt: '0', ratePerSec: '0', rateBurst: '0', ga: '' };
 }
 
 /** The redis-benchmark command: EVALSHA of the loaded hold script, keys and arguments in registry order. */
@@ -137,7 +137,7 @@ function scriptHold(b: Bench): HoldCall {
   return async () => parseReply(await b.store.scripts.run(SCRIPTS.hold, keys, holdArgs(rand))).status;
 }
 
-/** The gateway's call: input checks, then the hold script that also updates the sweep index (holdIndexed-10). */
+/** The gateway's call: input checks, then the hold script that also updates the sweep index (holdIndexed-13). */
 function storeHold(b: Bench, store = b.store): HoldCall {
   const { seats } = b.opts;
   return async () => {

@@ -57,7 +57,21 @@ export const ERROR_CATALOGUE = {
     text: 'The change would leave a single free seat between taken seats (the event\'s orphan policy); `seats` lists the seats it would strand, so the request may add them. Nothing was changed.',
   },
   EXPIRED: { status: 410, retry: 'no', text: 'The hold token is unknown or has expired.' },
-  RATE_LIMITED: { status: 429, retry: 'later', text: 'Too many operations; retry later.' },
+  RATE_LIMITED: {
+    status: 429,
+    retry: 'later',
+    text: 'Too many operations (of this connection, or of this holder on this event across all its connections); retry after `retryMs` where given.',
+  },
+  NOT_ADMITTED: {
+    status: 403,
+    retry: 'later',
+    text: 'The event has a waiting room and this subject is not admitted (not yet, or its admission has ended): join with `queue` and hold once admitted. Nothing was changed.',
+  },
+  QUEUE_CLOSED: {
+    status: 409,
+    retry: 'later',
+    text: 'The event\'s waiting room is closed (sold out, or the sale has ended); it reopens (`qopen`) when held seats come back. Nothing was changed.',
+  },
   CONFLICT: {
     status: 409,
     retry: 'no',

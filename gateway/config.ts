@@ -54,6 +54,22 @@ const schema = z.object({
   OPS_PER_SECOND: positiveInt.max(100_000).default(50),
   OPS_BURST: positiveInt.max(100_000).default(100),
   MAX_CONNECTIONS: positiveInt.default(200_000),
+  /** open connections of one JWT subject across every node; the next is closed with 4009 (0: no limit) */
+  MAX_CONNECTIONS_PER_SUBJECT: nonNegativeInt.default(5),
+  /** a node renews its connections' slots this often x 3; a crashed node's slots lapse after it */
+  CONNECTION_LEASE_MS: positiveInt.min(3000).max(600_000).default(30_000),
+  /** hold/release/extend of one holder on one event across all its connections and nodes (0: no bucket) */
+  HOLDER_OPS_PER_SECOND: nonNegativeInt.max(100_000).default(10),
+  HOLDER_OPS_BURST: positiveInt.max(100_000).default(20),
+  /** WebSocket upgrades per client IP, per node: past them HTTP 429 (0: no limit) */
+  UPGRADES_PER_IP_PER_SECOND: nonNegativeInt.max(1_000_000).default(20),
+  UPGRADES_PER_IP_BURST: positiveInt.max(1_000_000).default(60),
+  /** comma-separated addresses whose X-Forwarded-For is believed (load balancers, reverse proxies) */
+  TRUSTED_PROXIES: z.string().default(''),
+  /** how often the waiting rooms' admission advances (by one node at a time, under a lease) */
+  ADMIT_INTERVAL_MS: positiveInt.min(50).max(60_000).default(500),
+  /** how often a node reads the places of its waiting subjects (qpos is pushed at most every 2 s per socket) */
+  QUEUE_POLL_MS: positiveInt.min(50).max(60_000).default(1000),
   MAX_SUBSCRIPTIONS: positiveInt.max(1000).default(16),
   // uWS refuses 1-8 (its timer resolution is 4 s)
   IDLE_TIMEOUT_S: nonNegativeInt.max(960).refine((v) => v === 0 || v > 8, { message: 'must be 0 (off) or more than 8' }).default(60),
@@ -138,6 +154,17 @@ export type GatewayConfig = {
     maxConnections: number;
     maxSubscriptions: number;
     idleTimeoutSec: number;
+    /** open connections per JWT subject across all nodes (0: none) */
+    maxConnectionsPerSubject: number;
+    connectionLeaseMs: number;
+    /** the holder's token bucket per event, in Redis (0: none) */
+    holderOpsPerSecond: number;
+    holderOpsBurst: number;
+    /** upgrades per client IP per node (0: none) */
+    upgradesPerIpPerSecond: number;
+    upgradesPerIpBurst: number;
+    /** peers whose X-Forwarded-For names the client */
+    trustedProxies: string[];
     /** unsent bytes at which a client is paused (unsubscribed until drained) */
     slowConsumerBytes: number;
     /** a paused client that has not drained after this long is closed (4008) */
@@ -163,6 +190,10 @@ export type GatewayConfig = {
     sliceWatchers: number;
   };
   shutdownGraceMs: number;
+  queue: {
+    admitIntervalMs: number;
+    pollMs: number;
+  };
   bookings: {
     /** this process runs a booking flusher (outbox -> Postgres) */
     flusher: boolean;
@@ -197,6 +228,17 @@ export type GatewayConfig = {
     retryForMs: number;
   };
 };
+
+/**
+ * The settings that turn the on-sale fairness limits off (docs/onsale.md):
+ * for tests and benchmarks that drive many connections from one address and
+ * one subject on purpose.
+ */
+export const FAIRNESS_LIMITS_OFF = Object.freeze({
+  MAX_CONNECTIONS_PER_SUBJECT: '0',
+  HOLDER_OPS_PER_SECOND: '0',
+  UPGRADES_PER_IP_PER_SECOND: '0',
+});
 
 /** Reads the configuration; throws an Error naming every invalid variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -241,6 +283,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxConnections: c.MAX_CONNECTIONS,
       maxSubscriptions: c.MAX_SUBSCRIPTIONS,
       idleTimeoutSec: c.IDLE_TIMEOUT_S,
+      maxConnectionsPerSubject: c.MAX_CONNECTIONS_PER_SUBJECT,
+      connectionLeaseMs: c.CONNECTION_LEASE_MS,
+      holderOpsPerSecond: c.HOLDER_OPS_PER_SECOND,
+      holderOpsBurst: c.HOLDER_OPS_BURST,
+      upgradesPerIpPerSecond: c.UPGRADES_PER_IP_PER_SECOND,
+      upgradesPerIpBurst: c.UPGRADES_PER_IP_BURST,
+      trustedProxies: c.TRUSTED_PROXIES.split(',').map((p) => p.trim()).filter(Boolean),
       slowConsumerBytes: c.SLOW_CONSUMER_BYTES,
       slowConsumerGraceMs: c.SLOW_CONSUMER_GRACE_MS,
       maxBackpressureBytes: Math.max(c.MAX_BACKPRESSURE_BYTES, c.SLOW_CONSUMER_BYTES * 2),
@@ -251,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     rooms: { resumeWindow: c.RESUME_WINDOW, lingerMs: c.ROOM_LINGER_MS, checkMs: c.ROOM_CHECK_MS, feedPaceMs: c.FEED_PACE_MS, sliceWatchers: c.ROOM_SLICE_WATCHERS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    queue: { admitIntervalMs: c.ADMIT_INTERVAL_MS, pollMs: c.QUEUE_POLL_MS },
     bookings: { flusher: c.FLUSHER, flushBatchSize: c.FLUSH_BATCH_SIZE, ackTimeoutMs: c.BOOK_ACK_TIMEOUT_MS, rebuildCheckMs: c.REBUILD_CHECK_MS },
     lifecycle: {
       paymentSecret: c.PAYMENT_WEBHOOK_SECRET,

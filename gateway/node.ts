@@ -55,7 +55,9 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
   // The process-wide bound on buffered request bodies (gateway/http-body.ts).
   processBodyBudget.setLimit(config.limits.maxBodyBufferBytes);
   const redis = await openConnections(config, logger);
-  const store = new SeatStore({ redis: redis.store, prefix: config.keyPrefix, connections: redis.extra });
+  const { holderOpsPerSecond, holderOpsBurst } = config.limits;
+  const holderRate = holderOpsPerSecond > 0 ? { perSecond: holderOpsPerSecond, burst: holderOpsBurst } : undefined;
+  const store = new SeatStore({ redis: redis.store, prefix: config.keyPrefix, connections: redis.extra, holderRate });
   await store.scripts.preload();
   const stopReloadingScripts = reloadScriptsOnReconnect(store, logger);
 
@@ -75,6 +77,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
       logger.info({ sweep: stats }, 'expired holds freed');
     },
     onError: (err) => logger.error({ err }, 'expiry sweep failed'),
+    onExpired: (eventId, expired) => server.holderNotices?.expired(eventId, expired),
   });
 
   const authenticator = createAuthenticator(config.auth);
@@ -85,6 +88,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     store,
     feedReader: redis.feedReader,
     feedSubscriber: redis.feedSubscriber,
+    holderSubscriber: redis.holders,
     authenticator,
     metrics,
     logger,

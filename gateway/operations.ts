@@ -60,9 +60,14 @@ export async function runOperation(
   const scope = requiredScope(request);
   if (principal.sub === null || !hasScope(principal, scope)) return errorMessage(rid, 'FORBIDDEN', `${request.t} needs the ${scope} scope`);
   const holder = principal.sub;
+  // the box office sells at the counter: past the waiting room and the holder's bucket
+  const exempt = hasScope(principal, 'seats:box-office');
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
-  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number; areas?: number[]; left?: number[] }) =>
-    errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store), r), r.seats, r);
+  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number; retryMs?: number; areas?: number[]; left?: number[] }) => {
+    const message = errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store), r), r.seats, r);
+    if (r.retryMs !== undefined) message.retryMs = r.retryMs;
+    return message;
+  };
   const accessible = mayHoldAccessible(principal);
   switch (request.t) {
     case 'hold': {
@@ -74,6 +79,7 @@ export async function runOperation(
           n,
           token: request.tok,
           accessible,
+          exempt,
           ...(categories && { categories }),
           ...(sections && { sections }),
           ...(together !== undefined && { together }),
@@ -81,19 +87,19 @@ export async function runOperation(
         });
         return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
       }
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, ...(request.ga && { ga: request.ga }) });
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, ...(request.ga && { ga: request.ga }) });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'swap': {
-      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible });
+      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt });
       return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
-      const r = await store.release({ eventId: request.ev, holder, token: request.tok, ...(request.seats && { seats: request.seats }), ...(request.ga && { ga: request.ga }) });
+      const r = await store.release({ eventId: request.ev, holder, token: request.tok, ...(request.seats && { seats: request.seats }), ...(request.ga && { ga: request.ga }), exempt });
       return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {
-      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, ...(request.ms !== undefined && { ms: request.ms }) });
+      const r = await store.extend({ eventId: request.ev, holder, token: request.tok, exempt, ...(request.ms !== undefined && { ms: request.ms }) });
       if (!r.ok) return refused(r);
       return r.released === undefined ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : { t: 'ok', rid, exp: r.expiresAt, seq: r.seq, n: r.released };
     }
@@ -145,12 +151,25 @@ function storeFacts(store: SeatStore): RefusalFacts {
   };
 }
 
+/** The on-sale refusals the scripts make, by reason on /metrics (the connection's own bucket is the session's). */
+function countRefusal(metrics: GatewayMetrics, code: ErrorCode): void {
+  if (code === 'RATE_LIMITED') metrics.refusals.inc({ reason: 'holder_rate' });
+  else if (code === 'NOT_ADMITTED') metrics.refusals.inc({ reason: 'not_admitted' });
+  else if (code === 'QUEUE_CLOSED') metrics.refusals.inc({ reason: 'queue_closed' });
+}
+
 /** What an operation needs of the connection that asked. */
 export interface Requester {
   readonly open: boolean;
   readonly principal: Principal | null;
   reply(message: ServerMessage): void;
   cork(fn: () => void): void;
+  /**
+   * Sends a reply with the others answered in the same microtask checkpoint
+   * (one Redis read often answers several operations of one connection): one
+   * corked write for all of them, no later than a reply sent at once would be.
+   */
+  queueReply?(message: ServerMessage): void;
 }
 
 export interface OperationsOptions {
@@ -161,6 +180,8 @@ export interface OperationsOptions {
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
+  /** told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts) */
+  succeeded?(holder: string, request: SeatOperation, reply: OkMessage): Promise<void>;
 }
 
 export class Operations {
@@ -182,9 +203,16 @@ export class Operations {
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
       }
       metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+      if (reply.t === 'err') countRefusal(metrics, reply.code);
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
-      if (requester.open) requester.cork(() => requester.reply(answer));
+      if (requester.open) {
+        if (requester.queueReply) requester.queueReply(answer);
+        else requester.cork(() => requester.reply(answer));
+      }
+      if (answer.t === 'ok' && principal.sub !== null) {
+        await this.options.succeeded?.(principal.sub, request, answer).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
+      }
     });
   }
 }

@@ -22,6 +22,8 @@ export interface NodeConnections {
   feedSubscriber: RedisClient;
   /** the booking flusher's */
   flusher: RedisClient;
+  /** the holders' Pub/Sub channels: tok and tokend (gateway/holder-notices.ts), in subscriber mode */
+  holders: RedisClient;
   /** every connection, for closing */
   all(): RedisClient[];
 }
@@ -36,11 +38,15 @@ export interface NodeConnections {
 export function storeConnectionOptions(config: Pick<GatewayConfig, 'redisCommandTimeoutMs'>): RedisOptions {
   return {
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [...SUBCOMMAND_KEYED],
     commandTimeout: config.redisCommandTimeoutMs,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
   };
 }
+
+/** Commands ioredis cannot place in a slot when it auto-pipelines them on a Cluster. */
+export const SUBCOMMAND_KEYED = ['xgroup', 'xinfo'] as const;
 
 interface Role {
   name: string;
@@ -53,10 +59,11 @@ export async function openConnections(config: GatewayConfig, logger: Logger): Pr
     const connectionName = `seatmap-${name}`;
     let client: RedisClient;
     if (config.redisCluster) {
-      const { enableAutoPipelining, enableOfflineQueue, ...perNode } = options;
+      const { enableAutoPipelining, enableOfflineQueue, autoPipeliningIgnoredCommands, ...perNode } = options;
       client = new Cluster(config.redisCluster, {
         lazyConnect: true,
         enableAutoPipelining: enableAutoPipelining ?? false,
+        ...(autoPipeliningIgnoredCommands && { autoPipeliningIgnoredCommands }),
         // the cluster client waits for its slot map; a command then still fails within the command timeout
         enableOfflineQueue: enableOfflineQueue ?? true,
         redisOptions: { connectionName, ...perNode },
@@ -77,15 +84,24 @@ export async function openConnections(config: GatewayConfig, logger: Logger): Pr
   // connection, not be re-sent with a stale position. The signals come on another connection, in
   // subscriber mode.
   const feedReader = await open({ name: 'feed', options: { enableAutoPipelining: false, autoResendUnfulfilledCommands: false } });
-  const feedSubscriber = await open({ name: 'signals', options: { enableAutoPipelining: false }, cluster: { shardedSubscribers: true } });
+  // no ready check (INFO): a connection that reconnects in subscriber mode could not answer it
+  const feedSubscriber = await open({ name: 'signals', options: { enableAutoPipelining: false, enableReadyCheck: false }, cluster: { shardedSubscribers: true } });
   // The flusher works in the background and retries; commands may wait for a reconnect, within the timeout.
-  const flusher = await open({ name: 'flusher', options: { enableAutoPipelining: true, commandTimeout: config.redisCommandTimeoutMs } });
+  // Commands whose key follows a subcommand (XGROUP CREATE <key>, XINFO GROUPS <key>) are not
+  // auto-pipelined: a Cluster client batches them by a slot it cannot tell, and a batch sent to the
+  // wrong master answers MOVED to its callers instead of being redirected.
+  const flusher = await open({
+    name: 'flusher',
+    options: { enableAutoPipelining: true, autoPipeliningIgnoredCommands: [...SUBCOMMAND_KEYED], commandTimeout: config.redisCommandTimeoutMs },
+  });
+  const holders = await open({ name: 'holders', options: { enableAutoPipelining: false } });
   return {
     store: store!,
     extra,
     feedReader,
     feedSubscriber,
     flusher,
-    all: () => [store!, ...extra, feedReader, feedSubscriber, flusher],
+    holders,
+    all: () => [store!, ...extra, feedReader, feedSubscriber, flusher, holders],
   };
 }

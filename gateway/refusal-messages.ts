@@ -120,6 +120,10 @@ export async function refusalMessage(
       }
       if (detail.reason !== undefined && request.t === 'hold' && 'best' in request) return bestBadRequest(request.ev, detail.reason, done, facts);
       return badRequest(request, done);
+    case 'NOT_ADMITTED':
+      return `event ${request.ev} has a waiting room and you are not admitted (not yet, or your admission has ended): send queue and hold once admitted; ${done}`;
+    case 'QUEUE_CLOSED':
+      return `the waiting room of event ${request.ev} is closed (sold out or ended); it reopens when held seats come back; ${done}`;
     default:
       return undefined; // the catalogue's sentence (RATE_LIMITED, INTERNAL, PENDING, … carry their own)
   }

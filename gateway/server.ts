@@ -18,7 +18,7 @@ import uWS from 'uWebSockets.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
-import { STORE_LIMITS, type SeatStore } from '../core/store/index.js';
+import { STORE_LIMITS, WaitingRooms, type SeatStore } from '../core/store/index.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ChangeFeed } from './change-feed.js';
@@ -40,6 +40,11 @@ import { RecoveryGate } from './recovery-gate.js';
 import { recordingRoutes, type RegisteredRoute } from './route-list.js';
 import { StoreRoomSource } from './room-source.js';
 import { registerWsEndpoint } from './ws-endpoint.js';
+import { SubjectSlots } from './subject-slots.js';
+import { QueueAdmitter } from './queue-admitter.js';
+import { registerQueueRoutes } from './queue-routes.js';
+import { QueueWatch } from './queue-watch.js';
+import { HolderNotices } from './holder-notices.js';
 
 export interface GatewayServerOptions {
   config: GatewayConfig;
@@ -52,6 +57,8 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   checkReadiness(): Promise<Record<string, boolean>>;
+  /** a Redis connection of its own for the holders' Pub/Sub channels (tok, tokend); absent: none are sent */
+  holderSubscriber?: Redis | Cluster;
   /** answers `book` only once Postgres has the booking (absent: answered when Redis has it) */
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards (raw: the server puts its RecoveryGate in front) */
@@ -75,6 +82,10 @@ export function connectionLimits(config: GatewayConfig): ConnectionLimits {
     opsBurst: config.limits.opsBurst,
     maxSubscriptions: config.limits.maxSubscriptions,
     maxSeatsPerRequest: STORE_LIMITS.maxSeatsPerCall,
+    maxConnectionsPerSubject: config.limits.maxConnectionsPerSubject,
+    holderOpsPerSecond: config.limits.holderOpsPerSecond,
+    holderOpsBurst: config.limits.holderOpsBurst,
+    upgradesPerIpPerSecond: config.limits.upgradesPerIpPerSecond,
   };
 }
 
@@ -90,12 +101,25 @@ export class GatewayServer {
   private readonly inflight = new Inflight();
   private readonly slowConsumers: SlowConsumers;
   private listenSocket: uWS.us_listen_socket | null = null;
+  /** connection slots per subject (MAX_CONNECTIONS_PER_SUBJECT); null when there is no limit */
+  private readonly slots: SubjectSlots | null;
+  private readonly queueWatch: QueueWatch;
+  /** tok and tokend over the holders' channels; null without a subscriber connection */
+  readonly holderNotices: HolderNotices | null;
+  private readonly admitter: QueueAdmitter;
   private draining = false;
 
   constructor(private readonly options: GatewayServerOptions) {
     const { config, metrics, logger, store } = options;
     this.app = uWS.App();
     this.connections = new Connections<Session>(metrics);
+    const { maxConnectionsPerSubject, connectionLeaseMs } = config.limits;
+    const rooms = new WaitingRooms(store);
+    this.holderNotices = options.holderSubscriber ? new HolderNotices({ store, subscriber: options.holderSubscriber, metrics, logger }) : null;
+    const notices = this.holderNotices;
+    this.queueWatch = new QueueWatch({ rooms, metrics, logger, pollMs: config.queue.pollMs });
+    this.admitter = new QueueAdmitter({ rooms, metrics, logger, intervalMs: config.queue.admitIntervalMs });
+    this.slots = maxConnectionsPerSubject > 0 ? new SubjectSlots({ store, most: maxConnectionsPerSubject, leaseMs: connectionLeaseMs, logger }) : null;
     let subscriptions: Subscriptions | null = null;
     const gate = options.recoverEvent ? new RecoveryGate({ ensure: options.recoverEvent, metrics }) : null;
     const recoverEvent = gate ? (eventId: string, who: Principal) => gate.recover(eventId, who) : undefined;
@@ -159,8 +183,20 @@ export class GatewayServer {
         isDraining: () => this.draining,
         connections: this.connections,
         subscriptions,
-        operations: new Operations({ store, metrics, logger, inflight: this.inflight, durable: options.durable, recoverEvent }),
+        operations: new Operations({
+          store,
+          metrics,
+          logger,
+          inflight: this.inflight,
+          durable: options.durable,
+          recoverEvent,
+          ...(notices && { succeeded: (holder, request, reply) => notices.afterOperation(holder, request, reply) }),
+        }),
         slowConsumers: this.slowConsumers,
+        slots: this.slots ?? undefined,
+        queue: this.queueWatch,
+        notices: notices ?? undefined,
+        authenticator: options.authenticator,
       },
     });
 
@@ -180,6 +216,7 @@ export class GatewayServer {
     const groups: RouteGroup[] = [
       (app) => registerHealthRoutes(app, { metrics, logger, isDraining: () => this.draining, checkReadiness: options.checkReadiness }),
       (app) => registerEventRoutes(app, eventRoutes),
+      (app) => registerQueueRoutes(app, { rooms, authenticator: options.authenticator, logger }),
       registerOpenApiRoutes,
       ...(options.routes ?? []),
     ];
@@ -200,6 +237,9 @@ export class GatewayServer {
         this.listenSocket = socket;
         this.hub.start();
         this.slowConsumers.start();
+        this.slots?.start();
+        this.queueWatch.start();
+        this.admitter.start();
         resolve(uWS.us_socket_local_port(socket));
       });
     });
@@ -222,6 +262,9 @@ export class GatewayServer {
     if (!idle) this.options.logger.warn({ inflight: this.inflight.size }, 'shutdown grace period over with operations in flight');
     for (const s of [...this.connections]) s.cork(() => s.end(CLOSE_CODES.SERVER_RESTART.code, 'server restart'));
     this.slowConsumers.stop();
+    this.slots?.stop();
+    this.queueWatch.stop();
+    this.admitter.stop();
     await this.hub.stop();
   }
 }

@@ -8,23 +8,28 @@
  *       │                                                   ▲
  *       └──token refused / shutdown──▶ refused ─────────────┘
  *
- * - verifying: the socket is open, its token is being checked. Nothing is
+ * - verifying: the socket is open, its token is being checked, then its
+ *   subject's connection slot taken (gateway/subject-slots.ts). Nothing is
  *   sent and nothing is acted on; frames are kept (gateway/early-frames.ts).
  * - ready: `hello` has gone out, then the early frames' answers; requests are
  *   rate-limited and dispatched (subscriptions, operations).
  * - refused: closing with 4001 (refused token), 1013 (the token could not be
- *   judged), or 1012 (shutdown began during the check); frames are ignored.
+ *   judged), 4009 (the subject has every connection slot open), or 1012
+ *   (shutdown began during the check); frames are ignored.
  * - closed: uWS reported the close; the connection has left every room.
  */
 import type { Logger } from 'pino';
-import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
-import { KEY_SET_UNAVAILABLE, type AuthResult, type Principal } from './auth.js';
+import { CLOSE_CODES, PROTOCOL_VERSION, decodeRequest, encodeMessage, type AuthRequest, type ConnectionLimits, type ServerMessage } from '../core/protocol/index.js';
+import { KEY_SET_UNAVAILABLE, type AuthResult, type Authenticator, type Principal } from './auth.js';
 import type { Connections } from './connections.js';
 import { EARLY_BYTES_MAX, EarlyFrames } from './early-frames.js';
 import type { GatewayMetrics } from './metrics.js';
 import { errorMessage, type Operations, type Requester } from './operations.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SlowConsumers } from './slow-consumers.js';
+import type { SubjectSlots } from './subject-slots.js';
+import type { QueueWatch } from './queue-watch.js';
+import type { HolderNotices } from './holder-notices.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
@@ -45,6 +50,14 @@ export interface SessionDeps {
   subscriptions: Subscriptions;
   operations: Operations;
   slowConsumers: Pick<SlowConsumers, 'drained'>;
+  /** connection slots per subject across the nodes; absent: no limit */
+  slots?: SubjectSlots;
+  /** the waiting rooms on this node's sockets */
+  queue: QueueWatch;
+  /** checks the tokens of `auth` requests */
+  authenticator: Authenticator;
+  /** tok and tokend of the connection's holder; absent: none */
+  notices?: HolderNotices;
 }
 
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
@@ -59,7 +72,11 @@ export class Session implements Subscriber, Requester {
   private ws: Socket<SocketData> | null = null;
   private bucket: TokenBucket | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** the subject whose connection slot this connection holds */
+  private slotOf: string | null = null;
   private readonly early: EarlyFrames;
+  /** operation replies waiting for the end of the microtask checkpoint (queueReply), in order */
+  private queued: Uint8Array[] | null = null;
 
   constructor(
     readonly id: number,
@@ -111,7 +128,15 @@ export class Session implements Subscriber, Requester {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.early.clear();
     this.deps.subscriptions.closed(this);
+    this.deps.queue.closed(this);
+    this.deps.notices?.remove(this);
     this.deps.connections.delete(this);
+    this.releaseSlot();
+  }
+
+  private releaseSlot(): void {
+    if (this.slotOf !== null) this.deps.slots?.release(this.slotOf, this.id);
+    this.slotOf = null;
   }
 
   // ---- the token check -------------------------------------------------------
@@ -132,16 +157,42 @@ export class Session implements Subscriber, Requester {
       return this.refuse(CLOSE_CODES.UNAUTHORIZED.code, `unauthorized: ${result.reason}`.slice(0, 120));
     }
     const principal = result.principal;
+    const slots = this.deps.slots;
+    if (principal.sub === null || !slots) return this.ready(principal);
+    const sub = principal.sub;
+    void slots.acquire(sub, this.id).then(
+      (taken) => this.slotDecided(principal, sub, taken),
+      (err: unknown) => {
+        // Redis did not answer: let the connection in uncounted rather than lock everyone out
+        this.deps.logger.warn({ err, sub }, 'connection slot not taken; connection let in uncounted');
+        this.slotDecided(principal, sub, null);
+      },
+    );
+  }
+
+  /** The subject's connection slot: taken (true), all taken (false: close 4009), or not known (null). */
+  private slotDecided(principal: Principal, sub: string, taken: boolean | null): void {
+    if (taken) this.slotOf = sub;
+    if (this.phase !== 'verifying') return this.releaseSlot(); // closed while the slot was taken
+    if (taken === false) {
+      this.deps.metrics.refusals.inc({ reason: 'subject_connections' });
+      const most = this.deps.limits.maxConnectionsPerSubject;
+      return this.refuse(CLOSE_CODES.TOO_MANY_CONNECTIONS.code, `too many connections: at most ${most} per subject`);
+    }
+    this.ready(principal);
+  }
+
+  /** Greets the client and answers its early frames. */
+  private ready(principal: Principal): void {
+    const { metrics, limits } = this.deps;
     this.phase = 'ready';
     this.principal = principal;
     this.bucket = new TokenBucket(limits.opsPerSecond, limits.opsBurst);
-    if (principal.expiresAt !== null) {
-      const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), MAX_TIMER_MS);
-      this.expiryTimer = setTimeout(() => this.cork(() => this.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired')), wait);
-    }
+    this.armExpiry(principal);
+    this.deps.notices?.add(this);
     const { frames, dropped } = this.early.take();
     this.cork(() => {
-      this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits });
+      this.reply({ t: 'hello', v: PROTOCOL_VERSION, sub: principal.sub, scopes: [...principal.scopes], limits, exp: principal.expiresAt });
       for (const frame of frames) {
         if (!this.open) return;
         if ('oversize' in frame) this.refuseOversize(frame.oversize);
@@ -152,6 +203,43 @@ export class Session implements Subscriber, Requester {
         this.reply(errorMessage(null, 'RATE_LIMITED', `${dropped} frames sent before hello were dropped: at most ${limits.opsBurst} frames or ${EARLY_BYTES_MAX} bytes are kept`));
       }
     });
+  }
+
+  /** Closes the connection with 4002 when the token's `exp` passes (replaced by each `auth`). */
+  private armExpiry(principal: Principal): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (principal.expiresAt === null) return;
+    const wait = Math.min(Math.max(0, principal.expiresAt - Date.now()), MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => this.cork(() => this.end(CLOSE_CODES.TOKEN_EXPIRED.code, 'token expired')), wait);
+  }
+
+  /**
+   * `auth`: a fresh token of the same subject replaces the connection's, so a
+   * long wait never ends in a 4002; subscriptions, the waiting-room place and
+   * everything else of the connection stay. Another subject is FORBIDDEN, a
+   * refused token UNAUTHORIZED; either way the current token stays in force.
+   */
+  private async reauthenticate(request: AuthRequest): Promise<void> {
+    const { metrics } = this.deps;
+    const result = await this.deps.authenticator.verify(request.token);
+    if (!this.open) return;
+    const current = this.principal!;
+    let reply: ServerMessage;
+    if (!result.ok) {
+      const retry = result.retryable ? ' (the key set is unreachable just now: retry later)' : '';
+      reply = errorMessage(request.rid, 'UNAUTHORIZED', `token: ${result.reason}${retry}; the connection keeps its current token`);
+    } else if (current.sub === null || result.principal.sub !== current.sub) {
+      reply = errorMessage(request.rid, 'FORBIDDEN', 'token: it is for another subject (a connection keeps its subject); the connection keeps its current token');
+    } else {
+      const principal = result.principal;
+      this.principal = principal;
+      this.armExpiry(principal);
+      reply = { t: 'ok', rid: request.rid, sub: principal.sub, scopes: [...principal.scopes], exp: principal.expiresAt };
+    }
+    metrics.operations.inc({ op: 'auth', result: reply.t === 'err' ? reply.code : 'ok' });
+    const answer = reply;
+    this.cork(() => this.reply(answer));
   }
 
   private refuse(code: number, reason: string): void {
@@ -182,6 +270,7 @@ export class Session implements Subscriber, Requester {
     const request = decoded.request;
     if (!bucket.take()) {
       metrics.rateLimited.inc();
+      metrics.refusals.inc({ reason: 'connection_rate' });
       metrics.operations.inc({ op: request.t, result: 'RATE_LIMITED' });
       return this.reply(errorMessage(request.rid, 'RATE_LIMITED', `at most ${limits.opsPerSecond} requests per second (burst ${limits.opsBurst})`));
     }
@@ -193,6 +282,10 @@ export class Session implements Subscriber, Requester {
         return void this.deps.subscriptions.subscribe(this, request).catch((err) => logger.error({ err }, 'subscribe failed'));
       case 'unsub':
         return this.deps.subscriptions.unsubscribe(this, request);
+      case 'queue':
+        return void this.deps.queue.join(this, request).catch((err) => logger.error({ err }, 'queue failed'));
+      case 'auth':
+        return void this.reauthenticate(request).catch((err) => logger.error({ err }, 'auth failed'));
       default:
         return void this.deps.operations.run(this, request).catch((err) => logger.error({ err }, 'operation reply failed'));
     }
@@ -211,9 +304,34 @@ export class Session implements Subscriber, Requester {
     this.send(encodeMessage(message));
   }
 
+  /**
+   * An operation's reply, sent with the replies of the same microtask
+   * checkpoint in one corked write (a system call each otherwise). Any other
+   * send first sends what is queued, so frames keep their order.
+   */
+  queueReply(message: ServerMessage): void {
+    const frame = encodeMessage(message);
+    if (this.queued) {
+      this.queued.push(frame);
+      return;
+    }
+    this.queued = [frame];
+    queueMicrotask(() => {
+      if (this.queued) this.cork(() => this.sendQueued());
+    });
+  }
+
+  private sendQueued(): void {
+    const frames = this.queued;
+    this.queued = null;
+    if (frames) for (const frame of frames) if (!this.send(frame)) return;
+  }
+
   /** Sends one frame; one uWS dropped (past its hard cap) leaves the client incomplete, so it is closed. */
   send(frame: Uint8Array): boolean {
     // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
+    if (!this.open) return false;
+    if (this.queued) this.sendQueued();
     if (!this.open) return false;
     if (this.ws!.send(frame, true) === SEND_DROPPED) {
       this.deps.metrics.slowConsumers.inc({ action: 'closed' });

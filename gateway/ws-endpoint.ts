@@ -1,7 +1,8 @@
 /**
  * The WebSocket endpoint at /ws: the uWS options (frame caps, idle timeout,
  * backpressure caps) and the upgrade, which is completed synchronously (see
- * gateway/uws.ts): draining and connection-limit checks, where the token comes
+ * gateway/uws.ts): draining and connection-limit checks, the upgrades per
+ * client address (gateway/upgrade-limiter.ts), where the token comes
  * from, the selected subprotocol, and a new Session in the socket's user data
  * with its token check started. Every other callback forwards to the session,
  * guarded so that an exception closes that socket (1011) instead of escaping
@@ -14,6 +15,7 @@ import type { GatewayConfig } from './config.js';
 import type { Connections } from './connections.js';
 import type { GatewayMetrics } from './metrics.js';
 import { Session, type SessionDeps, type SocketData } from './session.js';
+import { clientAddress, UpgradeLimiter } from './upgrade-limiter.js';
 import { CLOSE_ON_BACKPRESSURE_LIMIT, guarded, type Socket } from './uws.js';
 
 export interface WsEndpointDeps {
@@ -32,6 +34,8 @@ export const HARD_FRAME_FACTOR = 4;
 export function registerWsEndpoint(app: uWS.TemplatedApp, deps: WsEndpointDeps): void {
   const { config, metrics, logger } = deps;
   let nextId = 1;
+  const { upgradesPerIpPerSecond, upgradesPerIpBurst, trustedProxies } = config.limits;
+  const perAddress = new UpgradeLimiter(upgradesPerIpPerSecond, upgradesPerIpBurst, trustedProxies);
   const session = (ws: Socket<unknown>) => (ws as Socket<SocketData>).getUserData().session;
 
   app.ws<SocketData>('/ws', {
@@ -51,6 +55,17 @@ export function registerWsEndpoint(app: uWS.TemplatedApp, deps: WsEndpointDeps):
       if (deps.connections.size >= config.limits.maxConnections) {
         metrics.upgrades.inc({ result: 'over_limit' });
         return void res.writeStatus('503 Service Unavailable').end('connection limit reached');
+      }
+      if (perAddress.enabled) {
+        const address = clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), perAddress.trusted);
+        if (!perAddress.take(address)) {
+          metrics.upgrades.inc({ result: 'over_ip_limit' });
+          metrics.refusals.inc({ reason: 'ip_upgrades' });
+          return void res
+            .writeStatus('429 Too Many Requests')
+            .writeHeader('Retry-After', String(perAddress.retryAfterSec()))
+            .end(`too many connection attempts from this address: at most ${upgradesPerIpPerSecond} per second (burst ${upgradesPerIpBurst})`);
+        }
       }
       const { token, protocols } = extractToken({
         authorization: req.getHeader('authorization'),

@@ -5,8 +5,8 @@
  *
  *   npm run client -- [--url ws://127.0.0.1:9001/ws] [--token JWT | --as SUBJECT [--scope S]] [--full] [--count N] [--for 10s] [command ...]
  *
- * With a command it runs that one request and exits: 0 on `ok`/`pong`, 1 on
- * `err`; `sub` keeps printing diffs until Ctrl-C, `--count` messages or
+ * With a command it runs that one request, prints its reply alone and exits:
+ * 0 on `ok`/`pong`, 1 on `err`; `sub` keeps printing diffs until Ctrl-C, `--count` messages or
  * `--for` a while. Without one it is interactive: commands from stdin, one
  * per line, messages printed as they come. `--as alice` mints a development
  * token for alice (JWT_SECRET or the development secret, as `npm run token`),
@@ -71,12 +71,17 @@ const print = (message: ServerMessage): void => {
   process.stdout.write(`${messageLine(message, values.full)}\n`);
   if (++printed >= count) finish(0);
 };
+// A one-shot command other than `sub` prints its reply alone; the pushes that may come before it
+// (`tok`, `tokend`, queue notices) are for watches and the interactive mode.
+const printsPushes = positionals.length === 0 || positionals[0] === 'sub';
 let connection: CliConnection;
 try {
   connection = await CliConnection.open(
     values.url,
     token,
-    (message) => print(message),
+    (message) => {
+      if (printsPushes) print(message);
+    },
     (code, reason) => {
       process.stderr.write(`connection closed: ${code} ${reason}\n`);
       finish(code === 1000 ? 0 : 3);

@@ -4,7 +4,8 @@
  * gives every event a new epoch in place (seats and holds kept); a seat
  * Postgres has booked that Redis shows free is repaired by a rebuild, even
  * without an identity change (the reconcile window); an event in agreement
- * with Postgres under the same identity is left alone.
+ * with Postgres under the same identity is left alone, also while bookings are
+ * being made and committed between the check's reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -13,6 +14,7 @@ import { generateVenue } from '../core/layout/generate-venue.js';
 import { FailoverRepair } from '../core/bookings/failover-repair.js';
 import { migrate } from '../core/bookings/migrate.js';
 import { EventRows } from '../core/bookings/event-rows.js';
+import { BookingFlusher } from '../core/bookings/flusher.js';
 import { SeatState } from '../core/store/index.js';
 import { createTestDatabase } from './support/pg.js';
 import { createTestStore } from './support/redis.js';
@@ -85,5 +87,35 @@ describe('failover repair', () => {
     expect(snap.epoch).toBeGreaterThan(created.epoch);
     expect(snap.status.filter((s) => s === SeatState.HELD).length).toBe(0);
     expect(await repair.checkEvent('fr2', false)).toBeNull();
+  });
+
+  it('does not take a booking made and committed while it checks for one lost (between its reads)', async () => {
+    const created = await event('fr3');
+    if (!created.ok) throw new Error('not created');
+    await new EventRows(t.redis, pool, t.prefix).recordEvent('fr3', created.epoch);
+    const flusher = new BookingFlusher({ redis: t.redis, pool, prefix: t.prefix, consumer: 'fr3-test', refreshMs: 0 });
+    let n = 0;
+    /** a booking made in Redis and committed by the flusher, as other clients do at any moment */
+    const bookOne = async () => {
+      const i = n++;
+      const held = await t.store.hold({ eventId: 'fr3', holder: `b${i}`, seats: [i] });
+      if (!held.ok) throw new Error(`hold ${i}: ${held.code}`);
+      expect((await t.store.book({ eventId: 'fr3', holder: `b${i}`, token: held.token, key: `fr3-${i}` })).ok).toBe(true);
+      while ((await flusher.flushOnce()) === 0) await new Promise((r) => setTimeout(r, 5));
+    };
+    await bookOne();
+    // every query of the check first lets a booking through: whichever of its reads comes first, one
+    // booking lands between it and the next
+    const racing = {
+      async query(...args: Parameters<pg.Pool['query']>) {
+        await bookOne();
+        return (pool.query as (...a: unknown[]) => unknown)(...args);
+      },
+    } as unknown as pg.Pool;
+    const repair = new FailoverRepair({ pool: racing, store: t.store, intervalMs: 0 });
+    for (let i = 0; i < 3; i++) expect(await repair.checkEvent('fr3', false)).toBeNull();
+    const snap = (await t.store.snapshot('fr3'))!;
+    expect(snap.epoch).toBe(created.epoch); // not rebuilt
+    expect((await pool.query("SELECT count(*)::int AS n FROM booked_seats WHERE event_id = 'fr3'")).rows[0].n).toBe(n);
   });
 });

@@ -1,4 +1,8 @@
-/** The bookings schema and the outbox flusher, on the real Redis and a throwaway Postgres database. */
+/**
+ * The bookings schema and the outbox flusher, on the real Redis and a
+ * throwaway Postgres database; the flusher's reads across slots also on a
+ * 3-master Redis Cluster (test/support/targets.ts).
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -9,6 +13,9 @@ import type { SeatStore } from '../core/store/index.js';
 import { createTestDatabase } from './support/pg.js';
 import { createTestStore, newRedis, type TestStore } from './support/redis.js';
 import { testDatabaseUrl } from './support/env.js';
+import { newPrefix } from './support/run.js';
+import { redisTargets, targetStore } from './support/targets.js';
+import { deleteKeysByPrefix } from '../core/store/index.js';
 
 const RULES = { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 100 };
 
@@ -295,5 +302,37 @@ describe('BookingFlusher', () => {
     expect(f.stats.inserted).toBe(500);
     expect(calls).toBe(f.stats.transactions);
     expect(calls).toBeLessThanOrEqual(2);
+  });
+});
+
+describe.each(redisTargets())('the flusher on $name, events on every master', (target) => {
+  it('bookings of 12 events (one outbox per slot) are committed once each, a new event announced is read at once, and every outbox ends empty', async () => {
+    const prefix = newPrefix();
+    const { store, close } = targetStore(target, prefix);
+    const client = target.client();
+    try {
+      const committed: CommittedBooking[] = [];
+      const f = new BookingFlusher({ redis: client, pool, prefix, consumer: 'slots', blockMs: 200, refreshMs: 100, onCommitted: (b) => committed.push(...b) });
+      flushers.push(f);
+      const events = Array.from({ length: 12 }, (_, i) => `fl-slot-${target.cluster ? 'c' : 's'}-${i}`);
+      // a flusher running before the events exist: each is announced, then signalled
+      f.start();
+      const booked = (await Promise.all(events.map((eventId) => bookMany(store, eventId, 5)))).flat();
+      await waitFor(async () => committed.length === booked.length);
+      expect(new Set(committed.map((c) => c.id))).toEqual(new Set(booked.map((b) => b.bookingId)));
+      for (const eventId of events) expect(await bookingCount(eventId)).toBe(5);
+      await waitFor(async () => (await Promise.all(events.map((e) => store.redis.xlen(store.keys(e).outbox)))).every((n) => n === 0));
+      // quiet: one more booking is committed at once (its signal, not a poll)
+      const started = Date.now();
+      const [one] = await bookMany(store, `${events[0]}-late`, 1);
+      await waitFor(async () => committed.some((c) => c.id === one!.bookingId), 5000);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await f.stop();
+      expect(f.stats.inserted).toBe(booked.length + 1);
+    } finally {
+      if (!target.cluster) await deleteKeysByPrefix(store.redis, prefix);
+      await close();
+      await client.quit().catch(() => client.disconnect());
+    }
   });
 });

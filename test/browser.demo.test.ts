@@ -145,6 +145,20 @@ describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
     expect(await alice.page.locator('#hold-seats li').count()).toBe(0);
   });
 
+  it('Best available holds the seats the server picked, listed with their prices and a total', async () => {
+    await alice.page.locator('#best-n').selectOption('3');
+    await alice.page.locator('#best').click();
+    await expect.poll(() => alice.page.locator('#message').textContent(), { timeout: 15_000 }).toMatch(/^Holding 3 seats together from /);
+    await eventually(async () => (await mine(alice)).length === 3, 'alice to hold three seats');
+    const seats = await mine(alice);
+    expect(seats[2]! - seats[0]!).toBe(2); // side by side
+    for (const seat of seats) await eventually(async () => (await state(bob, seat)) === 1, 'bob to see them held');
+    expect(await alice.page.locator('#hold-seats li').count()).toBe(3);
+    await expect.poll(() => alice.page.locator('#hold-total').textContent()).toMatch(/^Total .*\d/);
+    await alice.page.locator('#release').click();
+    await eventually(async () => (await mine(alice)).length === 0, 'alice to release them');
+  });
+
   it('after a gateway restart both pages are reconnected and show what changed meanwhile', async () => {
     await click(alice, SEAT_B);
     await eventually(async () => (await state(bob, SEAT_B)) === 1, 'bob to see the second hold');

@@ -99,6 +99,7 @@ describe('backoff', () => {
 
   it('maps close codes to what the protocol says to do', () => {
     expect(closeAction(4001)).toBe('stop-unauthorized');
+    expect(closeAction(4009)).toBe('stop-too-many');
     expect(closeAction(4002)).toBe('refresh-token');
     expect(closeAction(1012)).toBe('reconnect-fresh');
     for (const code of [1000, 1006, 1011, 1013, 4008, 4999]) expect(closeAction(code)).toBe('reconnect');
@@ -204,6 +205,8 @@ describe('tokens', () => {
       },
       WebSocket,
       backoff: { baseMs: 50 },
+      // the 4002 path: no refresh in band (test/gateway.tokens.test.ts has that)
+      refreshBeforeMs: 0,
     });
     client.on('token-expired', (e) => expiries.push(e));
     client.on('connection', (c) => changes.push(c));

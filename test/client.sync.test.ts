@@ -44,6 +44,7 @@ beforeAll(async () => {
   await createVenueEvent(gw.store, 'rebuilt', 200);
   await createVenueEvent(gw.store, 'counts', 400);
   await createVenueEvent(gw.store, 'holds', 200);
+  await createVenueEvent(gw.store, 'best', 200);
   await createVenueEvent(gw.store, 'brief', 100, { holdTtlMs: 800, maxHoldLifetimeMs: 800 });
 });
 
@@ -197,6 +198,30 @@ describe('own holds', () => {
     // the same key returns the same booking
     const again = await client.book('holds', first.tok, { key: 'order-holds-1' });
     expect(again).toMatchObject({ id: booked.id, replayed: true });
+  });
+
+  it('tracks best-available holds, swaps and extend with ms, and carries NO_BLOCK\'s largest', async () => {
+    const client = await connect('kiosk');
+    client.watch('best');
+    await until(() => client.seats('best') !== null, 'the snapshot');
+    const best = await client.holdBest('best', { n: 3 });
+    expect(best).toMatchObject({ tok: expect.any(String), together: true });
+    expect(best.seats).toHaveLength(3);
+    expect([...client.mySeats('best')].sort((a, b) => a - b)).toEqual(best.seats);
+
+    const free = [...client.seats('best')!].findIndex((state, seat) => state === 0 && !best.seats.includes(seat));
+    await client.swap('best', best.tok, { release: [best.seats[0]!], hold: [free] });
+    expect([...client.mySeats('best')].sort((a, b) => a - b)).toEqual([...best.seats.slice(1), free].sort((a, b) => a - b));
+
+    const shorter = await client.extend('best', best.tok, { ms: 5_000 });
+    expect(shorter.expiresAt).toBeLessThan(best.expiresAt);
+    expect(client.holds('best')[0]!.expiresAt).toBe(shorter.expiresAt);
+    await client.extend('best', best.tok, { ms: 0 });
+    expect(client.holds('best')).toEqual([]);
+    await expectInSync(client, 'best');
+
+    const none = await client.holdBest('best', { n: 2, sections: ['no-such-section'] }).catch((err: unknown) => err);
+    expect(none).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'sections' } });
   });
 
   it('rejects refused operations with the server code and the seats concerned', async () => {

@@ -267,6 +267,18 @@ describe.each(redisTargets())('on $name', (target) => {
       expect(await ned.request({ t: 'ping' })).toMatchObject({ t: 'pong' });
     });
 
+    it('NOT_ADMITTED while the event has a waiting room and the subject is not admitted; QUEUE_CLOSED while it is closed', async () => {
+      await createVenueEvent(gw.store, 'gated', 100);
+      const keys = gw.store.keys('gated');
+      // the waiting room's state as the admin API leaves it (docs/onsale.md): on, nobody admitted yet
+      await gw.store.redis.hset(keys.queue, 'on', '1');
+      const pia = await connect('pia');
+      await expectErr(pia, { t: 'hold', ev: 'gated', seats: [1] }, 'NOT_ADMITTED');
+      await gw.store.redis.hset(keys.queue, 'closed', 'SOLD_OUT');
+      await expectErr(pia, { t: 'hold', ev: 'gated', seats: [1] }, 'QUEUE_CLOSED');
+      expect((await gw.store.snapshot('gated'))!.status[1]).toBe(0);
+    });
+
     it('RATE_LIMITED past the burst, and served again after a pause', async () => {
       const limited = await startTestGateway({ ...target.env(), OPS_PER_SECOND: '5', OPS_BURST: '5' });
       try {

@@ -74,7 +74,7 @@ describe('the layers of the code base', () => {
     expect(found, `layer violations:\n${found.join('\n')}`).toEqual([]);
   });
 
-  it('has no import cycles (but the one known, temporary exception)', () => {
+  it('has no import cycles', () => {
     const found = violations(result, 'no-cycles').filter((v) => !isKnownCycle(v)).map(describeViolation);
     expect(found, `import cycles:\n${found.join('\n')}`).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { decode, encode } from '../loadtest/k6/vendor/protocol.js';
 import { VENDOR_BUNDLE, buildProtocolBundle } from '../loadtest/build.js';
 
 const serverMessages: ServerMessage[] = [
-  { t: 'hello', v: 1, sub: 'ålice 🎫', scopes: ['seats:read', 'seats:hold'], limits: { maxFrameBytes: 16384, opsPerSecond: 50, opsBurst: 100, maxSubscriptions: 16, maxSeatsPerRequest: 1000 } },
+  { t: 'hello', v: 1, sub: 'ålice 🎫', scopes: ['seats:read', 'seats:hold'], limits: { maxFrameBytes: 16384, opsPerSecond: 50, opsBurst: 100, maxSubscriptions: 16, maxSeatsPerRequest: 1000, maxConnectionsPerSubject: 5, holderOpsPerSecond: 10, holderOpsBurst: 20, upgradesPerIpPerSecond: 20 } },
   { t: 'snap', ev: 'demo', epoch: 1767225000000, seq: 41, st: Uint8Array.from({ length: 70_000 }, (_, i) => i % 4) },
   { t: 'diff', ev: 'demo', epoch: 1767225000000, from: 41, to: 300, ch: Array.from({ length: 40_000 }, (_, i) => (i % 2 ? i % 4 : i * 3)) },
   { t: 'ok', rid: 7, tok: 'q3xZ0vYb1m5Qe8Lk', exp: 1767225600000, seq: 42 },

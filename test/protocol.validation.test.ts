@@ -131,6 +131,20 @@ describe('frame validation', () => {
   });
 });
 
+describe('queue and auth requests', () => {
+  it('queue needs a valid ev; auth a token string of 1 to 8192 characters, no ev', () => {
+    expect(validateRequest({ t: 'queue', rid: 1, ev: 'e1' }, MAX_SEATS)).toEqual({ ok: true, request: { t: 'queue', rid: 1, ev: 'e1' } });
+    expect(validateRequest({ t: 'queue', rid: 1 }, MAX_SEATS)).toMatchObject({ ok: false, rid: 1, msg: 'missing or invalid ev' });
+    expect(validateRequest({ t: 'queue', rid: 1, ev: 'bad id!' }, MAX_SEATS)).toMatchObject({ ok: false });
+    expect(validateRequest({ t: 'auth', rid: 2, token: 'a.b.c' }, MAX_SEATS)).toEqual({ ok: true, request: { t: 'auth', rid: 2, token: 'a.b.c' } });
+    for (const token of [undefined, '', 42, 'x'.repeat(8193)]) {
+      expect(validateRequest({ t: 'auth', rid: 2, token }, MAX_SEATS), String(token).slice(0, 10)).toMatchObject({ ok: false, rid: 2 });
+    }
+    // decoded from a real frame
+    expect(decodeRequest(encodeMessage({ t: 'queue', rid: 'r', ev: 'e1' } as never), MAX_SEATS)).toMatchObject({ ok: true, request: { t: 'queue' } });
+  });
+});
+
 describe('best available, swap and extend with ms', () => {
   const base = { rid: 1, ev: 'e1' };
   const ok = (frame: object) => validateRequest({ ...base, ...frame }, MAX_SEATS);

@@ -2,7 +2,9 @@
  * Model-based property test against the real Redis: random interleavings of
  * hold / release / extend / expire / book / block / unblock (one by one and
  * in bulk) and the box office's direct book of free seats from several
- * holders and tokens, under a virtual clock. After every step the results and
+ * holders and tokens, with the event's waiting room put on and taken off,
+ * joined and advanced in between (holds then pass the gate only when
+ * admitted: NOT_ADMITTED, QUEUE_CLOSED), under a virtual clock. After every step the results and
  * the whole state must equal the reference model's, the invariants must hold,
  * and a refused call must have changed nothing.
  */
@@ -11,7 +13,8 @@ import fc from 'fast-check';
 import { SeatModel, type ModelResult } from './support/seat-model.js';
 import { checkInvariants, digest, readRawState, type RawState } from './support/store-state.js';
 import { createTestStore } from './support/redis.js';
-import { ExpirySweeper, type HoldRules, type OpResult } from '../core/store/index.js';
+import { ExpirySweeper, WaitingRooms, type HoldRules, type OpResult } from '../core/store/index.js';
+import { QueueModel } from './support/queue-model.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
 const HOLDERS = ['ann', 'bob', 'cyd', 'dee'];
@@ -37,6 +40,22 @@ const opArb = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('expire' as const), limit: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('sweep' as const), tokensPerEvent: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 500 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('queueOn' as const),
+      // exact binary fractions per ms (1, 0.5, 0.25, 0.125): the stored credit is never rounded
+      admitPerMinute: fc.constantFrom(60_000, 30_000, 15_000, 7_500),
+      maxActive: fc.nat(2),
+      admissionTtlMs: fc.integer({ min: 1000, max: 3000 }),
+      closeWhenSoldOut: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('queueOff' as const) }) },
+  // every free seat blocked: the event is sold out, and a waiting room that closes when sold out closes
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('blockFree' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('join' as const), holder: fc.nat(3) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('admit' as const) }) },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -105,6 +124,8 @@ describe('seat store, model-based', () => {
         const created = await store.createEvent({ eventId, seatCount, rules });
         expect(created.ok).toBe(true);
         const model = new SeatModel(seatCount, rules);
+        const queue = new QueueModel();
+        const rooms = new WaitingRooms(store, () => now);
         const known: string[] = []; // tokens the store has handed out, in order
         // Mostly a live token, sometimes any token ever handed out (booked, released, expired), rarely a bogus one.
         const pick = (ref: number | undefined) => {
@@ -129,7 +150,9 @@ describe('seat store, model-based', () => {
                 const held = await store.hold({ eventId, holder, seats: op.seats, ...(token ? { token } : {}) });
                 actual = held;
                 const used = token ?? (held.ok ? held.token : 'notCreated000000');
-                expected = model.hold(now, holder, used, token === undefined, op.seats);
+                // the store refuses an empty seat list before any script runs; the gate is the script's first step
+                const gated = op.seats.length > 0 ? queue.gate(now, holder) : null;
+                expected = gated ? { ok: false, code: gated } : model.hold(now, holder, used, token === undefined, op.seats);
                 if (actual.ok && token === undefined) known.push(used);
                 break;
               }
@@ -189,6 +212,39 @@ describe('seat store, model-based', () => {
               case 'advance':
                 now += op.ms;
                 continue;
+              case 'queueOn': {
+                const { admitPerMinute, maxActive, admissionTtlMs, closeWhenSoldOut } = op;
+                actual = await rooms.configure(eventId, { onSaleAt: 0, prequeueFrom: 0, admitPerMinute, maxActive, admissionTtlMs, order: 'fifo', closeWhenSoldOut, endsAt: 0 });
+                const created = !queue.on;
+                queue.configure(now, { admitPerMinute, maxActive, admissionTtlMs, closeWhenSoldOut });
+                expected = { ok: true, created };
+                break;
+              }
+              case 'blockFree': {
+                const free = model.status.flatMap((state, seat) => (state === 0 ? [seat] : []));
+                if (free.length === 0) continue;
+                actual = await store.block(eventId, free);
+                expected = model.setStates(0, 3, 'UNAVAILABLE', free);
+                break;
+              }
+              case 'queueOff':
+                await rooms.remove(eventId);
+                queue.remove();
+                actual = expected = { ok: true };
+                break;
+              case 'join': {
+                const joined = await rooms.join(eventId, HOLDERS[op.holder]!);
+                actual = joined.ok ? { ok: true, ...joined.result } : joined;
+                expected = { ok: true, ...queue.join(now, HOLDERS[op.holder]!) };
+                break;
+              }
+              case 'admit': {
+                const stepped = await rooms.advance(eventId, 'the-node', 1000);
+                const modelled = queue.advance(now, model.status);
+                actual = stepped.ok ? { ok: true, ...stepped.result } : stepped;
+                expected = modelled ? { ok: true, ran: true, ...modelled } : { ok: true, ran: false, reason: 'none' };
+                break;
+              }
             }
             outcomes.set(`${op.op}:${actual.ok ? "OK" : actual.code}`, (outcomes.get(`${op.op}:${actual.ok ? "OK" : actual.code}`) ?? 0) + 1);
             expectSameResult(actual, expected, context);
@@ -215,6 +271,7 @@ describe('seat store, model-based', () => {
       'bookFree:OK', 'bookFree:BAD_REQUEST', 'bookFree:BAD_SEAT', 'bookFree:UNAVAILABLE', 'bookFree:CONFLICT',
       'blockBulk:OK', 'blockBulk:BAD_SEAT', 'blockBulk:BAD_REQUEST', 'unblockBulk:OK',
       'block:OK', 'block:BAD_SEAT', 'block:UNAVAILABLE', 'unblock:OK', 'unblock:CONFLICT', 'expire:OK', 'sweep:OK',
+      'hold:NOT_ADMITTED', 'hold:QUEUE_CLOSED', 'queueOn:OK', 'queueOff:OK', 'join:OK', 'admit:OK',
     ];
     for (const outcome of expectedOutcomes) expect(outcomes.get(outcome) ?? 0, outcome).toBeGreaterThan(0);
   });

@@ -44,6 +44,10 @@ const opArb = fc.oneof(
 const caseArb = fc.record({
   policy: fc.constantFrom<OrphanPolicy>('off', 'lenient', 'strict'),
   rows: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 2, maxLength: 4 }),
+  /** the rows from this one on form a second section (none when past the last row) */
+  split: fc.integer({ min: 1, max: 4 }),
+  /** layout ranks that put the back rows first: rows out of rank order within a section (the walk over every row) */
+  backFirst: fc.boolean(),
   maxSeatsPerToken: fc.integer({ min: 2, max: 4 }),
   extraPerHolder: fc.integer({ min: 0, max: 3 }),
   ops: fc.array(opArb, { minLength: 5, maxLength: 30 }),
@@ -82,7 +86,10 @@ describe('selling seats, model-based', () => {
         const store = t.connect({ clock: () => now });
         const eventId = `selprop${++caseNo}`;
         const rules = { holdTtlMs: 1000, maxHoldLifetimeMs: 2500, maxSeatsPerToken: c.maxSeatsPerToken, maxSeatsPerHolder: c.maxSeatsPerToken + c.extraPerHolder };
-        const layout = gridLayout({ sections: [c.rows], orphanPolicy: c.policy, ...rules });
+        const sections = [c.rows.slice(0, c.split), c.rows.slice(c.split)].filter((rows) => rows.length > 0);
+        const seatTotal = c.rows.reduce((a, b) => a + b, 0);
+        const ranks = c.backFirst ? Object.fromEntries(Array.from({ length: seatTotal }, (_, i) => [i, seatTotal - i])) : undefined;
+        const layout = gridLayout({ sections, orphanPolicy: c.policy, ...rules, ...(ranks && { ranks }) });
         const created = await createEventFromLayout(store, eventId, layout);
         expect(created.ok).toBe(true);
         const seatCount = c.rows.reduce((a, b) => a + b, 0);

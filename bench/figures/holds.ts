@@ -43,7 +43,7 @@ export const holds: Figure = async (ctx) => {
     for (const c of conns) c.close();
 
     const keys = { ...eventKeys(ctx.prefix, ev), ...globalKeys(ctx.prefix) };
-    const args: Record<string, string> = { now: '', holder: `h${RAND}`, token: `t${RAND}${RAND}`, create: '1', seats: RAND, eventId: ev };
+    const args: Record<string, string> = { now: '', holder: `h${RAND}`, token: `t${RAND}${RAND}`, create: '1', seats: RAND, eventId: ev, exempt: '0', ratePerSec: '0', rateBurst: '0' };
     const command = [
       'EVALSHA',
       loadScripts().get(SCRIPTS.holdIndexed.name)!.sha,

@@ -29,6 +29,22 @@ interface Ops {
 const now = () => performance.timeOrigin + performance.now();
 
 export async function gatewayOps(url: string, token: string, ev: string): Promise<Ops> {
+  const { request, close } = await gatewayRequests(url, token);
+  return {
+    async hold(seat) {
+      const r = await request({ t: 'hold', ev, seats: [seat] });
+      return r.t === 'ok' ? { ok: true, tok: r.tok as string, seq: r.seq as number } : { ok: false };
+    },
+    release: async (seat, tok) => {
+      const r = await request({ t: 'release', ev, tok, seats: [seat] });
+      return r.t === 'ok' ? { seq: r.seq as number } : {};
+    },
+    close,
+  };
+}
+
+/** One protocol v1 connection (after its hello): any request, answered by rid. */
+export async function gatewayRequests(url: string, token: string): Promise<{ request(body: Record<string, unknown>): Promise<Record<string, unknown>>; close(): void }> {
   const ws = new WebSocket(url, ['seatmap.v1'], { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
   const pending = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void }>();
   let rid = 0;
@@ -58,17 +74,7 @@ export async function gatewayOps(url: string, token: string, ev: string): Promis
       pending.set(id, { resolve, reject });
       ws.send(encode({ ...body, rid: id } as never));
     });
-  return {
-    async hold(seat) {
-      const r = await request({ t: 'hold', ev, seats: [seat] });
-      return r.t === 'ok' ? { ok: true, tok: r.tok as string, seq: r.seq as number } : { ok: false };
-    },
-    release: async (seat, tok) => {
-      const r = await request({ t: 'release', ev, tok, seats: [seat] });
-      return r.t === 'ok' ? { seq: r.seq as number } : {};
-    },
-    close: () => ws.close(),
-  };
+  return { request, close: () => ws.close() };
 }
 
 export async function socketIoOps(url: string, ev: string): Promise<Ops> {

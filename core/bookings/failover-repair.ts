@@ -123,11 +123,14 @@ export class FailoverRepair {
    */
   async checkEvent(eventId: string, wentBack: boolean): Promise<Repair | null> {
     const { pool, store } = this.options;
+    // Postgres first, Redis after: a booking is in Redis (BOOKED, at its seq) before it commits, so
+    // whatever Postgres had committed when it was asked a later snapshot must show, unless Redis went
+    // back. Read the other way round, a booking made and committed between the two reads looks lost.
+    const booked = await pool.query<{ seat: number }>('SELECT seat FROM booked_seats WHERE event_id = $1', [eventId]);
+    const committed = await pool.query<{ epoch: string; seq: string | null }>('SELECT epoch, max(seq) AS seq FROM bookings WHERE event_id = $1 GROUP BY epoch', [eventId]);
     const snap = await store.snapshot(eventId);
     if (!snap) return null; // lost entirely: the lost-event check rebuilds it
-    const booked = await pool.query<{ seat: number }>('SELECT seat FROM booked_seats WHERE event_id = $1', [eventId]);
-    const committed = await pool.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM bookings WHERE event_id = $1 AND epoch = $2', [eventId, snap.epoch]);
-    const committedSeq = Number(committed.rows[0]?.seq ?? 0);
+    const committedSeq = Number(committed.rows.find((row) => Number(row.epoch) === snap.epoch)?.seq ?? 0);
     let missing = booked.rows.filter(({ seat }) => snap.status[seat] !== BOOKED).length;
     if (missing > 0) {
       // a release commits in Postgres before Redis frees the seat: ask again, a seat released meanwhile is gone from booked_seats

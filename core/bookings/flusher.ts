@@ -140,7 +140,8 @@ export class BookingFlusher {
     this.running = true;
     const subscriber: RedisClient = this.redis.isCluster
       ? (this.redis as Cluster).duplicate(undefined, { shardedSubscribers: true })
-      : (this.redis as Redis).duplicate({ enableAutoPipelining: false });
+      : // no ready check (INFO): a connection that reconnects in subscriber mode could not answer it
+        (this.redis as Redis).duplicate({ enableAutoPipelining: false, enableReadyCheck: false });
     subscriber.on('error', () => undefined); // a lost subscriber shows as a resubscription
     this.subscriber = subscriber;
     this.signals = new ChangeSignals({
@@ -227,7 +228,7 @@ export class BookingFlusher {
     let entries: RawEntry[];
     let taken: string[] = [];
     try {
-      const claimed = await this.claims.claimIfDue(this.reader.streams());
+      const claimed = await this.claims.claimIfDue(() => this.reader.streams());
       this.stats.claimed += claimed.length;
       for (const outbox of this.claims.lastWindow) this.reader.markDirty(outbox);
       entries = [...claimed, ...(await this.reader.readOwnPending())];

@@ -48,15 +48,16 @@ export class OutboxClaims {
     return Math.max(50, this.options.claimIdleMs / 2);
   }
 
-  /** Claims idle entries of other consumers in the next window of `outboxes`, when a claim is due. */
-  async claimIfDue(outboxes: readonly string[]): Promise<RawEntry[]> {
+  /** Claims idle entries of other consumers in the next window of the outboxes (asked for only when a claim is due), when one is due. */
+  async claimIfDue(watched: () => readonly string[]): Promise<RawEntry[]> {
     const { redis, group, consumer, claimIdleMs, batchSize } = this.options;
     const now = Date.now();
     this.lastWindow = [];
     if (now - this.lastClaim < this.interval()) return [];
     this.lastClaim = now;
-    const watched = new Set(outboxes);
-    for (const outbox of this.cursors.keys()) if (!watched.has(outbox)) this.cursors.delete(outbox);
+    const outboxes = watched();
+    const known = new Set(outboxes);
+    for (const outbox of this.cursors.keys()) if (!known.has(outbox)) this.cursors.delete(outbox);
     let window: readonly string[] = outboxes;
     if (outboxes.length > CLAIM_WINDOW) {
       const start = this.windowStart % outboxes.length;

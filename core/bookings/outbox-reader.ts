@@ -17,6 +17,9 @@ import { eventKeys, globalKeys, isValidEventId } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { flatten, type RawEntry, type StreamReply } from './outbox-entries.js';
 
+/** new outboxes set up (consumer group, event row) at once when the registry grew */
+const NEW_OUTBOXES_AT_ONCE = 100;
+
 export interface OutboxReaderOptions {
   redis: RedisClient;
   prefix: string;
@@ -35,8 +38,8 @@ export class OutboxReader {
   private outboxes = new Map<string, string>();
   /** event id -> outbox key */
   private byEvent = new Map<string, string>();
-  /** outboxes whose entries pending with this consumer have all been read again */
-  private readonly ownPendingRead = new Set<string>();
+  /** outboxes whose entries pending with this consumer are still to be read again (new ones, or all after a failed round) */
+  private ownPendingUnread = new Set<string>();
   /** outboxes signalled since their last read of new entries */
   private dirty = new Set<string>();
   /** outboxes that returned entries since the last backlog(): their length is looked up again */
@@ -85,7 +88,7 @@ export class OutboxReader {
 
   /** The next round reads this consumer's pending entries again (the last round failed: they are still pending). */
   rereadOwnPending(): void {
-    this.ownPendingRead.clear();
+    this.ownPendingUnread = new Set(this.outboxes.keys());
   }
 
   markDirty(outbox: string): void {
@@ -140,36 +143,56 @@ export class OutboxReader {
     const registry = globalKeys(prefix).events;
     if (this.registrySize >= 0 && (await redis.scard(registry)) === this.registrySize) return [];
     const members = await redis.smembers(registry);
-    this.registrySize = members.length;
+    // the size is kept only once every new outbox is set up: a refresh that fails half-way (a
+    // Cluster still moving slots answers MOVED inside a pipeline) is read in full again next time,
+    // not skipped because the size has not changed since
+    this.registrySize = -1;
     const ids = members.filter(isValidEventId).sort();
     const next = new Map<string, string>();
-    const added: string[] = [];
+    const fresh: [string, string][] = [];
     for (const eventId of ids) {
       const outbox = eventKeys(prefix, eventId).outbox;
       next.set(outbox, eventId);
-      if (this.outboxes.has(outbox)) continue;
-      try {
-        await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
-      }
-      await this.options.onNewEvent(eventId);
-      added.push(eventId);
-      this.dirty.add(outbox);
+      if (!this.outboxes.has(outbox)) fresh.push([eventId, outbox]);
     }
-    for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingRead.delete(outbox);
+    // new outboxes a chunk at a time: their groups one by one (on a Cluster, auto-pipelined XGROUPs of
+    // several slots come back MOVED: ioredis does not see XGROUP's key), their event rows concurrently,
+    // so that a start among 10,000 events takes seconds, not minutes
+    const added: string[] = [];
+    for (let i = 0; i < fresh.length; i += NEW_OUTBOXES_AT_ONCE) {
+      const chunk = fresh.slice(i, i + NEW_OUTBOXES_AT_ONCE);
+      for (const [, outbox] of chunk) {
+        try {
+          await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
+        } catch (err) {
+          if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
+        }
+      }
+      await Promise.all(chunk.map(([eventId]) => this.options.onNewEvent(eventId)));
+      for (const [eventId, outbox] of chunk) {
+        added.push(eventId);
+        this.dirty.add(outbox);
+        this.ownPendingUnread.add(outbox);
+      }
+    }
+    this.registrySize = members.length;
+    for (const outbox of this.outboxes.keys()) if (!next.has(outbox)) this.ownPendingUnread.delete(outbox);
     this.outboxes = next;
     this.byEvent = new Map([...next].map(([outbox, eventId]) => [eventId, outbox]));
     return added;
   }
 
-  /** Entries delivered to this consumer earlier but not acknowledged (a restart, a failed round). */
+  /**
+   * Entries delivered to this consumer earlier but not acknowledged (a
+   * restart, a failed round), of the outboxes not read again yet: after the
+   * first rounds, none, at no cost.
+   */
   async readOwnPending(): Promise<RawEntry[]> {
-    const streams = this.streams().filter((o) => !this.ownPendingRead.has(o));
-    if (streams.length === 0) return [];
+    if (this.ownPendingUnread.size === 0) return [];
+    const streams = [...this.ownPendingUnread].filter((o) => this.outboxes.has(o));
     const out = await this.readGroups(this.options.redis, streams, '0', null);
     const seen = new Set(out.map((e) => e.stream));
-    for (const s of streams) if (!seen.has(s)) this.ownPendingRead.add(s);
+    for (const s of streams) if (!seen.has(s)) this.ownPendingUnread.delete(s);
     return out;
   }
 

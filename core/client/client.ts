@@ -15,6 +15,7 @@ import {
   PROTOCOL_VERSION,
   decodeServerMessage,
   encodeMessage,
+  type BestAvailable,
   type ClientRequest,
   type ErrMessage,
   type HelloMessage,
@@ -25,7 +26,7 @@ import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
 import type { SeatCategories, SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
-import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdSeats, releaseSeats, type OperationContext } from './operations.js';
+import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdBestSeats, holdSeats, releaseSeats, swapSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
 import { EventWatches } from './watches.js';
 import { WS_OPEN, abandonSocket, openSocket, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './transport.js';
@@ -36,6 +37,7 @@ import type {
   ClientStats,
   ConnectionChange,
   ConnectionState,
+  HoldBestResult,
   HoldResult,
   RequestBody,
   SeatMapClientOptions,
@@ -48,7 +50,12 @@ const DEFAULTS = {
   bookTimeoutMs: 15_000,
   helloTimeoutMs: 10_000,
   pingIntervalMs: 30_000,
+  refreshBeforeMs: 60_000,
 };
+/** a failed in-band token refresh is tried again this soon (while the old token holds) */
+const REFRESH_RETRY_MS = 5000;
+/** setTimeout cannot wait longer */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** close code for connections the client drops itself (no hello, no pong) */
 const CLIENT_DROP_CODE = 4000;
 
@@ -72,6 +79,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
   private helloTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly random: () => number;
   private readonly settings: typeof DEFAULTS;
@@ -91,6 +99,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
       bookTimeoutMs: options.bookTimeoutMs ?? DEFAULTS.bookTimeoutMs,
       helloTimeoutMs: options.helloTimeoutMs ?? DEFAULTS.helloTimeoutMs,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULTS.pingIntervalMs,
+      refreshBeforeMs: options.refreshBeforeMs ?? DEFAULTS.refreshBeforeMs,
     };
     this.holdTracker = new HoldTracker({
       changed: () => this.emit('holds', { holds: this.holdTracker.list() }),
@@ -216,6 +225,8 @@ export class SeatMapClient extends Emitter<ClientEvents> {
       case 'stop-unauthorized':
         this.emit('auth-failed', { code, reason });
         return this.stop('unauthorized', code, reason);
+      case 'stop-too-many':
+        return this.stop('too-many-connections', code, reason);
       case 'refresh-token':
         this.emit('token-expired', { refreshing: this.options.getToken !== undefined });
         if (!this.options.getToken) return this.stop('token-expired', code, reason);
@@ -241,6 +252,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     this.clearTimer('stableTimer');
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    this.clearTimer('refreshTimer');
     this.hello = null;
     this.pending.failAll('DISCONNECTED', 'the connection closed before the reply (the outcome is unknown)');
     this.watches.connectionEnded();
@@ -282,6 +294,35 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     this.openWaiters.clear();
     this.watches.connectionOpened();
     if (this.settings.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.checkAlive(), this.settings.pingIntervalMs);
+    this.scheduleRefresh(hello.exp ?? null);
+  }
+
+  /** Arms the in-band token refresh: `refreshBeforeMs` before `exp`, ask getToken and send `auth`. */
+  private scheduleRefresh(exp: number | null): void {
+    this.clearTimer('refreshTimer');
+    const before = this.settings.refreshBeforeMs;
+    if (exp === null || !this.options.getToken || before <= 0) return;
+    const wait = Math.min(Math.max(0, exp - before - Date.now()), MAX_TIMER_MS);
+    this.refreshTimer = setTimeout(() => void this.refreshToken(exp), wait);
+  }
+
+  private async refreshToken(exp: number): Promise<void> {
+    const generation = this.generation;
+    try {
+      const token = await this.options.getToken!();
+      if (generation !== this.generation || this.connectionState !== 'open') return;
+      if (!token) throw new Error('getToken gave no token to refresh with');
+      const reply = (await this.request({ t: 'auth', token })) as { exp?: unknown };
+      this.token = token; // the next connection starts with it too
+      const next = typeof reply.exp === 'number' ? reply.exp : null;
+      this.emit('token-refreshed', { exp: next });
+      this.scheduleRefresh(next);
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+      // try again shortly while the old token still holds; past its exp the server closes with 4002 and the reconnect fetches one
+      if (Date.now() < exp) this.refreshTimer = setTimeout(() => void this.refreshToken(exp), Math.min(REFRESH_RETRY_MS, Math.max(0, exp - Date.now())));
+    }
   }
 
   private checkAlive(): void {
@@ -297,7 +338,7 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     this.emit('connection', change);
   }
 
-  private clearTimer(name: 'reconnectTimer' | 'helloTimer' | 'stableTimer'): void {
+  private clearTimer(name: 'reconnectTimer' | 'helloTimer' | 'stableTimer' | 'refreshTimer'): void {
     const timer = this[name];
     if (timer) clearTimeout(timer);
     this[name] = null;
@@ -329,6 +370,18 @@ export class SeatMapClient extends Emitter<ClientEvents> {
         return;
       case 'err':
         return this.onErr(message);
+      case 'tok':
+        return this.holdTracker.pushed(message.ev, message.tok, message.seats, message.exp);
+      case 'tokend':
+        this.holdTracker.forget(message.tok);
+        this.emit('hold-ended', { ev: message.ev, tok: message.tok, reason: message.reason });
+        return;
+      case 'qpos':
+      case 'admit':
+      case 'qclosed':
+      case 'qopen':
+        this.emit('queue', message);
+        return;
       default:
         return; // unknown message types are ignored (forward compatibility)
     }
@@ -402,13 +455,32 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     return holdSeats(this.operations, ev, seats, options);
   }
 
+  /**
+   * Best available: the server picks `n` seats (of `categories`, in
+   * `sections`, adjacent in one row unless `together` is false) and holds
+   * them, in a new token or added to `tok`. Refused with NO_BLOCK
+   * (`err.details.largest`: the biggest block that would fit) when none fit.
+   */
+  holdBest(ev: string, best: BestAvailable, options: { tok?: string; timeoutMs?: number } = {}): Promise<HoldBestResult> {
+    return holdBestSeats(this.operations, ev, best, options);
+  }
+
+  /** Releases `release` of a token's seats and holds `hold` in one step, all or nothing; limits count the result. */
+  swap(ev: string, tok: string, change: { release: readonly number[]; hold: readonly number[] }, options: { timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
+    return swapSeats(this.operations, ev, tok, change, options);
+  }
+
   /** Frees the given seats of a hold token, or all of them; the token stays valid until it expires. */
   release(ev: string, tok: string, seats?: readonly number[], options: { timeoutMs?: number } = {}): Promise<{ released: number; seq: number }> {
     return releaseSeats(this.operations, ev, tok, seats, options);
   }
 
-  /** Slides a token's expiry forward (never past its maximum lifetime). */
-  extend(ev: string, tok: string, options: { timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
+  /**
+   * Slides a token's expiry forward (never past its maximum lifetime); with
+   * `ms`, sets it to now + ms, sooner or later; `ms: 0` releases every seat
+   * of the token and deletes it.
+   */
+  extend(ev: string, tok: string, options: { ms?: number; timeoutMs?: number } = {}): Promise<{ expiresAt: number; seq: number }> {
     return extendHold(this.operations, ev, tok, options);
   }
 
@@ -445,6 +517,15 @@ export class SeatMapClient extends Emitter<ClientEvents> {
    */
   checkout(ev: string, tok: string, options: { key?: string; timeoutMs?: number } = {}): Promise<CheckoutResult> {
     return checkoutHold(this.operations, ev, tok, options);
+  }
+
+  /**
+   * Joins the event's waiting room, or asks where the subject stands
+   * (docs/onsale.md): resolves with the `queue` reply (`state`, `pos`,
+   * `ahead`, `etaMs`, `until`); the news that follows comes as `queue` events.
+   */
+  joinQueue(ev: string, options: { timeoutMs?: number } = {}): Promise<Reply> {
+    return this.request({ t: 'queue', ev }, options.timeoutMs);
   }
 
   /** Round trip of a `ping`, in ms. */

@@ -12,12 +12,16 @@ export type CloseAction =
   /** the token expired: get a fresh one before reconnecting */
   | 'refresh-token'
   /** the token was refused: reconnecting with it can only fail again */
-  | 'stop-unauthorized';
+  | 'stop-unauthorized'
+  /** 4009: the subject has all its connections open elsewhere; reconnecting in a loop would only be refused again */
+  | 'stop-too-many';
 
 export function closeAction(code: number): CloseAction {
   switch (code) {
     case CLOSE_CODES.UNAUTHORIZED.code:
       return 'stop-unauthorized';
+    case CLOSE_CODES.TOO_MANY_CONNECTIONS.code:
+      return 'stop-too-many';
     case CLOSE_CODES.TOKEN_EXPIRED.code:
       return 'refresh-token';
     case CLOSE_CODES.SERVER_RESTART.code:

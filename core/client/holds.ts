@@ -74,6 +74,20 @@ export class HoldTracker {
     this.update();
   }
 
+  /**
+   * The server's word on a token (a `tok` push, from this connection or
+   * another of the holder's): exactly these seats, until `expiresAt`. Seats
+   * this tracker did not know leave only by another push or the expiry.
+   */
+  pushed(ev: string, tok: string, seats: readonly number[], expiresAt: number): void {
+    let entry = this.entries.get(tok);
+    if (!entry) this.entries.set(tok, (entry = { ev, tok, seats: new Map(), epoch: -1, expiresAt }));
+    const known = entry.seats;
+    entry.seats = new Map(seats.map((seat) => [seat, known.get(seat) ?? Number.POSITIVE_INFINITY]));
+    entry.expiresAt = expiresAt;
+    this.update();
+  }
+
   /** Booked, or refused as unknown/expired by the server: the token is used up. */
   forget(tok: string): void {
     if (this.entries.delete(tok)) this.update();

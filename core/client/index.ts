@@ -10,6 +10,7 @@ export type {
   ClientStats,
   ConnectionChange,
   ConnectionState,
+  HoldBestResult,
   HoldResult,
   RequestBody,
   ResyncReason,
@@ -25,3 +26,4 @@ export { fetchLayout, httpUrlOf, layoutCategories, type SeatMapLayout } from './
 export { RequestError, type ClientErrorCode } from './requests.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';
 export { SEAT_STATE, type SeatStateName } from './seat-states.js';
+export type { BestAvailable } from '../protocol/messages.js';

@@ -1,11 +1,12 @@
 /**
- * The seat operations (hold, release, extend, book, checkout) on top of the client's
+ * The seat operations (hold, best available, release, swap, extend, book, checkout) on top of the client's
  * request/reply machinery: the request bodies, the typed results, and the
  * bookkeeping of the client's own hold tokens.
  */
 import type { HoldTracker } from './holds.js';
 import { RequestError, type Reply } from './requests.js';
-import type { BookResult, BookingState, CheckoutResult, HoldResult, RequestBody } from './types.js';
+import type { BestAvailable } from '../protocol/messages.js';
+import type { BookResult, BookingState, CheckoutResult, HoldBestResult, HoldResult, RequestBody } from './types.js';
 
 /** What the operations need from the client. */
 export interface OperationContext {
@@ -29,6 +30,32 @@ export async function holdSeats(ctx: OperationContext, ev: string, seats: readon
   return result;
 }
 
+/** Best available: the server picks `best.n` seats and holds them (docs/protocol.md#best-available). */
+export async function holdBestSeats(ctx: OperationContext, ev: string, best: BestAvailable, options: { tok?: string; timeoutMs?: number }): Promise<HoldBestResult> {
+  const body: RequestBody = options.tok ? { t: 'hold', ev, best: { ...best }, tok: options.tok } : { t: 'hold', ev, best: { ...best } };
+  const ok = await operation(ctx, body, options.tok, options.timeoutMs);
+  const seats = Array.isArray(ok.seats) ? (ok.seats as number[]) : [];
+  const result = { tok: field(ok, 'tok', 'string'), expiresAt: field(ok, 'exp', 'number'), seq: field(ok, 'seq', 'number'), seats, together: ok.together === true };
+  ctx.holds.held(ev, result.tok, seats, result.expiresAt, result.seq, ctx.epochOf(ev));
+  return result;
+}
+
+/** Releases some seats of a token and holds others in one step, all or nothing. */
+export async function swapSeats(
+  ctx: OperationContext,
+  ev: string,
+  tok: string,
+  change: { release: readonly number[]; hold: readonly number[] },
+  options: { timeoutMs?: number },
+): Promise<{ expiresAt: number; seq: number }> {
+  const ok = await operation(ctx, { t: 'swap', ev, tok, release: [...change.release], hold: [...change.hold] }, tok, options.timeoutMs);
+  const expiresAt = field(ok, 'exp', 'number');
+  const seq = field(ok, 'seq', 'number');
+  ctx.holds.released(tok, change.release);
+  ctx.holds.held(ev, tok, change.hold, expiresAt, seq, ctx.epochOf(ev));
+  return { expiresAt, seq };
+}
+
 export async function releaseSeats(
   ctx: OperationContext,
   ev: string,
@@ -42,10 +69,13 @@ export async function releaseSeats(
   return { released: field(ok, 'n', 'number'), seq: field(ok, 'seq', 'number') };
 }
 
-export async function extendHold(ctx: OperationContext, ev: string, tok: string, options: { timeoutMs?: number }): Promise<{ expiresAt: number; seq: number }> {
-  const ok = await operation(ctx, { t: 'extend', ev, tok }, tok, options.timeoutMs);
+/** Extends a token: the sliding TTL, or with `ms` an expiry of now + ms (0: every seat released and the token deleted). */
+export async function extendHold(ctx: OperationContext, ev: string, tok: string, options: { ms?: number; timeoutMs?: number }): Promise<{ expiresAt: number; seq: number }> {
+  const body: RequestBody = options.ms === undefined ? { t: 'extend', ev, tok } : { t: 'extend', ev, tok, ms: options.ms };
+  const ok = await operation(ctx, body, tok, options.timeoutMs);
   const expiresAt = field(ok, 'exp', 'number');
-  ctx.holds.extended(tok, expiresAt);
+  if (options.ms === 0) ctx.holds.forget(tok);
+  else ctx.holds.extended(tok, expiresAt);
   return { expiresAt, seq: field(ok, 'seq', 'number') };
 }
 

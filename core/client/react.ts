@@ -16,7 +16,8 @@ import { createContext, createElement, useCallback, useContext, useEffect, useMe
 import type { SeatMapClient } from './client.js';
 import type { SeatCounts } from './event-seats.js';
 import type { HoldInfo } from './holds.js';
-import type { BookResult, ConnectionState, HoldResult } from './types.js';
+import type { BookResult, ConnectionState, HoldBestResult, HoldResult } from './types.js';
+import type { BestAvailable } from '../protocol/messages.js';
 
 const ClientContext = createContext<SeatMapClient | null>(null);
 
@@ -36,8 +37,11 @@ export interface SeatMapState {
   connection: ConnectionState;
   hold(seats: readonly number[], options?: { tok?: string }): Promise<HoldResult>;
   release(tok: string, seats?: readonly number[]): Promise<{ released: number; seq: number }>;
-  extend(tok: string): Promise<{ expiresAt: number; seq: number }>;
+  extend(tok: string, options?: { ms?: number }): Promise<{ expiresAt: number; seq: number }>;
   book(tok: string, options?: { key?: string }): Promise<BookResult>;
+  /** best available: the server picks and holds `best.n` seats */
+  holdBest(best: BestAvailable, options?: { tok?: string }): Promise<HoldBestResult>;
+  swap(tok: string, change: { release: readonly number[]; hold: readonly number[] }): Promise<{ expiresAt: number; seq: number }>;
 }
 
 interface Snapshot {
@@ -118,7 +122,9 @@ export function useSeatMap(ev: string): SeatMapState {
   const state = useSyncExternalStore(store.subscribe, store.get, store.get);
   const hold = useCallback((seats: readonly number[], options?: { tok?: string }) => client.hold(ev, seats, options), [client, ev]);
   const release = useCallback((tok: string, seats?: readonly number[]) => client.release(ev, tok, seats), [client, ev]);
-  const extend = useCallback((tok: string) => client.extend(ev, tok), [client, ev]);
+  const extend = useCallback((tok: string, options?: { ms?: number }) => client.extend(ev, tok, options), [client, ev]);
+  const holdBest = useCallback((best: BestAvailable, options?: { tok?: string }) => client.holdBest(ev, best, options), [client, ev]);
+  const swap = useCallback((tok: string, change: { release: readonly number[]; hold: readonly number[] }) => client.swap(ev, tok, change), [client, ev]);
   const book = useCallback((tok: string, options?: { key?: string }) => client.book(ev, tok, options), [client, ev]);
-  return { ...state, hold, release, extend, book };
+  return { ...state, hold, release, extend, book, holdBest, swap };
 }

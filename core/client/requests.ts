@@ -17,8 +17,10 @@ export class RequestError extends Error {
   constructor(
     readonly code: ClientErrorCode,
     message: string,
-    /** the seats the error is about (BAD_SEAT, UNAVAILABLE, NOT_HOLDER) */
+    /** the seats the error is about (BAD_SEAT, UNAVAILABLE, NOT_HOLDER, ORPHAN_SEAT) */
     readonly seats?: number[],
+    /** what the error is about where a code has several causes (`accessible`, `companion`, a best-available field), and NO_BLOCK's largest block */
+    readonly details: { readonly reason?: string; readonly largest?: number } = {},
   ) {
     super(message);
     this.name = 'RequestError';
@@ -76,7 +78,10 @@ export class PendingRequests {
     if (!entry) return undefined;
     this.pending.delete(reply.rid);
     clearTimeout(entry.timer);
-    if (reply.t === 'err') entry.reject(new RequestError(reply.code, reply.msg, reply.seats));
+    if (reply.t === 'err') {
+      const details = { ...(reply.reason !== undefined && { reason: reply.reason }), ...(reply.largest !== undefined && { largest: reply.largest }) };
+      entry.reject(new RequestError(reply.code, reply.msg, reply.seats, details));
+    }
     else entry.resolve(reply);
     return entry.request;
   }

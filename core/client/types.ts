@@ -1,7 +1,7 @@
 /**
  * The client's public types: connection states, events, options and results.
  */
-import type { ClientRequest, HelloMessage, ServerMessage } from '../protocol/index.js';
+import type { AdmitMessage, ClientRequest, HelloMessage, QclosedMessage, QopenMessage, QposMessage, ServerMessage } from '../protocol/index.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { SeatChange, SeatCounts } from './event-seats.js';
 import type { HoldInfo } from './holds.js';
@@ -28,7 +28,9 @@ export type StopReason =
   /** the server speaks another protocol version */
   | 'protocol-version'
   /** the WebSocket could not even be created (see the `error` event) */
-  | 'cannot-connect';
+  | 'cannot-connect'
+  /** 4009: the subject has every connection it may have open; close one (another tab) and connect() again */
+  | 'too-many-connections';
 
 export interface ConnectionChange {
   state: ConnectionState;
@@ -63,6 +65,12 @@ export interface ClientEvents {
   holds: { holds: HoldInfo[] };
   /** one of the client's hold tokens passed its expiry */
   'hold-expired': HoldInfo;
+  /** the server ended one of the holder's tokens (`tokend`, on any of its connections): expired, released or booked */
+  'hold-ended': { ev: string; tok: string; reason: 'expired' | 'released' | 'booked' };
+  /** waiting-room news after joinQueue(): qpos, admit, qclosed, qopen (docs/onsale.md) */
+  queue: QposMessage | AdmitMessage | QclosedMessage | QopenMessage;
+  /** the token was replaced on the open connection (`auth`) before it expired */
+  'token-refreshed': { exp: number | null };
   /** the server closed with 4002; `refreshing`: getToken is being asked for a fresh token */
   'token-expired': { refreshing: boolean };
   /** the server closed with 4001: no reconnect until setToken() + connect() */
@@ -82,6 +90,13 @@ export interface SeatMapClientOptions {
    * connect without one. Without it, a 4002 stops the client.
    */
   getToken?: () => string | null | Promise<string | null>;
+  /**
+   * With getToken: this long before the connection's token expires (hello's
+   * `exp`), a fresh one is fetched and sent in band (`auth`), so the
+   * connection, its subscriptions and its waiting-room place are kept.
+   * Default 60 s; 0 turns it off (a 4002 and a reconnect instead).
+   */
+  refreshBeforeMs?: number;
   /** a WebSocket constructor; default: the global WebSocket (browsers, Node ≥ 22) */
   WebSocket?: WebSocketConstructor;
   /** reconnect delays: random(0, min(capMs, baseMs × 2^attempt)); default base 500 ms, cap 30 s */
@@ -109,6 +124,13 @@ export interface HoldResult {
   /** ms since the Unix epoch, server clock */
   expiresAt: number;
   seq: number;
+}
+
+/** A best-available hold's reply: the seats the server picked and held. */
+export interface HoldBestResult extends HoldResult {
+  seats: number[];
+  /** whether they are adjacent in one row */
+  together: boolean;
 }
 
 /** A booking's state (docs/bookings.md). */

@@ -348,7 +348,7 @@ export function generateVenue(options: VenueOptions): Layout {
   const sections = plan.map((section) => toSection(section, () => keeps[rowIndex++] as number));
   const used = new Set(plan.flatMap((section) => section.rows.map((row) => row.category)));
   const categories = (Object.keys(CATEGORIES) as CategoryId[]).filter((id) => used.has(id)).map((id) => CATEGORIES[id]);
-  return { version: 1, name, currency: 'EUR', categories, sections };
+  return { version: 1, name, currency: 'EUR', focal: { x: 0, y: 0 }, categories, sections };
 }
 
 function capacityOfPlan(plan: readonly SectionPlan[]): number {

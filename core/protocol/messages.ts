@@ -30,7 +30,14 @@ export type ClientRequest =
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
   /** the box office (scope seats:box-office): free seats booked directly, without a hold */
   | { t: 'book'; rid: RequestId; ev: string; seats: number[]; key: string }
-  | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string };
+  | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string }
+  /** join the event's waiting room, or ask where the subject stands (docs/onsale.md) */
+  | { t: 'queue'; rid: RequestId; ev: string }
+  /** replace the connection's token by a fresh one of the same subject */
+  | { t: 'auth'; rid: RequestId; token: string };
+
+export type QueueRequest = Extract<ClientRequest, { t: 'queue' }>;
+export type AuthRequest = Extract<ClientRequest, { t: 'auth' }>;
 
 /** General-admission places: [area index, quantity] pairs, each area once (docs/protocol.md#general-admission-areas). */
 export type GaPlaces = [number, number][];
@@ -54,10 +61,60 @@ export interface BestAvailable {
 export type SeatOperationRequest = Extract<ClientRequest, { t: 'hold' | 'release' | 'swap' | 'extend' | 'book' | 'checkout' }>;
 
 export type RequestType = ClientRequest['t'];
-export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'swap', 'extend', 'book', 'checkout'];
+export const REQUEST_TYPES: readonly RequestType[] = ['sub', 'unsub', 'ping', 'hold', 'release', 'swap', 'extend', 'book', 'checkout', 'queue', 'auth'];
 /** The longest hold time `extend` may ask for (`ms`): a day, the longest hold lifetime an event may have. */
 export const MAX_EXTEND_MS = 86_400_000;
 const MAX_BEST_IDS = 100;
+
+/** The states a `queue` reply names. */
+export type QueueState = 'prequeue' | 'waiting' | 'admitted' | 'closed';
+
+/** Pushed to a waiting socket when its place changed, at most every 2 s. */
+export interface QposMessage {
+  t: 'qpos';
+  ev: string;
+  /** 1 = next to be admitted */
+  pos: number;
+  ahead: number;
+  /** a guess from the admission rate, ms */
+  etaMs: number;
+}
+
+/** Pushed when the subject is admitted: it may hold until `until` (0: the waiting room was removed, no limit). */
+export interface AdmitMessage {
+  t: 'admit';
+  ev: string;
+  until: number;
+}
+
+export interface QclosedMessage {
+  t: 'qclosed';
+  ev: string;
+  reason: 'SOLD_OUT' | 'ENDED';
+}
+
+export interface QopenMessage {
+  t: 'qopen';
+  ev: string;
+}
+
+/** A hold token of the connection's subject was made or changed (on any connection or node). */
+export interface TokMessage {
+  t: 'tok';
+  ev: string;
+  tok: string;
+  /** when the hold expires (ms, server clock) */
+  exp: number;
+  seats: number[];
+}
+
+/** A hold token of the connection's subject ended. */
+export interface TokendMessage {
+  t: 'tokend';
+  ev: string;
+  tok: string;
+  reason: 'expired' | 'released' | 'booked';
+}
 
 /** Sent once, first, on every connection. */
 export interface HelloMessage {
@@ -67,6 +124,8 @@ export interface HelloMessage {
   sub: string | null;
   scopes: string[];
   limits: ConnectionLimits;
+  /** when the connection's token expires (ms, from its `exp`; null: never): send `auth` with a fresh one before */
+  exp?: number | null;
 }
 
 export interface ConnectionLimits {
@@ -78,6 +137,13 @@ export interface ConnectionLimits {
   maxSubscriptions: number;
   /** seats in one hold or release */
   maxSeatsPerRequest: number;
+  /** open connections of one subject across every node; the next is closed with 4009 (0: no limit) */
+  maxConnectionsPerSubject: number;
+  /** hold/release/extend of one holder on one event, across its connections (0: no such bucket) */
+  holderOpsPerSecond: number;
+  holderOpsBurst: number;
+  /** WebSocket upgrades per client address (per node); past them HTTP 429 (0: no limit) */
+  upgradesPerIpPerSecond: number;
 }
 
 export interface SnapMessage {
@@ -122,6 +188,8 @@ export interface ErrMessage {
   code: ErrorCode;
   msg: string;
   seats?: number[];
+  /** RATE_LIMITED from the holder's bucket: ms until it has a token again */
+  retryMs?: number;
   /** the event, for errors about a subscription */
   ev?: string;
   /** what the error is about where a code has several causes (`accessible`, `companion`; the field of a best-available BAD_REQUEST) */
@@ -134,7 +202,19 @@ export interface ErrMessage {
   left?: number[];
 }
 
-export type ServerMessage = HelloMessage | SnapMessage | DiffMessage | OkMessage | PongMessage | ErrMessage;
+export type ServerMessage =
+  | HelloMessage
+  | SnapMessage
+  | DiffMessage
+  | OkMessage
+  | PongMessage
+  | ErrMessage
+  | QposMessage
+  | AdmitMessage
+  | QclosedMessage
+  | QopenMessage
+  | TokMessage
+  | TokendMessage;
 
 /**
  * WebSocket close codes the server sends (a frame over 4 x maxFrameBytes is
@@ -148,6 +228,7 @@ export const CLOSE_CODES = {
   UNAUTHORIZED: { code: 4001, reconnect: false, meaning: 'The token was missing, invalid, or refused; reconnecting with the same token will fail again.' },
   TOKEN_EXPIRED: { code: 4002, reconnect: true, meaning: 'The token expired during the connection; reconnect with a fresh token.' },
   SLOW_CONSUMER: { code: 4008, reconnect: true, meaning: 'The client read too slowly and its unsent data passed the server limit; reconnect and resume with epoch+seq.' },
+  TOO_MANY_CONNECTIONS: { code: 4009, reconnect: false, meaning: 'The subject already has hello.limits.maxConnectionsPerSubject connections open (on any node); do not reconnect in a loop: close another connection first, or wait for user action.' },
 } as const;
 
 export type CloseReason = keyof typeof CLOSE_CODES;
@@ -160,6 +241,8 @@ export { EVENT_ID } from '../ids.js';
 export const HOLD_TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_RID_LENGTH = 64;
 const MAX_KEY_LENGTH = 128;
+/** the gateway refuses longer tokens (gateway/auth.ts, MAX_TOKEN_LENGTH) */
+const MAX_TOKEN_FIELD = 8192;
 
 function isRequestId(value: unknown): value is RequestId {
   return (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || isSafeText(value, MAX_RID_LENGTH);
@@ -187,6 +270,10 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
   if (rid === null) return fail('missing or invalid rid (a non-negative integer or a string of 1-64 characters)');
   const t = m.t;
   if (t === 'ping') return { ok: true, request: { t, rid } };
+  if (t === 'auth') {
+    if (typeof m.token !== 'string' || m.token.length === 0 || m.token.length > MAX_TOKEN_FIELD) return fail(`missing or invalid token (a JWT of 1-${MAX_TOKEN_FIELD} characters)`);
+    return { ok: true, request: { t, rid, token: m.token } };
+  }
   if (!(REQUEST_TYPES as readonly string[]).includes(t)) return fail(`unknown request type ${JSON.stringify(t.slice(0, 32))}`);
   if (typeof m.ev !== 'string' || !EVENT_ID.test(m.ev)) return fail('missing or invalid ev');
   const ev = m.ev;
@@ -212,6 +299,7 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       return { ok: true, request: hasEpoch ? { t, rid, ev, epoch: m.epoch as number, seq: m.seq as number } : { t, rid, ev } };
     }
     case 'unsub':
+    case 'queue':
       return { ok: true, request: { t, rid, ev } };
     case 'hold': {
       const tok = token(false);

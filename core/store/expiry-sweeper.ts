@@ -10,7 +10,7 @@
  * At rest a sweeper costs Redis a constant: one claim per interval, whatever
  * the number of events. The index repair (reconcile) is needed on a Cluster
  * only, where a hold and its index update are two steps (on one Redis
- * holdIndexed-10.lua does both atomically); there it walks the registry a
+ * holdIndexed-13.lua does both atomically); there it walks the registry a
  * step of RECONCILE_STEP events per reconcileEveryMs, never all at once.
  */
 import { isCluster } from './redis-client.js';
@@ -29,6 +29,8 @@ export interface SweeperOptions {
   /** on a Cluster, how often a step of the index repair runs (RECONCILE_STEP events; ms, 0 = never) */
   reconcileEveryMs?: number;
   onSweep?: (stats: SweepStats) => void;
+  /** the tokens one event's sweep expired, with their holders (tokend pushes) */
+  onExpired?: (eventId: string, expired: { token: string; holder: string }[]) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -128,6 +130,7 @@ export class ExpirySweeper {
     // An event that no longer exists has nothing left to expire.
     const nextExpiry = result.ok ? (result.nextExpiry ?? -1) : -1;
     await this.store.scripts.run(SCRIPTS.sweepSettle, this.store.global, { eventId, leaseEnd, nextExpiry });
+    if (result.ok && result.expired.length > 0) this.options.onExpired?.(eventId, result.expired);
     return result.ok ? result : { tokensExpired: 0, seatsFreed: 0 };
   }
 

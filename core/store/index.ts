@@ -4,7 +4,7 @@
  * and reply parsing are internals, exported for tests and benchmarks from
  * `./internal.js` only.
  */
-export { eventKeys, globalKeys, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
+export { eventKeys, globalKeys, subjectConnectionsKey, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
 export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.js';
 export { refuse, type OpResult, type Refusal } from './results.js';
 export { decodeChangeEntry, applyChanges, applyAreaChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
@@ -36,3 +36,16 @@ export { encodeGeometry, type EventGeometry, type GeometrySource } from './geome
 export { Lease, type LeaseOptions } from './lease.js';
 export { deleteKeysByPrefix } from './maintenance.js';
 export { voidBooking, type VoidBookingInput, type VoidBookingResult } from './outbox.js';
+export { SubjectConnections, type SubjectConnectionsOptions } from './subject-connections.js';
+export {
+  WaitingRooms,
+  DEFAULT_ADMISSION_TTL_MS,
+  type QueueSettings,
+  type QueueOrder,
+  type QueueClosed,
+  type QueueState,
+  type JoinResult,
+  type AdvanceResult,
+  type Place,
+  type Places,
+} from './waiting-room.js';

@@ -40,6 +40,14 @@ export interface EventKeys {
   bookings: string;
   /** string: the event's geometry for best available and the orphan rule (geometry.ts); absent for an event without a layout */
   geometry: string;
+  /** hash: holder -> its token bucket for the event, "tokens:lastMs" (includes/gate.lua); expires when every bucket is full */
+  rate: string;
+  /** hash: the waiting room's settings and state (docs/onsale.md); absent when the event has none */
+  queue: string;
+  /** sorted set: waiting subject -> its place (random draws below 1 for the pre-queue, then arrival order) */
+  waiting: string;
+  /** sorted set: admitted subject -> when its admission ends (ms) */
+  admitted: string;
 }
 
 export interface GlobalKeys {
@@ -51,6 +59,8 @@ export interface GlobalKeys {
   lease: string;
   /** hash: each Redis master's address -> its run_id, as last seen (core/bookings/failover-repair.ts: a new run_id means writes may be lost) */
   redisIdentity: string;
+  /** set: ids of the events that have a waiting room (walked by the admitter) */
+  queues: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -69,9 +79,23 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     deadLetters: `${base}outbox:dead`,
     bookings: `${base}bookings`,
     geometry: `${base}geometry`,
+    rate: `${base}rate`,
+    queue: `${base}queue`,
+    waiting: `${base}queue:waiting`,
+    admitted: `${base}queue:admitted`,
   };
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity`, queues: `${prefix}queues` };
+}
+
+/**
+ * sorted set: the open connections of one JWT subject across every gateway
+ * node, member `<node>:<connection>` scored by its lease end (ms); a node that
+ * dies stops renewing, so its members lapse (docs/onsale.md). One key per
+ * subject, touched by single-key commands only.
+ */
+export function subjectConnectionsKey(prefix: string, subject: string): string {
+  return `${prefix}subject:${subject}:connections`;
 }

@@ -17,6 +17,8 @@ export interface Refusal {
   readonly areas?: number[];
   /** UNAVAILABLE with reason `ga`: the places still free in each of `areas` */
   readonly left?: number[];
+  /** RATE_LIMITED: when the holder's bucket has a token again (ms from now) */
+  readonly retryMs?: number;
 }
 
 export type OpResult<T> = ({ readonly ok: true } & T) | Refusal;
@@ -41,8 +43,9 @@ export function parseReply(reply: unknown): { status: string; rest: unknown[] } 
 export function refusalFrom(status: string, rest: unknown[]): Refusal {
   if (!isErrorCode(status)) throw new Error(`script returned unknown status ${status}`);
   const seats = Array.isArray(rest[0]) ? rest[0].map(Number) : undefined;
-  // a third element: NO_BLOCK's largest block, or the cause of the refusal
+  // a third element: NO_BLOCK's largest block, RATE_LIMITED's retryMs, or the cause of the refusal
   if (status === 'NO_BLOCK') return refuse(status, seats, { largest: Number(rest[1] ?? 0) });
+  if (status === 'RATE_LIMITED' && rest[1] !== undefined) return { ...refuse(status, seats), retryMs: Number(rest[1]) };
   if (rest[1] === 'ga' && Array.isArray(rest[2])) {
     const refusal = refuse(status, seats, { reason: 'ga' });
     return { ...refusal, areas: rest[2].map(Number), ...(Array.isArray(rest[3]) && { left: rest[3].map(Number) }) };

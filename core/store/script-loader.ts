@@ -28,7 +28,7 @@ export interface LoadedScript {
 export class ScriptLoadError extends Error {
   constructor(
     message: string,
-    /** the files from the script down to the failing include, e.g. `['hold-9.lua', 'includes/holdSeats']` */
+    /** the files from the script down to the failing include, e.g. `['hold-12.lua', 'includes/holdSeats']` */
     readonly chain: readonly string[],
   ) {
     super(message);

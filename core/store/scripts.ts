@@ -6,7 +6,8 @@
  */
 import type { EventKeys, GlobalKeys } from './keys.js';
 
-export type KeyName = keyof EventKeys | keyof GlobalKeys;
+/** `subjectConnections`: one JWT subject's connection slots (keys.ts, subjectConnectionsKey) */
+export type KeyName = keyof EventKeys | keyof GlobalKeys | 'subjectConnections';
 
 export interface ScriptDef<K extends readonly KeyName[] = readonly KeyName[], A extends readonly string[] = readonly string[]> {
   readonly name: string;
@@ -28,6 +29,9 @@ export type ScriptKeys<S extends ScriptDef> = { readonly [P in S['keys'][number]
 export type ScriptArgs<S extends ScriptDef> = { readonly [P in S['args'][number]]: string | number | Buffer };
 
 const seatOpKeys = ['meta', 'status', 'seatHolds', 'tokens', 'expiry', 'holders', 'log'] as const;
+/** The on-sale gate (lua/includes/gate.lua), appended after each gated script's own keys and arguments. */
+const holdGateKeys = ['rate', 'queue', 'admitted'] as const;
+const gateArgs = ['exempt', 'ratePerSec', 'rateBurst'] as const;
 const bestArgs = ['now', 'holder', 'token', 'create', 'n', 'categories', 'sections', 'together', 'accessibleSeats', 'seed', 'accessible'] as const;
 
 export const SCRIPTS = {
@@ -36,14 +40,14 @@ export const SCRIPTS = {
     ['meta', 'status', 'layout', 'seatHolds', 'tokens', 'expiry', 'holders', 'log', 'bookings', 'geometry'],
     ['seatCount', 'epoch', 'holdTtlMs', 'maxHoldLifetimeMs', 'maxSeatsPerToken', 'maxSeatsPerHolder', 'logMaxLen', 'layoutJson', 'now', 'status', 'bookingRecords', 'paymentWindowMs', 'geometry', 'areas', 'areasBooked'],
   ),
-  hold: script('hold', [...seatOpKeys, 'outbox', 'geometry'], ['now', 'holder', 'token', 'create', 'seats', 'accessible', 'ga']),
-  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', 'geometry'], ['now', 'holder', 'token', 'create', 'seats', 'eventId', 'accessible', 'ga']),
-  holdBest: script('holdBest', [...seatOpKeys, 'outbox', 'geometry'], bestArgs),
-  holdBestIndexed: script('holdBestIndexed', [...seatOpKeys, 'outbox', 'geometry', 'sweepIndex'], [...bestArgs, 'eventId']),
-  swap: script('swap', [...seatOpKeys, 'outbox', 'geometry'], ['now', 'holder', 'token', 'release', 'hold', 'accessible']),
-  release: script('release', [...seatOpKeys, 'geometry'], ['now', 'holder', 'token', 'seats', 'ga']),
-  extend: script('extend', ['meta', 'tokens', 'expiry'], ['now', 'holder', 'token']),
-  extendTo: script('extendTo', seatOpKeys, ['now', 'holder', 'token', 'ms']),
+  hold: script('hold', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'accessible', ...gateArgs, 'ga']),
+  holdIndexed: script('holdIndexed', [...seatOpKeys, 'outbox', 'sweepIndex', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'create', 'seats', 'eventId', 'accessible', ...gateArgs, 'ga']),
+  holdBest: script('holdBest', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], [...bestArgs, ...gateArgs]),
+  holdBestIndexed: script('holdBestIndexed', [...seatOpKeys, 'outbox', 'geometry', 'sweepIndex', ...holdGateKeys], [...bestArgs, 'eventId', ...gateArgs]),
+  swap: script('swap', [...seatOpKeys, 'outbox', 'geometry', ...holdGateKeys], ['now', 'holder', 'token', 'release', 'hold', 'accessible', ...gateArgs]),
+  release: script('release', [...seatOpKeys, 'geometry', 'rate'], ['now', 'holder', 'token', 'seats', ...gateArgs, 'ga']),
+  extend: script('extend', ['meta', 'tokens', 'expiry', 'rate'], ['now', 'holder', 'token', ...gateArgs]),
+  extendTo: script('extendTo', [...seatOpKeys, 'rate'], ['now', 'holder', 'token', 'ms', ...gateArgs]),
   expire: script('expire', [...seatOpKeys, 'outbox'], ['now', 'limit']),
   book: script('book', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId']),
   checkout: script('checkout', [...seatOpKeys, 'outbox', 'bookings'], ['now', 'holder', 'token', 'key', 'bookingId', 'defaultPaymentWindowMs']),
@@ -65,6 +69,12 @@ export const SCRIPTS = {
   bumpEpoch: script('bumpEpoch', ['meta'], ['epoch']),
   takeLease: script('takeLease', ['lease'], ['holder', 'ttlMs']),
   dropLease: script('dropLease', ['lease'], ['holder']),
+  queueConfigure: script('queueConfigure', ['meta', 'queue'], ['now', 'settings']),
+  queueJoin: script('queueJoin', ['meta', 'queue', 'waiting', 'admitted'], ['now', 'subject', 'draw']),
+  queueAdvance: script('queueAdvance', ['meta', 'status', 'queue', 'waiting', 'admitted'], ['now', 'node', 'leaseMs']),
+  queuePlaces: script('queuePlaces', ['queue', 'waiting', 'admitted'], ['now', 'subjects']),
+  connectionAcquire: script('connectionAcquire', ['subjectConnections'], ['now', 'leaseMs', 'most', 'member']),
+  connectionRenew: script('connectionRenew', ['subjectConnections'], ['now', 'leaseMs', 'members']),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

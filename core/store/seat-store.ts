@@ -33,6 +33,12 @@ export interface SeatStoreOptions {
    * connection, in order.
    */
   connections?: RedisClient[];
+  /**
+   * The token bucket of each holder on each event, across all connections and
+   * nodes (lua/includes/gate.lua): `burst` hold/release/extend calls at once,
+   * `perSecond` sustained. Absent: no bucket.
+   */
+  holderRate?: { perSecond: number; burst: number };
 }
 
 export interface CreateEventInput {
@@ -107,6 +113,8 @@ export interface HoldInput {
   ga?: GaQuantities;
   /** an existing token to add seats to; a new token is created when absent */
   token?: string;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
   /** the holder may take protected wheelchair seats (the accessible claim or the box-office scope) */
   accessible?: boolean;
 }
@@ -128,6 +136,8 @@ export interface HoldBestInput {
   accessible?: boolean;
   /** the tie-breaks' random seed; a fresh one per call by default */
   seed?: number;
+  /** the box office: past the waiting room and the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface SwapInput extends TokenInput {
@@ -140,6 +150,8 @@ export interface TokenInput {
   eventId: string;
   holder: string;
   token: string;
+  /** the box office: past the holder's bucket */
+  exempt?: boolean;
 }
 
 export interface EventMeta {
@@ -189,6 +201,8 @@ export interface ExpireResult {
   /** ms of the earliest remaining token expiry, or null when none is left */
   nextExpiry: number | null;
   seq: number;
+  /** the tokens expired, with their holders */
+  expired: { token: string; holder: string }[];
 }
 
 const DEFAULT_LOG_MAX_LEN = 10_000;
@@ -211,6 +225,7 @@ export class SeatStore {
   private readonly logMaxLen: number;
   private readonly isCluster: boolean;
   private readonly keyCache = new Map<string, CachedKeys>();
+  private readonly holderRate: SeatStoreOptions['holderRate'];
 
   constructor(options: SeatStoreOptions) {
     this.redis = options.redis;
@@ -221,10 +236,17 @@ export class SeatStore {
     this.holderRunners = [this.scripts, ...(options.connections ?? []).map((c) => new ScriptRunner(c))];
     this.global = globalKeys(this.prefix);
     this.isCluster = isCluster(this.redis);
+    this.holderRate = options.holderRate;
+  }
+
+  /** The gate's trailing arguments (lua/includes/gate.lua). */
+  private gate(exempt: boolean | undefined): { exempt: number; ratePerSec: number | string; rateBurst: number | string } {
+    const rate = this.holderRate;
+    return { exempt: exempt ? 1 : 0, ratePerSec: rate ? rate.perSecond : '', rateBurst: rate ? rate.burst : '' };
   }
 
   /** The runner for a holder's operations: the same one for every call of that holder. */
-  private runnerFor(holder: string): ScriptRunner {
+  runnerFor(holder: string): ScriptRunner {
     const runners = this.holderRunners;
     return runners.length === 1 ? runners[0]! : runners[fnv1a(holder) % runners.length]!;
   }
@@ -317,6 +339,7 @@ export class SeatStore {
     await this.redis.del(...Object.values(this.keys(eventId)));
     await this.redis.srem(this.global.events, eventId);
     await this.redis.zrem(this.global.sweepIndex, eventId);
+    await this.redis.srem(this.global.queues, eventId);
     // rooms and flushers listening to the event learn of it at once (core/store/change-signals.ts)
     await this.redis.spublish(this.keys(eventId).log, '0:0');
   }
@@ -326,7 +349,7 @@ export class SeatStore {
     const bad = checkHolder(input.holder) ?? checkSeats(input.seats, withGa) ?? (input.ga !== undefined ? checkGa(input.ga) : undefined) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ga: gaArg(input.ga) };
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt), ga: gaArg(input.ga) };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdIndexed, SCRIPTS.hold, args, (rest) => ({
       ok: true,
       token: String(rest[0]),
@@ -365,6 +388,7 @@ export class SeatStore {
       accessibleSeats: k,
       seed: input.seed ?? 1 + Math.floor(Math.random() * 2_147_483_000),
       accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
     };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdBestIndexed, SCRIPTS.holdBest, args, (rest) => ({
       ok: true,
@@ -416,6 +440,7 @@ export class SeatStore {
       release: input.release.join(','),
       hold: input.hold.join(','),
       accessible: input.accessible ? 1 : 0,
+      ...this.gate(input.exempt),
     }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 
@@ -432,6 +457,7 @@ export class SeatStore {
       holder: input.holder,
       token: input.token,
       seats: input.seats ? input.seats.join(',') : '',
+      ...this.gate(input.exempt),
       ga: gaArg(input.ga),
     }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
@@ -453,6 +479,7 @@ export class SeatStore {
         now: this.scriptNow(),
         holder: input.holder,
         token: input.token,
+        ...this.gate(input.exempt),
       }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
     }
     const { eventId } = input;
@@ -461,6 +488,7 @@ export class SeatStore {
       holder: input.holder,
       token: input.token,
       ms: input.ms,
+      ...this.gate(input.exempt),
     }, async (rest) => {
       const expiresAt = Number(rest[0]);
       const released = Number(rest[2]);
@@ -605,8 +633,19 @@ export class SeatStore {
   async expire(eventId: string, limit = 500): Promise<OpResult<ExpireResult>> {
     return this.call(this.scripts, SCRIPTS.expire, this.keys(eventId), { now: this.scriptNow(), limit }, (rest) => {
       const next = Number(rest[2]);
-      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]) };
+      const pairs = Array.isArray(rest[4]) ? rest[4].map(String) : [];
+      const expired: ExpireResult['expired'] = [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) expired.push({ token: pairs[i]!, holder: pairs[i + 1]! });
+      return { ok: true, tokensExpired: Number(rest[0]), seatsFreed: Number(rest[1]), nextExpiry: next < 0 ? null : next, seq: Number(rest[3]), expired };
     });
+  }
+
+  /** A hold token's holder, seats and expiry as the store keeps it; null when it is gone. */
+  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+    const raw = await this.redis.hget(this.keys(eventId).tokens, token);
+    if (raw === null) return null;
+    const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
+    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */

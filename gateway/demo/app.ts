@@ -1,7 +1,8 @@
 /**
  * The demo seat map served at `/`: one event (`?event=<id>`, default
- * `demo`) live on a canvas, click to hold and release, book, and everyone
- * else's changes as they happen. Everything goes through the client SDK.
+ * `demo`) live on a canvas, click to hold and release, or ask for the best
+ * seats available, book, and everyone else's changes as they happen.
+ * Everything goes through the client SDK.
  */
 import {
   RequestError,
@@ -18,6 +19,7 @@ import { SeatKeyboard } from './keyboard.js';
 import { VenueLabels } from './labels.js';
 import type { DemoHandle, DemoMetrics } from './handle.js';
 import { MapView } from './map-view.js';
+import { BestPanel } from './best-panel.js';
 import { ConnectionIndicator, CountsTable, HoldPanel, renderLegend } from './panel.js';
 import { SeatRenderer, type SeatGeometry } from './renderer.js';
 import { tokenSource } from './token.js';
@@ -85,11 +87,15 @@ async function start(): Promise<void> {
   const labelOf = seatLabeller(layout);
   const counts = new CountsTable(layout);
   renderLegend(layout);
-  const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf);
+  const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: layout.currency || 'EUR' });
+  const priceOf = (seat: number) => layout.categories[layout.seats.category[seat]!]?.price ?? 0;
+  const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf, priceOf, (minor) => money.format(minor / 100));
+  const bestPanel = new BestPanel(layout, { bestAvailable });
+  const wheelchair = new Set(layout.seats.attrs?.wheelchair ?? []);
+  const companion = new Set(layout.seats.attrs?.companion ?? []);
   const canvas = document.getElementById('map') as HTMLCanvasElement;
   const geometry = geometryOf(layout);
   const renderer = new SeatRenderer(canvas, geometry, new SeatPalette(layout.categories.length), new VenueLabels(layout, geometry.pitch));
-  const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: layout.currency || 'EUR' });
   let keyboard: SeatKeyboard | null = null;
   let mine: ReadonlySet<number> = client.mySeats(eventId);
 
@@ -98,7 +104,8 @@ async function start(): Promise<void> {
     mine: () => mine,
     describe: (seat) => {
       const category = layout.categories[layout.seats.category[seat]!];
-      return `${labelOf(seat)} · ${category ? `${category.label} ${money.format(category.price / 100)}` : ''} · ${stateName(seat)}`;
+      const kind = wheelchair.has(seat) ? ' · wheelchair space' : companion.has(seat) ? ' · companion seat' : '';
+      return `${labelOf(seat)} · ${category ? `${category.label} ${money.format(category.price / 100)}` : ''}${kind} · ${stateName(seat)}`;
     },
     click: (seat) => void onSeatClick(seat),
     rendered: (ms) => {
@@ -181,6 +188,7 @@ async function start(): Promise<void> {
     handle.subject = hello.sub;
     document.getElementById('who')!.textContent = hello.sub ? `signed in as ${hello.sub}` : 'anonymous viewer';
     panel.setCanHold(hello.scopes.includes('seats:hold'));
+    bestPanel.setCanHold(hello.scopes.includes('seats:hold'));
   };
   client.on('hello', showSession);
   client.on('hold-expired', (hold) => panel.say(`Your hold on ${seatCount(hold.seats.length)} expired.`, 'error'));
@@ -214,7 +222,35 @@ async function start(): Promise<void> {
       await holdSeat(seat);
       panel.say(`Holding ${label}.`, 'ok');
     } catch (err) {
-      panel.say(explain(err, label), 'error');
+      panel.say(explain(err, label, labelOf), 'error');
+    }
+  }
+
+  /** Asks the server for the best `n` seats (of `category`), added to the page's hold token when it has one. */
+  async function bestAvailable(n: number, category: string | null): Promise<void> {
+    const best = { n, ...(category && { categories: [category] }) };
+    const what = `${seatCount(n)}${category ? ` in ${layout.categories.find((c) => c.id === category)?.label ?? category}` : ''}`;
+    bestPanel.setBusy(true);
+    panel.say(`Looking for the best ${what}…`);
+    try {
+      const tok = client.holdToken(eventId);
+      let held;
+      try {
+        held = await client.holdBest(eventId, best, tok ? { tok } : {});
+      } catch (err) {
+        if (!tok || !(err instanceof RequestError) || (err.code !== 'EXPIRED' && err.code !== 'NOT_HOLDER')) throw err;
+        held = await client.holdBest(eventId, best);
+      }
+      const first = held.seats[0]!;
+      panel.say(`Holding ${held.together ? `${seatCount(held.seats.length)} together` : seatCount(held.seats.length)} from ${labelOf(first)}.`, 'ok');
+      handle.focusSeat(first, Math.max(renderer.pitchCss, 16));
+    } catch (err) {
+      if (err instanceof RequestError && err.code === 'NO_BLOCK') {
+        const largest = err.details.largest ?? 0;
+        panel.say(largest > 0 ? `No ${what} together are free now; the most seats free side by side is ${largest}.` : `No ${what} are free now.`, 'error');
+      } else panel.say(explain(err, what, labelOf), 'error');
+    } finally {
+      bestPanel.setBusy(false);
     }
   }
 
@@ -259,18 +295,29 @@ async function start(): Promise<void> {
       for (const hold of client.holds(eventId).filter((h) => h.seats.length > 0)) outcomes.push(await action(hold));
       panel.say(outcomes.join(' '), 'ok');
     } catch (err) {
-      panel.say(explain(err, 'your seats'), 'error');
+      panel.say(explain(err, 'your seats', labelOf), 'error');
     } finally {
       panel.setBusy(false);
     }
   }
 }
 
-function explain(err: unknown, what: string): string {
+function explain(err: unknown, what: string, labelOf: (seat: number) => string): string {
   if (!(err instanceof RequestError)) return err instanceof Error ? err.message : String(err);
   switch (err.code) {
     case 'UNAVAILABLE':
+      if (err.details.reason === 'accessible') return `${what} is a wheelchair space, kept for accessible bookings for now.`;
       return `Someone else just took ${what}.`;
+    case 'ORPHAN_SEAT': {
+      // the seats the change would leave alone, which nobody could buy
+      const alone = (err.seats ?? []).map(labelOf);
+      return alone.length > 0
+        ? `That would leave ${alone.join(' and ')} on ${alone.length === 1 ? 'its' : 'their'} own between taken seats, where nobody would buy ${alone.length === 1 ? 'it' : 'them'}. Hold ${alone.length === 1 ? 'that seat' : 'those seats'} too, or choose seats next to taken ones.`
+        : 'That would leave a single seat on its own between taken seats. Choose seats next to taken ones.';
+    }
+    case 'BAD_REQUEST':
+      if (err.details.reason === 'companion') return 'A companion seat goes with a wheelchair space: hold the wheelchair space first.';
+      return `${err.code}: ${err.message}`;
     case 'HOLD_LIMIT': {
       // the gateway's message names the limits: "… the limit of 10 seats per hold token or 20 seats per holder …"
       const limit = /the limit of (.+?) for event/.exec(err.message)?.[1];
@@ -304,7 +351,9 @@ function geometryOf(layout: SeatMapLayout): SeatGeometry {
     if (count >= 2) gaps.push(Math.hypot(x[first + 1]! - x[first]!, y[first + 1]! - y[first]!));
   }
   gaps.sort((a, b) => a - b);
-  return { x, y, category: Uint16Array.from(layout.seats.category), pitch: gaps[Math.floor(gaps.length / 2)] || 0.5 };
+  const wheelchair = new Uint8Array(layout.seatCount);
+  for (const seat of layout.seats.attrs?.wheelchair ?? []) wheelchair[seat] = 1;
+  return { x, y, category: Uint16Array.from(layout.seats.category), pitch: gaps[Math.floor(gaps.length / 2)] || 0.5, wheelchair };
 }
 
 /** "Section A · Row 3 · Seat 12" for a seat index. */

@@ -15,6 +15,8 @@ export const STATE_COLOURS = {
 } as const;
 
 export const BACKGROUND = '#0f1419';
+/** the corner mark of a wheelchair space */
+export const WHEELCHAIR_MARK = '#ffffff';
 export const STAGE = '#d9d9d9';
 
 export function categoryColour(category: number): string {

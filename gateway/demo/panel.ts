@@ -1,9 +1,10 @@
 /**
  * The page's DOM around the canvas: connection indicator, free seats per
- * category, the legend, and the hold panel (seats, countdown, buttons).
+ * category, the legend, and the hold panel (seats with their prices and
+ * total, countdown, buttons).
  */
 import type { ConnectionChange, HoldInfo, SeatCounts, SeatMapLayout } from '../../core/client/index.js';
-import { STATE_COLOURS, categoryColour } from './colors.js';
+import { STATE_COLOURS, WHEELCHAIR_MARK, categoryColour } from './colors.js';
 
 function element<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -94,6 +95,7 @@ export function renderLegend(layout: SeatMapLayout): void {
     [STATE_COLOURS.held, 'Held'],
     [STATE_COLOURS.booked, 'Booked'],
     [STATE_COLOURS.blocked, 'Not for sale'],
+    ...(layout.seats.attrs?.wheelchair?.length ? [[WHEELCHAIR_MARK, 'Wheelchair space (white corner)'] as [string, string]] : []),
   ];
   for (const [colour, label] of entries) {
     const td = document.createElement('td');
@@ -113,6 +115,7 @@ export interface HoldPanelActions {
 /** The page's own holds: their seats, a countdown to the earliest expiry, and the buttons. */
 export class HoldPanel {
   private readonly list = element<HTMLOListElement>('hold-seats');
+  private readonly total = element('hold-total');
   private readonly countdown = element('countdown');
   private readonly message = element('message');
   private readonly bookButton = element<HTMLButtonElement>('book');
@@ -125,6 +128,9 @@ export class HoldPanel {
   constructor(
     actions: HoldPanelActions,
     private readonly labelOf: (seat: number) => string,
+    /** a seat's price in minor units, and the formatter of an amount */
+    private readonly priceOf: (seat: number) => number = () => 0,
+    private readonly money: (minor: number) => string = (minor) => String(minor),
   ) {
     this.bookButton.addEventListener('click', () => actions.book());
     this.releaseButton.addEventListener('click', () => actions.release());
@@ -148,12 +154,17 @@ export class HoldPanel {
       ...this.holds.flatMap((h) =>
         h.seats.map((seat) => {
           const li = document.createElement('li');
-          li.textContent = this.labelOf(seat);
+          const price = document.createElement('span');
+          price.className = 'price';
+          price.textContent = this.money(this.priceOf(seat));
+          li.append(price, this.labelOf(seat));
           li.dataset.seat = String(seat);
           return li;
         }),
       ),
     );
+    const seats = this.holds.flatMap((h) => h.seats);
+    this.total.textContent = seats.length > 0 ? `Total ${this.money(seats.reduce((sum, seat) => sum + this.priceOf(seat), 0))}` : '';
     this.update();
   }
 

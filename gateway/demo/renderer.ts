@@ -5,7 +5,7 @@
  * puts just their region. That keeps 100,000 seats cheap where one DOM node
  * (or one canvas path) per seat would not be.
  */
-import { BACKGROUND, STAGE, pixel, type SeatPalette } from './colors.js';
+import { BACKGROUND, STAGE, WHEELCHAIR_MARK, pixel, type SeatPalette } from './colors.js';
 import type { VenueLabels } from './labels.js';
 import { SeatPicker } from './picker.js';
 
@@ -17,6 +17,8 @@ export interface SeatGeometry {
   category: Uint16Array;
   /** distance between neighbouring seats of a row */
   pitch: number;
+  /** 1 for a wheelchair space, by seat index: drawn with a white corner */
+  wheelchair?: Uint8Array;
 }
 
 const MARGIN_CSS_PX = 16;
@@ -48,6 +50,7 @@ export class SeatRenderer {
   private block = 1;
   private readonly background = pixel(BACKGROUND);
   private readonly stage = pixel(STAGE);
+  private readonly wheelchairMark = pixel(WHEELCHAIR_MARK);
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -146,6 +149,7 @@ export class SeatRenderer {
       this.blockX[i] = bx;
       this.blockY[i] = by;
       this.fillRect(bx, by, block, block, this.palette.colour(status ? status[i]! : 0, category[i]!, mine.has(i)));
+      this.markWheelchair(i, bx, by);
     }
     this.context.putImageData(this.image, 0, 0);
     this.drawLabels();
@@ -181,6 +185,7 @@ export class SeatRenderer {
       if (bx === OFF_SCREEN) continue;
       const by = this.blockY[seat]!;
       this.fillRect(bx, by, block, block, this.palette.colour(status[seat]!, category[seat]!, mine.has(seat)));
+      this.markWheelchair(seat, bx, by);
       visible.push(seat);
       x0 = Math.min(x0, bx);
       y0 = Math.min(y0, by);
@@ -234,6 +239,13 @@ export class SeatRenderer {
     // a block fills most of a seat pitch, leaving a visible gap once there is room for one
     const pitchPixels = this.geometry.pitch * scale;
     this.block = Math.max(1, Math.min(64, pitchPixels >= 3 ? Math.floor(pitchPixels * 0.8) : Math.round(pitchPixels)));
+  }
+
+  /** A wheelchair space gets a white top-left corner once seats are big enough to show one (the centre keeps the seat's colour). */
+  private markWheelchair(seat: number, bx: number, by: number): void {
+    if (this.block < 6 || !this.geometry.wheelchair?.[seat]) return;
+    const mark = Math.floor(this.block / 3);
+    this.fillRect(bx, by, mark, mark, this.wheelchairMark);
   }
 
   private fillRect(x: number, y: number, w: number, h: number, colour: number): void {

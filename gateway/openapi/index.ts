@@ -18,6 +18,7 @@ import { DOOR_API } from './door.js';
 import { EVENTS_API } from './events.js';
 import { HEALTH_API } from './health.js';
 import { PAYMENTS_API } from './payments.js';
+import { QUEUE_API } from './queue.js';
 import { COMMON_SCHEMAS, json, type ApiPart, type ApiPaths, type Schema } from './schema.js';
 import { WEBHOOKS_API } from './webhooks.js';
 
@@ -36,7 +37,7 @@ const OPENAPI_API: ApiPart = {
 };
 
 /** Every route group's description, in the order the server registers them. */
-export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, OPENAPI_API, BOOKINGS_API, BLOCKS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
+export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, QUEUE_API, OPENAPI_API, BOOKINGS_API, BLOCKS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
 
 export type OpenApiDocument = {
   openapi: string;

@@ -25,7 +25,7 @@ export class LoadClient {
    * @param {Platform} platform
    * @param {{ url: string, requestTimeoutMs: number }} cfg
    * @param {string | null} token
-   * @param {{ onReady: (client: LoadClient) => void, onClose?: (code: number, expected: boolean) => void, onAdvance?: (ev: string, seq: number, at: number) => void }} handlers
+   * @param {{ onReady: (client: LoadClient) => void, onClose?: (code: number, expected: boolean) => void, onAdvance?: (ev: string, seq: number, at: number) => void, onPush?: (m: Message) => void }} handlers
    */
   constructor(platform, cfg, token, handlers) {
     this.platform = platform;
@@ -116,6 +116,9 @@ export class LoadClient {
         }
         break;
       }
+      default:
+        // pushes a scenario may listen for: qpos, admit, qclosed, qopen, tok, tokend
+        if (this.handlers.onPush) this.handlers.onPush(m);
     }
   }
 

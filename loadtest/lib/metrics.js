@@ -11,7 +11,7 @@ export const METRICS = {
   ws_connect_time: 'trend',
   /** connection dropped → resubscribed with epoch+seq, ms */
   resume_time: 'trend',
-  /** share of operations refused because of other clients' seats (UNAVAILABLE, CONFLICT, ORPHAN_SEAT, NO_BLOCK) */
+  /** share of operations refused because of other clients' seats (CONFLICT_CODES below) */
   op_conflicts: 'rate',
   /** share of connections and operations that failed unexpectedly */
   errors: 'rate',
@@ -26,6 +26,16 @@ export const METRICS = {
   rate_limited: 'counter',
   ops: 'counter',
   seats_booked: 'counter',
+  /** kiosk: seats best available picked and held; kiosks that found nothing left (NO_BLOCK) */
+  seats_held_best: 'counter',
+  sold_out: 'counter',
+  /** onsale: seats added to a hold because ORPHAN_SEAT said it would strand them */
+  orphan_seats_added: 'counter',
+  /** queue: buyers admitted by the waiting room, and their wait from joining to admission, ms */
+  queue_admitted: 'counter',
+  queue_wait: 'trend',
+  /** queue: share of queue-skipping holds refused NOT_ADMITTED (must be all while a waiting room is on) */
+  skip_refused: 'rate',
   /** hold tokens a client still had when the run ended, released then (a run leaves no seat held) */
   holds_released_at_end: 'counter',
   /** catch-up a resuming client was served */
@@ -34,13 +44,8 @@ export const METRICS = {
   resumed_current: 'counter',
 };
 
-/**
- * Refusals caused by what other clients hold: contention, not failure. Beside a
- * seat taken first (UNAVAILABLE, CONFLICT), a pick that would strand one free
- * seat between others' seats under the event's orphan policy (ORPHAN_SEAT) and
- * a best-available request nothing fits any more (NO_BLOCK): a buyer picks again.
- */
-export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'ORPHAN_SEAT', 'NO_BLOCK'];
+/** Refusals that come from other clients' seats, not from a failure: taken first (UNAVAILABLE, CONFLICT), nothing left that fits (NO_BLOCK), or a single seat it would strand beside theirs (ORPHAN_SEAT). */
+export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'NO_BLOCK', 'ORPHAN_SEAT'];
 
 /** Thresholds every scenario shares (k6 syntax; the Node runner evaluates the same strings). */
 export const COMMON_THRESHOLDS = {

@@ -1,5 +1,6 @@
 /**
- * A throwaway local Redis Cluster: N masters, no replicas, each a
+ * A throwaway local Redis Cluster: N masters (with R replicas each, none by
+ * default, for failover tests), each a
  * `redis-server` child process of the caller (not daemonized) bound to
  * 127.0.0.1 on a free port, with its files in a fresh temp dir; gone with
  * the process that started it. The test run starts one for the Cluster
@@ -21,6 +22,10 @@ const PORT_RANGE = { min: 20_000, max: 50_000 } as const;
 export interface LocalClusterOptions {
   /** number of masters (at least 3, as `redis-cli --cluster create` requires) */
   masters?: number;
+  /** replicas per master (0: none); a replica is promoted when its master fails */
+  replicas?: number;
+  /** how long a node may be unreachable before it counts as failed (cluster-node-timeout, default 5000 ms) */
+  nodeTimeoutMs?: number;
   /** overall limit for starting the cluster (ms) */
   timeoutMs?: number;
   redisServer?: string;
@@ -29,6 +34,8 @@ export interface LocalClusterOptions {
 
 export interface LocalCluster {
   ports: number[];
+  /** sends a signal to one node's server (failover tests: SIGKILL a master) */
+  kill(port: number, signal?: NodeJS.Signals): void;
   /** Kills the cluster's processes and removes its files. */
   stop(): Promise<void>;
 }
@@ -55,6 +62,9 @@ export function onPath(name: string): boolean {
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
+  const total = masters * (1 + replicas);
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 5000;
   const timeoutMs = options.timeoutMs ?? 45_000;
   const redisServer = options.redisServer ?? 'redis-server';
   const redisCli = options.redisCli ?? 'redis-cli';
@@ -79,12 +89,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   try {
     const taken = new Set<number>();
-    for (let i = 0; i < masters; i++) nodes.push(await startNode(redisServer, dir, taken, deadline));
+    for (let i = 0; i < total; i++) nodes.push(await startNode(redisServer, dir, taken, deadline, nodeTimeoutMs));
     const ports = nodes.map((n) => n.port);
 
     const create = await run(
       redisCli,
-      ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
       remaining(deadline, 'redis-cli --cluster create'),
     );
     if (create.code !== 0 || !/All 16384 slots covered/.test(create.output)) {
@@ -98,14 +108,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           return (
             info.includes('cluster_state:ok') &&
             info.includes('cluster_slots_assigned:16384') &&
-            info.includes(`cluster_known_nodes:${masters}`)
+            info.includes(`cluster_known_nodes:${total}`)
           );
         },
         deadline,
         () => `node ${node.port} did not reach cluster_state:ok`,
       );
     }
-    return { ports, stop };
+    const kill = (port: number, signal: NodeJS.Signals = 'SIGKILL') => nodes.find((n) => n.port === port)?.child.kill(signal);
+    return { ports, stop, kill };
   } catch (error) {
     await stop();
     throw error;
@@ -113,7 +124,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 }
 
 /** Starts one server on a free port, retrying on another port if it loses a race for it. */
-async function startNode(redisServer: string, dir: string, taken: Set<number>, deadline: number): Promise<Node> {
+async function startNode(redisServer: string, dir: string, taken: Set<number>, deadline: number, nodeTimeoutMs = 5000): Promise<Node> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePortPair(taken);
@@ -125,7 +136,7 @@ async function startNode(redisServer: string, dir: string, taken: Set<number>, d
         '--bind', HOST,
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '5000',
+        '--cluster-node-timeout', String(nodeTimeoutMs),
         '--save', '',
         '--appendonly', 'no',
         '--dir', dir,

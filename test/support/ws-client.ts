@@ -21,6 +21,8 @@ export interface ConnectOptions {
   /** how the token travels: the Authorization header (default), a subprotocol entry, or the query string */
   via?: 'header' | 'protocol' | 'query';
   protocols?: string[];
+  /** further request headers of the upgrade (X-Forwarded-For) */
+  headers?: Record<string, string>;
 }
 
 export class TestClient {
@@ -55,7 +57,7 @@ export class TestClient {
   static connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
     const via = options.via ?? 'header';
     const protocols = [...(options.protocols ?? ['seatmap.v1'])];
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     let target = url;
     if (options.token) {
       if (via === 'header') headers.authorization = `Bearer ${options.token}`;

@@ -20,7 +20,8 @@
     ARGV[2] batch limit (tokens)
 
   Output:
-    {'OK', tokensExpired, seatsFreed, nextExpiry, seq}   nextExpiry = -1 when no token is left
+    {'OK', tokensExpired, seatsFreed, nextExpiry, seq, {token, holder, ...}}   nextExpiry = -1 when no token is left;
+        the last element names every token expired and its holder (tokend pushes, docs/onsale.md)
     {'NO_EVENT'}
 ]]
 --- @include "includes/getNow"
@@ -40,11 +41,13 @@ if not meta then
 end
 
 local due = redis.call('ZRANGEBYSCORE', keys.expiry, '-inf', now, 'LIMIT', 0, limit)
-local changes = {}
+local changes, expired = {}, {}
 for _, token in ipairs(due) do
   local tok = loadToken(keys.tokens, token)
   if tok then
     freeToken(keys, token, tok, changes)
+    expired[#expired + 1] = token
+    expired[#expired + 1] = tok.h
   else
     redis.call('ZREM', keys.expiry, token)
   end
@@ -59,4 +62,4 @@ local first = redis.call('ZRANGE', keys.expiry, 0, 0, 'WITHSCORES')
 if first[2] then
   nextExpiry = tonumber(first[2])
 end
-return {'OK', #due, #changes / 2, nextExpiry, seq}
+return {'OK', #due, #changes / 2, nextExpiry, seq, expired}

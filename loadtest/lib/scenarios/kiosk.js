@@ -1,24 +1,25 @@
 /**
  * kiosk: box-office kiosks at peak. A fixed set of clients sell seats as fast
  * as the gateway allows them (paced by their token bucket; RATE_LIMITED is a
- * back-off, counted apart from conflicts), all in the same rows: each picks
- * a pair among the first free seats from `rowFrom` on, holds it and books it.
+ * back-off, counted apart from conflicts), the way a box office does: "2 best
+ * seats, together", a best-available hold (the server picks and holds the
+ * seats in one step, so kiosks never collide on a seat), then a booking. A
+ * kiosk stops when NO_BLOCK says nothing that fits is left.
  */
-import { freeSeats, pick } from '../client.js';
 import { startClient } from '../scenario.js';
 
 /** @type {import('../scenario.js').Scenario} */
 export const kiosk = {
   name: 'kiosk',
-  description: 'a fixed set of kiosks holding and booking as fast as allowed, contending for the same rows',
+  description: 'a fixed set of kiosks selling best-available seats and booking them as fast as allowed',
   defaults: {
     clients: 10,
     durationMs: 20000,
-    /** the rows being sold start here; kiosks move on as they fill */
-    rowFrom: 0,
-    /** a kiosk picks among this many first free seats (the contention window) */
-    window: 12,
     seatsPerSale: 2,
+    /** comma-separated category ids to sell from ('' = any) */
+    categories: '',
+    /** comma-separated section ids to sell from ('' = any) */
+    sections: '',
   },
   thresholds: {
     op_conflicts: ['rate<0.9'],
@@ -30,16 +31,19 @@ export const kiosk = {
   },
   run(ctx, done) {
     const { cfg, platform } = ctx;
+    const best = bestRequest(cfg);
     startClient(ctx, `kiosk-${ctx.index}`, (client) => {
       const sell = () => {
         if (ctx.over() || !client.open) return;
-        const view = client.views[cfg.ev];
-        const free = freeSeats(view, cfg.rowFrom, view.status.length, cfg.window);
-        if (free.length === 0) return; // the kiosks sold everything from rowFrom on
-        const first = pick(platform, free.slice(0, Math.max(1, free.length - cfg.seatsPerSale + 1)));
-        const seats = free.filter((s) => s >= first).slice(0, cfg.seatsPerSale);
-        client.operate({ t: 'hold', ev: cfg.ev, seats }, (held) => {
-          if (held.t !== 'ok') return sell();
+        client.operate({ t: 'hold', ev: cfg.ev, best }, (held) => {
+          if (held.t !== 'ok') {
+            if (held.code === 'NO_BLOCK') {
+              platform.count('sold_out', 1);
+              return; // nothing that fits is left: this kiosk is done
+            }
+            return ctx.later(sell, 50);
+          }
+          platform.count('seats_held_best', held.seats.length);
           client.operate({ t: 'book', ev: cfg.ev, tok: held.tok, key: `${held.tok}-sale` }, (booked) => {
             if (booked.t === 'ok') {
               platform.count('seats_booked', booked.seats.length);
@@ -53,3 +57,13 @@ export const kiosk = {
     }, done);
   },
 };
+
+/** The `best` of every sale: n, and the category and section filters when set. */
+function bestRequest(cfg) {
+  /** @type {{n: number, categories?: string[], sections?: string[]}} */
+  const best = { n: cfg.seatsPerSale };
+  const list = (text) => String(text).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (list(cfg.categories).length > 0) best.categories = list(cfg.categories);
+  if (list(cfg.sections).length > 0) best.sections = list(cfg.sections);
+  return best;
+}

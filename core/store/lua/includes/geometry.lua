@@ -5,7 +5,7 @@
   returns nil for an event without one (created without a layout): no best
   available, no orphan rule, no accessible seats.
 ]]
-local GEO_HEADER, GEO_ROW, GEO_SEAT = 32, 16, 12
+local GEO_HEADER, GEO_ROW, GEO_SEAT, GEO_ORDER, GEO_RANK = 32, 16, 12, 20, 3
 local POLICY_OFF, POLICY_LENIENT, POLICY_STRICT = 0, 1, 2
 local ATTR_WHEELCHAIR, ATTR_COMPANION = 1, 2
 
@@ -14,10 +14,13 @@ local function loadGeometry(key)
   if #h < GEO_HEADER then
     return nil
   end
-  local _, policy, maxCompanions, _, seats, rows, idsAt, idsLen, protectUntil = struct.unpack('<BBBBI4I4I4I4d', h)
-  return {key = key, policy = policy, maxCompanions = maxCompanions, seats = seats, rows = rows,
+  local _, policy, maxCompanions, monotone, seats, rows, idsAt, idsLen, protectUntil, sections = struct.unpack('<BBBBI4I4I4I4dI4', h)
+  return {key = key, policy = policy, maxCompanions = maxCompanions, seats = seats, rows = rows, sections = sections,
+    monotone = monotone == 1,
+    sectionsAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER) + seats * (GEO_SEAT + GEO_RANK),
     idsAt = idsAt, idsLen = idsLen, protectUntil = protectUntil,
-    orderAt = GEO_HEADER + rows * GEO_ROW, seatsAt = GEO_HEADER + rows * (GEO_ROW + 4), rowCache = {}}
+    orderAt = GEO_HEADER + rows * GEO_ROW, seatsAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER),
+    ranksAt = GEO_HEADER + rows * (GEO_ROW + GEO_ORDER) + seats * GEO_SEAT, rowCache = {}}
 end
 
 -- Row r: {start, count, section, best} (first seat, seats, section number, best rank).
@@ -56,14 +59,16 @@ local function geoAttrs(g, seat)
   return string.byte(redis.call('GETRANGE', g.key, at, at))
 end
 
--- Row numbers by best rank, positions from..to (0-based, inclusive).
-local function geoOrder(g, from, to)
-  local b = redis.call('GETRANGE', g.key, g.orderAt + from * 4, g.orderAt + to * 4 + 3)
-  local rows, pos = {}, 1
-  for i = 1, to - from + 1 do
-    rows[i], pos = struct.unpack('<I4', b, pos)
-  end
-  return rows
+-- The ranks of `count` seats from `first`, 3 bytes each (u24), as one string.
+local function geoRanks(g, first, count)
+  local at = g.ranksAt + first * GEO_RANK
+  return redis.call('GETRANGE', g.key, at, at + count * GEO_RANK - 1)
+end
+
+-- A section's seats: first seat, count (its rows are contiguous).
+local function geoSection(g, section)
+  local at = g.sectionsAt + section * 8
+  return struct.unpack('<I4I4', redis.call('GETRANGE', g.key, at, at + 7))
 end
 
 -- {c = {category ids}, s = {section ids}}, in their order.

@@ -1,8 +1,8 @@
 --[[
-  Best available, shared by holdBest-9 and holdBestIndexed-10: picks the
+  Best available, shared by holdBest-12 and holdBestIndexed-13: picks the
   seats (includes/bestAvailable) and holds them with includes/holdSeats in
   the same script, so the pick sees exactly the seats it then holds. See
-  holdBest-9.lua for the contract. keys: those of holdSeats plus geometry.
+  holdBest-12.lua for the contract. keys: those of holdSeats plus geometry.
   args: now, holder, token, create, n, categories JSON, sections JSON,
   together ('1'/'0'), accessible seats wanted, random seed, accessible claim ('1'/'0').
 ]]

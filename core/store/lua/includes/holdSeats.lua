@@ -1,6 +1,6 @@
 --[[
-  The hold operation, shared by hold-9, holdIndexed-10 and the best-available
-  scripts. See hold-9.lua for the contract. keys: meta, status, seatHolds,
+  The hold operation, shared by hold-12, holdIndexed-13 and the best-available
+  scripts. See hold-12.lua for the contract. keys: meta, status, seatHolds,
   tokens, expiry, holders, log, outbox. args: now, holder, token, create
   ('1'/'0'), seats. selection: {geometry = key, accessible = boolean} for the
   selection rules (includes/selectionRefusal), nil for none. gaCsv:

@@ -15,12 +15,16 @@
     KEYS[6] holders
     KEYS[7] log
     KEYS[8] geometry
+    KEYS[9] rate
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
-    ARGV[4] seats, comma-separated indexes ('' = every seat of the token, unless ARGV[5] names places)
-    ARGV[5] general-admission places to give back, "area:qty,..." ('' or absent: none, or all
+    ARGV[4] seats, comma-separated indexes ('' = every seat of the token, unless ARGV[8] names places)
+    ARGV[5] '1': exempt from the on-sale gate (the box office)
+    ARGV[6] the holder's operations per second on the event ('' or 0 = no bucket)
+    ARGV[7] the bucket's burst
+    ARGV[8] general-admission places to give back, "area:qty,..." ('' or absent: none, or all
             of them when ARGV[4] is '' too)
 
   Output:
@@ -34,6 +38,7 @@
     {'BAD_REQUEST', {}, 'ga'} a malformed place list (as hold-9)
     {'ORPHAN_SEAT', {seats}}  the seats a partial release would strand
     {'BAD_REQUEST', {seats}, 'companion'}  companion seats it would leave without their wheelchair seat
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -42,6 +47,14 @@
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
 --- @include "includes/gaAreas"
+--- @include "includes/getNow"
+--- @include "includes/gate"
+
+-- the holder's bucket first (docs/onsale.md): a refusal there changes nothing
+local limited = gateBucket(KEYS[9], ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 5))
+if limited then
+  return limited
+end
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}
@@ -59,12 +72,12 @@ end
 if tok.h ~= holder then
   return {'NOT_HOLDER', {}}
 end
--- General-admission places to give back: ARGV[5] "area:qty,..."; with neither seats
+-- General-admission places to give back: ARGV[8] "area:qty,..."; with neither seats
 -- nor places named, the token gives back everything.
 local gaGive = {}
-if ARGV[5] ~= nil and ARGV[5] ~= '' then
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
   local refusal
-  gaGive, refusal = parseGa(keys.meta, ARGV[5])
+  gaGive, refusal = parseGa(keys.meta, ARGV[8])
   if not gaGive then
     return refusal
   end

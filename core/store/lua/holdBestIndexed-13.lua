@@ -1,7 +1,7 @@
 --[[
-  holdBest-9, and on success records the new expiry in the sweep index in
-  the same atomic step (single Redis; on a Cluster the store runs holdBest-9
-  and then sweepTouch-1, as for hold-9).
+  holdBest-12, and on success records the new expiry in the sweep index in
+  the same atomic step (single Redis; on a Cluster the store runs holdBest-12
+  and then sweepTouch-1, as for hold-12).
 
   Input:
     KEYS[1] meta
@@ -14,6 +14,9 @@
     KEYS[8] outbox
     KEYS[9] geometry
     KEYS[10] sweepIndex
+    KEYS[11] rate
+    KEYS[12] queue
+    KEYS[13] admitted
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -27,11 +30,25 @@
     ARGV[10] random seed for the tie-breaks (a positive integer)
     ARGV[11] '1' when the holder may take wheelchair seats (the accessible claim)
     ARGV[12] event id
+    ARGV[13] '1': exempt from the on-sale gate (the box office)
+    ARGV[14] the holder's operations per second on the event ('' or 0 = no bucket)
+    ARGV[15] the bucket's burst
 
-  Output: as holdBest-9
+  Output: as holdBest-12
+    {'NOT_ADMITTED'}          the event has a waiting room and the holder is not admitted (includes/gate)
+    {'QUEUE_CLOSED'}          the waiting room is closed (sold out, ended)
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
 ]]
 --- @include "includes/holdBestSeats"
 --- @include "includes/touchSweepIndex"
+--- @include "includes/getNow"
+--- @include "includes/gate"
+
+-- the on-sale gate first (docs/onsale.md): a refusal there changes nothing
+local refused = gate({rate = KEYS[11], queue = KEYS[12], admitted = KEYS[13]}, ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 13))
+if refused then
+  return refused
+end
 
 local result = holdBestSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], geometry = KEYS[9]}, ARGV)

@@ -16,6 +16,9 @@
     KEYS[7] log
     KEYS[8] outbox (unused; the seat operations' key list)
     KEYS[9] geometry
+    KEYS[10] rate
+    KEYS[11] queue
+    KEYS[12] admitted
 
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
@@ -23,6 +26,9 @@
     ARGV[4] seats to release, comma-separated
     ARGV[5] seats to hold, comma-separated
     ARGV[6] '1' when the holder may take wheelchair seats (the accessible claim)
+    ARGV[7] '1': exempt from the on-sale gate (the box office)
+    ARGV[8] the holder's operations per second on the event ('' or 0 = no bucket)
+    ARGV[9] the bucket's burst
 
   Output:
     {'OK', expiresAt, seq}
@@ -34,6 +40,9 @@
     {'UNAVAILABLE', {seats}}  seats to hold that are held by others, booked or blocked
     {'HOLD_LIMIT'}            the result exceeds the token's or the holder's limit
     {'UNAVAILABLE', {seats}, 'accessible'} {'BAD_REQUEST', {seats}, 'companion'} {'ORPHAN_SEAT', {seats}}
+    {'NOT_ADMITTED'}          the event has a waiting room and the holder is not admitted (includes/gate)
+    {'QUEUE_CLOSED'}          the waiting room is closed (sold out, ended)
+    {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -42,6 +51,14 @@
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
+--- @include "includes/getNow"
+--- @include "includes/gate"
+
+-- the on-sale gate first (docs/onsale.md): a refusal there changes nothing
+local refused = gate({rate = KEYS[10], queue = KEYS[11], admitted = KEYS[12]}, ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 7))
+if refused then
+  return refused
+end
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7]}

@@ -1,0 +1,123 @@
+/**
+ * Tokens and hold timers pushed, not guessed (docs/onsale.md), on two
+ * gateway nodes sharing one Redis: `auth` replaces a connection's token in
+ * band (subscriptions kept, another subject refused), the SDK refreshes
+ * before `exp` through its getToken callback, and `tok` / `tokend` reach
+ * every connection of the holder, on the other node too.
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeatMapClient } from '../core/client/index.js';
+import type { ServerMessage } from '../core/protocol/index.js';
+import { createVenueEvent, newPrefix, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { TestClient } from './support/ws-client.js';
+
+const prefix = newPrefix();
+let a: TestGateway;
+let b: TestGateway;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  a = await startTestGateway({ TICK_MS: '10', SWEEP_INTERVAL_MS: '50' }, prefix);
+  b = await startTestGateway({ TICK_MS: '10', SWEEP_INTERVAL_MS: '50' }, prefix);
+  await createVenueEvent(a.store, 'tk', 200, { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000 });
+  await createVenueEvent(a.store, 'tkshort', 100, { holdTtlMs: 400, maxHoldLifetimeMs: 400 });
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.ws.terminate();
+  await Promise.all([a?.stop(), b?.stop()]);
+  await wipePrefix(prefix);
+});
+
+async function connect(gw: TestGateway, sub: string, ttlSec?: number): Promise<TestClient> {
+  const c = await TestClient.connect(gw.wsUrl, { token: await token(sub, undefined, ttlSec) });
+  clients.push(c);
+  return c;
+}
+
+const next = (c: TestClient, t: string, match: (m: Record<string, unknown>) => boolean = () => true, timeoutMs = 3000) =>
+  c.next((m) => m.t === t && match(m as unknown as Record<string, unknown>), timeoutMs, t) as Promise<ServerMessage & Record<string, unknown>>;
+
+describe('auth: the token replaced in band', () => {
+  it('keeps the connection and its subscriptions past the old exp; another subject is FORBIDDEN, a bad token UNAUTHORIZED', async () => {
+    const c = await connect(a, 'refresher', 2);
+    expect(c.hello!.exp).toBeGreaterThan(Date.now());
+    await c.ok({ t: 'sub', ev: 'tk' });
+    expect(await c.request({ t: 'auth', token: await token('someone-else') })).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
+    expect(await c.request({ t: 'auth', token: 'not.a.jwt' })).toMatchObject({ t: 'err', code: 'UNAUTHORIZED' });
+    const fresh = await c.ok({ t: 'auth', token: await token('refresher', 'seats:read seats:hold', 3600) });
+    expect(fresh).toMatchObject({ sub: 'refresher', scopes: ['seats:read', 'seats:hold'] });
+    expect(fresh.exp as number).toBeGreaterThan(Date.now() + 3_000_000);
+    // past the first token's exp: still open, still subscribed
+    await new Promise((r) => setTimeout(r, 2300));
+    const writer = await connect(b, 'writer');
+    const held = await writer.ok({ t: 'hold', ev: 'tk', seats: [7] });
+    const view = await c.until('tk', (v) => v.seq >= (held.seq as number));
+    expect(view.status[7]).toBe(1);
+    // the new token's scopes apply: no seats:book any more
+    expect(await c.request({ t: 'book', ev: 'tk', tok: held.tok as string, key: 'k1' })).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
+  });
+
+  it('the SDK refreshes through getToken before exp and keeps its one connection', async () => {
+    let issued = 0;
+    const client = new SeatMapClient({
+      url: a.wsUrl,
+      WebSocket: WebSocket as never,
+      getToken: async () => (issued++, token('sdk-refresh', undefined, 2)),
+      refreshBeforeMs: 1500,
+    });
+    try {
+      const refreshed = new Promise<{ exp: number | null }>((resolve) => client.on('token-refreshed', resolve));
+      await client.connect();
+      const { exp } = await refreshed;
+      expect(exp).toBeGreaterThan(Date.now());
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(client.state).toBe('open');
+      expect(client.stats.opens).toBe(1);
+      expect(issued).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('tok and tokend', () => {
+  it('reach a second connection of the holder on the other node: hold, extend, release, book', async () => {
+    const onA = await connect(a, 'two-tabs');
+    const onB = await connect(b, 'two-tabs');
+    const stranger = await connect(b, 'stranger');
+    const made = next(onB, 'tok');
+    const held = await onA.ok({ t: 'hold', ev: 'tk', seats: [21, 20] });
+    expect(await made).toMatchObject({ ev: 'tk', tok: held.tok, exp: held.exp, seats: [20, 21] });
+    // the sending connection is told as well
+    expect(await next(onA, 'tok', (m) => m.tok === held.tok)).toMatchObject({ seats: [20, 21] });
+
+    const afterRelease = next(onB, 'tok', (m) => (m.seats as number[]).length === 1);
+    await onA.ok({ t: 'release', ev: 'tk', tok: held.tok as string, seats: [20] });
+    expect(await afterRelease).toMatchObject({ seats: [21] });
+
+    const ended = next(onB, 'tokend');
+    await onA.ok({ t: 'release', ev: 'tk', tok: held.tok as string });
+    expect(await ended).toMatchObject({ ev: 'tk', tok: held.tok, reason: 'released' });
+
+    const second = await onB.ok({ t: 'hold', ev: 'tk', seats: [30] });
+    const booked = next(onA, 'tokend', (m) => m.tok === second.tok);
+    await onB.ok({ t: 'book', ev: 'tk', tok: second.tok as string, key: 'two-tabs-1' });
+    expect(await booked).toMatchObject({ reason: 'booked' });
+    // nobody else hears of them
+    expect(stranger.messages.filter((m) => m.t === 'tok' || m.t === 'tokend')).toEqual([]);
+  });
+
+  it('tokend expired when the sweeper frees a hold, on every connection of the holder', async () => {
+    const onA = await connect(a, 'short-holder');
+    const onB = await connect(b, 'short-holder');
+    const held = await onA.ok({ t: 'hold', ev: 'tkshort', seats: [3] });
+    const [endA, endB] = await Promise.all([
+      next(onA, 'tokend', (m) => m.tok === held.tok, 4000),
+      next(onB, 'tokend', (m) => m.tok === held.tok, 4000),
+    ]);
+    expect(endA).toMatchObject({ ev: 'tkshort', reason: 'expired' });
+    expect(endB).toMatchObject({ ev: 'tkshort', reason: 'expired' });
+  });
+});
