@@ -15,7 +15,7 @@ export async function createEventFromLayout(
 ): Promise<OpResult<{ epoch: number; compiled: CompiledLayout }>> {
   const layout = parseLayout(document);
   const compiled = compileLayout(layout);
-  const created = await store.createEvent({ eventId, seatCount: compiled.seatCount, rules: compiled.settings, layout, geometry: encodeGeometry(compiled) });
+  const created = await store.createEvent({ eventId, seatCount: compiled.seatCount, rules: compiled.settings, layout, geometry: encodeGeometry(compiled), areaCapacities: compiled.areas.map((a) => a.capacity) });
   return created.ok ? { ok: true, epoch: created.epoch, compiled } : created;
 }
 

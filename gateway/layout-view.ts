@@ -64,6 +64,7 @@ function viewOf(eventId: string, epoch: number, layout: Layout, compiled: Compil
       label: s.label,
       rows: Array.from({ length: s.rowCount }, (_, i) => s.firstRow + i),
     })),
+    areas: compiled.areas.map(({ id, label: l, category: c, capacity, shape }) => ({ id, label: l, category: c, capacity, shape: { ...shape } })),
     rows: compiled.rows.map((r, i) => {
       const first = rowStart[i] as number;
       return { label: r.label, section: r.section, first, count: (rowStart[i + 1] as number) - first };

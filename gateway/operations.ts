@@ -34,11 +34,13 @@ function requiredScope(request: SeatOperation): Scope {
   return request.t === 'book' && 'seats' in request ? 'seats:box-office' : REQUIRED_SCOPE[request.t];
 }
 
-export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[], extra?: { reason?: string; largest?: number }): ErrMessage {
+export function errorMessage(rid: RequestId | null, code: ErrorCode, msg?: string, seats?: number[], extra?: { reason?: string; largest?: number; areas?: number[]; left?: number[] }): ErrMessage {
   const message: ErrMessage = { t: 'err', rid, code, msg: msg ?? ERROR_CATALOGUE[code].text };
   if (seats && seats.length > 0) message.seats = seats;
   if (extra?.reason !== undefined) message.reason = extra.reason;
   if (extra?.largest !== undefined) message.largest = extra.largest;
+  if (extra?.areas !== undefined) message.areas = extra.areas;
+  if (extra?.left !== undefined) message.left = extra.left;
   return message;
 }
 
@@ -61,7 +63,7 @@ export async function runOperation(
   // the box office sells at the counter: past the waiting room and the holder's bucket
   const exempt = hasScope(principal, 'seats:box-office');
   // what happened to this request (gateway/refusal-messages.ts), rather than the catalogue's sentence
-  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number; retryMs?: number }) => {
+  const refused = async (r: { code: ErrorCode; seats?: number[]; reason?: string; largest?: number; retryMs?: number; areas?: number[]; left?: number[] }) => {
     const message = errorMessage(rid, r.code, await refusalMessage(request, r.code, r.seats, storeFacts(store), r), r.seats, r);
     if (r.retryMs !== undefined) message.retryMs = r.retryMs;
     return message;
@@ -85,7 +87,7 @@ export async function runOperation(
         });
         return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
       }
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt });
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, ...(request.ga && { ga: request.ga }) });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'swap': {
@@ -93,7 +95,7 @@ export async function runOperation(
       return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
-      const r = await store.release({ eventId: request.ev, holder, token: request.tok, seats: request.seats, exempt });
+      const r = await store.release({ eventId: request.ev, holder, token: request.tok, ...(request.seats && { seats: request.seats }), ...(request.ga && { ga: request.ga }), exempt });
       return r.ok ? { t: 'ok', rid, n: r.released, seq: r.seq } : refused(r);
     }
     case 'extend': {

@@ -47,16 +47,28 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
+/** A refusal about general-admission places (the store's reason `ga`). */
+function placesMessage(code: ErrorCode, detail: { areas?: number[]; left?: number[] }, done: string): string {
+  const areas = detail.areas ?? [];
+  if (code === 'UNAVAILABLE') {
+    const each = areas.map((a, i) => `area ${a} has ${plural(detail.left?.[i] ?? 0, 'place')} left`).join(', ');
+    return `ga: not enough room: ${each}; ${done}`;
+  }
+  if (code === 'NOT_HOLDER') return `ga: the token holds fewer places than that in area${areas.length === 1 ? '' : 's'} ${areas.join(', ')}; ${done}`;
+  return `ga: a quantity is out of 1 to 1000, an area is named twice, or the event has no such area; ${done}`;
+}
+
 /** The message for `code` refusing `request` (`seats`: the seats the store named; `detail`: its reason or largest block). */
 export async function refusalMessage(
   request: SeatOperation,
   code: ErrorCode,
   seats: readonly number[] | undefined,
   facts?: RefusalFacts,
-  detail: { reason?: string; largest?: number } = {},
+  detail: { reason?: string; largest?: number; areas?: number[]; left?: number[] } = {},
 ): Promise<string | undefined> {
   const done = NOTHING_DONE[request.t];
   const named = seats && seats.length > 0 ? seats : undefined;
+  if (detail.reason === 'ga') return placesMessage(code, detail, done);
   switch (code) {
     case 'NO_BLOCK': {
       const largest = detail.largest ?? 0;

@@ -25,6 +25,27 @@ interface RingUnit {
   from: number;
   to: number;
   ch: number[];
+  /** final counters of the general-admission areas changed in (from, to], [area, free, held, booked, ...] */
+  ga?: number[];
+}
+
+type AreaCounts = [number, number, number];
+
+/** Flat [area, free, held, booked, ...] -> map; later entries win. */
+function mergeAreas(into: Map<number, AreaCounts>, ga: readonly number[] | undefined): void {
+  if (!ga) return;
+  for (let i = 0; i + 3 < ga.length; i += 4) into.set(ga[i]!, [ga[i + 1]!, ga[i + 2]!, ga[i + 3]!]);
+}
+
+/** What a unit costs the resume window: its seat changes plus its area changes. */
+function unitSize(unit: RingUnit): number {
+  return unit.ch.length / 2 + (unit.ga ? unit.ga.length / 4 : 0);
+}
+
+function flatAreas(areas: Map<number, AreaCounts>): number[] {
+  const out: number[] = [];
+  for (const [a, [f, h, b]] of [...areas].sort((x, y) => x[0] - y[0])) out.push(a, f, h, b);
+  return out;
 }
 
 export interface RoomOptions {
@@ -64,6 +85,9 @@ export class Room {
   status: Uint8Array = new Uint8Array(0);
 
   private pending = new Map<number, number>();
+  /** general-admission counters at `seq`, and those taken in since (area -> [free, held, booked]) */
+  private readonly areas = new Map<number, AreaCounts>();
+  private readonly pendingAreas = new Map<number, AreaCounts>();
   private ring: RingUnit[] = [];
   private ringHead = 0;
   private ringChanges = 0;
@@ -91,6 +115,9 @@ export class Room {
     this.seq = snapshot.seq;
     this.received = snapshot.seq;
     this.status = Uint8Array.from(snapshot.status);
+    this.areas.clear();
+    mergeAreas(this.areas, snapshot.ga);
+    this.pendingAreas.clear();
     this.pending.clear();
     this.ring = [];
     this.ringHead = 0;
@@ -98,7 +125,7 @@ export class Room {
     this.invalidateFrames();
     // history must end exactly at the snapshot and have no holes, or it cannot serve resumes
     const usable = contiguousTail(history, snapshot.seq);
-    for (const entry of usable) this.pushRing({ from: entry.seq - 1, to: entry.seq, ch: entry.changes.slice() });
+    for (const entry of usable) this.pushRing({ from: entry.seq - 1, to: entry.seq, ch: entry.changes.slice(), ...(entry.ga && { ga: entry.ga.slice() }) });
   }
 
   /**
@@ -115,6 +142,7 @@ export class Room {
       if (entry.seq !== expected) return 'gap';
       const ch = entry.changes;
       for (let i = 0; i + 1 < ch.length; i += 2) this.pending.set(ch[i]!, ch[i + 1]!);
+      mergeAreas(this.pendingAreas, entry.ga);
       this.received = entry.seq;
       expected++;
     }
@@ -149,12 +177,15 @@ export class Room {
       this.status[seat] = state;
     }
     this.pending.clear();
-    const unit = { from: this.seq, to: this.received, ch };
+    const ga = this.pendingAreas.size > 0 ? flatAreas(this.pendingAreas) : undefined;
+    mergeAreas(this.areas, ga);
+    this.pendingAreas.clear();
+    const unit: RingUnit = { from: this.seq, to: this.received, ch, ...(ga && { ga }) };
     this.seq = this.received;
     this.lastFlushAt = this.now();
     this.pushRing(unit);
     this.invalidateFrames();
-    const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: unit.from, to: unit.to, ch }), ch.length / 2);
+    const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: unit.from, to: unit.to, ch, ...(ga && { ga }) }), ch.length / 2);
     if (sent) this.awaitPublish(sent, { from: unit.from, to: unit.to });
   }
 
@@ -180,6 +211,7 @@ export class Room {
     if (this.inFlight) this.options.finish?.();
     this.cancelTimer();
     this.pending.clear();
+    this.pendingAreas.clear();
     if (snapshot.epoch === this.epoch && snapshot.seq >= this.seq && snapshot.status.length === this.status.length) {
       const ch: number[] = [];
       const next = snapshot.status;
@@ -190,7 +222,9 @@ export class Room {
       this.load(snapshot); // clears the ring: this diff is not a complete record of (from, to]
       if (snapshot.seq > from) {
         this.lastFlushAt = this.now();
-        const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from, to: snapshot.seq, ch }), ch.length / 2);
+        // every area's counters: the repair is cut from a snapshot, not from the changes
+        const ga = snapshot.ga && snapshot.ga.length > 0 ? snapshot.ga : undefined;
+        const sent = this.options.publish(encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from, to: snapshot.seq, ch, ...(ga && { ga }) }), ch.length / 2);
         if (sent) this.awaitPublish(sent, { from, to: snapshot.seq });
       }
       return;
@@ -203,7 +237,7 @@ export class Room {
 
   /** The snapshot at `seq`, encoded once per seq and shared by every client that asks. */
   snapshotFrame(): Uint8Array {
-    this.snapFrame ??= encodeMessage({ t: 'snap', ev: this.eventId, epoch: this.epoch, seq: this.seq, st: this.status });
+    this.snapFrame ??= encodeMessage({ t: 'snap', ev: this.eventId, epoch: this.epoch, seq: this.seq, st: this.status, ...(this.areas.size > 0 && { ga: flatAreas(this.areas) }) });
     return this.snapFrame;
   }
 
@@ -219,14 +253,17 @@ export class Room {
     const start = this.ringStart();
     if (start === null || seq < start) return { kind: 'snap', frame: this.snapshotFrame() };
     const merged = new Map<number, number>();
+    const mergedAreas = new Map<number, AreaCounts>();
     for (let i = this.ringHead; i < this.ring.length; i++) {
       const unit = this.ring[i]!;
       if (unit.to <= seq) continue;
       for (let j = 0; j + 1 < unit.ch.length; j += 2) merged.set(unit.ch[j]!, unit.ch[j + 1]!);
+      mergeAreas(mergedAreas, unit.ga);
     }
     const ch: number[] = [];
     for (const [seat, state] of merged) ch.push(seat, state);
-    const frame = encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: seq, to: this.seq, ch });
+    const ga = mergedAreas.size > 0 ? flatAreas(mergedAreas) : undefined;
+    const frame = encodeMessage({ t: 'diff', ev: this.eventId, epoch: this.epoch, from: seq, to: this.seq, ch, ...(ga && { ga }) });
     if (this.resumeFrames.size >= 64) this.resumeFrames.clear();
     this.resumeFrames.set(seq, frame);
     return { kind: 'diff', frame };
@@ -247,9 +284,9 @@ export class Room {
 
   private pushRing(unit: RingUnit): void {
     this.ring.push(unit);
-    this.ringChanges += unit.ch.length / 2;
+    this.ringChanges += unitSize(unit);
     while (this.ringChanges > this.options.resumeWindow && this.ringHead < this.ring.length - 1) {
-      this.ringChanges -= this.ring[this.ringHead]!.ch.length / 2;
+      this.ringChanges -= unitSize(this.ring[this.ringHead]!);
       this.ring[this.ringHead] = undefined as unknown as RingUnit;
       this.ringHead++;
     }

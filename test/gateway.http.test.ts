@@ -317,6 +317,28 @@ describe('GET /events/:id', () => {
 
     // and equals what buildLayoutView makes of the stored document
     expect(view).toEqual(buildLayoutView('layout-1', epoch, await t.store.layout('layout-1')));
+    expect(view.areas).toEqual([]);
+  });
+
+  it('serves general-admission areas beside the seats, seated sections numbered on their own', async () => {
+    const layout = structuredClone(venue) as unknown as { sections: unknown[]; categories: { id: string }[] };
+    const category = layout.categories[0]!.id;
+    layout.sections.unshift({ id: 'FLOOR', label: 'Floor', kind: 'ga', category, capacity: 300, shape: { x: 0, y: -50, width: 40, height: 20 } });
+    const created = await postEvent({ id: 'layout-ga', layout });
+    expect(created.status).toBe(201);
+    const view = (await (await apiFetch(`${base}/events/layout-ga`)).json()) as LayoutView;
+    expect(view.seatCount).toBe(500);
+    expect(view.areas).toEqual([{ id: 'FLOOR', label: 'Floor', category: 0, capacity: 300, shape: { x: 0, y: -50, width: 40, height: 20 } }]);
+    expect(view.sections.map((s) => s.id)).toEqual(venue.sections.map((s) => s.id));
+    view.sections.forEach((s, si) => s.rows.forEach((r) => expect(view.rows[r]!.section).toBe(si)));
+
+    const refused = await postEvent({ id: 'layout-ga-bad', layout: { ...layout, sections: [...layout.sections, { id: 'PIT', label: 'Pit', kind: 'ga', category }] } });
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { issues: { code: string; path: string }[] };
+    expect(body.issues.map((i) => [i.code, i.path])).toEqual([
+      ['INCOMPLETE_AREA', `sections[${layout.sections.length}].capacity`],
+      ['INCOMPLETE_AREA', `sections[${layout.sections.length}].shape`],
+    ]);
   });
 
   it('gzips when the client accepts it', async () => {

@@ -7,6 +7,7 @@ import {
   LAYOUT_ISSUE_CATALOGUE,
   LAYOUT_ISSUE_CODES,
   LayoutError,
+  MAX_AREAS,
   MAX_SEATS,
   parseLayout,
   resolveSettings,
@@ -19,7 +20,7 @@ import {
 /** A layout document as it arrives from JSON: currency and settings optional, anything goes in settings. */
 interface SeatDoc { label: string; x: number | string; y: number; category?: string; attrs?: string[]; rank?: number }
 interface RowDoc { label: string; category?: string; seats: SeatDoc[] }
-interface SectionDoc { id: string; label: string; category?: string; rows: RowDoc[] }
+interface SectionDoc { id: string; label: string; kind?: string; category?: string; rows: RowDoc[]; capacity?: number; shape?: { x: number; y: number; width: number; height: number } }
 interface LayoutDoc {
   version: number;
   name: string;
@@ -114,8 +115,22 @@ const producesOnly: Record<LayoutIssueCode, { make: () => LayoutDoc; path: strin
     path: 'sections[0].rows[0].seats[1].attrs[1]',
   },
   TOO_MANY_SEATS: { make: oversized, path: 'sections' },
+  INCOMPLETE_AREA: { make: () => withChange((doc) => doc.sections.push({ ...floor(), capacity: undefined })), path: 'sections[2].capacity' },
+  MIXED_SECTION: { make: () => withChange((doc) => (doc.sections[1]!.capacity = 10)), path: 'sections[1].capacity' },
+  NO_SEATS: { make: () => withChange((doc) => (doc.sections = [floor()])), path: 'sections' },
+  TOO_MANY_AREAS: {
+    make: () => withChange((doc) => doc.sections.push(...Array.from({ length: MAX_AREAS + 1 }, (_, a) => ({ ...floor(), id: `F${a}` })))),
+    path: 'sections',
+  },
   BAD_SETTINGS: { make: () => ({ ...hall(), settings: { holdTtlMs: 0 } }), path: 'settings.holdTtlMs' },
 };
+
+/** A general-admission floor for 300, drawn below the hall. */
+function floor(): SectionDoc {
+  // as a document writes it: no rows at all
+  const area = { id: 'FLOOR', label: 'Floor', kind: 'ga', category: 'std', capacity: 300, shape: { x: 0, y: 10, width: 20, height: 8 } };
+  return area as unknown as SectionDoc;
+}
 
 function withChange(change: (doc: LayoutDoc) => unknown): LayoutDoc {
   const doc = hall();
@@ -379,6 +394,50 @@ describe('compiled layout', () => {
     const layout = parseLayout(hall());
     layout.sections[1]!.rows[0]!.seats.push({ label: '1', x: 9, y: 9 });
     expect(() => compileLayout(layout)).toThrow(/DUPLICATE_SEAT/);
+  });
+});
+
+describe('general-admission areas', () => {
+  it('compiles ga sections to an area index beside the seats, and keeps seated sections apart', () => {
+    const doc = hall();
+    doc.sections.splice(1, 0, floor());
+    const layout = parseLayout(doc);
+    expect(layout.sections[1]).toMatchObject({ kind: 'ga', rows: [], capacity: 300 });
+    const compiled = compileLayout(layout);
+    expect(compiled.seatCount).toBe(7);
+    expect(compiled.sections.map((s) => s.id)).toEqual(['A', 'B']);
+    expect(compiled.rows.map((r) => r.section)).toEqual([0, 0, 1]);
+    expect(compiled.areas).toEqual([{ id: 'FLOOR', label: 'Floor', category: 1, capacity: 300, shape: { x: 0, y: 10, width: 20, height: 8 } }]);
+    expect(compiled.areaIndex('FLOOR')).toBe(0);
+    expect(compiled.areaIndex('A')).toBeUndefined();
+  });
+
+  it('names each missing field of an area, and rows given to one', () => {
+    const doc = hall();
+    doc.sections.push({ id: 'P', label: 'Pit', kind: 'ga', rows: [{ label: '1', seats: [seat('1', 0, 0, 'std')] }] });
+    const result = validateLayout(doc);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => [i.code, i.path])).toEqual([
+      ['INCOMPLETE_AREA', 'sections[2].capacity'],
+      ['INCOMPLETE_AREA', 'sections[2].category'],
+      ['INCOMPLETE_AREA', 'sections[2].shape'],
+      ['MIXED_SECTION', 'sections[2].rows'],
+    ]);
+  });
+
+  it('refuses a capacity that is not a positive integer, an unknown kind and an unknown area category', () => {
+    for (const [change, code, path] of [
+      [(a: SectionDoc) => (a.capacity = 0), 'INVALID_SHAPE', 'sections[2].capacity'],
+      [(a: SectionDoc) => (a.capacity = 2.5), 'INVALID_SHAPE', 'sections[2].capacity'],
+      [(a: SectionDoc) => (a.kind = 'standing'), 'INVALID_SHAPE', 'sections[2].kind'],
+      [(a: SectionDoc) => (a.category = 'gold'), 'UNKNOWN_CATEGORY', 'sections[2].category'],
+    ] as const) {
+      const area = floor();
+      change(area);
+      const result = validateLayout(withChange((doc) => doc.sections.push(area)));
+      expect(result.ok ? [] : result.issues.map((i) => [i.code, i.path])).toEqual([[code, path]]);
+    }
   });
 });
 

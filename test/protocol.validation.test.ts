@@ -187,3 +187,24 @@ describe('best available, swap and extend with ms', () => {
     for (const ms of [-1, 1.5, 86_400_001, '1000']) expect(refused({ t: 'extend', tok: 'abcdefgh', ms })).toMatch(/ms must be an integer/);
   });
 });
+
+describe('general-admission places in hold and release', () => {
+  const tok = 'tok_abcdefgh';
+  it('takes ga beside seats or instead of them, and in a release', () => {
+    expect(validateRequest({ t: 'hold', rid: 1, ev: 'e', seats: [1], ga: [[0, 2]] }, 10)).toEqual({ ok: true, request: { t: 'hold', rid: 1, ev: 'e', seats: [1], ga: [[0, 2]] } });
+    expect(validateRequest({ t: 'hold', rid: 1, ev: 'e', ga: [[3, 4]], tok }, 10)).toEqual({ ok: true, request: { t: 'hold', rid: 1, ev: 'e', seats: [], ga: [[3, 4]], tok } });
+    expect(validateRequest({ t: 'release', rid: 2, ev: 'e', tok, ga: [[0, 1]] }, 10)).toEqual({ ok: true, request: { t: 'release', rid: 2, ev: 'e', tok, ga: [[0, 1]] } });
+  });
+
+  it.each([[[]], [[[0, 0]]], [[[0, 1001]]], [[[0, 1], [0, 2]]], [[[-1, 1]]], [[[0, 1.5]]], [[[0]]], ['0:1'], [[['0', 1]]]])('refuses ga %j as BAD_REQUEST', (ga) => {
+    for (const request of [{ t: 'hold', rid: 1, ev: 'e', ga }, { t: 'release', rid: 1, ev: 'e', tok, ga }]) {
+      const result = validateRequest(request, 10);
+      expect(result.ok).toBe(false);
+    }
+  });
+
+  it('still refuses a hold with neither seats nor places', () => {
+    expect(validateRequest({ t: 'hold', rid: 1, ev: 'e' }, 10).ok).toBe(false);
+    expect(validateRequest({ t: 'hold', rid: 1, ev: 'e', seats: [] }, 10).ok).toBe(false);
+  });
+});

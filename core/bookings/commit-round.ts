@@ -42,8 +42,8 @@ export interface RoundOutcome {
 
 const INSERT_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[])
-    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
+    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json)
 ), ins AS (
   INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
   SELECT id, reference, event_id, holder, idempotency_key, state,
@@ -64,6 +64,11 @@ WITH input AS (
 ), changes AS (
   INSERT INTO seat_changes (event_id, seat, booking_id, change)
   SELECT ins.event_id, s.seat, ins.id, 'booked' FROM ins, unnest(ins.seats) AS s(seat)
+), places AS (
+  -- general-admission places: ga_areas' CHECK refuses an area past its capacity
+  INSERT INTO booked_places (booking_id, event_id, area, qty)
+  SELECT ins.id, ins.event_id, p.key::int, p.value::int
+  FROM ins JOIN input ON input.id = ins.id, jsonb_each_text(input.ga_json::jsonb) AS p
 )
 SELECT id::text AS id, reference FROM ins`;
 
@@ -205,6 +210,7 @@ async function insert(client: pg.PoolClient, rows: readonly BookingEntry[], leve
     rows.map((b) => b.token),
     rows.map((b) => b.state),
     rows.map((b) => b.payBy),
+    rows.map((b) => JSON.stringify(Object.fromEntries(b.ga.map(([area, qty]) => [String(area), qty])))),
   ]);
   return res.rows;
 }

@@ -24,6 +24,8 @@ export interface BookingEntry {
   /** the hold token the booking was made from (kept for rebuilds) */
   token: string | null;
   seats: number[];
+  /** general-admission places booked: [area, qty] pairs (the entry's `ga`, JSON {"<area>": qty}) */
+  ga: [number, number][];
   seq: number;
   epoch: number;
   at: number;
@@ -96,11 +98,15 @@ export function parseBooking(entry: RawEntry, eventId: string | undefined): Book
   if (!isBookingId(id)) return 'bad or missing id';
   if (!key) return 'missing key';
   if (!holder) return 'missing holder';
+  const ga = parsePlaces(f.get('ga'));
+  if (typeof ga === 'string') return ga;
   let seats: number[];
   try {
     const raw: unknown = JSON.parse(f.get('seats') ?? '');
-    if (!Array.isArray(raw) || raw.length === 0) return 'seats is not a non-empty array';
-    seats = raw.map(Number);
+    // Lua's cjson writes an empty list as {}: a booking of places only
+    if (ga.length > 0 && isEmptyObject(raw)) seats = [];
+    else if (!Array.isArray(raw) || raw.length === 0) return 'seats is not a non-empty array';
+    else seats = raw.map(Number);
   } catch {
     return 'seats is not JSON';
   }
@@ -113,7 +119,30 @@ export function parseBooking(entry: RawEntry, eventId: string | undefined): Book
   if (state !== 'confirmed' && state !== 'pending_payment') return 'bad state';
   const payBy = state === 'pending_payment' ? Number(f.get('payBy')) : null;
   if (payBy !== null && !Number.isSafeInteger(payBy)) return 'bad payBy';
-  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, seq, epoch, at, state, payBy };
+  return { stream: entry.stream, entryId: entry.entryId, eventId, id: id.toLowerCase(), key, holder, token: f.get('token') || null, seats, ga, seq, epoch, at, state, payBy };
+}
+
+/** A booking entry's `ga` field ('' or absent: none) as [area, qty] pairs, or why it is malformed. */
+function parsePlaces(raw: string | undefined): [number, number][] | string {
+  if (raw === undefined || raw === '') return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return 'ga is not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'ga is not an object';
+  const pairs: [number, number][] = [];
+  for (const [area, qty] of Object.entries(value)) {
+    const a = Number(area);
+    if (!/^\d+$/.test(area) || !Number.isSafeInteger(a) || !Number.isSafeInteger(qty) || (qty as number) < 1 || a > 0x7fffffff || (qty as number) > 0x7fffffff) return 'bad ga place';
+    pairs.push([a, qty as number]);
+  }
+  return pairs;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 /** The expired hold of an outbox entry, or why it is not one. */

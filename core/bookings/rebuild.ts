@@ -68,6 +68,11 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
          FROM bookings WHERE event_id = $1`,
       [eventId],
     );
+    // general-admission areas: capacities and the places their active bookings hold (004_ga_areas.sql)
+    const areas = await client.query<{ area: number; capacity: number; booked: number }>('SELECT area, capacity, booked FROM ga_areas WHERE event_id = $1 ORDER BY area', [eventId]);
+    const places = await client.query<{ booking_id: string; area: number; qty: number }>('SELECT booking_id::text AS booking_id, area, qty FROM booked_places WHERE event_id = $1', [eventId]);
+    const placesOf = new Map<string, [number, number][]>();
+    for (const p of places.rows) placesOf.set(p.booking_id, [...(placesOf.get(p.booking_id) ?? []), [p.area, p.qty]]);
     const seatCount = row.seat_count;
     const status = new Uint8Array(seatCount);
     for (const { seat } of blocked.rows) if (seat < seatCount) status[seat] = BLOCKED;
@@ -81,11 +86,13 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
       seq: Number(b.seq ?? 0),
       at: Number(b.at_ms),
       ended: !isActive(b.state),
+      ...(placesOf.has(b.id) && { places: placesOf.get(b.id)! }),
     }));
     // a new epoch, later than any the event had: clients holding the old one re-snapshot
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
     const geometry = geometryOfDocument(row.layout, seatCount);
-    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }) });
+    const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }),
+      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked) });
     if (!created.ok) {
       if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);

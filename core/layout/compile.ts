@@ -1,5 +1,5 @@
 import { LayoutError } from './issues.js';
-import type { Category, Layout, SeatAttribute } from './schema.js';
+import type { AreaShape, Category, Layout, SeatAttribute } from './schema.js';
 import type { EventSettings } from './settings.js';
 import type { SelectionSettings } from './selection-settings.js';
 import { findContentIssues, resolveLayoutSettings } from './validate.js';
@@ -28,6 +28,14 @@ export interface CompiledLayout {
   seatRow: Uint32Array;
   rows: { section: number; label: string }[];
   sections: { id: string; label: string; firstRow: number; rowCount: number }[];
+  /**
+   * The general-admission areas (sections of kind `ga`), in layout order; an area's
+   * position here is its area index, the one the store and the protocol use. They
+   * are not in `sections`, which lists the seated sections only.
+   */
+  areas: CompiledArea[];
+  /** The index of an area given its section id. */
+  areaIndex(id: string): number | undefined;
   /** Per seat: its attributes as bits, SEAT_ATTRIBUTE_BITS. */
   seatAttrs: Uint8Array;
   /** Per seat: its place in best available, 0 best; equal ranks are ties (see rankSeats). */
@@ -40,6 +48,15 @@ export interface CompiledLayout {
   seatIndex(section: string, row: string, seat: string): number | undefined;
   /** Whether two valid seat indexes are in the same row (false when either is out of range). */
   sameRow(a: number, b: number): boolean;
+}
+
+export interface CompiledArea {
+  id: string;
+  label: string;
+  /** index into `categories` */
+  category: number;
+  capacity: number;
+  shape: AreaShape;
 }
 
 /**
@@ -69,8 +86,16 @@ export function compileLayout(layout: Layout): CompiledLayout {
   const rows: CompiledLayout['rows'] = [];
   const sections: CompiledLayout['sections'] = [];
 
+  const areas: CompiledArea[] = [];
   let seat = 0;
-  layout.sections.forEach((section, s) => {
+  for (const section of layout.sections) {
+    if (section.kind === 'ga') {
+      // findContentIssues guarantees a declared category, a capacity and a shape.
+      const { x, y, width, height } = section.shape as AreaShape;
+      areas.push({ id: section.id, label: section.label, category: categoryIndex.get(section.category as string) as number, capacity: section.capacity as number, shape: { x, y, width, height } });
+      continue;
+    }
+    const s = sections.length;
     sections.push({ id: section.id, label: section.label, firstRow: rows.length, rowCount: section.rows.length });
     for (const row of section.rows) {
       const r = rows.length;
@@ -87,8 +112,9 @@ export function compileLayout(layout: Layout): CompiledLayout {
         seat++;
       }
     }
-  });
+  }
   rowStart[rowCount] = seatCount;
+  const areaById = new Map(areas.map((area, a) => [area.id, a]));
 
   const seatAttrs = new Uint8Array(seatCount);
   const explicitRank: (number | undefined)[] = new Array<number | undefined>(seatCount);
@@ -129,6 +155,8 @@ export function compileLayout(layout: Layout): CompiledLayout {
     seatRow,
     rows,
     sections,
+    areas,
+    areaIndex: (id) => areaById.get(id),
     seatAttrs,
     seatRank,
     focal: { x: focal.x, y: focal.y },

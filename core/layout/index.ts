@@ -19,6 +19,11 @@ export {
   type Seat,
   SEAT_ATTRIBUTES,
   MAX_RANK,
+  MAX_AREAS,
+  MAX_AREA_CAPACITY,
+  SECTION_KINDS,
+  type AreaShape,
+  type SectionKind,
   type SeatAttribute,
   type LayoutSettingsOverrides,
 } from './schema.js';
@@ -44,7 +49,7 @@ export {
   type SettingsResolution,
 } from './settings.js';
 export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from './validate.js';
-export { compileLayout, seatsByCategory, SEAT_ATTRIBUTE_BITS, type CompiledLayout } from './compile.js';
+export { compileLayout, seatsByCategory, SEAT_ATTRIBUTE_BITS, type CompiledArea, type CompiledLayout } from './compile.js';
 export { seatsOfGroups, type GroupSeats, type SeatGroups } from './seat-groups.js';
 export { STATE_NAMES, countAvailability, type AvailabilityCounts, type FreeBlock, type GroupAvailability, type StateCounts } from './availability.js';
 export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, withDemoSelection, type VenueOptions } from './generate-venue.js';

@@ -13,6 +13,10 @@ export const LAYOUT_ISSUE_CATALOGUE = {
   UNKNOWN_CATEGORY: 'A section, row or seat refers to a category id that is not declared.',
   MISSING_CATEGORY: 'A seat has no category: neither the seat, its row nor its section names one.',
   UNKNOWN_ATTRIBUTE: 'A seat attribute is not in the vocabulary (wheelchair, companion, aisle, restrictedView), is listed twice, or a seat is both wheelchair and companion.',
+  INCOMPLETE_AREA: 'A general-admission section (kind "ga") lacks its capacity, its category or its shape.',
+  MIXED_SECTION: 'A general-admission section has rows, or a seated section has a capacity or a shape.',
+  NO_SEATS: 'Every section is general admission: an event needs at least one numbered seat (the seat status is sized by the seats).',
+  TOO_MANY_AREAS: 'The layout has more general-admission sections than MAX_AREAS.',
   TOO_MANY_SEATS: 'The layout has more seats than MAX_SEATS; nothing else is checked.',
   BAD_SETTINGS: 'The event settings are invalid on their own or once merged over the defaults.',
 } as const;

@@ -31,12 +31,31 @@ export interface Category {
   price: number;
 }
 
+/** How a section sells: numbered seats in rows, or general admission (a standing area sold by quantity). */
+export const SECTION_KINDS = ['seated', 'ga'] as const;
+export type SectionKind = (typeof SECTION_KINDS)[number];
+
+/** Where a general-admission area is drawn: an axis-aligned rectangle, top-left corner and size, in seat coordinates. */
+export interface AreaShape {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface Section {
   id: string;
   label: string;
-  /** Default category of the section's seats. */
+  /** Default `seated`. A `ga` section has no rows: a `capacity`, a `category` and a `shape` instead. */
+  kind?: SectionKind;
+  /** Default category of the section's seats; the category of a `ga` section's places. */
   category?: string;
+  /** Seated sections only; a `ga` section has none (parseLayout fills in `[]`). */
   rows: Row[];
+  /** `ga` only: how many people the area admits, 1..MAX_AREA_CAPACITY. */
+  capacity?: number;
+  /** `ga` only: where the map draws the area. */
+  shape?: AreaShape;
 }
 
 export interface Row {
@@ -84,6 +103,10 @@ const categorySchema = z.strictObject({
 });
 
 export const MAX_RANK = 1_000_000_000;
+/** The largest general-admission area: a stadium floor. */
+export const MAX_AREA_CAPACITY = 1_000_000;
+/** Areas per layout; each has its counters in the event's Redis hash and a capacity row in Postgres. */
+export const MAX_AREAS = 1_000;
 
 const seatSchema = z.strictObject({
   label,
@@ -97,7 +120,24 @@ const seatSchema = z.strictObject({
 
 const rowSchema = z.strictObject({ label, category: id.optional(), seats: z.array(seatSchema) });
 
-const sectionSchema = z.strictObject({ id, label, category: id.optional(), rows: z.array(rowSchema) });
+const shapeSchema = z.strictObject({
+  x: coordinate,
+  y: coordinate,
+  width: z.number().positive().max(2 * MAX_COORDINATE),
+  height: z.number().positive().max(2 * MAX_COORDINATE),
+});
+
+// One object for both kinds: which fields a kind needs is checked as INCOMPLETE_AREA and
+// MIXED_SECTION (validate.ts), clearer than a union's "no variant matched".
+const sectionSchema = z.strictObject({
+  id,
+  label,
+  kind: z.enum(SECTION_KINDS, { error: 'kind must be "seated" or "ga"' }).optional(),
+  category: id.optional(),
+  rows: z.array(rowSchema).default([]),
+  capacity: z.number().int({ error: 'capacity must be an integer' }).min(1).max(MAX_AREA_CAPACITY).optional(),
+  shape: shapeSchema.optional(),
+});
 
 /**
  * The structure of a layout document. `settings` is deliberately left opaque

@@ -2,7 +2,7 @@ import { formatPath, joinPath, LayoutError, type LayoutIssue } from './issues.js
 import { layoutStructureSchema, type Layout } from './schema.js';
 import { resolveSettings, type EventSettings } from './settings.js';
 import { resolveSelectionSettings, splitSettings, type SelectionSettings } from './selection-settings.js';
-import { SEAT_ATTRIBUTES, type LayoutSettingsOverrides } from './schema.js';
+import { MAX_AREAS, SEAT_ATTRIBUTES, type LayoutSettingsOverrides, type Section } from './schema.js';
 
 /** The largest layout accepted; the seat status string and the typed arrays are sized by it. */
 export const MAX_SEATS = 250_000;
@@ -96,6 +96,14 @@ export function findContentIssues(layout: Pick<Layout, 'categories' | 'sections'
     }
   };
 
+  const areaCount = layout.sections.filter((section) => section.kind === 'ga').length;
+  if (seatCount === 0 && areaCount > 0 && areaCount === layout.sections.length) {
+    issues.push({ code: 'NO_SEATS', path: 'sections', message: 'every section is general admission; an event needs at least one numbered seat' });
+  }
+  if (areaCount > MAX_AREAS) {
+    issues.push({ code: 'TOO_MANY_AREAS', path: 'sections', message: `the layout has ${areaCount} general-admission sections; at most ${MAX_AREAS} are allowed` });
+  }
+
   const sectionIds = new Set<string>();
   layout.sections.forEach((section, s) => {
     const sectionPath = `sections[${s}]`;
@@ -104,6 +112,15 @@ export function findContentIssues(layout: Pick<Layout, 'categories' | 'sections'
     }
     sectionIds.add(section.id);
     checkReference(section.category, `${sectionPath}.category`);
+    if (section.kind === 'ga') {
+      checkArea(section, sectionPath, issues);
+      return;
+    }
+    for (const field of ['capacity', 'shape'] as const) {
+      if (section[field] !== undefined) {
+        issues.push({ code: 'MIXED_SECTION', path: `${sectionPath}.${field}`, message: `section "${section.id}" is seated: ${field} belongs to a general-admission section (kind "ga")` });
+      }
+    }
     if (section.rows.length === 0) {
       issues.push({ code: 'EMPTY_SECTION', path: `${sectionPath}.rows`, message: `section "${section.id}" has no rows` });
     }
@@ -137,6 +154,18 @@ export function findContentIssues(layout: Pick<Layout, 'categories' | 'sections'
     });
   });
   return issues;
+}
+
+/** A general-admission section: a capacity, a category and a shape, and no rows. */
+function checkArea(section: Section, path: string, issues: LayoutIssue[]): void {
+  for (const field of ['capacity', 'category', 'shape'] as const) {
+    if (section[field] === undefined) {
+      issues.push({ code: 'INCOMPLETE_AREA', path: `${path}.${field}`, message: `general-admission section "${section.id}" needs a ${field}` });
+    }
+  }
+  if (section.rows.length > 0) {
+    issues.push({ code: 'MIXED_SECTION', path: `${path}.rows`, message: `general-admission section "${section.id}" is sold by quantity and has no rows` });
+  }
 }
 
 /** `attrs` names only the fixed vocabulary, each once; a seat is not both a wheelchair and a companion seat. */

@@ -19,7 +19,13 @@ export interface LayoutView {
   };
   /** prices in minor units of `currency` */
   categories: { id: string; label: string; price: number }[];
+  /** the seated sections */
   sections: { id: string; label: string; rows: number[] }[];
+  /**
+   * The general-admission areas, sold by quantity: an area's position here is its
+   * area index, the one `hold`/`release` (`ga`) and `snap`/`diff` (`ga`) use.
+   */
+  areas: { id: string; label: string; category: number; capacity: number; shape: { x: number; y: number; width: number; height: number } }[];
   /** seats [first, first + count) of section `section` */
   rows: { label: string; section: number; first: number; count: number }[];
   seats: {

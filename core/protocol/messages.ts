@@ -22,9 +22,9 @@ export type ClientRequest =
   | { t: 'sub'; rid: RequestId; ev: string; epoch?: number; seq?: number }
   | { t: 'unsub'; rid: RequestId; ev: string }
   | { t: 'ping'; rid: RequestId }
-  | { t: 'hold'; rid: RequestId; ev: string; seats: number[]; tok?: string }
+  | { t: 'hold'; rid: RequestId; ev: string; seats: number[]; ga?: GaPlaces; tok?: string }
   | { t: 'hold'; rid: RequestId; ev: string; best: BestAvailable; tok?: string }
-  | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[] }
+  | { t: 'release'; rid: RequestId; ev: string; tok: string; seats?: number[]; ga?: GaPlaces }
   | { t: 'swap'; rid: RequestId; ev: string; tok: string; release: number[]; hold: number[] }
   | { t: 'extend'; rid: RequestId; ev: string; tok: string; ms?: number }
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
@@ -38,6 +38,11 @@ export type ClientRequest =
 
 export type QueueRequest = Extract<ClientRequest, { t: 'queue' }>;
 export type AuthRequest = Extract<ClientRequest, { t: 'auth' }>;
+
+/** General-admission places: [area index, quantity] pairs, each area once (docs/protocol.md#general-admission-areas). */
+export type GaPlaces = [number, number][];
+/** The most places of one area in one request. */
+export const MAX_GA_QUANTITY = 1000;
 
 /** A best-available hold's wish: `n` seats the server picks (docs/protocol.md#best-available). */
 export interface BestAvailable {
@@ -148,6 +153,8 @@ export interface SnapMessage {
   seq: number;
   /** one byte per seat: 0 free, 1 held, 2 booked, 3 blocked */
   st: Uint8Array;
+  /** [area, free, held, booked, ...] of every general-admission area; absent for an event without areas */
+  ga?: number[];
 }
 
 export interface DiffMessage {
@@ -159,6 +166,8 @@ export interface DiffMessage {
   to: number;
   /** [seat, state, seat, state, ...]: the final state of every seat changed in (from, to] */
   ch: number[];
+  /** [area, free, held, booked, ...]: the final counters of every general-admission area changed in (from, to]; absent when none did */
+  ga?: number[];
 }
 
 export interface OkMessage {
@@ -187,6 +196,10 @@ export interface ErrMessage {
   reason?: string;
   /** NO_BLOCK: the biggest block that would fit the request's filters now */
   largest?: number;
+  /** reason `ga`: the general-admission areas refused (UNAVAILABLE: without room; NOT_HOLDER: more than the token holds) */
+  areas?: number[];
+  /** UNAVAILABLE, reason `ga`: the places still free in each of `areas` */
+  left?: number[];
 }
 
 export type ServerMessage =
@@ -297,9 +310,13 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
         if (typeof best === 'string') return fail(best);
         return { ok: true, request: tok === undefined ? { t, rid, ev, best } : { t, rid, ev, best, tok } };
       }
-      const s = seats(true);
+      const ga = gaPlaces(m.ga, maxSeats);
+      if (typeof ga === 'string') return fail(ga);
+      // with places the seats may be left out or empty: a hold of places only
+      const s = ga !== undefined && (m.seats === undefined || (Array.isArray(m.seats) && m.seats.length === 0)) ? [] : seats(true);
       if (typeof s === 'string') return fail(s);
-      return { ok: true, request: tok === undefined ? { t, rid, ev, seats: s! } : { t, rid, ev, seats: s!, tok } };
+      const hold = { t, rid, ev, seats: s!, ...(ga !== undefined && { ga }) };
+      return { ok: true, request: tok === undefined ? hold : { ...hold, tok } };
     }
     case 'swap': {
       const tok = token(true);
@@ -314,9 +331,11 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     case 'release': {
       const s = seats(false);
       if (typeof s === 'string') return fail(s);
+      const ga = gaPlaces(m.ga, maxSeats);
+      if (typeof ga === 'string') return fail(ga);
       const tok = token(true);
       if (!tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -)');
-      return { ok: true, request: s === undefined ? { t, rid, ev, tok } : { t, rid, ev, tok, seats: s } };
+      return { ok: true, request: { t, rid, ev, tok, ...(s !== undefined && { seats: s }), ...(ga !== undefined && { ga }) } };
     }
     case 'extend': {
       const tok = token(true);
@@ -346,6 +365,24 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
     }
   }
   return fail('unknown request type');
+}
+
+/** A hold's or release's `ga`: absent, or a non-empty array of [area, qty] pairs, areas named once, qty 1..MAX_GA_QUANTITY. */
+function gaPlaces(value: unknown, maxPairs: number): GaPlaces | undefined | string {
+  if (value === undefined) return undefined;
+  const rule = `ga must be a non-empty array of at most ${maxPairs} [area, quantity] pairs: areas integers ≥ 0 named once, quantities 1 to ${MAX_GA_QUANTITY}`;
+  if (!Array.isArray(value) || value.length === 0 || value.length > maxPairs) return rule;
+  const seen = new Set<number>();
+  const out: GaPlaces = [];
+  for (const pair of value) {
+    if (!Array.isArray(pair) || pair.length !== 2) return rule;
+    const [area, qty] = pair as unknown[];
+    if (typeof area !== 'number' || !Number.isSafeInteger(area) || area < 0 || seen.has(area)) return rule;
+    if (typeof qty !== 'number' || !Number.isSafeInteger(qty) || qty < 1 || qty > MAX_GA_QUANTITY) return rule;
+    seen.add(area);
+    out.push([area + 0, qty]);
+  }
+  return out;
 }
 
 /** A swap's `release` or `hold`: an array (empty allowed) of at most maxSeats integers. */

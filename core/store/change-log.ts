@@ -12,6 +12,11 @@ export interface ChangeEntry {
   readonly at: number;
   /** the event's epoch when the entry was written */
   readonly epoch?: number;
+  /**
+   * [area, free, held, booked, ...]: the final counters of every general-admission
+   * area the operation moved (absent when it moved none)
+   */
+  readonly ga?: number[];
 }
 
 type RawStreamEntry = [Buffer, Buffer[]];
@@ -22,6 +27,7 @@ export function decodeChangeEntry([id, fields]: RawStreamEntry): ChangeEntry {
   let changes: number[] = [];
   let at = 0;
   let epoch: number | undefined;
+  let ga: number[] | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!.toString('latin1');
     const value = fields[i + 1]!;
@@ -29,14 +35,22 @@ export function decodeChangeEntry([id, fields]: RawStreamEntry): ChangeEntry {
     else if (name === 'ch') changes = decodeChanges(value);
     else if (name === 'at') at = Number(value.toString('latin1'));
     else if (name === 'ep') epoch = Number(value.toString('latin1'));
+    else if (name === 'ga') ga = decodeChanges(value);
   }
-  return epoch === undefined ? { seq, op: op as ChangeOp, changes, at } : { seq, op: op as ChangeOp, changes, at, epoch };
+  const entry = epoch === undefined ? { seq, op: op as ChangeOp, changes, at } : { seq, op: op as ChangeOp, changes, at, epoch };
+  return ga === undefined || ga.length === 0 ? entry : { ...entry, ga };
 }
 
 function decodeChanges(packed: Buffer): number[] {
   const value = decode(packed);
   // Lua's cmsgpack packs an empty table as a map.
   return Array.isArray(value) ? (value as number[]) : [];
+}
+
+/** Applies an entry's area counters ([area, free, held, booked, ...]) to a map of area -> [free, held, booked]. */
+export function applyAreaChanges(areas: Map<number, [number, number, number]>, ga: readonly number[] | undefined): void {
+  if (!ga) return;
+  for (let i = 0; i + 3 < ga.length; i += 4) areas.set(ga[i]!, [ga[i + 1]!, ga[i + 2]!, ga[i + 3]!]);
 }
 
 /** Applies an entry's changes to a status array, in order. */

@@ -7,7 +7,7 @@
 export { eventKeys, globalKeys, subjectConnectionsKey, isValidEventId, assertEventId, type EventKeys, type GlobalKeys } from './keys.js';
 export { SeatState, SEAT_STATE_NAMES, type SeatStateValue } from './seat-state.js';
 export { refuse, type OpResult, type Refusal } from './results.js';
-export { decodeChangeEntry, applyChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
+export { decodeChangeEntry, applyChanges, applyAreaChanges, type ChangeEntry, type ChangeOp } from './change-log.js';
 export { isCluster, type RedisClient } from './redis-client.js';
 export { ChangeSignals, changeChannel, parseChangeSignal, type ChangeSignal, type ChangeSignalsOptions } from './change-signals.js';
 export {
@@ -28,6 +28,8 @@ export {
   type ChangesSince,
   type ExpireResult,
   type BulkStatesResult,
+  type GaQuantities,
+  type AreaCounters,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
 export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';

@@ -99,3 +99,25 @@ export function statusBytesChecked(status: Uint8Array): Uint8Array {
   for (const byte of status) if (byte > 3) throw new RangeError(`seat state byte ${byte} is not a seat state`);
   return status;
 }
+
+/** The most places of one area in one call (gaAreas.lua's GA_MAX_QTY). */
+export const MAX_GA_QTY = 1000;
+
+/** [area, qty] pairs: areas non-negative integers named once, quantities 1..MAX_GA_QTY. */
+export function checkGa(ga: unknown) {
+  if (!Array.isArray(ga) || ga.length > STORE_LIMITS.maxSeatsPerCall) return refuse('BAD_REQUEST', undefined, { reason: 'ga' });
+  const seen = new Set<number>();
+  for (const pair of ga) {
+    if (!Array.isArray(pair) || pair.length !== 2) return refuse('BAD_REQUEST', undefined, { reason: 'ga' });
+    const [area, qty] = pair as unknown[];
+    if (!Number.isSafeInteger(area) || (area as number) < 0 || seen.has(area as number)) return refuse('BAD_REQUEST', undefined, { reason: 'ga' });
+    if (!Number.isSafeInteger(qty) || (qty as number) < 1 || (qty as number) > MAX_GA_QTY) return refuse('BAD_REQUEST', undefined, { reason: 'ga' });
+    seen.add(area as number);
+  }
+  return undefined;
+}
+
+/** The scripts' form of [area, qty] pairs: "area:qty,...", '' for none. */
+export function gaArg(ga: readonly (readonly [number, number])[] | undefined): string {
+  return ga ? ga.map(([area, qty]) => `${area}:${qty}`).join(',') : '';
+}

@@ -16,7 +16,7 @@ export function assertEventId(eventId: string): void {
 }
 
 export interface EventKeys {
-  /** hash: seats, epoch, seq, settings, createdAt */
+  /** hash: seats, epoch, seq, settings, createdAt; per general-admission area a: ga:<a>:c (capacity), ga:<a>:h, ga:<a>:b, ga:<a>:k (held, booked, blocked) */
   meta: string;
   /** string: one byte per seat (0 free, 1 held, 2 booked, 3 blocked) */
   status: string;

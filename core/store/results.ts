@@ -13,6 +13,10 @@ export interface Refusal {
   readonly reason?: string;
   /** NO_BLOCK: the size of the biggest block that would fit the request's filters now */
   readonly largest?: number;
+  /** UNAVAILABLE or NOT_HOLDER with reason `ga`: the general-admission areas the refusal is about */
+  readonly areas?: number[];
+  /** UNAVAILABLE with reason `ga`: the places still free in each of `areas` */
+  readonly left?: number[];
   /** RATE_LIMITED: when the holder's bucket has a token again (ms from now) */
   readonly retryMs?: number;
 }
@@ -42,5 +46,9 @@ export function refusalFrom(status: string, rest: unknown[]): Refusal {
   // a third element: NO_BLOCK's largest block, RATE_LIMITED's retryMs, or the cause of the refusal
   if (status === 'NO_BLOCK') return refuse(status, seats, { largest: Number(rest[1] ?? 0) });
   if (status === 'RATE_LIMITED' && rest[1] !== undefined) return { ...refuse(status, seats), retryMs: Number(rest[1]) };
+  if (rest[1] === 'ga' && Array.isArray(rest[2])) {
+    const refusal = refuse(status, seats, { reason: 'ga' });
+    return { ...refusal, areas: rest[2].map(Number), ...(Array.isArray(rest[3]) && { left: rest[3].map(Number) }) };
+  }
   return refuse(status, seats, typeof rest[1] === 'string' ? { reason: rest[1] } : undefined);
 }

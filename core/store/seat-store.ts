@@ -11,7 +11,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { checkBulkSeats, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
+import { checkBulkSeats, checkGa, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, gaArg, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
 import { decodeChangeEntry, type ChangeEntry } from './change-log.js';
@@ -55,6 +55,21 @@ export interface CreateEventInput {
   bookings?: readonly RestoredBooking[];
   /** rows, ranks, attributes and selection settings (geometry.ts); without it there is no best available and no orphan rule */
   geometry?: EventGeometry;
+  /** the capacities of the layout's general-admission areas, area index order (docs/store.md#general-admission-areas) */
+  areaCapacities?: readonly number[];
+  /** a rebuild: places booked per area, area index order */
+  areasBooked?: readonly number[];
+}
+
+/** General-admission quantities of a hold or release: [area index, quantity] pairs. */
+export type GaQuantities = readonly (readonly [number, number])[];
+
+/** The counters of one general-admission area (held + booked + blocked <= capacity). */
+export interface AreaCounters {
+  capacity: number;
+  held: number;
+  booked: number;
+  blocked: number;
 }
 
 /** A booking's idempotency record as `book` keeps it (see book-9.lua), restored by a rebuild. */
@@ -69,6 +84,8 @@ export interface RestoredBooking {
   at: number;
   /** the booking has ended (cancelled, failed, expired): nothing of it is freed again */
   ended: boolean;
+  /** its general-admission places, [area, qty] pairs, given back when it ends */
+  places?: GaQuantities;
 }
 
 /** Seats Postgres has released from a booking (docs/bookings.md), to be freed in the seat map. */
@@ -90,7 +107,10 @@ export const DEFAULT_PAYMENT_WINDOW_MS = 900_000;
 export interface HoldInput {
   eventId: string;
   holder: string;
+  /** may be empty when `ga` names places */
   seats: readonly number[];
+  /** general-admission places held with the seats, all or nothing */
+  ga?: GaQuantities;
   /** an existing token to add seats to; a new token is created when absent */
   token?: string;
   /** the box office: past the waiting room and the holder's bucket */
@@ -149,6 +169,8 @@ export interface Snapshot {
   seq: number;
   /** one byte per seat, the SeatState values */
   status: Buffer;
+  /** [area, free, held, booked, ...] of every general-admission area (absent: the event has none) */
+  ga?: number[];
 }
 
 export interface ChangesSince {
@@ -286,6 +308,7 @@ export class SeatStore {
   async createEvent(input: CreateEventInput): Promise<OpResult<{ epoch: number }>> {
     const { eventId, seatCount, rules } = input;
     if (!Number.isSafeInteger(seatCount) || seatCount < 1 || !validRules(rules)) return refuse('BAD_REQUEST');
+    if (input.areaCapacities && !input.areaCapacities.every((c) => Number.isSafeInteger(c) && c >= 1)) return refuse('BAD_REQUEST');
     const epoch = input.epoch ?? (this.clock ? this.clock() : Date.now());
     await this.redis.sadd(this.global.events, eventId);
     return this.call(this.scripts, SCRIPTS.createEvent, this.keys(eventId), {
@@ -302,6 +325,8 @@ export class SeatStore {
       bookingRecords: input.bookings && input.bookings.length > 0 ? JSON.stringify(input.bookings.flatMap(bookingRecord)) : '',
       paymentWindowMs: rules.paymentWindowMs ?? '',
       geometry: input.geometry ? input.geometry.bytes : '',
+      areas: (input.areaCapacities ?? []).join(','),
+      areasBooked: (input.areasBooked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
     }, async (rest) => {
       // announced on the registry's channel: booking flushers start reading the new outbox at once
       await this.redis.publish(this.global.events, eventId);
@@ -320,10 +345,11 @@ export class SeatStore {
   }
 
   async hold(input: HoldInput): Promise<OpResult<{ token: string; expiresAt: number; seq: number }>> {
-    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
+    const withGa = input.ga !== undefined && input.ga.length > 0;
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, withGa) ?? (input.ga !== undefined ? checkGa(input.ga) : undefined) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt) };
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt), ga: gaArg(input.ga) };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdIndexed, SCRIPTS.hold, args, (rest) => ({
       ok: true,
       token: String(rest[0]),
@@ -419,8 +445,12 @@ export class SeatStore {
   }
 
   /** Releases the given seats of a token, or all of them when `seats` is absent. */
-  async release(input: TokenInput & { seats?: readonly number[] }): Promise<OpResult<{ seq: number; released: number }>> {
-    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? (input.seats ? checkSeats(input.seats, true) : undefined);
+  /**
+   * Releases seats and general-admission places of a token; with neither
+   * named (or both empty), everything the token holds. `released` counts both.
+   */
+  async release(input: TokenInput & { seats?: readonly number[]; ga?: GaQuantities }): Promise<OpResult<{ seq: number; released: number }>> {
+    const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? (input.seats ? checkSeats(input.seats, true) : undefined) ?? (input.ga !== undefined ? checkGa(input.ga) : undefined);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.release, this.keys(input.eventId), {
       now: this.scriptNow(),
@@ -428,6 +458,7 @@ export class SeatStore {
       token: input.token,
       seats: input.seats ? input.seats.join(',') : '',
       ...this.gate(input.exempt),
+      ga: gaArg(input.ga),
     }, (rest) => ({ ok: true, seq: Number(rest[0]), released: Number(rest[1]) }));
   }
 
@@ -620,9 +651,21 @@ export class SeatStore {
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
   async snapshot(eventId: string): Promise<Snapshot | null> {
     const reply = await this.scripts.runBuffer(SCRIPTS.snapshot, this.keys(eventId), {});
-    if (!Array.isArray(reply) || reply.length !== 3) return null;
-    const [epoch, seq, status] = reply as [Buffer, Buffer, Buffer];
-    return { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+    if (!Array.isArray(reply) || reply.length < 3) return null;
+    const [epoch, seq, status, ga] = reply as [Buffer, Buffer, Buffer, unknown];
+    const snapshot: Snapshot = { epoch: Number(epoch.toString()), seq: Number(seq.toString()), status };
+    if (Array.isArray(ga) && ga.length > 0) snapshot.ga = ga.map(Number);
+    return snapshot;
+  }
+
+  /** The counters of the event's general-admission areas, area index order (one HGETALL of the meta hash; tests and admin). */
+  async areaCounters(eventId: string): Promise<AreaCounters[]> {
+    const meta = await this.redis.hgetall(this.keys(eventId).meta);
+    const areas: AreaCounters[] = [];
+    for (let a = 0; meta[`ga:${a}:c`] !== undefined; a++) {
+      areas.push({ capacity: Number(meta[`ga:${a}:c`]), held: Number(meta[`ga:${a}:h`] ?? 0), booked: Number(meta[`ga:${a}:b`] ?? 0), blocked: Number(meta[`ga:${a}:k`] ?? 0) });
+    }
+    return areas;
   }
 
   /** The ids in the event registry (one SMEMBERS). */
@@ -716,5 +759,6 @@ function fnv1a(text: string): number {
 function bookingRecord(b: RestoredBooking): [string, string] {
   const record: Record<string, unknown> = { id: b.id, tok: b.token ?? '', h: b.holder, s: b.seats, seq: b.seq, at: b.at };
   if (b.ended) record.x = 1;
+  else if (b.places && b.places.length > 0) record.g = Object.fromEntries(b.places.map(([area, qty]) => [String(area), qty]));
   return [b.key, JSON.stringify(record)];
 }

@@ -4,7 +4,7 @@ import { ADMIN, errors, eventIdParameter, json, ref, type ApiPart } from './sche
 const layoutView = {
   type: 'object',
   description: 'Columnar: a seat\'s position in the `seats` arrays is its seat index, the one the WebSocket protocol uses (docs/layout.md).',
-  required: ['id', 'epoch', 'name', 'currency', 'seatCount', 'focal', 'selection', 'categories', 'sections', 'rows', 'seats'],
+  required: ['id', 'epoch', 'name', 'currency', 'seatCount', 'focal', 'selection', 'categories', 'sections', 'areas', 'rows', 'seats'],
   properties: {
     id: { type: 'string' },
     epoch: { type: 'integer' },
@@ -37,6 +37,26 @@ const layoutView = {
     sections: {
       type: 'array',
       items: { type: 'object', required: ['id', 'label', 'rows'], properties: { id: { type: 'string' }, label: { type: 'string' }, rows: { type: 'array', items: { type: 'integer' } } } },
+    },
+    areas: {
+      type: 'array',
+      description: 'the general-admission areas (sections of kind "ga"), sold by quantity; an area\'s position is its area index, the one hold/release `ga` and snap/diff `ga` use (docs/layout.md#general-admission-areas)',
+      items: {
+        type: 'object',
+        required: ['id', 'label', 'category', 'capacity', 'shape'],
+        properties: {
+          id: { type: 'string' },
+          label: { type: 'string' },
+          category: { type: 'integer', description: 'index into categories' },
+          capacity: { type: 'integer', minimum: 1 },
+          shape: {
+            type: 'object',
+            description: 'an axis-aligned rectangle in seat coordinates: top-left corner and size',
+            required: ['x', 'y', 'width', 'height'],
+            properties: { x: { type: 'number' }, y: { type: 'number' }, width: { type: 'number' }, height: { type: 'number' } },
+          },
+        },
+      },
     },
     rows: {
       type: 'array',

@@ -3,9 +3,9 @@
  * independently of the code that wrote it.
  */
 import { expect } from 'vitest';
-import { applyChanges, decodeChangeEntry, type SeatStore } from '../../core/store/index.js';
+import { applyAreaChanges, applyChanges, decodeChangeEntry, type SeatStore } from '../../core/store/index.js';
 
-export interface RawToken { h: string; s: number[]; c: number; e: number }
+export interface RawToken { h: string; s: number[]; c: number; e: number; g?: Record<string, number> }
 
 export interface RawState {
   seatCount: number;
@@ -21,7 +21,9 @@ export interface RawState {
   outbox: { id: string; key: string; seats: number[]; seq: number }[];
   /** the outbox's expired-hold records (includes/freeToken.lua) */
   expiredHolds: { token: string; holder: string; seats: number[]; expiredAt: number }[];
-  log: { seq: number; changes: number[] }[];
+  log: { seq: number; changes: number[]; ga?: number[] }[];
+  /** the general-admission counters, area index order (includes/gaAreas.lua) */
+  areas: { capacity: number; held: number; booked: number; blocked: number }[];
   /** the event's score in the sweep index (null when absent) */
   sweepScore: number | null;
 }
@@ -64,9 +66,18 @@ export async function readRawState(store: SeatStore, eventId: string): Promise<R
     expiredHolds: outboxFields(outbox)
       .filter((o) => o.kind === 'hold.expired')
       .map((o) => ({ token: o.token!, holder: o.holder!, seats: JSON.parse(o.seats!) as number[], expiredAt: Number(o.expiredAt) })),
-    log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes })),
+    log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes, ...(e.ga && { ga: e.ga }) })),
+    areas: areasOfMeta(meta),
     sweepScore: sweepScore === null ? null : Number(sweepScore),
   };
+}
+
+function areasOfMeta(meta: Record<string, string>): RawState['areas'] {
+  const areas: RawState['areas'] = [];
+  for (let a = 0; meta[`ga:${a}:c`] !== undefined; a++) {
+    areas.push({ capacity: Number(meta[`ga:${a}:c`]), held: Number(meta[`ga:${a}:h`]), booked: Number(meta[`ga:${a}:b`]), blocked: Number(meta[`ga:${a}:k`]) });
+  }
+  return areas;
 }
 
 function outboxFields(entries: [string, string[]][]): Record<string, string>[] {
@@ -100,7 +111,8 @@ export function checkInvariants(s: RawState): void {
       seatsOfTokens.set(seat, token);
       expect(s.seatHolds.get(seat)).toBe(token);
     }
-    perHolder.set(t.h, (perHolder.get(t.h) ?? 0) + t.s.length);
+    const places = Object.values(t.g ?? {}).reduce((sum, q) => sum + q, 0);
+    perHolder.set(t.h, (perHolder.get(t.h) ?? 0) + t.s.length + places);
     expect(s.expiry.get(token), `expiry index of ${token}`).toBe(t.e);
   }
   expect(s.expiry.size).toBe(s.tokens.size);
@@ -138,17 +150,30 @@ export function checkInvariants(s: RawState): void {
 
   // The change log replayed from an all-free map is the status string, with no gap in sequence numbers.
   const replay = new Uint8Array(s.seatCount);
+  const replayedAreas = new Map<number, [number, number, number]>();
   s.log.forEach((entry, i) => {
     expect(entry.seq).toBe(i + 1);
-    expect(entry.changes.length).toBeGreaterThan(0);
+    expect(entry.changes.length + (entry.ga?.length ?? 0)).toBeGreaterThan(0);
     applyChanges(replay, entry.changes);
+    applyAreaChanges(replayedAreas, entry.ga);
   });
   expect(s.log.at(-1)?.seq ?? 0).toBe(s.seq);
   expect([...replay]).toEqual(s.status);
+
+  // General admission: an area's places held are exactly its tokens' places; no counter is
+  // negative, none passes capacity; the log's last counters of an area are its counters now.
+  s.areas.forEach((area, a) => {
+    const heldByTokens = [...s.tokens.values()].reduce((sum, t) => sum + (t.g?.[String(a)] ?? 0), 0);
+    expect(area.held, `area ${a} held = its tokens' places`).toBe(heldByTokens);
+    for (const n of [area.held, area.booked, area.blocked]) expect(n).toBeGreaterThanOrEqual(0);
+    expect(area.held + area.booked + area.blocked, `area ${a} within capacity`).toBeLessThanOrEqual(area.capacity);
+    const replayed = replayedAreas.get(a) ?? [area.capacity, 0, 0];
+    expect(replayed, `area ${a} replayed from the log`).toEqual([area.capacity - area.held - area.booked - area.blocked, area.held, area.booked]);
+  });
 }
 
 /** Everything an operation could change, for checking that a refused one changed nothing. */
 export function digest(s: RawState): string {
   const sorted = <K, V>(m: Map<K, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.expiredHolds, s.log, s.sweepScore]);
+  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.expiredHolds, s.log, s.sweepScore, s.areas]);
 }

@@ -62,7 +62,7 @@ end
 local seq = appendChange(keys.meta, keys.log, meta, 'book', changes, now)
 local seatsJson = cjson.encode(tok.s)
 redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
-  'token', token, 'seats', seatsJson, 'seq', seq, 'epoch', meta.epoch, 'at', now)
+  'token', token, 'seats', seatsJson, 'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now)
 redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
-  s = tok.s, seq = seq, at = now}))
+  s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now}))
 return {'OK', bookingId, seq, tok.s, 0}

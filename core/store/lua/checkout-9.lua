@@ -72,8 +72,8 @@ end
 local payBy = now + window
 local seq = appendChange(keys.meta, keys.log, meta, 'checkout', changes, now)
 redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
-  'token', token, 'seats', cjson.encode(tok.s), 'seq', seq, 'epoch', meta.epoch, 'at', now,
+  'token', token, 'seats', cjson.encode(tok.s), 'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now,
   'state', 'pending_payment', 'payBy', payBy)
 redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
-  s = tok.s, seq = seq, at = now, p = payBy}))
+  s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now, p = payBy}))
 return {'OK', bookingId, seq, tok.s, 0, payBy}

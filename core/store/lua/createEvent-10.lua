@@ -32,11 +32,13 @@
     ARGV[11] booking records: JSON array [key, recordJson, key, recordJson, ...] ('' = none)
     ARGV[12] paymentWindowMs, how long a checkout waits for its payment ('' = the default)
     ARGV[13] geometry bytes (core/store/geometry.ts; '' = none: no best available, no orphan rule)
+    ARGV[14] general-admission areas: their capacities, comma-separated, area index order ('' = none)
+    ARGV[15] a rebuild: places booked per area, "area:qty,..." ('' = none)
 
   Output:
     {'OK', epoch}
     {'CONFLICT'}     the event already exists
-    {'BAD_REQUEST'}  seat count < 1, or a status string of another length
+    {'BAD_REQUEST'}  seat count < 1, a status string of another length, or a bad area list
 ]]
 --- @include "includes/getNow"
 
@@ -46,6 +48,23 @@ if not seatCount or seatCount < 1 or (ARGV[10] ~= '' and #ARGV[10] ~= seatCount)
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'CONFLICT'}
+end
+local capacities = {}
+for part in string.gmatch(ARGV[14] or '', '[^,]+') do
+  local c = tonumber(part)
+  if not c or c < 1 or c ~= math.floor(c) then
+    return {'BAD_REQUEST'}
+  end
+  capacities[#capacities + 1] = c
+end
+local bookedPlaces = {}
+for part in string.gmatch(ARGV[15] or '', '[^,]+') do
+  local a, q = string.match(part, '^(%d+):(%d+)$')
+  a, q = tonumber(a), tonumber(q)
+  if not a or a >= #capacities or (bookedPlaces[a] or 0) + q > capacities[a + 1] then
+    return {'BAD_REQUEST'}
+  end
+  bookedPlaces[a] = (bookedPlaces[a] or 0) + q
 end
 
 redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
@@ -79,6 +98,12 @@ redis.call('HSET', KEYS[1],
   'createdAt', getNow(ARGV[9]))
 if ARGV[12] ~= nil and ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
+end
+-- the counters of general-admission areas (includes/gaAreas): nothing held, booked as restored
+redis.call('HSET', KEYS[1], 'gaCount', #capacities)
+for i, c in ipairs(capacities) do
+  local a = i - 1
+  redis.call('HSET', KEYS[1], 'ga:' .. a .. ':c', c, 'ga:' .. a .. ':h', 0, 'ga:' .. a .. ':b', bookedPlaces[a] or 0, 'ga:' .. a .. ':k', 0)
 end
 redis.call('SPUBLISH', KEYS[8], ARGV[2] .. ':0')
 return {'OK', ARGV[2]}

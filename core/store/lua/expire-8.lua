@@ -54,7 +54,7 @@ for _, token in ipairs(due) do
 end
 
 local seq = meta.seq
-if #changes > 0 then
+if #changes > 0 or gaAnyTouched() then
   seq = appendChange(keys.meta, keys.log, meta, 'expire', changes, now)
 end
 local nextExpiry = -1

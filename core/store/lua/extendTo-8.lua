@@ -2,7 +2,7 @@
   Sets a hold token's expiry to now + ms, never past its maximum total
   lifetime (sooner than before as well as later); ms = 0 releases every seat
   of the token (exempt from the orphan rule, as any release of all of them)
-  and deletes it. extend-4 is the sliding extension without ms. The store
+  and every general-admission place, and deletes it. extend-4 is the sliding extension without ms. The store
   lowers the event's sweep index to the new expiry afterwards (sweepTouch-1).
 
   Input:
@@ -79,9 +79,10 @@ for _, seat in ipairs(tok.s) do
   changes[#changes + 1] = FREE
 end
 deleteToken(keys.tokens, keys.expiry, token)
-addHolderSeats(keys.holders, holder, -#tok.s)
+addHolderSeats(keys.holders, holder, -(#tok.s + gaTokenTotal(tok)))
+gaFreeToken(keys.meta, tok)
 local seq = meta.seq
-if #changes > 0 then
+if #changes > 0 or gaAnyTouched() then
   seq = appendChange(keys.meta, keys.log, meta, 'release', changes, now)
 end
 return {'OK', now, seq, #tok.s}

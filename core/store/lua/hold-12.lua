@@ -34,6 +34,8 @@
     ARGV[7] '1': exempt from the on-sale gate (the box office)
     ARGV[8] the holder's operations per second on the event ('' or 0 = no bucket)
     ARGV[9] the bucket's burst
+    ARGV[10] general-admission quantities "area:qty,..." held with the seats ('' or absent = none;
+             with them the seat list may be empty)
 
   Output:
     {'OK', token, expiresAt, seq}
@@ -44,7 +46,11 @@
     {'NOT_HOLDER'}            token bound to another holder
     {'CONFLICT'}              a token to create already exists
     {'UNAVAILABLE', {seats}}  seats held by others, booked or blocked
-    {'HOLD_LIMIT'}            too many seats for the token or the holder
+    {'UNAVAILABLE', {}, 'ga', {areas}, {left}}  areas without room for the quantity asked: held +
+                              booked + blocked + qty > capacity; left = the places still free in each
+    {'BAD_REQUEST', {}, 'ga'} a malformed quantity list, a quantity outside 1..1000, an area named twice
+                              or one the event does not have
+    {'HOLD_LIMIT'}            too many seats (and general-admission places) for the token or the holder
     {'UNAVAILABLE', {seats}, 'accessible'}  protected wheelchair seats, without the claim
     {'BAD_REQUEST', {seats}, 'companion'}   companion seats without enough wheelchair seats in the token
     {'ORPHAN_SEAT', {seats}}  the seats the hold would strand (includes/strandedSeats)
@@ -64,4 +70,4 @@ end
 
 return holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
-  {geometry = KEYS[9], accessible = ARGV[6] == '1'})
+  {geometry = KEYS[9], accessible = ARGV[6] == '1'}, ARGV[10])

@@ -20,18 +20,22 @@
     ARGV[1] now (ms, '' = Redis clock)
     ARGV[2] holder
     ARGV[3] token
-    ARGV[4] seats, comma-separated indexes ('' = every seat of the token)
+    ARGV[4] seats, comma-separated indexes ('' = every seat of the token, unless ARGV[8] names places)
     ARGV[5] '1': exempt from the on-sale gate (the box office)
     ARGV[6] the holder's operations per second on the event ('' or 0 = no bucket)
     ARGV[7] the bucket's burst
+    ARGV[8] general-admission places to give back, "area:qty,..." ('' or absent: none, or all
+            of them when ARGV[4] is '' too)
 
   Output:
-    {'OK', seq, releasedCount}
+    {'OK', seq, releasedCount}  seats plus places given back
     {'NO_EVENT'}
     {'BAD_REQUEST'}
     {'BAD_SEAT', {seats}}
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   the token belongs to another holder ({}), or these seats are not held by it
+    {'NOT_HOLDER', {}, 'ga', {areas}}  more places of these areas than the token holds
+    {'BAD_REQUEST', {}, 'ga'} a malformed place list (as hold-9)
     {'ORPHAN_SEAT', {seats}}  the seats a partial release would strand
     {'BAD_REQUEST', {seats}, 'companion'}  companion seats it would leave without their wheelchair seat
     {'RATE_LIMITED', {}, retryMs}  the holder's bucket on the event is empty
@@ -42,6 +46,7 @@
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
+--- @include "includes/gaAreas"
 --- @include "includes/getNow"
 --- @include "includes/gate"
 
@@ -67,8 +72,29 @@ end
 if tok.h ~= holder then
   return {'NOT_HOLDER', {}}
 end
-if ARGV[4] == '' then
+-- General-admission places to give back: ARGV[8] "area:qty,..."; with neither seats
+-- nor places named, the token gives back everything.
+local gaGive = {}
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
+  local refusal
+  gaGive, refusal = parseGa(keys.meta, ARGV[8])
+  if not gaGive then
+    return refusal
+  end
+  local over = {}
+  for _, w in ipairs(gaGive) do
+    if w[2] > gaTokenQty(tok, w[1]) then
+      over[#over + 1] = w[1]
+    end
+  end
+  if #over > 0 then
+    return {'NOT_HOLDER', {}, 'ga', over}
+  end
+elseif ARGV[4] == '' then
   seats = tok.s
+  for key, q in pairs(tok.g or {}) do
+    gaGive[#gaGive + 1] = {tonumber(key), q}
+  end
 end
 
 local notHeld = {}
@@ -80,11 +106,11 @@ end
 if #notHeld > 0 then
   return {'NOT_HOLDER', notHeld}
 end
-if #seats == 0 then
+if #seats == 0 and #gaGive == 0 then
   return {'OK', meta.seq, 0}
 end
 
-if #seats < #tok.s then
+if #seats > 0 and #seats < #tok.s then
   local releasingSet, kept = {}, {}
   for _, seat in ipairs(seats) do
     releasingSet[seat] = true
@@ -115,8 +141,14 @@ for _, seat in ipairs(tok.s) do
   end
 end
 tok.s = kept
+local gaGiven = 0
+for _, w in ipairs(gaGive) do
+  gaMove(keys.meta, w[1], 'h', -w[2])
+  gaTokenAdd(tok, w[1], -w[2])
+  gaGiven = gaGiven + w[2]
+end
 saveToken(keys.tokens, keys.expiry, token, tok)
-addHolderSeats(keys.holders, holder, -#seats)
+addHolderSeats(keys.holders, holder, -(#seats + gaGiven))
 
 local seq = appendChange(keys.meta, keys.log, meta, 'release', changes, now)
-return {'OK', seq, #seats}
+return {'OK', seq, #seats + gaGiven}

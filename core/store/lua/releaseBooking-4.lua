@@ -6,7 +6,8 @@
   sees them free. Idempotent, and never frees a seat the booking no longer
   has: only seats still in the booking's idempotency record (`s`) are freed,
   and they leave it; `final` marks the record ended (`x`), after which
-  nothing of it is freed again. So a retried release, or one applied late,
+  nothing of it is freed again; a final release also gives back the booking's
+  general-admission places (`g`, includes/gaAreas). So a retried release, or one applied late,
   never frees a seat that was sold again since.
 
   Input:
@@ -35,6 +36,7 @@
 --- @include "includes/seats"
 --- @include "includes/parseSeats"
 --- @include "includes/appendChange"
+--- @include "includes/gaAreas"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], bookings = KEYS[4]}
 local now = getNow(ARGV[1])
@@ -86,11 +88,13 @@ for _, seat in ipairs(type(record.s) == 'table' and record.s or {}) do
 end
 if final == '1' then
   record.x = 1
+  -- the booking's general-admission places go back with it (a partial cancel is of seats only)
+  gaUnbook(keys.meta, record)
 else
   record.s = kept
 end
 redis.call('HSET', keys.bookings, key, cjson.encode(record))
-if #changes == 0 then
+if #changes == 0 and not gaAnyTouched() then
   return {'OK', meta.seq, 0}
 end
 local seq = appendChange(keys.meta, keys.log, meta, op, changes, now)

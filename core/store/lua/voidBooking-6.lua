@@ -44,6 +44,7 @@
 --- @include "includes/readMeta"
 --- @include "includes/seats"
 --- @include "includes/appendChange"
+--- @include "includes/gaAreas"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], bookings = KEYS[4],
   outbox = KEYS[5], deadLetters = KEYS[6]}
@@ -109,12 +110,16 @@ redis.call('XACK', keys.outbox, group, entryId)
 redis.call('XDEL', keys.outbox, entryId)
 if record then
   record.r = answer
+  -- the refused booking's general-admission places are no longer booked
+  if meta and tonumber(f.epoch) == meta.epoch then
+    gaUnbook(keys.meta, record)
+  end
   redis.call('HSET', keys.bookings, f.key, cjson.encode(record))
 end
 for i = 1, #changes, 2 do
   setSeatState(keys.status, changes[i], FREE)
 end
-if #changes > 0 then
+if #changes > 0 or gaAnyTouched() then
   seq = appendChange(keys.meta, keys.log, meta, 'void', changes, now)
 end
 return {'OK', 1, record and 1 or 0, #changes / 2, seq}

@@ -10,11 +10,22 @@
   they care about and read only the logs and outboxes that changed
   (docs/store.md, Change signals). A signal nobody listens to costs Redis one
   dictionary lookup.
+
+  An operation that moved general-admission counters (includes/gaAreas) adds
+  the field ga: the final [area, free, held, booked, ...] of every area it
+  touched. Readers that do not know the field ignore it.
 ]]
+--- @include "includes/gaAreas"
+
 local function appendChange(metaKey, logKey, meta, op, changes, now)
   local seq = redis.call('HINCRBY', metaKey, 'seq', 1)
-  redis.call('XADD', logKey, 'MAXLEN', '~', meta.logMaxLen, seq .. '-0',
-    'op', op, 'ch', cmsgpack.pack(changes), 'at', now, 'ep', meta.epoch)
+  if gaAnyTouched() then
+    redis.call('XADD', logKey, 'MAXLEN', '~', meta.logMaxLen, seq .. '-0',
+      'op', op, 'ch', cmsgpack.pack(changes), 'at', now, 'ep', meta.epoch, 'ga', cmsgpack.pack(gaFinalCounters(metaKey)))
+  else
+    redis.call('XADD', logKey, 'MAXLEN', '~', meta.logMaxLen, seq .. '-0',
+      'op', op, 'ch', cmsgpack.pack(changes), 'at', now, 'ep', meta.epoch)
+  end
   redis.call('SPUBLISH', logKey, meta.epoch .. ':' .. seq)
   return seq
 end

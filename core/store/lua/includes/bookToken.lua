@@ -1,6 +1,7 @@
 --[[
   The step book-9 and checkout-9 share: answer a key seen before, check the
-  token, then turn every seat of the token BOOKED and use the token up.
+  token, then turn every seat (and general-admission place) of the token BOOKED
+  and use the token up.
   keys: meta, status, seatHolds, tokens, expiry, holders, bookings.
 
   replayBooking(keys, key, token, holder) -> nil for a new key, else the
@@ -15,6 +16,7 @@
 ]]
 --- @include "includes/seats"
 --- @include "includes/tokens"
+--- @include "includes/gaAreas"
 
 local function replayBooking(keys, key, token, holder)
   local earlier = redis.call('HGET', keys.bookings, key)
@@ -41,7 +43,7 @@ local function bookToken(keys, token, holder, now)
   if tok.h ~= holder then
     return nil, {'NOT_HOLDER'}
   end
-  if #tok.s == 0 then
+  if #tok.s == 0 and gaTokenTotal(tok) == 0 then
     return nil, {'BAD_REQUEST'}
   end
   for _, seat in ipairs(tok.s) do
@@ -58,6 +60,8 @@ local function bookToken(keys, token, holder, now)
     changes[#changes + 1] = BOOKED
   end
   deleteToken(keys.tokens, keys.expiry, token)
-  addHolderSeats(keys.holders, holder, -#tok.s)
+  addHolderSeats(keys.holders, holder, -(#tok.s + gaTokenTotal(tok)))
+  -- the token's general-admission places turn booked; tok.g stays as it was, for the booking record
+  gaBookToken(keys.meta, tok)
   return tok, changes
 end

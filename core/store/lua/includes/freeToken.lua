@@ -4,10 +4,12 @@
   as a `hold.expired` record (kind, token, holder, seats, expiredAt, epoch),
   in the same script as the change, so the booking flusher commits it to the
   event log in Postgres (docs/bookings.md). keys: meta, status, seatHolds,
-  tokens, expiry, holders, outbox.
+  tokens, expiry, holders, outbox. Its general-admission places go back to
+  their areas (includes/gaAreas).
 ]]
 --- @include "includes/seats"
 --- @include "includes/tokens"
+--- @include "includes/gaAreas"
 
 local function freeToken(keys, token, t, changes)
   local freed = {}
@@ -20,7 +22,8 @@ local function freeToken(keys, token, t, changes)
       freed[#freed + 1] = seat
     end
   end
-  addHolderSeats(keys.holders, t.h, -#t.s)
+  addHolderSeats(keys.holders, t.h, -(#t.s + gaTokenTotal(t)))
+  gaFreeToken(keys.meta, t)
   deleteToken(keys.tokens, keys.expiry, token)
   if #freed > 0 then
     redis.call('XADD', keys.outbox, '*', 'kind', 'hold.expired', 'token', token, 'holder', t.h,

@@ -3,7 +3,10 @@
   scripts. See hold-12.lua for the contract. keys: meta, status, seatHolds,
   tokens, expiry, holders, log, outbox. args: now, holder, token, create
   ('1'/'0'), seats. selection: {geometry = key, accessible = boolean} for the
-  selection rules (includes/selectionRefusal), nil for none.
+  selection rules (includes/selectionRefusal), nil for none. gaCsv:
+  general-admission quantities "area:qty,..." held with the seats, all or
+  nothing (includes/gaAreas); nil or '' for none, and then seats must not be
+  empty.
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -12,17 +15,30 @@
 --- @include "includes/freeToken"
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
+--- @include "includes/gaAreas"
 
 -- How many overdue tokens one hold may expire on its way.
 local LAZY_EXPIRY_LIMIT = 100
 
-local function holdSeats(keys, args, selection)
+local function holdSeats(keys, args, selection, gaCsv)
   local now = getNow(args[1])
   local holder, token, create = args[2], args[3], args[4] == '1'
+  local withGa = gaCsv ~= nil and gaCsv ~= ''
 
-  local meta, seats = loadEventSeats(keys.meta, args[5], false)
+  local meta, seats = loadEventSeats(keys.meta, args[5], withGa)
   if not meta then
     return seats
+  end
+  local gaWants, gaQty = {}, 0
+  if withGa then
+    local refusal
+    gaWants, refusal = parseGa(keys.meta, gaCsv)
+    if not gaWants then
+      return refusal
+    end
+    for _, w in ipairs(gaWants) do
+      gaQty = gaQty + w[2]
+    end
   end
 
   local tok
@@ -75,17 +91,43 @@ local function holdSeats(keys, args, selection)
     return {'UNAVAILABLE', taken}
   end
 
-  if #tok.s + #fresh > meta.maxSeatsPerToken then
+  -- Areas: places of overdue tokens count as free (on success they are expired below).
+  if withGa then
+    local overdueGa = {}
+    for t in pairs(overdue) do
+      local o = overdueToken(t)
+      if o then
+        for key, q in pairs(o.g or {}) do
+          overdueGa[key] = (overdueGa[key] or 0) + q
+        end
+      end
+    end
+    local full, left = {}, {}
+    for _, w in ipairs(gaWants) do
+      local c, h, b, k = gaCounters(keys.meta, w[1])
+      local free = c - (h - (overdueGa[tostring(w[1])] or 0)) - b - k
+      if w[2] > free then
+        full[#full + 1] = w[1]
+        left[#left + 1] = math.max(free, 0)
+      end
+    end
+    if #full > 0 then
+      return {'UNAVAILABLE', {}, 'ga', full, left}
+    end
+  end
+
+  -- general-admission places count towards the limits like seats
+  if #tok.s + gaTokenTotal(tok) + #fresh + gaQty > meta.maxSeatsPerToken then
     return {'HOLD_LIMIT'}
   end
   local holderSeats = tonumber(redis.call('HGET', keys.holders, holder) or '0')
   for t in pairs(overdue) do
     local o = overdueToken(t)
     if o and o.h == holder then
-      holderSeats = holderSeats - #o.s
+      holderSeats = holderSeats - #o.s - gaTokenTotal(o)
     end
   end
-  if holderSeats + #fresh > meta.maxSeatsPerHolder then
+  if holderSeats + #fresh + gaQty > meta.maxSeatsPerHolder then
     return {'HOLD_LIMIT'}
   end
   local final = {}
@@ -115,12 +157,16 @@ local function holdSeats(keys, args, selection)
     changes[#changes + 1] = seat
     changes[#changes + 1] = HELD
   end
+  for _, w in ipairs(gaWants) do
+    gaMove(keys.meta, w[1], 'h', w[2])
+    gaTokenAdd(tok, w[1], w[2])
+  end
   tok.e = slidingExpiry(tok, now, meta)
   saveToken(keys.tokens, keys.expiry, token, tok)
-  addHolderSeats(keys.holders, holder, #fresh)
+  addHolderSeats(keys.holders, holder, #fresh + gaQty)
 
   local seq = meta.seq
-  if #changes > 0 then
+  if #changes > 0 or gaAnyTouched() then
     seq = appendChange(keys.meta, keys.log, meta, 'hold', changes, now)
   end
   return {'OK', token, tok.e, seq}
