@@ -109,6 +109,8 @@ describe('npm run client', { timeout: 90_000 }, () => {
 
   it('sub prints the snapshot and then the diffs as JSON lines', async () => {
     const watcher = client(['sub', 'cli', '--count', '3']);
+    // listened to from the start: the watcher may print its last line and exit while the hold below runs
+    const closed = new Promise((resolve) => watcher.on('close', resolve));
     const out = lines(watcher);
     const reply = await out.until((l) => l.t === 'ok');
     expect(reply).toMatchObject({ t: 'ok', rid: 1 });
@@ -118,8 +120,7 @@ describe('npm run client', { timeout: 90_000 }, () => {
     const diff = await out.until((l) => l.t === 'diff');
     expect(diff).toMatchObject({ ev: 'cli', ch: [50, 1] });
     // --count 3: the reply, the snapshot and one diff, then it exits
-    const code = await new Promise((resolve) => watcher.on('close', resolve));
-    expect(code).toBe(0);
+    expect(await closed).toBe(0);
     await run(['--token', alice, 'release', 'cli', held.lines[0]!.tok as string]);
   });
 

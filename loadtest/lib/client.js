@@ -7,7 +7,7 @@
  * seat held behind it).
  */
 import { SeatView, decode, encode } from '../k6/vendor/protocol.js';
-import { CONFLICT_CODES } from './metrics.js';
+import { CONFLICT_CODES, SOLD_OUT_CODES } from './metrics.js';
 
 /** Arrival times of the last frames per event, to time an operation whose diff came before its reply. */
 const ARRIVALS_KEPT = 64;
@@ -249,7 +249,8 @@ export class LoadClient {
         const conflict = reply.t === 'err' && CONFLICT_CODES.indexOf(reply.code) >= 0;
         if (op === 'hold' || op === 'book') this.platform.rate('op_conflicts', conflict, { op });
         // CLOSED: the operation was cut short by our own reconnect, not by the server
-        if (reply.code !== 'CLOSED') this.platform.rate('errors', reply.t === 'err' && !conflict, { what: op });
+        const soldOut = reply.t === 'err' && SOLD_OUT_CODES.indexOf(reply.code) >= 0;
+        if (reply.code !== 'CLOSED') this.platform.rate('errors', reply.t === 'err' && !conflict && !soldOut, { what: op });
         if (reply.t === 'ok' && typeof reply.seq === 'number' && !reply.replayed && op !== 'extend') this.awaitChange(body.ev, reply.seq, sentAt);
         this.trackHold(body, reply);
         done(reply);

@@ -11,7 +11,7 @@ export const METRICS = {
   ws_connect_time: 'trend',
   /** connection dropped → resubscribed with epoch+seq, ms */
   resume_time: 'trend',
-  /** share of operations refused because of other clients' seats (CONFLICT_CODES below) */
+  /** share of operations refused because of other clients' seats (CONFLICT_CODES below; NO_BLOCK is neither this nor an error) */
   op_conflicts: 'rate',
   /** share of connections and operations that failed unexpectedly */
   errors: 'rate',
@@ -44,8 +44,11 @@ export const METRICS = {
   resumed_current: 'counter',
 };
 
-/** Refusals that come from other clients' seats, not from a failure: taken first (UNAVAILABLE, CONFLICT), nothing left that fits (NO_BLOCK), or a single seat it would strand beside theirs (ORPHAN_SEAT). */
-export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'NO_BLOCK', 'ORPHAN_SEAT'];
+/** Refusals that come from other clients' seats, not from a failure: taken first (UNAVAILABLE, CONFLICT), or a single seat the pick would strand beside theirs (ORPHAN_SEAT; a buyer picks again). */
+export const CONFLICT_CODES = ['UNAVAILABLE', 'CONFLICT', 'ORPHAN_SEAT'];
+
+/** Nothing that fits is left (NO_BLOCK): the end of a sale, which a scenario counts itself (kiosk: sold_out); neither a conflict nor an error. */
+export const SOLD_OUT_CODES = ['NO_BLOCK'];
 
 /** Thresholds every scenario shares (k6 syntax; the Node runner evaluates the same strings). */
 export const COMMON_THRESHOLDS = {

@@ -51,7 +51,6 @@
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
---- @include "includes/getNow"
 --- @include "includes/gate"
 
 -- the on-sale gate first (docs/onsale.md): a refusal there changes nothing
