@@ -101,6 +101,26 @@ export function fanoutLimits(big: FanoutRun, few: FanoutRun): string {
   );
 }
 
+/**
+ * Watchers per core: how much of the 100 ms the fixed path takes (the
+ * one-watcher run), and what the gateway got from the shared machine at the
+ * first size that missed.
+ */
+export function watchersLimits(alone: FanoutRun, best: FanoutRun | null, miss: FanoutRun | null, limit: number): string {
+  const waited = (r: FanoutRun) => (100 * r.window.usage.waitedS) / r.window.seconds;
+  const at = (r: FanoutRun) =>
+    `${n(r.watchers)} watchers: p99 ${n(r.delays['p(99)'])} ms, the gateway on ${n(cores(r), 2)} cores, its event loop runnable but waiting for a core ` +
+    `${n(waited(r))}% of the time`;
+  return bullet(
+    `**Watchers per core.** With one watcher the hold-to-diff p99 is already ${n(alone.delays['p(99)'])} ms (p50 ${n(alone.delays.med)} ms), the gateway on ` +
+      `${n(cores(alone), 2)} cores for the 2,000 changes a second alone: a change waits up to one 50 ms tick for its diff, after the hold's reply and the ` +
+      `change feed's read, so the writes to the watchers have what is left of the 100 ms. ${best ? `Within it: ${at(best)}.` : ''} ` +
+      `${miss ? `First past it: ${at(miss)}.` : ''} The two cores are shared by the gateway, Redis, the driver and the watcher processes, which decode every ` +
+      `diff; the loopback limit (≈ ${n(limit)}) assumes a whole core for the gateway's writes. Watchers on other machines, a shorter tick for small ` +
+      `rooms, and a cheaper hold path (the operations' own CPU is most of the one-watcher figure) are what would raise it.`,
+  );
+}
+
 /** Memory per connection, from the readings at the start and at two sizes. */
 export function memoryLimits(before: MemoryReading, small: MemoryReading, big: MemoryReading): string {
   const each = perConnection(small, big, liveRss);

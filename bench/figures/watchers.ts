@@ -10,6 +10,7 @@
  * BENCH_WATCHERS_MAX caps the search (default: what one process may hold).
  */
 import { cpuSeconds } from '../load/process-stats.js';
+import { watchersLimits } from '../performance-notes.js';
 import { runFanout, type FanoutRun } from './fanout-run.js';
 import { fmt, perProcessConnections, type BenchContext, type Figure, type Row } from './context.js';
 
@@ -71,11 +72,13 @@ function costPerWrite(run: FanoutRun, alone: FanoutRun): number {
 function row(name: string, s: Search, limit: number, goal: string, met: boolean | null, limitOf = 'per core'): Row {
   const b = s.best;
   const fewest = Math.min(...s.runs.map((r) => r.watchers));
-  const tried = s.runs.map((r) => `${fmt(r.watchers)}: p99 ${fmt(r.delays['p(99)'])} ms`).join(', ');
+  // what the run got from the shared machine: the gateway's cores, and how long its event loop was runnable but waited for a core
+  const used = (r: FanoutRun) => `${fmt(cpuSeconds(r.window.usage) / r.window.seconds, 2)} cores, waited ${fmt((100 * r.window.usage.waitedS) / r.window.seconds)}%`;
+  const tried = s.runs.map((r) => `${fmt(r.watchers)}: p99 ${fmt(r.delays['p(99)'])} ms, ${used(r)}`).join('; ');
   return {
     figure: name,
     value: b ? fmt(b.watchers) : `< ${fmt(fewest)}`,
-    detail: `largest with hold-to-diff p99 < ${P99_MS} ms at 2,000 changes/s (runs of ${SECONDS} s: ${tried}); loopback limit ≈ ${fmt(limit)} watchers ${limitOf}`,
+    detail: `largest with hold-to-diff p99 < ${P99_MS} ms at 2,000 changes/s (runs of ${SECONDS} s, gateway CPU and CPU wait during each: ${tried}); loopback limit ≈ ${fmt(limit)} watchers ${limitOf}`,
     goal,
     met,
   };
@@ -98,6 +101,6 @@ export const watchersPerCore: Figure = async (ctx) => {
       },
       row('watchers two gateway processes (WORKERS=2) serve within 100 ms p99, 2,000 changes/s', pair, 2 * limit, '', null, 'for the pair'),
     ],
-    limits: [],
+    limits: [watchersLimits(alone, one.best, one.firstMiss, limit)],
   };
 };
