@@ -34,35 +34,8 @@
     {'BAD_REQUEST'}   the token holds no seats
     {'INTERNAL'}      a token seat is not held by it (never expected)
 ]]
---- @include "includes/getNow"
---- @include "includes/readMeta"
 --- @include "includes/bookToken"
---- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
-local now = getNow(ARGV[1])
-local holder, token, key, bookingId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-
-local meta = readMeta(keys.meta)
-if not meta then
-  return {'NO_EVENT'}
-end
-
-local replay = replayBooking(keys, key, token, holder)
-if replay then
-  return replay
-end
-
-local tok, changes = bookToken(keys, token, holder, now)
-if not tok then
-  return changes
-end
-
-local seq = appendChange(keys.meta, keys.log, meta, 'book', changes, now)
-local seatsJson = cjson.encode(tok.s)
-redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
-  'token', token, 'seats', seatsJson, 'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now)
-redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
-  s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now}))
-return {'OK', bookingId, seq, tok.s, 0}
+return bookHold(keys, ARGV, 'book', nil)

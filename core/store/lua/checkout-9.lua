@@ -40,40 +40,11 @@
     {'BAD_REQUEST'}   the token holds no seats, or a bad payment window
     {'INTERNAL'}      a token seat is not held by it (never expected)
 ]]
---- @include "includes/getNow"
---- @include "includes/readMeta"
 --- @include "includes/bookToken"
---- @include "includes/appendChange"
 
 local keys = {meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8], bookings = KEYS[9]}
-local now = getNow(ARGV[1])
-local holder, token, key, bookingId = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-
-local meta = readMeta(keys.meta)
-if not meta then
-  return {'NO_EVENT'}
-end
-local window = tonumber(redis.call('HGET', keys.meta, 'paymentWindowMs') or ARGV[6])
-if not window or window <= 0 then
-  return {'BAD_REQUEST'}
-end
-
-local replay = replayBooking(keys, key, token, holder)
-if replay then
-  return replay
-end
-
-local tok, changes = bookToken(keys, token, holder, now)
-if not tok then
-  return changes
-end
-
-local payBy = now + window
-local seq = appendChange(keys.meta, keys.log, meta, 'checkout', changes, now)
-redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
-  'token', token, 'seats', cjson.encode(tok.s), 'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now,
-  'state', 'pending_payment', 'payBy', payBy)
-redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = token, h = holder,
-  s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now, p = payBy}))
-return {'OK', bookingId, seq, tok.s, 0, payBy}
+-- the event's own window, else the gateway's default
+return bookHold(keys, ARGV, 'checkout', function(metaKey)
+  return tonumber(redis.call('HGET', metaKey, 'paymentWindowMs') or ARGV[6])
+end)

@@ -13,10 +13,18 @@
     the refusal: {'EXPIRED'}, {'NOT_HOLDER'}, {'BAD_REQUEST'} (no seats) or
     {'INTERNAL'} (a token seat not held by it: never expected). Checks come
     before the first write, so a refusal changes nothing.
+  bookHold(keys, args, op, paymentWindow) -> the whole of book-9 / checkout-9
+    (keys also: log, outbox; args: their ARGV): the booking record goes to the
+    outbox and the key's record, with state `pending_payment` and payBy when
+    paymentWindow (a function of the meta key returning the window in ms, or
+    nil for a bad one) is given. Its reply is the script's.
 ]]
+--- @include "includes/getNow"
+--- @include "includes/readMeta"
 --- @include "includes/seats"
 --- @include "includes/tokens"
 --- @include "includes/gaAreas"
+--- @include "includes/appendChange"
 
 local function replayBooking(keys, key, token, holder)
   local earlier = redis.call('HGET', keys.bookings, key)
@@ -64,4 +72,45 @@ local function bookToken(keys, token, holder, now)
   -- the token's general-admission places turn booked; tok.g stays as it was, for the booking record
   gaBookToken(keys.meta, tok)
   return tok, changes
+end
+
+local function bookHold(keys, args, op, paymentWindow)
+  local now = getNow(args[1])
+  local holder, token, key, bookingId = args[2], args[3], args[4], args[5]
+  local meta = readMeta(keys.meta)
+  if not meta then
+    return {'NO_EVENT'}
+  end
+  local payBy
+  if paymentWindow then
+    local window = paymentWindow(keys.meta)
+    if not window or window <= 0 then
+      return {'BAD_REQUEST'}
+    end
+    payBy = now + window
+  end
+
+  local replay = replayBooking(keys, key, token, holder)
+  if replay then
+    return replay
+  end
+  local tok, changes = bookToken(keys, token, holder, now)
+  if not tok then
+    return changes
+  end
+
+  local seq = appendChange(keys.meta, keys.log, meta, op, changes, now)
+  local entry = {'id', bookingId, 'key', key, 'holder', holder, 'token', token, 'seats', cjson.encode(tok.s),
+    'ga', gaBookedJson(tok), 'seq', seq, 'epoch', meta.epoch, 'at', now}
+  local record = {id = bookingId, tok = token, h = holder, s = tok.s, g = gaPlacesOf(tok), seq = seq, at = now}
+  if payBy then
+    entry[#entry + 1] = 'state'
+    entry[#entry + 1] = 'pending_payment'
+    entry[#entry + 1] = 'payBy'
+    entry[#entry + 1] = payBy
+    record.p = payBy
+  end
+  redis.call('XADD', keys.outbox, '*', unpack(entry))
+  redis.call('HSET', keys.bookings, key, cjson.encode(record))
+  return {'OK', bookingId, seq, tok.s, 0, payBy}
 end
