@@ -30,6 +30,10 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
   100 ms and every watcher ends equal to Redis, then bisected twice; the loopback limit is one core over 20 diffs a
   second times the gateway CPU of one socket write (the extra CPU over a one-watcher run, per diff written). The
   same search with \`WORKERS=2\` gives the pair's figure.
+- **events**: one gateway on a Redis of its own with N events of 100 seats, one watcher each (500 subscriptions a
+  connection): its CPU and Redis's (INFO cpu) at rest for 6 s once every event's start-up work is done, then 10 s of
+  100 holds/s on random events, each released 100 ms later, timed from the hold call to the watcher's diff; at 1, 1,000
+  and 10,000 events. \`npm run bench:events -- --gateway-dir <checkout>\` runs the same against another checkout.
 - **Socket.IO baseline** (\`loadtest/baseline/socketio-server.ts\`): the same event, watchers and driver against a
   Socket.IO server with the Redis adapter, one room per event, a JSON seat array on join and one JSON message per
   change, emitted through the adapter. It sends 2,000 messages a second to every watcher, so both servers are

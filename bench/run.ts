@@ -2,12 +2,13 @@
  * `npm run bench [-- figure ...]`: the gateway's speed beside its limits and
  * its peers, each figure a ratio or a count measured in one run, printed as a
  * table and published in docs/performance.md. Figures: holds, fanout,
- * watchers, connections, storm, snapshot, selection (all by default).
+ * watchers, connections, storm, snapshot, selection, events (all by default).
  */
 import { createTestDatabase } from '../scripts/services/index.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connections } from './figures/connections.js';
+import { events } from './figures/events.js';
 import { newContext, privateRedis, type Figure, type Row } from './figures/context.js';
 import { fanout } from './figures/fanout.js';
 import { holds } from './figures/holds.js';
@@ -23,7 +24,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DOC = path.join(REPO_ROOT, 'docs/performance.md');
 const RESULTS = path.join(REPO_ROOT, 'docs/bench/performance.json');
 
-const FIGURES: Record<string, Figure> = { holds, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot, selection };
+const FIGURES: Record<string, Figure> = { holds, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot, selection, events };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((f) => !(f in FIGURES));
