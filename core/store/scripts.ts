@@ -61,7 +61,7 @@ export const SCRIPTS = {
   unblock: script('unblock', ['meta', 'status', 'log'], ['now', 'seats']),
   blockBulk: script('blockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
   unblockBulk: script('unblockBulk', ['meta', 'status', 'log'], ['now', 'seats']),
-  bookFree: script('bookFree', ['meta', 'status', 'log', 'outbox', 'bookings'], ['now', 'holder', 'key', 'bookingId', 'seats']),
+  bookFree: script('bookFree', ['meta', 'status', 'log', 'outbox', 'bookings'], ['now', 'holder', 'key', 'bookingId', 'seats', 'ga']),
   snapshot: script('snapshot', ['meta', 'status'], []),
   sweepTouch: script('sweepTouch', ['sweepIndex'], ['eventId', 'dueAt']),
   sweepClaim: script('sweepClaim', ['sweepIndex'], ['now', 'leaseEnd', 'limit']),
