@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventFromLayout } from '../core/events.js';
 import { SeatState } from '../core/store/index.js';
 import { queryGatewayDb, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
-import { TestClient } from './support/ws-client.js';
+import { TestClient, type RequestBody } from './support/ws-client.js';
 
 const CLERK_SCOPES = 'seats:read seats:box-office';
 
@@ -85,7 +85,7 @@ describe('box office: book with ga', () => {
     const holder = await client('fan-ga2');
     await holder.ok({ t: 'hold', ev: 'bo-ga2', seats: [], ga: [[0, 3]] });
 
-    const only = await clerk.ok({ t: 'book', ev: 'bo-ga2', ga: [[0, 5]], key: 'till-ga-2' });
+    const only = await clerk.ok({ t: 'book', ev: 'bo-ga2', ga: [[0, 5]], key: 'till-ga-2' } as RequestBody);
     expect(only).toMatchObject({ seats: [], ga: [[0, 5]], state: 'confirmed' });
     expect(await queryGatewayDb(gw.prefix, 'SELECT seats FROM bookings WHERE id = $1', [only.id])).toEqual([{ seats: [] }]);
 
@@ -102,11 +102,11 @@ describe('box office: book with ga', () => {
     expect(await clerk.ok({ t: 'book', ev: 'bo-ga2', seats: [7], ga: [[0, 2]], key: 'till-ga-3' })).toMatchObject({ seats: [7], ga: [[0, 2]] });
 
     // bad input: a documented code, nothing changes
-    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[5, 1]], key: 'till-ga-4' })).toMatchObject({ t: 'err', code: 'BAD_REQUEST', reason: 'ga' });
-    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[0, 0]], key: 'till-ga-4' })).toMatchObject({ t: 'err', code: 'BAD_REQUEST' });
-    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[0, 1], [0, 1]], key: 'till-ga-4' })).toMatchObject({ t: 'err', code: 'BAD_REQUEST' });
+    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[5, 1]], key: 'till-ga-4' } as RequestBody)).toMatchObject({ t: 'err', code: 'BAD_REQUEST', reason: 'ga' });
+    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[0, 0]], key: 'till-ga-4' } as RequestBody)).toMatchObject({ t: 'err', code: 'BAD_REQUEST' });
+    expect(await clerk.request({ t: 'book', ev: 'bo-ga2', ga: [[0, 1], [0, 1]], key: 'till-ga-4' } as RequestBody)).toMatchObject({ t: 'err', code: 'BAD_REQUEST' });
     // a fan without the box-office scope may not
-    expect(await holder.request({ t: 'book', ev: 'bo-ga2', ga: [[1, 1]], key: 'fan-key' })).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
+    expect(await holder.request({ t: 'book', ev: 'bo-ga2', ga: [[1, 1]], key: 'fan-key' } as RequestBody)).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
     expect(await gw.store.areaCounters('bo-ga2')).toEqual([{ capacity: 10, held: 3, booked: 7, blocked: 0 }, { capacity: 5, held: 0, booked: 0, blocked: 0 }]);
   });
 
@@ -114,7 +114,7 @@ describe('box office: book with ga', () => {
     expect((await createEventFromLayout(gw.store, 'bo-ga3', layout('bo-ga3', 4))).ok).toBe(true);
     const clerk = await client('clerk-ga3', CLERK_SCOPES);
     // the event's first booking copies the layout (capacity 4) into Postgres
-    await clerk.ok({ t: 'book', ev: 'bo-ga3', ga: [[0, 1]], key: 'till-ga3-1' });
+    await clerk.ok({ t: 'book', ev: 'bo-ga3', ga: [[0, 1]], key: 'till-ga3-1' } as RequestBody);
     // Redis believes in a bigger area than Postgres does
     await gw.store.redis.hset(gw.store.keys('bo-ga3').meta, 'ga:0:c', '50');
     const refused = await clerk.request({ t: 'book', ev: 'bo-ga3', seats: [1], ga: [[0, 10]], key: 'till-ga3-2' });
@@ -135,7 +135,7 @@ describe('box office: book with ga', () => {
     const qty = (i: number) => (i % 4) + 1;
     const booked = await Promise.all(Array.from({ length: 36 }, async (_, i) => {
       const clerk = clerks[i % clerks.length]!;
-      const r = await clerk.request({ t: 'book', ev: 'bo-race', ga: [[0, qty(i)]], key: `race-${i}` });
+      const r = await clerk.request({ t: 'book', ev: 'bo-race', ga: [[0, qty(i)]], key: `race-${i}` } as RequestBody);
       if (r.t === 'ok') return qty(i);
       expect(r).toMatchObject({ t: 'err', code: 'UNAVAILABLE', reason: 'ga', areas: [0] });
       return 0;
@@ -145,7 +145,7 @@ describe('box office: book with ga', () => {
       return r.t === 'ok' ? 3 : 0;
     }));
     const bookedTotal = booked.reduce((a, b) => a + b, 0);
-    const heldTotal = held.reduce((a, b) => a + b, 0);
+    const heldTotal = held.reduce<number>((a, b) => a + b, 0);
     // 36 asks of 1-4 (90 places) for 40: the area fills up and refusals follow
     expect(booked.filter((q) => q === 0).length).toBeGreaterThan(0);
     expect(bookedTotal).toBeLessThanOrEqual(CAPACITY);
