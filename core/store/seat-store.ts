@@ -161,6 +161,7 @@ export class SeatStore {
       geometry: input.geometry ? input.geometry.bytes : '',
       areas: (input.areaCapacities ?? []).join(','),
       areasBooked: (input.areasBooked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
+      areasBlocked: (input.areasBlocked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
     }, async (rest) => {
       // announced on the registry's channel: booking flushers start reading the new outbox at once
       await this.redis.publish(this.global.events, eventId);
@@ -398,14 +399,18 @@ export class SeatStore {
     }, (rest) => ({ ok: true, seq: Number(rest[0]), freed: Number(rest[1]) }));
   }
 
-  /** Admin: takes free seats off sale. */
-  block(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    return this.setStates('block', eventId, seats);
+  /**
+   * Admin: takes free seats off sale, and places of general-admission areas
+   * (`ga`; the seats may then be empty), all or nothing, one change-log entry.
+   * An area without room for the places is UNAVAILABLE reason `ga`.
+   */
+  block(eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('block', eventId, seats, ga);
   }
 
-  /** Admin: puts blocked seats back on sale. */
-  unblock(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    return this.setStates('unblock', eventId, seats);
+  /** Admin: puts blocked seats back on sale, and blocked places (`ga`; more than an area has blocked is CONFLICT reason `ga`). */
+  unblock(eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('unblock', eventId, seats, ga);
   }
 
   /**
@@ -460,10 +465,11 @@ export class SeatStore {
     }));
   }
 
-  private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    const bad = checkSeats(seats, false);
+  private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    const withGa = ga !== undefined && ga.length > 0;
+    const bad = checkSeats(seats, withGa) ?? (ga !== undefined ? checkGa(ga) : undefined);
     if (bad) return bad;
-    return this.call(this.scripts, SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') }, (rest) => ({
+    return this.call(this.scripts, SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(','), ga: gaArg(ga) }, (rest) => ({
       ok: true,
       seq: Number(rest[0]),
     }));
