@@ -2,11 +2,12 @@
  * Taking seats off sale and back (admin scope), recorded in Postgres for
  * rebuilds (core/bookings/blocks.ts):
  *
- *   POST /events/:id/block    {"seats"?, "sections"?, "categories"?}   free seats -> blocked
- *   POST /events/:id/unblock  {"seats"?, "sections"?, "categories"?}   blocked seats -> free
+ *   POST /events/:id/block    {"seats"?, "areas"?, "sections"?, "categories"?}   free seats -> blocked
+ *   POST /events/:id/unblock  {"seats"?, "areas"?, "sections"?, "categories"?}   blocked seats -> free
  *
  * A body of `seats` alone is all or nothing, answered `{seq}` (as it always
- * was). A body naming `sections` or `categories` is a bulk call: the ids are
+ * was); `areas` ([[area, qty], …]: places of general-admission areas) goes
+ * with it or alone, in the same all-or-nothing call and change-log entry. A body naming `sections` or `categories` is a bulk call: the ids are
  * expanded to seat indexes with the event's layout (unknown ids are
  * BAD_REQUEST, naming them), together with any `seats`; the seats in the
  * right state move, held and booked seats are left and reported, one
@@ -17,6 +18,7 @@ import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 import { setSeatsBlocked, setSeatsBlockedBulk, type BlockOperation } from '../core/bookings/blocks.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
+import { MAX_GA_QUANTITY } from '../core/protocol/index.js';
 import { EVENT_ID } from '../core/ids.js';
 import { LayoutError, MAX_ID_LENGTH, seatsOfGroups } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
@@ -40,6 +42,8 @@ export interface BlockRouteDeps {
 
 /** a block or unblock body: up to the store's 1,000 seats, or ids of sections and categories */
 const BLOCK_BODY_MAX_BYTES = 64 * 1024;
+/** [area, qty] pairs in one body: a layout has at most 1,000 areas */
+const MAX_AREA_PAIRS = 1000;
 /** ids in one list: more than a layout has categories (1,000) is a mistake */
 const MAX_IDS = 1000;
 const NO_STORE = { 'Cache-Control': 'no-store' };
@@ -68,17 +72,20 @@ export function registerBlockRoutes(app: TemplatedApp, deps: BlockRouteDeps): vo
         const principal = await authorize(req, ctx, deps.authenticator, 'admin', body.refuse);
         if (!principal || ctx.aborted) return;
         if (!EVENT_ID.test(eventId)) return body.refuse('BAD_REQUEST', 'bad event id');
-        const input = await readJsonBody(res, body, ctx, 'the body must be JSON {"seats"?: [seat indexes], "sections"?: [ids], "categories"?: [ids]}');
+        const input = await readJsonBody(res, body, ctx, 'the body must be JSON {"seats"?: [seat indexes], "areas"?: [[area, qty]], "sections"?: [ids], "categories"?: [ids]}');
         if (input === undefined || ctx.aborted) return;
         const parsed = blockBody(input);
         if (typeof parsed === 'string') return sendError(res, 'BAD_REQUEST', parsed);
 
         if (!parsed.sections && !parsed.categories) {
-          const seats = parsed.seats!;
-          const result = await setSeatsBlocked(pool, store, operation, eventId, seats);
+          const seats = parsed.seats ?? [];
+          const result = await setSeatsBlocked(pool, store, operation, eventId, seats, parsed.areas);
           if (ctx.aborted) return;
-          if (!result.ok) return sendError(res, result.code, blockRefusal(operation, result.code, result.seats), result.seats ? { seats: result.seats } : {});
-          logger.info({ eventId, operation, seats: seats.length, by: principal.sub }, `seats ${operation}ed`);
+          if (!result.ok) {
+            if (result.reason === 'ga') return sendError(res, result.code, placesRefusal(operation, result.code, result.areas, result.left), { reason: 'ga', ...(result.areas && { areas: result.areas }), ...(result.left && { left: result.left }) });
+            return sendError(res, result.code, blockRefusal(operation, result.code, result.seats), result.seats ? { seats: result.seats } : {});
+          }
+          logger.info({ eventId, operation, seats: seats.length, places: (parsed.areas ?? []).reduce((n, [, q]) => n + q, 0), by: principal.sub }, `seats ${operation}ed`);
           return sendJson(res, 200, { seq: result.seq }, NO_STORE);
         }
 
@@ -118,15 +125,31 @@ export function registerBlockRoutes(app: TemplatedApp, deps: BlockRouteDeps): vo
 
 interface BlockBody {
   seats?: number[];
+  /** places of general-admission areas: [area, qty] pairs, each area once */
+  areas?: [number, number][];
   sections?: string[];
   categories?: string[];
 }
 
 /** The fields of a block or unblock body, or what is wrong with them. */
 export function blockBody(input: unknown): BlockBody | string {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return 'the body must be a JSON object {"seats"?: [seat indexes], "sections"?: [ids], "categories"?: [ids]}';
-  const { seats, sections, categories } = input as Record<string, unknown>;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return 'the body must be a JSON object {"seats"?: [seat indexes], "areas"?: [[area, qty]], "sections"?: [ids], "categories"?: [ids]}';
+  const { seats, sections, categories, areas } = input as Record<string, unknown>;
   const out: BlockBody = {};
+  if (areas !== undefined) {
+    const rule = `areas must be a non-empty array of at most ${MAX_AREA_PAIRS} [area, quantity] pairs: area indexes named once, quantities 1 to ${MAX_GA_QUANTITY}`;
+    if (!Array.isArray(areas) || areas.length === 0 || areas.length > MAX_AREA_PAIRS) return rule;
+    const seen = new Set<number>();
+    for (const pair of areas) {
+      if (!Array.isArray(pair) || pair.length !== 2) return rule;
+      const [area, qty] = pair as unknown[];
+      if (!Number.isSafeInteger(area) || (area as number) < 0 || seen.has(area as number)) return rule;
+      if (!Number.isSafeInteger(qty) || (qty as number) < 1 || (qty as number) > MAX_GA_QUANTITY) return rule;
+      seen.add(area as number);
+    }
+    out.areas = (areas as [number, number][]).map(([a, q]) => [a, q]);
+    if (sections !== undefined || categories !== undefined) return 'areas go with seats, not with sections or categories: block places in a call of their own';
+  }
   if (seats !== undefined) {
     // range (negative indexes too) is the store's: its BAD_SEAT lists every offending index
     if (!Array.isArray(seats) || seats.length === 0 || !seats.every((s) => Number.isSafeInteger(s))) return 'seats must be a non-empty array of integer seat indexes';
@@ -138,7 +161,7 @@ export function blockBody(input: unknown): BlockBody | string {
     if (!value.every((id) => typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH)) return `${name} must be ids of the layout (strings of 1 to ${MAX_ID_LENGTH} characters)`;
     out[name] = value as string[];
   }
-  if (!out.seats && !out.sections && !out.categories) return 'name the seats to change: seats (a non-empty array of seat indexes), sections or categories (arrays of ids of the layout)';
+  if (!out.seats && !out.areas && !out.sections && !out.categories) return 'name the seats to change: seats (a non-empty array of seat indexes), areas ([[area, qty]] places of general-admission areas), sections or categories (arrays of ids of the layout)';
   return out;
 }
 
@@ -149,6 +172,15 @@ function unknownIds(eventId: string, sections: string[], categories: string[], o
   if (sections.length > 0) parts.push(`sections: event ${eventId} has no section ${list(sections)}`);
   if (categories.length > 0) parts.push(`categories: event ${eventId} has no category ${list(categories)}`);
   return `${parts.join('; ')}; nothing was ${operation}ed`;
+}
+
+/** A refused block or unblock of places (the store's reason `ga`). */
+function placesRefusal(operation: BlockOperation, code: ErrorCode, areas: number[] | undefined, left: number[] | undefined): string {
+  const done = `nothing was ${operation}ed`;
+  const each = (areas ?? []).map((a, i) => `area ${a} has ${left?.[i] ?? 0}`);
+  if (code === 'UNAVAILABLE') return `areas: not enough places on sale (${each.join(', ')} left that are not held, booked or blocked); ${done}`;
+  if (code === 'CONFLICT') return `areas: fewer places blocked than that (${each.join(', ')} blocked); ${done}`;
+  return `areas: a quantity is out of 1 to ${MAX_GA_QUANTITY}, an area is named twice, or the event has no such area; ${done}`;
 }
 
 /** What a refused block or unblock did not do, naming the seats. */

@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { generateVenue, withDemoSelection } from '../core/layout/generate-venue.js';
+import { generateVenue, withDemoSelection, withStandingArea } from '../core/layout/generate-venue.js';
 import { DEV_JWT_SECRET } from './auth.js';
 import { loadConfig } from './config.js';
 import { startGatewayNode } from './node.js';
@@ -29,7 +29,7 @@ if (!config.auth.jwtSecret && !config.auth.jwksUrl) {
 const node = await startGatewayNode({
   config,
   logger,
-  demoLayout: () => withDemoSelection(generateVenue({ seats: config.demo.seats, seed: config.demo.seed, name: 'Demo Arena' })),
+  demoLayout: () => withStandingArea(withDemoSelection(generateVenue({ seats: config.demo.seats, seed: config.demo.seed, name: 'Demo Arena' }))),
 });
 logger.info({ port: node.port, demoEvent: config.demo.enabled ? config.demo.eventId : null, ws: `ws://${config.host}:${node.port}/ws` }, 'gateway node ready');
 serveSupervisor(node.port, () => node.metrics.registry.getMetricsAsJSON());

@@ -106,9 +106,9 @@ export async function runOperation(
     case 'book': {
       if ('seats' in request) {
         // the box office: free seats booked directly, committed like every booking
-        const r = await store.bookFree({ eventId: request.ev, holder, seats: request.seats, key: request.key });
+        const r = await store.bookFree({ eventId: request.ev, holder, seats: request.seats, key: request.key, ...(request.ga && { ga: request.ga }) });
         if (!r.ok) return refused(r);
-        const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
+        const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed, ...(r.ga.length > 0 && { ga: r.ga }) } as const;
         return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'confirmed') : booked;
       }
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });

@@ -3,13 +3,18 @@
  * event. A click in one holds the seat and the other page shows it held;
  * booking shows it booked in both; after the gateway stops and a new one
  * starts on the same port and Redis prefix, both pages are reconnected and
- * show the state that changed meanwhile. Screenshots go to test-results/.
+ * show the state that changed meanwhile. The event's standing area (general
+ * admission) is drawn with its places left; holding places in one page
+ * changes the count in the other, live, and a quantity past what is left
+ * is refused with the count. Screenshots go to test-results/.
  *
  * Needs Chromium (/usr/bin/chromium, or CHROMIUM_PATH); skipped without it.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import type { Browser, JSHandle, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventFromLayout } from '../core/events.js';
+import { generateVenue, withStandingArea } from '../core/layout/index.js';
 import { SeatStore } from '../core/store/index.js';
 import { DEV_JWT_SECRET } from '../gateway/auth.js';
 import { STATE_COLOURS, categoryColour } from '../gateway/demo/colors.js';
@@ -30,6 +35,8 @@ const ARTIFACTS = 'test-results';
 const SEAT_A = 12;
 const SEAT_B = 30;
 const SEAT_BY_OUTSIDER = 45;
+/** the standing area's capacity */
+const STANDING = 10;
 
 interface DemoPage {
   page: Page;
@@ -89,7 +96,9 @@ describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
   beforeAll(async () => {
     port = await freePort();
     gw = await startTestGateway({ ...env, PORT: String(port) }, prefix);
-    await createVenueEvent(gw.store, EVENT, 2000);
+    // the venue of createVenueEvent, with a standing area of STANDING places behind it
+    const created = await createEventFromLayout(gw.store, EVENT, withStandingArea(generateVenue({ seats: 2000, seed: 7, name: EVENT }), STANDING));
+    expect(created.ok).toBe(true);
     browser = await launchChromium();
     [alice, bob] = await Promise.all([openPage('alice'), openPage('bob')]);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -157,6 +166,52 @@ describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
     await expect.poll(() => alice.page.locator('#hold-total').textContent()).toMatch(/^Total .*\d/);
     await alice.page.locator('#release').click();
     await eventually(async () => (await mine(alice)).length === 0, 'alice to release them');
+  });
+
+  it('draws the standing area with its places left; holding places in one page changes the count in the other', async () => {
+    const areaMark = (p: DemoPage) => p.page.locator('#ga-overlay .ga-area[data-area="0"]');
+    const row = (p: DemoPage) => p.page.locator('#ga-areas tr[data-area="0"]');
+    for (const p of [alice, bob]) {
+      await p.page.locator('#fit').click();
+      await expect.poll(() => areaMark(p).textContent()).toBe(`Standing · ${STANDING} left`);
+      // drawn on the map, where the layout puts it: a visible box of its own
+      const box = (await areaMark(p).boundingBox())!;
+      expect(box.width).toBeGreaterThan(20);
+      expect(box.height).toBeGreaterThan(2);
+      await expect.poll(() => row(p).locator('.ga-left').textContent()).toBe(`${STANDING} / ${STANDING}`);
+    }
+
+    await row(alice).locator('.ga-qty').selectOption('3');
+    await row(alice).locator('.ga-hold').click();
+    await expect.poll(() => alice.page.locator('#message').textContent()).toBe('Holding 3 places in Standing.');
+    // live in the other page: the count on the map and in its panel
+    await expect.poll(() => areaMark(bob).textContent()).toBe(`Standing · ${STANDING - 3} left`);
+    await expect.poll(() => row(bob).locator('.ga-left').textContent()).toBe(`${STANDING - 3} / ${STANDING}`);
+    expect(await bob.demo.evaluate((d) => d.areaLeft(0))).toBe(STANDING - 3);
+    expect(await alice.demo.evaluate((d) => d.myPlaces())).toEqual({ 0: 3 });
+    await expect.poll(() => alice.page.locator('#hold-seats li[data-area="0"]').textContent()).toContain('Standing × 3');
+    await expect.poll(() => row(alice).locator('.ga-mine').textContent()).toBe('yours: 3');
+
+    // bob asks for more than is left: refused, with what is left, and nothing changes
+    await row(bob).locator('.ga-qty').selectOption('8');
+    await row(bob).locator('.ga-hold').click();
+    await expect.poll(() => bob.page.locator('#message').textContent()).toBe(`Only ${STANDING - 3} places left in Standing: choose ${STANDING - 3} or fewer.`);
+    expect(await bob.demo.evaluate((d) => d.myPlaces())).toEqual({});
+
+    // alice books her places: the other page sees them stay taken; the area's count is unchanged by the book
+    await alice.page.locator('#book').click();
+    await expect.poll(() => alice.page.locator('#message').textContent(), { timeout: 15_000 }).toMatch(/^Booked 3 places in Standing: booking reference SM-/);
+    expect(await alice.demo.evaluate((d) => d.myPlaces())).toEqual({});
+    await expect.poll(() => bob.demo.evaluate((d) => d.client.areas(d.eventId)?.[0])).toEqual({ area: 0, free: STANDING - 3, held: 0, booked: 3 });
+    await expect.poll(() => areaMark(bob).textContent()).toBe(`Standing · ${STANDING - 3} left`);
+
+    // bob holds the rest and releases them again: the count follows in alice's page
+    await row(bob).locator('.ga-qty').selectOption(String(STANDING - 3));
+    await row(bob).locator('.ga-hold').click();
+    await expect.poll(() => areaMark(alice).textContent()).toBe('Standing · 0 left');
+    expect(await areaMark(alice).getAttribute('class')).toContain('sold-out');
+    await bob.page.locator('#release').click();
+    await expect.poll(() => areaMark(alice).textContent()).toBe(`Standing · ${STANDING - 3} left`);
   });
 
   it('after a gateway restart both pages are reconnected and show what changed meanwhile', async () => {

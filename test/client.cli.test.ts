@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventFromLayout } from '../core/events.js';
+import { generateVenue, withStandingArea } from '../core/layout/index.js';
 import { createVenueEvent, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
 
 let gw: TestGateway;
@@ -105,6 +107,22 @@ describe('npm run client', { timeout: 90_000 }, () => {
     const refused = await run(['--token', alice, 'sell', 'cli', '72']);
     expect(refused.code).toBe(1);
     expect(refused.lines[0]).toMatchObject({ t: 'err', code: 'FORBIDDEN' });
+  });
+
+  it('--ga holds, releases and sells places of a general-admission area', async () => {
+    expect((await createEventFromLayout(gw.store, 'cli-ga', withStandingArea(generateVenue({ seats: 100, seed: 7, name: 'cli-ga' }), 20))).ok).toBe(true);
+    const held = await run(['--token', alice, 'hold', 'cli-ga', '--ga', '0:3']);
+    expect(held.code, held.stderr).toBe(0);
+    const tok = held.lines[0]!.tok as string;
+    expect(await run(['--token', alice, 'release', 'cli-ga', tok, '--ga', '0:1'])).toMatchObject({ code: 0, lines: [{ t: 'ok', n: 1 }] });
+    const clerk = await token('cli-clerk-ga', 'seats:read seats:box-office');
+    const sold = await run(['--token', clerk, 'sell', 'cli-ga', '5', '--ga', '0:4', '--key', 'cli-ga-1']);
+    expect(sold.code, sold.stderr).toBe(0);
+    expect(sold.lines[0]).toMatchObject({ t: 'ok', seats: [5], ga: [[0, 4]], state: 'confirmed' });
+    expect(await gw.store.areaCounters('cli-ga')).toEqual([{ capacity: 20, held: 2, booked: 4, blocked: 0 }]);
+    const bad = await run(['--token', alice, 'hold', 'cli-ga', '--ga', 'floor']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--ga must be area:quantity pairs/);
   });
 
   it('sub prints the snapshot and then the diffs as JSON lines', async () => {

@@ -3,12 +3,16 @@
  * useSeatMap) rendered with React DOM into a happy-dom document, against a
  * real gateway: the component shows the event's counts from its snapshot,
  * holds through the hook's operation, sees its own hold and the seat's
- * state change, books it, and re-renders on another client's change.
+ * state change, books it, and re-renders on another client's change; and
+ * the general-admission areas' counters (`areas`), held through the hook's
+ * `hold` with `ga` and moved by another client, a diff of places only.
  */
 import { Window } from 'happy-dom';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeatMapClient } from '../core/client/index.js';
+import { createEventFromLayout } from '../core/events.js';
+import { generateVenue, withStandingArea } from '../core/layout/index.js';
 import { createVenueEvent, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
 
@@ -27,6 +31,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway();
   await createVenueEvent(gw.store, 'hook', 120);
+  expect((await createEventFromLayout(gw.store, 'hook-ga', withStandingArea(generateVenue({ seats: 100, seed: 7, name: 'hook-ga' }), 50))).ok).toBe(true);
 });
 
 afterAll(async () => {
@@ -81,6 +86,36 @@ describe('useSeatMap', () => {
     // unmounting the last user unwatches the event
     view.unmount();
     await waitFor(() => expect(client.seats('hook')).toBeNull());
+    other.close();
+    client.close();
+  });
+
+  it('renders the areas\' counters and holds places with ga', async () => {
+    function Areas({ ev }: { ev: string }) {
+      const { areas, holds, hold } = useSeatMap(ev);
+      return h(
+        'div',
+        null,
+        h('p', { 'data-testid': 'left' }, areas ? areas.map((a) => `${a.area}:${a.free}/${a.held}/${a.booked}`).join(' ') : '…'),
+        h('p', { 'data-testid': 'places' }, holds.map((x) => (x.ga ?? []).map(([a, q]) => `${a}x${q}`).join(',')).join(' ')),
+        h('button', { onClick: () => void hold([], { ga: [[0, 4]] }) }, 'hold places'),
+      );
+    }
+    const client = new SeatMapClient({ url: gw.wsUrl, token: await token('hook-ga-user'), WebSocket: WebSocket as never });
+    await client.connect();
+    const view = render(h(SeatMapProvider, { client }, h(Areas, { ev: 'hook-ga' })));
+    const text = (id: string) => (view.getByTestId(id) as unknown as { textContent: string | null }).textContent;
+    await waitFor(() => expect(text('left')).toBe('0:50/0/0'), { timeout: 10_000 });
+
+    await act(async () => void fireEvent.click(view.getByText('hold places')));
+    await waitFor(() => expect(text('places')).toBe('0x4'), { timeout: 10_000 });
+    await waitFor(() => expect(text('left')).toBe('0:46/4/0'));
+
+    // another client's places only: a diff with no seat in it re-renders the counters
+    const other = await TestClient.connect(gw.wsUrl, { token: await token('hook-ga-other') });
+    await other.ok({ t: 'hold', ev: 'hook-ga', seats: [], ga: [[0, 10]] });
+    await waitFor(() => expect(text('left')).toBe('0:36/14/0'), { timeout: 10_000 });
+    view.unmount();
     other.close();
     client.close();
   });

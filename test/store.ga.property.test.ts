@@ -1,6 +1,7 @@
 /**
  * Model-based: random sequences of holds (places with or without seats),
- * releases, books, expiries and ended bookings against the real Redis, with
+ * releases, books, expiries, ended bookings, admin blocks and unblocks of
+ * places, and box-office sales of places against the real Redis, with
  * general-admission counters in the model. After every step: the counters
  * equal the model's, none is negative or past capacity, an area's held places
  * are its tokens' places, and the change log replays to the state
@@ -24,6 +25,9 @@ type Op =
   | { k: 'releaseAll'; h: number }
   | { k: 'book'; h: number }
   | { k: 'cancel'; n: number }
+  | { k: 'block'; area: number; qty: number }
+  | { k: 'unblock'; area: number; qty: number }
+  | { k: 'sell'; area: number; qty: number }
   | { k: 'tick'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -32,6 +36,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant('releaseAll' as const), h: fc.nat(2) }),
   fc.record({ k: fc.constant('book' as const), h: fc.nat(2) }),
   fc.record({ k: fc.constant('cancel' as const), n: fc.nat(10) }),
+  fc.record({ k: fc.constant('block' as const), area: fc.nat(1), qty: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ k: fc.constant('unblock' as const), area: fc.nat(1), qty: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ k: fc.constant('sell' as const), area: fc.nat(1), qty: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ k: fc.constant('tick' as const), ms: fc.integer({ min: 100, max: 1500 }) }),
 );
 
@@ -45,6 +52,7 @@ describe('general-admission counters, model-based', () => {
         // the model: each holder's live token (places per area, expiry), and the booked places per area
         const tokens = new Map<number, { tok: string; g: number[]; e: number }>();
         const booked = CAPACITIES.map(() => 0);
+        const blocked = CAPACITIES.map(() => 0);
         const bookings: { key: string; id: string; seats: number[]; g: number[] }[] = [];
         const live = () => [...tokens.entries()].filter(([, x]) => x.e > now);
         const heldIn = (a: number) => live().reduce((sum, [, x]) => sum + x.g[a]!, 0);
@@ -60,7 +68,7 @@ describe('general-admission counters, model-based', () => {
           } else if (op.k === 'hold') {
             const mine = tokens.get(op.h);
             const r = await t.store.hold({ eventId: ev, holder: HOLDERS[op.h]!, seats: op.seat === null ? [] : [op.seat], ga: [[op.area, op.qty]], ...(mine && { token: mine.tok }) });
-            const free = CAPACITIES[op.area]! - heldIn(op.area) - booked[op.area]!;
+            const free = CAPACITIES[op.area]! - heldIn(op.area) - booked[op.area]! - blocked[op.area]!;
             if (r.ok) {
               expect(op.qty).toBeLessThanOrEqual(free);
               const x = mine ?? { tok: r.token, g: CAPACITIES.map(() => 0), e: 0 };
@@ -99,6 +107,31 @@ describe('general-admission counters, model-based', () => {
             } else {
               expect(r.code).toBe('BAD_REQUEST'); // a token with nothing left to book
             }
+          } else if (op.k === 'block' || op.k === 'sell') {
+            // every token is swept at once after a tick: the live places are exactly Redis's held ones
+            const free = CAPACITIES[op.area]! - heldIn(op.area) - booked[op.area]! - blocked[op.area]!;
+            const key = `k${++keyN}`;
+            const r = op.k === 'block'
+              ? await t.store.block(ev, [], [[op.area, op.qty]])
+              : await t.store.bookFree({ eventId: ev, holder: 'till', seats: [], ga: [[op.area, op.qty]], key });
+            if (op.qty <= free) {
+              expect(r.ok).toBe(true);
+              if (op.k === 'block') blocked[op.area]! += op.qty;
+              else {
+                booked[op.area]! += op.qty;
+                if (r.ok && 'bookingId' in r) bookings.push({ key, id: String(r.bookingId), seats: [], g: CAPACITIES.map((_, a) => (a === op.area ? op.qty : 0)) });
+              }
+            } else {
+              expect(r).toMatchObject({ ok: false, code: 'UNAVAILABLE', reason: 'ga', areas: [op.area], left: [Math.max(free, 0)] });
+            }
+          } else if (op.k === 'unblock') {
+            const r = await t.store.unblock(ev, [], [[op.area, op.qty]]);
+            if (op.qty <= blocked[op.area]!) {
+              expect(r.ok).toBe(true);
+              blocked[op.area]! -= op.qty;
+            } else {
+              expect(r).toMatchObject({ ok: false, code: 'CONFLICT', reason: 'ga', areas: [op.area], left: [blocked[op.area]] });
+            }
           } else if (op.k === 'cancel' && bookings.length > 0) {
             const [b] = bookings.splice(op.n % bookings.length, 1);
             const r = await t.store.releaseBooking({ eventId: ev, bookingId: b!.id, key: b!.key, seats: b!.seats, final: true, op: 'cancel' });
@@ -111,6 +144,7 @@ describe('general-admission counters, model-based', () => {
           state.areas.forEach((area, a) => {
             expect(area.booked, `area ${a} booked`).toBe(booked[a]);
             expect(area.held, `area ${a} held`).toBe(heldIn(a));
+            expect(area.blocked, `area ${a} blocked`).toBe(blocked[a]);
           });
         }
         await t.store.deleteEvent(ev);

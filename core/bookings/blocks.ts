@@ -20,6 +20,11 @@
  *
  * Blocking the last seats on sale sells the event out as far as the log is
  * concerned (`event.soldout`); unblocking puts seats on sale again.
+ *
+ * Places of general-admission areas (`places`, seat by seat only) go with
+ * the seats, all or nothing, in the same transaction and script call: their
+ * counts per area are rows of `blocked_places` (006_ga_blocks.sql), which a
+ * rebuild restores as it restores `blocked_seats`.
  */
 import type pg from 'pg';
 import type { OpResult } from '../store/results.js';
@@ -40,13 +45,15 @@ export async function setSeatsBlocked(
   operation: BlockOperation,
   eventId: string,
   seats: readonly number[],
+  places?: readonly (readonly [number, number])[],
 ): Promise<OpResult<{ seq: number }>> {
   return inTransaction<OpResult<{ seq: number }>>(pool, async (client) => {
     await lockEventBlocks(client, eventId);
     const taken = await writeRows(client, operation, eventId, seats);
+    if (places && places.length > 0) await writePlaces(client, operation, eventId, places);
     // before Redis, so that nothing can fail between the script and the commit but the commit itself
     await appendToLog(client, [], { seatsTaken: new Map([[eventId, taken]]) });
-    const result = operation === 'block' ? await store.block(eventId, seats) : await store.unblock(eventId, seats);
+    const result = operation === 'block' ? await store.block(eventId, seats, places) : await store.unblock(eventId, seats, places);
     return result.ok ? result : new Rollback(result);
   });
 }
@@ -67,6 +74,34 @@ export async function setSeatsBlockedBulk(
     await appendToLog(client, [], { seatsTaken: new Map([[eventId, taken]]) });
     return result;
   });
+}
+
+/**
+ * Adds (block) or takes away (unblock) places per area in `blocked_places`.
+ * The script judges them (an unblock of more than is blocked is refused
+ * there and rolls this back); a row whose count reaches 0 goes.
+ */
+async function writePlaces(client: pg.PoolClient, operation: BlockOperation, eventId: string, places: readonly (readonly [number, number])[]): Promise<void> {
+  const areas = places.map(([area]) => area);
+  const qtys = places.map(([, qty]) => qty);
+  if (operation === 'block') {
+    await client.query(
+      `INSERT INTO blocked_places (event_id, area, qty) SELECT $1, a, q FROM unnest($2::int[], $3::int[]) AS p(a, q)
+       ON CONFLICT (event_id, area) DO UPDATE SET qty = blocked_places.qty + excluded.qty`,
+      [eventId, areas, qtys],
+    );
+    return;
+  }
+  // the rows that reach 0 first, then the others (an unblock of more than a row has is refused by the script, which rolls this back)
+  await client.query(
+    `DELETE FROM blocked_places b USING unnest($2::int[], $3::int[]) AS p(a, q) WHERE b.event_id = $1 AND b.area = p.a AND b.qty <= p.q`,
+    [eventId, areas, qtys],
+  );
+  await client.query(
+    `UPDATE blocked_places b SET qty = b.qty - p.q FROM unnest($2::int[], $3::int[]) AS p(a, q)
+      WHERE b.event_id = $1 AND b.area = p.a AND b.qty > p.q`,
+    [eventId, areas, qtys],
+  );
 }
 
 /** Inserts (block) or deletes (unblock) the rows of `seats`; the seats taken (negative: given up). */

@@ -4,6 +4,7 @@
  *
  * The rebuilt event has the layout and hold rules recorded in `events`, every
  * seat of an active booking (awaiting payment, confirmed, checked in) BOOKED, every seat in `blocked_seats` BLOCKED, the
+ * general-admission areas' booked and blocked places (`booked_places`, `blocked_places`), the
  * idempotency records of all its bookings, and a new epoch, so clients
  * re-snapshot. Holds are lost; bookings are not: every booking acknowledged to
  * a client was committed here before its acknowledgement.
@@ -71,6 +72,9 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     // general-admission areas: capacities and the places their active bookings hold (004_ga_areas.sql)
     const areas = await client.query<{ area: number; capacity: number; booked: number }>('SELECT area, capacity, booked FROM ga_areas WHERE event_id = $1 ORDER BY area', [eventId]);
     const places = await client.query<{ booking_id: string; area: number; qty: number }>('SELECT booking_id::text AS booking_id, area, qty FROM booked_places WHERE event_id = $1', [eventId]);
+    // places taken off sale (006_ga_blocks.sql), as blocked_seats for seats
+    const blockedPlaces = await client.query<{ area: number; qty: number }>('SELECT area, qty FROM blocked_places WHERE event_id = $1', [eventId]);
+    const blockedOf = new Map(blockedPlaces.rows.map((p) => [p.area, p.qty]));
     const placesOf = new Map<string, [number, number][]>();
     for (const p of places.rows) placesOf.set(p.booking_id, [...(placesOf.get(p.booking_id) ?? []), [p.area, p.qty]]);
     const seatCount = row.seat_count;
@@ -92,7 +96,7 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
     const geometry = geometryOfDocument(row.layout, seatCount);
     const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }),
-      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked) });
+      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked), areasBlocked: areas.rows.map((a) => blockedOf.get(a.area) ?? 0) });
     if (!created.ok) {
       if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);

@@ -18,13 +18,14 @@ import {
   type BestAvailable,
   type ClientRequest,
   type ErrMessage,
+  type GaPlaces,
   type HelloMessage,
   type ServerMessage,
 } from '../protocol/index.js';
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 import { closeAction } from './close-codes.js';
 import { Emitter } from './emitter.js';
-import type { SeatCategories, SeatCounts } from './event-seats.js';
+import type { AreaCounts, SeatCategories, SeatCounts } from './event-seats.js';
 import { HoldTracker, type HoldInfo } from './holds.js';
 import { bookFreeSeats, bookHold, checkoutHold, extendHold, holdBestSeats, holdSeats, releaseSeats, swapSeats, type OperationContext } from './operations.js';
 import { PendingRequests, RequestError, type Reply } from './requests.js';
@@ -431,6 +432,16 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     return this.watches.counts(ev);
   }
 
+  /**
+   * The counters of the event's general-admission areas (places free, held,
+   * booked), ascending by area, as of the local copy's seq; empty for an
+   * event without areas, null before its first snapshot. The `areas` event
+   * says when they change.
+   */
+  areas(ev: string): AreaCounts[] | null {
+    return this.watches.areas(ev);
+  }
+
   // ---- requests --------------------------------------------------------------
 
   /**
@@ -450,8 +461,13 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     return reply;
   }
 
-  /** Holds seats, all or nothing: in a new hold token, or added to `tok`. */
-  hold(ev: string, seats: readonly number[], options: { tok?: string; timeoutMs?: number } = {}): Promise<HoldResult> {
+  /**
+   * Holds seats, and general-admission places with `ga: [[area, qty], …]`
+   * (the seats may then be empty), all or nothing: in a new hold token, or
+   * added to `tok`. An area without room rejects with UNAVAILABLE, reason
+   * `ga` (`err.details.areas`, `err.details.left`).
+   */
+  hold(ev: string, seats: readonly number[], options: { tok?: string; ga?: GaPlaces; timeoutMs?: number } = {}): Promise<HoldResult> {
     return holdSeats(this.operations, ev, seats, options);
   }
 
@@ -470,8 +486,12 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     return swapSeats(this.operations, ev, tok, change, options);
   }
 
-  /** Frees the given seats of a hold token, or all of them; the token stays valid until it expires. */
-  release(ev: string, tok: string, seats?: readonly number[], options: { timeoutMs?: number } = {}): Promise<{ released: number; seq: number }> {
+  /**
+   * Frees the given seats and places (`ga`) of a hold token, or, with
+   * neither, all of them; with `ga` and no seats, no seat is freed. The
+   * token stays valid until it expires.
+   */
+  release(ev: string, tok: string, seats?: readonly number[], options: { ga?: GaPlaces; timeoutMs?: number } = {}): Promise<{ released: number; seq: number }> {
     return releaseSeats(this.operations, ev, tok, seats, options);
   }
 
@@ -498,13 +518,15 @@ export class SeatMapClient extends Emitter<ClientEvents> {
 
   /**
    * Box office (a token with the `seats:box-office` scope): books free seats
-   * directly, without a hold, all or nothing; resolves once the server has
+   * directly, without a hold, and general-admission places with `ga` (the
+   * seats may then be empty), all or nothing; resolves once the server has
    * committed the booking. Idempotent on `key` (a fresh one by default) with
-   * the same seats, retried like book(); the key with other seats rejects
-   * with CONFLICT, a seat that is not free with UNAVAILABLE (`seats` names
-   * them, nothing was booked).
+   * the same seats and places, retried like book(); the key with other seats
+   * or places rejects with CONFLICT, a seat that is not free with
+   * UNAVAILABLE (`seats` names them), an area without room with UNAVAILABLE
+   * reason `ga`; nothing was booked then.
    */
-  bookSeats(ev: string, seats: readonly number[], options: { key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
+  bookSeats(ev: string, seats: readonly number[], options: { ga?: GaPlaces; key?: string; timeoutMs?: number } = {}): Promise<BookResult> {
     return bookFreeSeats(this.operations, ev, seats, options);
   }
 
@@ -543,6 +565,11 @@ export class SeatMapClient extends Emitter<ClientEvents> {
   /** Seats of `ev` the client holds itself. */
   mySeats(ev: string): Set<number> {
     return this.holdTracker.mySeats(ev);
+  }
+
+  /** General-admission places of `ev` the client holds itself: area → quantity. */
+  myPlaces(ev: string): Map<number, number> {
+    return this.holdTracker.myPlaces(ev);
   }
 
   /** The client's unexpired hold token of `ev` that lives longest, to add seats to. */

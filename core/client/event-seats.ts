@@ -1,7 +1,8 @@
 /**
  * One watched event on the client: its seats (a SeatView kept from snapshots
  * and diffs), counts per state in total and per category kept up to date
- * change by change, and whether a subscription is in flight.
+ * change by change, the counters of its general-admission areas (the `ga`
+ * of snapshots and diffs), and whether a subscription is in flight.
  */
 import { SeatView, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
 
@@ -16,6 +17,16 @@ export interface SeatCounts {
   total: StateCounts;
   /** per category, in the order of the layout's categories; empty when categories were not given */
   byCategory: StateCounts[];
+}
+
+/** A general-admission area's counters (docs/protocol.md#general-admission-areas): places free, held and booked. */
+export interface AreaCounts {
+  /** the area index (the order of the layout's `areas`) */
+  area: number;
+  /** places still on sale: capacity − held − booked − blocked */
+  free: number;
+  held: number;
+  booked: number;
 }
 
 /** One seat that changed: `state` now, `previous` before. */
@@ -40,6 +51,8 @@ export class EventSeats {
   /** counts[0..3]: totals per state; counts[4 + 4c + s]: category c, state s */
   private counts = new Int32Array(STATES);
   private categories: SeatCategories | null = null;
+  /** area index → counters, from the last snapshot and the diffs after it */
+  private areaCounters = new Map<number, AreaCounts>();
 
   constructor(readonly ev: string) {}
 
@@ -48,13 +61,20 @@ export class EventSeats {
     this.recount();
   }
 
-  applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st'>): void {
+  applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st' | 'ga'>): void {
     this.view.applySnap(snap);
     this.recount();
+    // a snapshot lists every area: the counters are replaced wholesale
+    this.areaCounters = new Map();
+    this.applyAreas(snap.ga);
   }
 
-  /** Applies a diff by the protocol's rules; `changes` lists the seats whose state really changed. */
-  applyDiff(diff: Pick<DiffMessage, 'epoch' | 'from' | 'to' | 'ch'>): { outcome: DiffOutcome; changes: SeatChange[] } {
+  /**
+   * Applies a diff by the protocol's rules; `changes` lists the seats whose
+   * state really changed, `areas` the areas whose counters did (only for an
+   * applied diff: the counters of a gap or another epoch are not ours to take).
+   */
+  applyDiff(diff: Pick<DiffMessage, 'epoch' | 'from' | 'to' | 'ch' | 'ga'>): { outcome: DiffOutcome; changes: SeatChange[]; areas: AreaCounts[] } {
     const changes: SeatChange[] = [];
     const counts = this.counts;
     const category = this.activeCategories()?.seatCategory;
@@ -68,7 +88,27 @@ export class EventSeats {
         if (state < STATES) counts[base + state]!++;
       }
     });
-    return { outcome, changes };
+    const areas = outcome === 'applied' ? this.applyAreas(diff.ga) : [];
+    return { outcome, changes, areas };
+  }
+
+  /** Every area's counters, ascending by area; empty for an event without areas. */
+  areas(): AreaCounts[] {
+    return [...this.areaCounters.values()].sort((a, b) => a.area - b.area).map((a) => ({ ...a }));
+  }
+
+  /** Takes `[area, free, held, booked, …]`; returns the areas whose counters changed. */
+  private applyAreas(ga: readonly number[] | undefined): AreaCounts[] {
+    const changed: AreaCounts[] = [];
+    if (!ga) return changed;
+    for (let i = 0; i + 3 < ga.length; i += 4) {
+      const next: AreaCounts = { area: ga[i]!, free: ga[i + 1]!, held: ga[i + 2]!, booked: ga[i + 3]! };
+      const before = this.areaCounters.get(next.area);
+      if (before && before.free === next.free && before.held === next.held && before.booked === next.booked) continue;
+      this.areaCounters.set(next.area, next);
+      changed.push({ ...next });
+    }
+    return changed;
   }
 
   seatCounts(): SeatCounts {

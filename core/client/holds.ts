@@ -1,5 +1,5 @@
 /**
- * The client's own hold tokens: which seats each holds and until when. The
+ * The client's own hold tokens: which seats (and general-admission places) each holds and until when. The
  * protocol never says who holds a seat, so this is the only place a UI can
  * learn which held seats are "mine".
  *
@@ -14,6 +14,8 @@ export interface HoldInfo {
   tok: string;
   /** the seats this token holds, ascending */
   seats: number[];
+  /** the general-admission places it holds, `[area, qty]` ascending by area (as this client held and released them); absent for none */
+  ga?: [number, number][];
   /** ms since the Unix epoch, server clock */
   expiresAt: number;
 }
@@ -23,6 +25,8 @@ interface HoldEntry {
   tok: string;
   /** seat → the event seq at which the hold covered it (the `ok`'s seq) */
   seats: Map<number, number>;
+  /** area → places held */
+  places: Map<number, number>;
   /** the event's epoch when the seats were held (-1 when the client did not watch it) */
   epoch: number;
   expiresAt: number;
@@ -48,22 +52,34 @@ export class HoldTracker {
     this.now = hooks.now ?? Date.now;
   }
 
-  /** After a hold's `ok`: the seats join the token (new or existing), expiry as given. */
-  held(ev: string, tok: string, seats: readonly number[], expiresAt: number, seq: number, epoch: number): void {
+  /** After a hold's `ok`: the seats and places join the token (new or existing), expiry as given. */
+  held(ev: string, tok: string, seats: readonly number[], expiresAt: number, seq: number, epoch: number, places: readonly (readonly [number, number])[] = []): void {
     let entry = this.entries.get(tok);
-    if (!entry) this.entries.set(tok, (entry = { ev, tok, seats: new Map(), epoch, expiresAt }));
+    if (!entry) this.entries.set(tok, (entry = { ev, tok, seats: new Map(), places: new Map(), epoch, expiresAt }));
     for (const seat of seats) entry.seats.set(seat, seq);
+    for (const [area, qty] of places) entry.places.set(area, (entry.places.get(area) ?? 0) + qty);
     entry.expiresAt = expiresAt;
     entry.epoch = epoch;
     this.update();
   }
 
-  /** After a release's `ok`: the listed seats, or all of them, leave the token (the token itself stays valid). */
-  released(tok: string, seats?: readonly number[]): void {
+  /**
+   * After a release's `ok`: the listed seats and places leave the token; with
+   * neither, all of them do (the token itself stays valid).
+   */
+  released(tok: string, seats?: readonly number[], places?: readonly (readonly [number, number])[]): void {
     const entry = this.entries.get(tok);
     if (!entry) return;
     if (seats) for (const seat of seats) entry.seats.delete(seat);
-    else entry.seats.clear();
+    for (const [area, qty] of places ?? []) {
+      const left = (entry.places.get(area) ?? 0) - qty;
+      if (left > 0) entry.places.set(area, left);
+      else entry.places.delete(area);
+    }
+    if (!seats && !places) {
+      entry.seats.clear();
+      entry.places.clear();
+    }
     this.update();
   }
 
@@ -81,7 +97,7 @@ export class HoldTracker {
    */
   pushed(ev: string, tok: string, seats: readonly number[], expiresAt: number): void {
     let entry = this.entries.get(tok);
-    if (!entry) this.entries.set(tok, (entry = { ev, tok, seats: new Map(), epoch: -1, expiresAt }));
+    if (!entry) this.entries.set(tok, (entry = { ev, tok, seats: new Map(), places: new Map(), epoch: -1, expiresAt }));
     const known = entry.seats;
     entry.seats = new Map(seats.map((seat) => [seat, known.get(seat) ?? Number.POSITIVE_INFINITY]));
     entry.expiresAt = expiresAt;
@@ -129,6 +145,13 @@ export class HoldTracker {
     return [...this.entries.values()].filter((e) => ev === undefined || e.ev === ev).map(info);
   }
 
+  /** Places of `ev` held by our tokens, per area. */
+  myPlaces(ev: string): Map<number, number> {
+    const places = new Map<number, number>();
+    for (const entry of this.entries.values()) if (entry.ev === ev) for (const [area, qty] of entry.places) places.set(area, (places.get(area) ?? 0) + qty);
+    return places;
+  }
+
   /** Seats of `ev` held by any of our tokens. */
   mySeats(ev: string): Set<number> {
     const seats = new Set<number>();
@@ -164,7 +187,7 @@ export class HoldTracker {
     for (const [tok, entry] of this.entries) {
       if (entry.expiresAt <= now) {
         this.entries.delete(tok);
-        if (entry.seats.size > 0) this.hooks.expired(info(entry));
+        if (entry.seats.size > 0 || entry.places.size > 0) this.hooks.expired(info(entry));
       } else {
         next = Math.min(next, entry.expiresAt);
       }
@@ -178,5 +201,7 @@ export class HoldTracker {
 }
 
 function info(entry: HoldEntry): HoldInfo {
-  return { ev: entry.ev, tok: entry.tok, seats: [...entry.seats.keys()].sort((a, b) => a - b), expiresAt: entry.expiresAt };
+  const seats = [...entry.seats.keys()].sort((a, b) => a - b);
+  if (entry.places.size === 0) return { ev: entry.ev, tok: entry.tok, seats, expiresAt: entry.expiresAt };
+  return { ev: entry.ev, tok: entry.tok, seats, ga: [...entry.places].sort((a, b) => a[0] - b[0]), expiresAt: entry.expiresAt };
 }

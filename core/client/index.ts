@@ -20,7 +20,8 @@ export type {
 export { newIdempotencyKey } from './operations.js';
 export { Backoff, DEFAULT_BACKOFF, backoffBound, backoffDelay, type BackoffPolicy } from './backoff.js';
 export { closeAction, type CloseAction } from './close-codes.js';
-export type { SeatCategories, SeatChange, SeatCounts, StateCounts } from './event-seats.js';
+export type { AreaCounts, SeatCategories, SeatChange, SeatCounts, StateCounts } from './event-seats.js';
+export type { GaPlaces } from '../protocol/messages.js';
 export type { HoldInfo } from './holds.js';
 export { fetchLayout, httpUrlOf, layoutCategories, type SeatMapLayout } from './layout.js';
 export { RequestError, type ClientErrorCode } from './requests.js';

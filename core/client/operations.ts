@@ -1,11 +1,11 @@
 /**
- * The seat operations (hold, best available, release, swap, extend, book, checkout) on top of the client's
+ * The seat operations (hold, best available, release, swap, extend, book, checkout), with general-admission places where they take them, on top of the client's
  * request/reply machinery: the request bodies, the typed results, and the
  * bookkeeping of the client's own hold tokens.
  */
 import type { HoldTracker } from './holds.js';
 import { RequestError, type Reply } from './requests.js';
-import type { BestAvailable } from '../protocol/messages.js';
+import type { BestAvailable, GaPlaces } from '../protocol/messages.js';
 import type { BookResult, BookingState, CheckoutResult, HoldBestResult, HoldResult, RequestBody } from './types.js';
 
 /** What the operations need from the client. */
@@ -22,12 +22,18 @@ const BOOK_RETRY_PAUSE_MS = 250;
 
 type OkFields = Reply & Record<string, unknown>;
 
-export async function holdSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { tok?: string; timeoutMs?: number }): Promise<HoldResult> {
-  const body: RequestBody = options.tok ? { t: 'hold', ev, seats: [...seats], tok: options.tok } : { t: 'hold', ev, seats: [...seats] };
+export async function holdSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { tok?: string; ga?: GaPlaces; timeoutMs?: number }): Promise<HoldResult> {
+  const ga = placesOf(options.ga);
+  const body: RequestBody = { t: 'hold', ev, seats: [...seats], ...(ga && { ga }), ...(options.tok && { tok: options.tok }) };
   const ok = await operation(ctx, body, options.tok, options.timeoutMs);
   const result = { tok: field(ok, 'tok', 'string'), expiresAt: field(ok, 'exp', 'number'), seq: field(ok, 'seq', 'number') };
-  ctx.holds.held(ev, result.tok, seats, result.expiresAt, result.seq, ctx.epochOf(ev));
+  ctx.holds.held(ev, result.tok, seats, result.expiresAt, result.seq, ctx.epochOf(ev), ga);
   return result;
+}
+
+/** `ga` as the request carries it: a copy of the pairs, or undefined for none (an empty list is no places). */
+function placesOf(ga: GaPlaces | undefined): GaPlaces | undefined {
+  return ga && ga.length > 0 ? ga.map(([area, qty]) => [area, qty] as [number, number]) : undefined;
 }
 
 /** Best available: the server picks `best.n` seats and holds them (docs/protocol.md#best-available). */
@@ -61,11 +67,12 @@ export async function releaseSeats(
   ev: string,
   tok: string,
   seats: readonly number[] | undefined,
-  options: { timeoutMs?: number },
+  options: { ga?: GaPlaces; timeoutMs?: number },
 ): Promise<{ released: number; seq: number }> {
-  const body: RequestBody = seats ? { t: 'release', ev, tok, seats: [...seats] } : { t: 'release', ev, tok };
+  const ga = placesOf(options.ga);
+  const body: RequestBody = { t: 'release', ev, tok, ...(seats && { seats: [...seats] }), ...(ga && { ga }) };
   const ok = await operation(ctx, body, tok, options.timeoutMs);
-  ctx.holds.released(tok, seats);
+  ctx.holds.released(tok, seats, ga);
   return { released: field(ok, 'n', 'number'), seq: field(ok, 'seq', 'number') };
 }
 
@@ -94,10 +101,11 @@ export async function checkoutHold(ctx: OperationContext, ev: string, tok: strin
   return { ...result, state: result.state ?? 'pending_payment' };
 }
 
-/** Box office (scope seats:box-office): books free seats directly, without a hold; retried like bookHold. */
-export async function bookFreeSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { key?: string; timeoutMs?: number }): Promise<BookResult> {
+/** Box office (scope seats:box-office): books free seats and places directly, without a hold; retried like bookHold. */
+export async function bookFreeSeats(ctx: OperationContext, ev: string, seats: readonly number[], options: { ga?: GaPlaces; key?: string; timeoutMs?: number }): Promise<BookResult> {
   const key = options.key ?? newIdempotencyKey();
-  return durableBooking(ctx, { t: 'book', ev, seats: [...seats], key }, undefined, key, options.timeoutMs);
+  const ga = placesOf(options.ga);
+  return durableBooking(ctx, { t: 'book', ev, seats: [...seats], ...(ga && { ga }), key }, undefined, key, options.timeoutMs);
 }
 
 async function durableBooking(ctx: OperationContext, body: RequestBody, tok: string | undefined, key: string, timeoutMs: number | undefined): Promise<BookResult> {
@@ -105,6 +113,8 @@ async function durableBooking(ctx: OperationContext, body: RequestBody, tok: str
   for (;;) {
     try {
       const ok = await operation(ctx, body, tok, Math.max(1, deadline - Date.now()));
+      // the places: the reply's (the box office), else those this client held in the token
+      const ga = Array.isArray(ok.ga) ? pairs(ok.ga) : tok ? (ctx.holds.list().find((h) => h.tok === tok)?.ga ?? []) : [];
       if (tok) ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),
@@ -113,6 +123,7 @@ async function durableBooking(ctx: OperationContext, body: RequestBody, tok: str
         ...(typeof ok.state === 'string' && BOOKING_STATES.includes(ok.state) && { state: ok.state as BookingState }),
         ...(typeof ok.payBy === 'number' && { payBy: ok.payBy }),
         seats: Array.isArray(ok.seats) ? (ok.seats as number[]) : [],
+        ga,
         seq: field(ok, 'seq', 'number'),
         replayed: ok.replayed === true,
         key,
@@ -124,6 +135,10 @@ async function durableBooking(ctx: OperationContext, body: RequestBody, tok: str
       await new Promise((resolve) => setTimeout(resolve, BOOK_RETRY_PAUSE_MS));
     }
   }
+}
+
+function pairs(value: unknown[]): [number, number][] {
+  return value.filter((p): p is [number, number] => Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && typeof p[1] === 'number').map(([a, q]) => [a, q]);
 }
 
 function referenceOf(ok: OkFields): string | undefined {

@@ -3,21 +3,21 @@
  * dependency; nothing else of the SDK imports this file):
  *
  *   <SeatMapProvider client={client}> … </SeatMapProvider>
- *   const { seats, counts, holds, connection, hold, release, extend, book } = useSeatMap('concert-42');
+ *   const { seats, counts, areas, holds, connection, hold, release, extend, book } = useSeatMap('concert-42');
  *
  * `useSeatMap(event)` watches the event on the provider's client while a
  * component uses it (unwatching when the last one unmounts), and re-renders
- * on snapshots, seat changes, own holds and connection changes (several
+ * on snapshots, seat changes, general-admission counters, own holds and connection changes (several
  * components on one event share one watch and one copy of its state). `seats` is
  * the client's live array, replaced by a new reference on every change so
  * that React sees it change; treat it as read-only.
  */
 import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import type { SeatMapClient } from './client.js';
-import type { SeatCounts } from './event-seats.js';
+import type { AreaCounts, SeatCounts } from './event-seats.js';
 import type { HoldInfo } from './holds.js';
 import type { BookResult, ConnectionState, HoldBestResult, HoldResult } from './types.js';
-import type { BestAvailable } from '../protocol/messages.js';
+import type { BestAvailable, GaPlaces } from '../protocol/messages.js';
 
 const ClientContext = createContext<SeatMapClient | null>(null);
 
@@ -31,12 +31,16 @@ export interface SeatMapState {
   seats: Uint8Array | null;
   /** counts per state, in total and per category (when the event was watched with categories) */
   counts: SeatCounts | null;
-  /** this client's own holds of the event */
+  /** the general-admission areas' counters (free, held, booked places), ascending by area; null before the first snapshot */
+  areas: AreaCounts[] | null;
+  /** this client's own holds of the event (with their places, `ga`) */
   holds: HoldInfo[];
   /** the client's connection */
   connection: ConnectionState;
-  hold(seats: readonly number[], options?: { tok?: string }): Promise<HoldResult>;
-  release(tok: string, seats?: readonly number[]): Promise<{ released: number; seq: number }>;
+  /** holds seats, and places with `ga: [[area, qty], …]` */
+  hold(seats: readonly number[], options?: { tok?: string; ga?: GaPlaces }): Promise<HoldResult>;
+  /** releases seats and places (`ga`) of a token, or everything it holds */
+  release(tok: string, seats?: readonly number[], options?: { ga?: GaPlaces }): Promise<{ released: number; seq: number }>;
   extend(tok: string, options?: { ms?: number }): Promise<{ expiresAt: number; seq: number }>;
   book(tok: string, options?: { key?: string }): Promise<BookResult>;
   /** best available: the server picks and holds `best.n` seats */
@@ -47,6 +51,7 @@ export interface SeatMapState {
 interface Snapshot {
   seats: Uint8Array | null;
   counts: SeatCounts | null;
+  areas: AreaCounts[] | null;
   holds: HoldInfo[];
   connection: ConnectionState;
 }
@@ -65,6 +70,7 @@ class EventStore {
     const mine = (payload: { ev: string }) => payload.ev === ev && changed();
     client.on('snapshot', mine);
     client.on('seats', mine);
+    client.on('areas', mine);
     client.on('holds', changed);
     client.on('connection', changed);
     client.on('event-gone', mine);
@@ -83,6 +89,7 @@ class EventStore {
       // a copy per change: the client updates its array in place
       seats: status ? status.slice() : null,
       counts: this.client.counts(this.ev),
+      areas: this.client.areas(this.ev),
       holds: this.client.holds(this.ev),
       connection: this.client.state,
     };
@@ -120,8 +127,8 @@ export function useSeatMap(ev: string): SeatMapState {
   }, [client, ev]);
 
   const state = useSyncExternalStore(store.subscribe, store.get, store.get);
-  const hold = useCallback((seats: readonly number[], options?: { tok?: string }) => client.hold(ev, seats, options), [client, ev]);
-  const release = useCallback((tok: string, seats?: readonly number[]) => client.release(ev, tok, seats), [client, ev]);
+  const hold = useCallback((seats: readonly number[], options?: { tok?: string; ga?: GaPlaces }) => client.hold(ev, seats, options), [client, ev]);
+  const release = useCallback((tok: string, seats?: readonly number[], options?: { ga?: GaPlaces }) => client.release(ev, tok, seats, options), [client, ev]);
   const extend = useCallback((tok: string, options?: { ms?: number }) => client.extend(ev, tok, options), [client, ev]);
   const holdBest = useCallback((best: BestAvailable, options?: { tok?: string }) => client.holdBest(ev, best, options), [client, ev]);
   const swap = useCallback((tok: string, change: { release: readonly number[]; hold: readonly number[] }) => client.swap(ev, tok, change), [client, ev]);

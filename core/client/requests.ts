@@ -19,8 +19,11 @@ export class RequestError extends Error {
     message: string,
     /** the seats the error is about (BAD_SEAT, UNAVAILABLE, NOT_HOLDER, ORPHAN_SEAT) */
     readonly seats?: number[],
-    /** what the error is about where a code has several causes (`accessible`, `companion`, a best-available field), and NO_BLOCK's largest block */
-    readonly details: { readonly reason?: string; readonly largest?: number } = {},
+    /**
+     * what the error is about where a code has several causes (`accessible`, `companion`, a best-available field, `ga`),
+     * NO_BLOCK's largest block, and for reason `ga` the areas refused and (UNAVAILABLE) the places left in each
+     */
+    readonly details: { readonly reason?: string; readonly largest?: number; readonly areas?: number[]; readonly left?: number[] } = {},
   ) {
     super(message);
     this.name = 'RequestError';
@@ -79,7 +82,12 @@ export class PendingRequests {
     this.pending.delete(reply.rid);
     clearTimeout(entry.timer);
     if (reply.t === 'err') {
-      const details = { ...(reply.reason !== undefined && { reason: reply.reason }), ...(reply.largest !== undefined && { largest: reply.largest }) };
+      const details = {
+        ...(reply.reason !== undefined && { reason: reply.reason }),
+        ...(reply.largest !== undefined && { largest: reply.largest }),
+        ...(reply.areas !== undefined && { areas: reply.areas }),
+        ...(reply.left !== undefined && { left: reply.left }),
+      };
       entry.reject(new RequestError(reply.code, reply.msg, reply.seats, details));
     }
     else entry.resolve(reply);

@@ -3,7 +3,7 @@
  */
 import type { AdmitMessage, ClientRequest, HelloMessage, QclosedMessage, QopenMessage, QposMessage, ServerMessage } from '../protocol/index.js';
 import type { BackoffPolicy } from './backoff.js';
-import type { SeatChange, SeatCounts } from './event-seats.js';
+import type { AreaCounts, SeatChange, SeatCounts } from './event-seats.js';
 import type { HoldInfo } from './holds.js';
 import type { WebSocketConstructor } from './transport.js';
 
@@ -57,6 +57,11 @@ export interface ClientEvents {
   seats: { ev: string; epoch: number; seq: number; changes: SeatChange[] };
   /** counts per state after every snapshot or diff that changed something */
   counts: { ev: string; counts: SeatCounts };
+  /**
+   * the general-admission areas' counters after a snapshot (every area) or a
+   * diff that changed some: `areas` all of them now, `changed` those that moved
+   */
+  areas: { ev: string; seq: number; areas: AreaCounts[]; changed: AreaCounts[] };
   /** a gap or another epoch was detected: a `sub` was sent to repair the copy */
   resync: { ev: string; reason: ResyncReason; epoch: number; seq: number };
   /** the event does not exist (any more); it is no longer watched */
@@ -147,6 +152,8 @@ export interface BookResult {
   /** a booking awaiting payment: when it expires unpaid (ms since the Unix epoch, server clock) */
   payBy?: number;
   seats: number[];
+  /** general-admission places booked, `[area, qty]` ascending by area (empty for none) */
+  ga: [number, number][];
   seq: number;
   replayed: boolean;
   /** the idempotency key used: repeat a book with it to get the same booking */

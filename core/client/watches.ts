@@ -9,7 +9,7 @@
  */
 import type { DiffMessage, SnapMessage } from '../protocol/index.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
-import { EventSeats, type SeatCategories, type SeatCounts } from './event-seats.js';
+import { EventSeats, type AreaCounts, type SeatCategories, type SeatCounts } from './event-seats.js';
 import type { HoldTracker } from './holds.js';
 import type { RequestError, Reply } from './requests.js';
 import type { ClientEvents, ClientStats, RequestBody, ResyncReason } from './types.js';
@@ -65,6 +65,11 @@ export class EventWatches {
     return seats?.view.ready ? seats.seatCounts() : null;
   }
 
+  areas(ev: string): AreaCounts[] | null {
+    const seats = this.events.get(ev);
+    return seats?.view.ready ? seats.areas() : null;
+  }
+
   /** The epoch of the local copy, -1 before its first snapshot. */
   epochOf(ev: string): number {
     return this.events.get(ev)?.view.epoch ?? -1;
@@ -97,6 +102,8 @@ export class EventWatches {
     for (const seat of holds.mySeats(snap.ev)) holds.observe(snap.ev, snap.epoch, snap.seq, seat, status[seat] ?? 0);
     this.ctx.emit('snapshot', { ev: snap.ev, epoch: snap.epoch, seq: snap.seq, status });
     this.ctx.emit('counts', { ev: snap.ev, counts: seats.seatCounts() });
+    const areas = seats.areas();
+    if (areas.length > 0) this.ctx.emit('areas', { ev: snap.ev, seq: snap.seq, areas, changed: areas });
   }
 
   onDiff(diff: DiffMessage): void {
@@ -104,9 +111,11 @@ export class EventWatches {
     if (!seats) return;
     const { holds, stats } = this.ctx;
     stats.diffs++;
-    const { outcome, changes } = seats.applyDiff(diff);
+    const { outcome, changes, areas } = seats.applyDiff(diff);
     switch (outcome) {
       case 'applied': {
+        // a diff of places only has an empty ch
+        if (areas.length > 0) this.ctx.emit('areas', { ev: diff.ev, seq: diff.to, areas: seats.areas(), changed: areas });
         if (changes.length === 0) return;
         const mine = holds.mySeats(diff.ev);
         if (mine.size > 0) for (const c of changes) if (mine.has(c.seat)) holds.observe(diff.ev, diff.epoch, diff.to, c.seat, c.state);

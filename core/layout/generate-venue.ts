@@ -390,3 +390,41 @@ export function withDemoSelection(layout: Layout): Layout {
   });
   return { ...layout, sections, settings: { ...layout.settings, orphanPolicy: 'lenient' } };
 }
+
+/** The standing area `withStandingArea` adds: its depth (metres) and the gap behind the last seats. */
+const STANDING_DEPTH = 6;
+const STANDING_GAP = 3;
+
+/**
+ * Adds a general-admission standing area (`kind: "ga"`, section `STANDING`)
+ * behind the venue's farthest seats, centred on the stage axis, in the
+ * cheapest category: the demo event's area sold by quantity. Seat indexes do
+ * not change (the area is a section without seats, appended last); its
+ * capacity defaults to one place per 20 seats, at least 50.
+ */
+export function withStandingArea(layout: Layout, capacity?: number): Layout {
+  let minX = Infinity, maxX = -Infinity, maxY = -Infinity, seats = 0;
+  for (const section of layout.sections) {
+    for (const row of section.rows) {
+      for (const seat of row.seats) {
+        minX = Math.min(minX, seat.x);
+        maxX = Math.max(maxX, seat.x);
+        maxY = Math.max(maxY, seat.y);
+        seats++;
+      }
+    }
+  }
+  const cheapest = [...layout.categories].sort((a, b) => a.price - b.price)[0];
+  if (!cheapest || seats === 0) throw new RangeError('a standing area needs a layout with seats and a category');
+  const width = Math.max(10, Math.round(Math.min(40, (maxX - minX) / 2)));
+  const area: Section = {
+    id: 'STANDING',
+    label: 'Standing',
+    kind: 'ga',
+    category: cheapest.id,
+    rows: [],
+    capacity: capacity ?? Math.max(50, Math.round(seats / 20)),
+    shape: { x: centimetres(-width / 2), y: centimetres(maxY + STANDING_GAP), width, height: STANDING_DEPTH },
+  };
+  return { ...layout, sections: [...layout.sections, area] };
+}

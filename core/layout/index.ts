@@ -52,4 +52,4 @@ export { MAX_SEATS, parseLayout, validateLayout, type LayoutValidation } from '.
 export { compileLayout, seatsByCategory, SEAT_ATTRIBUTE_BITS, type CompiledArea, type CompiledLayout } from './compile.js';
 export { seatsOfGroups, type GroupSeats, type SeatGroups } from './seat-groups.js';
 export { STATE_NAMES, countAvailability, type AvailabilityCounts, type FreeBlock, type GroupAvailability, type StateCounts } from './availability.js';
-export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, withDemoSelection, type VenueOptions } from './generate-venue.js';
+export { MAX_VENUE_SEATS, MIN_VENUE_SEATS, generateVenue, withDemoSelection, withStandingArea, type VenueOptions } from './generate-venue.js';

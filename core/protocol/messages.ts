@@ -28,8 +28,8 @@ export type ClientRequest =
   | { t: 'swap'; rid: RequestId; ev: string; tok: string; release: number[]; hold: number[] }
   | { t: 'extend'; rid: RequestId; ev: string; tok: string; ms?: number }
   | { t: 'book'; rid: RequestId; ev: string; tok: string; key: string }
-  /** the box office (scope seats:box-office): free seats booked directly, without a hold */
-  | { t: 'book'; rid: RequestId; ev: string; seats: number[]; key: string }
+  /** the box office (scope seats:box-office): free seats and general-admission places booked directly, without a hold */
+  | { t: 'book'; rid: RequestId; ev: string; seats: number[]; ga?: GaPlaces; key: string }
   | { t: 'checkout'; rid: RequestId; ev: string; tok: string; key: string }
   /** join the event's waiting room, or ask where the subject stands (docs/onsale.md) */
   | { t: 'queue'; rid: RequestId; ev: string }
@@ -347,15 +347,17 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       return { ok: true, request: { t, rid, ev, tok, ms: m.ms + 0 } };
     }
     case 'book': {
-      // without tok, seats: the box office books free seats directly (docs/protocol.md#book-free-seats-box-office).
-      // With tok it is a hold's book, and a seats field beside it is ignored, as it always was.
-      const direct = m.tok === undefined && m.seats !== undefined;
-      const s = direct ? seats(true) : undefined;
+      // without tok, seats and/or ga: the box office books free seats and places directly (docs/protocol.md#book-free-seats-box-office).
+      // With tok it is a hold's book, and a seats or ga field beside it is ignored, as it always was.
+      const direct = m.tok === undefined && (m.seats !== undefined || m.ga !== undefined);
+      const ga = direct ? gaPlaces(m.ga, maxSeats) : undefined;
+      if (typeof ga === 'string') return fail(ga);
+      const s = direct ? (ga !== undefined && (m.seats === undefined || (Array.isArray(m.seats) && m.seats.length === 0)) ? [] : seats(true)) : undefined;
       if (typeof s === 'string') return fail(s);
       const tok = direct ? undefined : token(true);
-      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats to book free seats directly');
+      if (!direct && !tok) return fail('missing or invalid tok (a hold token: 8-64 characters of A-Z a-z 0-9 _ -), or seats or ga to book free seats and places directly');
       if (!isSafeText(m.key, MAX_KEY_LENGTH)) return fail(`missing or invalid key (an idempotency key of 1-${MAX_KEY_LENGTH} characters, ${SAFE_TEXT_RULE})`);
-      return { ok: true, request: tok ? { t, rid, ev, tok, key: m.key } : { t, rid, ev, seats: s!, key: m.key } };
+      return { ok: true, request: tok ? { t, rid, ev, tok, key: m.key } : { t, rid, ev, seats: s!, ...(ga !== undefined && { ga }), key: m.key } };
     }
     case 'checkout': {
       const tok = token(true);

@@ -161,6 +161,7 @@ export class SeatStore {
       geometry: input.geometry ? input.geometry.bytes : '',
       areas: (input.areaCapacities ?? []).join(','),
       areasBooked: (input.areasBooked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
+      areasBlocked: (input.areasBlocked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
     }, async (rest) => {
       // announced on the registry's channel: booking flushers start reading the new outbox at once
       await this.redis.publish(this.global.events, eventId);
@@ -398,14 +399,18 @@ export class SeatStore {
     }, (rest) => ({ ok: true, seq: Number(rest[0]), freed: Number(rest[1]) }));
   }
 
-  /** Admin: takes free seats off sale. */
-  block(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    return this.setStates('block', eventId, seats);
+  /**
+   * Admin: takes free seats off sale, and places of general-admission areas
+   * (`ga`; the seats may then be empty), all or nothing, one change-log entry.
+   * An area without room for the places is UNAVAILABLE reason `ga`.
+   */
+  block(eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('block', eventId, seats, ga);
   }
 
-  /** Admin: puts blocked seats back on sale. */
-  unblock(eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    return this.setStates('unblock', eventId, seats);
+  /** Admin: puts blocked seats back on sale, and blocked places (`ga`; more than an area has blocked is CONFLICT reason `ga`). */
+  unblock(eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    return this.setStates('unblock', eventId, seats, ga);
   }
 
   /**
@@ -431,13 +436,17 @@ export class SeatStore {
   }
 
   /**
-   * Box office: books free seats directly, without a hold (bookFree-5.lua).
-   * All or nothing: a seat not free refuses the call with UNAVAILABLE and
-   * its seats. `key` makes retries with the same seats return the same
-   * booking; the key with other seats is a CONFLICT.
+   * Box office: books free seats directly, without a hold (bookFree-5.lua),
+   * and general-admission places with them (`ga`; the seats may then be
+   * empty). All or nothing: a seat not free refuses the call with
+   * UNAVAILABLE and its seats, an area without room with UNAVAILABLE reason
+   * `ga` (`areas`, `left`). `key` makes retries with the same seats and
+   * places return the same booking; the key with other seats or places is a
+   * CONFLICT.
    */
-  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
-    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, false) ?? checkKey(input.key);
+  async bookFree(input: { eventId: string; holder: string; seats: readonly number[]; ga?: GaQuantities; key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; ga: [number, number][]; replayed: boolean }>> {
+    const withGa = input.ga !== undefined && input.ga.length > 0;
+    const bad = checkHolder(input.holder) ?? checkSeats(input.seats, withGa) ?? (input.ga !== undefined ? checkGa(input.ga) : undefined) ?? checkKey(input.key);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.bookFree, this.keys(input.eventId), {
       now: this.scriptNow(),
@@ -445,19 +454,22 @@ export class SeatStore {
       key: input.key,
       bookingId: randomUUID(),
       seats: input.seats.join(','),
+      ga: gaArg(input.ga),
     }, (rest) => ({
       ok: true,
       bookingId: String(rest[0]),
       seq: Number(rest[1]),
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
+      ga: pairsOf(rest[4]),
     }));
   }
 
-  private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[]): Promise<OpResult<{ seq: number }>> {
-    const bad = checkSeats(seats, false);
+  private async setStates(op: 'block' | 'unblock', eventId: string, seats: readonly number[], ga?: GaQuantities): Promise<OpResult<{ seq: number }>> {
+    const withGa = ga !== undefined && ga.length > 0;
+    const bad = checkSeats(seats, withGa) ?? (ga !== undefined ? checkGa(ga) : undefined);
     if (bad) return bad;
-    return this.call(this.scripts, SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(',') }, (rest) => ({
+    return this.call(this.scripts, SCRIPTS[op], this.keys(eventId), { now: this.scriptNow(), seats: seats.join(','), ga: gaArg(ga) }, (rest) => ({
       ok: true,
       seq: Number(rest[0]),
     }));
@@ -557,6 +569,14 @@ export class SeatStore {
     const covered = afterSeq <= seq && (afterSeq === seq || first?.seq === afterSeq + 1);
     return { epoch, seq, covered, entries: covered ? entries.filter((e) => e.seq <= seq) : [] };
   }
+}
+
+/** A flat reply list [area, qty, ...] as pairs. */
+function pairsOf(value: unknown): [number, number][] {
+  const flat = Array.isArray(value) ? value.map(Number) : [];
+  const out: [number, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
 }
 
 /** Ascending distinct seats as the bulk scripts read them: `a-b` for a run of adjacent indexes, `a` alone (negative ones too, for BAD_SEAT). */

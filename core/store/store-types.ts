@@ -49,6 +49,8 @@ export interface CreateEventInput {
   areaCapacities?: readonly number[];
   /** a rebuild: places booked per area, area index order */
   areasBooked?: readonly number[];
+  /** a rebuild: places blocked per area, area index order */
+  areasBlocked?: readonly number[];
 }
 
 /** General-admission quantities of a hold or release: [area index, quantity] pairs. */

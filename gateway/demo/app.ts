@@ -1,7 +1,8 @@
 /**
  * The demo seat map served at `/`: one event (`?event=<id>`, default
  * `demo`) live on a canvas, click to hold and release, or ask for the best
- * seats available, book, and everyone else's changes as they happen.
+ * seats available, hold places of its standing areas by quantity, book, and
+ * everyone else's changes as they happen.
  * Everything goes through the client SDK.
  */
 import {
@@ -20,6 +21,7 @@ import { VenueLabels } from './labels.js';
 import type { DemoHandle, DemoMetrics } from './handle.js';
 import { MapView } from './map-view.js';
 import { BestPanel } from './best-panel.js';
+import { GaPanel } from './ga-panel.js';
 import { ConnectionIndicator, CountsTable, HoldPanel, renderLegend } from './panel.js';
 import { SeatRenderer, type SeatGeometry } from './renderer.js';
 import { tokenSource } from './token.js';
@@ -62,6 +64,8 @@ const handle: DemoHandle = {
   seatPoint: () => null,
   seatColour: () => null,
   mySeats: () => [...client.mySeats(eventId)].sort((a, b) => a - b),
+  areaLeft: () => null,
+  myPlaces: () => ({}),
   position: () => client.position(eventId),
   focusSeat: () => {},
   metrics,
@@ -89,7 +93,9 @@ async function start(): Promise<void> {
   renderLegend(layout);
   const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: layout.currency || 'EUR' });
   const priceOf = (seat: number) => layout.categories[layout.seats.category[seat]!]?.price ?? 0;
-  const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf, priceOf, (minor) => money.format(minor / 100));
+  const formatMoney = (minor: number) => money.format(minor / 100);
+  const gaPanel = new GaPanel(layout, { hold: holdPlaces }, formatMoney);
+  const panel = new HoldPanel({ book, release: releaseAll, extend: extendAll }, labelOf, priceOf, formatMoney, gaPanel);
   const bestPanel = new BestPanel(layout, { bestAvailable });
   const wheelchair = new Set(layout.seats.attrs?.wheelchair ?? []);
   const companion = new Set(layout.seats.attrs?.companion ?? []);
@@ -110,6 +116,7 @@ async function start(): Promise<void> {
     click: (seat) => void onSeatClick(seat),
     rendered: (ms) => {
       metrics.fullRenderMs.push(ms);
+      gaPanel.place((area) => renderer.areaRect(area));
       keyboard?.follow();
       if (metrics.firstRenderAt === null && client.seats(eventId)) {
         metrics.firstRenderAt = performance.now();
@@ -175,7 +182,11 @@ async function start(): Promise<void> {
     metrics.diffSeats.push(changes.length);
     showCounts();
   });
+  client.on('areas', ({ ev, areas }) => {
+    if (ev === eventId) gaPanel.showCounts(areas);
+  });
   client.on('holds', () => {
+    gaPanel.showMine(client.myPlaces(eventId));
     const next = client.mySeats(eventId);
     const changed = [...mine].filter((s) => !next.has(s)).concat([...next].filter((s) => !mine.has(s)));
     mine = next;
@@ -189,9 +200,10 @@ async function start(): Promise<void> {
     document.getElementById('who')!.textContent = hello.sub ? `signed in as ${hello.sub}` : 'anonymous viewer';
     panel.setCanHold(hello.scopes.includes('seats:hold'));
     bestPanel.setCanHold(hello.scopes.includes('seats:hold'));
+    gaPanel.setCanHold(hello.scopes.includes('seats:hold'));
   };
   client.on('hello', showSession);
-  client.on('hold-expired', (hold) => panel.say(`Your hold on ${seatCount(hold.seats.length)} expired.`, 'error'));
+  client.on('hold-expired', (hold) => panel.say(`Your hold on ${holdWhat(hold)} expired.`, 'error'));
   client.on('event-gone', ({ ev }) => ev === eventId && panel.say('This event no longer exists.', 'error'));
   client.on('auth-failed', () => panel.say('The gateway refused the token. Reload the page to get a new one.', 'error'));
   // the connection may have been quicker than the layout
@@ -200,6 +212,41 @@ async function start(): Promise<void> {
     metrics.snapshotAt ??= performance.now();
     view.renderAll();
     showCounts();
+  }
+  const areasNow = client.areas(eventId);
+  if (areasNow) gaPanel.showCounts(areasNow);
+  handle.areaLeft = (area) => client.areas(eventId)?.find((a) => a.area === area)?.free ?? null;
+  handle.myPlaces = () => Object.fromEntries(client.myPlaces(eventId));
+
+  /** "2 seats", "3 places in Standing", "2 seats and 3 places in Standing" */
+  function holdWhat(hold: HoldInfo): string {
+    const parts = hold.seats.length > 0 ? [seatCount(hold.seats.length)] : [];
+    for (const [area, qty] of hold.ga ?? []) parts.push(`${placeCount(qty)} in ${gaPanel.labelOf(area)}`);
+    return parts.join(' and ') || 'nothing';
+  }
+
+  /** Holds `qty` places of an area, in the page's hold token when it has one (a new one when that token is gone). */
+  async function holdPlaces(area: number, qty: number): Promise<void> {
+    if (!client.session?.scopes.includes('seats:hold')) return panel.say('View only: this page has no token that may hold places.', 'error');
+    const label = gaPanel.labelOf(area);
+    gaPanel.setBusy(true);
+    try {
+      const tok = client.holdToken(eventId);
+      try {
+        await client.hold(eventId, [], { ga: [[area, qty]], ...(tok && { tok }) });
+      } catch (err) {
+        if (!tok || !(err instanceof RequestError) || (err.code !== 'EXPIRED' && err.code !== 'NOT_HOLDER')) throw err;
+        await client.hold(eventId, [], { ga: [[area, qty]] });
+      }
+      panel.say(`Holding ${placeCount(qty)} in ${label}.`, 'ok');
+    } catch (err) {
+      if (err instanceof RequestError && err.code === 'UNAVAILABLE' && err.details.reason === 'ga') {
+        const left = err.details.left?.[0] ?? 0;
+        panel.say(left > 0 ? `Only ${placeCount(left)} left in ${label}: choose ${left === 1 ? '1' : `${left} or fewer`}.` : `${label} is sold out.`, 'error');
+      } else panel.say(explain(err, `${placeCount(qty)} in ${label}`, labelOf), 'error');
+    } finally {
+      gaPanel.setBusy(false);
+    }
   }
 
   function stateName(seat: number): string {
@@ -267,16 +314,18 @@ async function start(): Promise<void> {
 
   async function book(): Promise<void> {
     await eachHold('Booking…', async (hold) => {
+      const what = holdWhat(hold);
       const booked = await client.book(eventId, hold.tok);
       // the reference a support desk and the admin API know the booking by
-      return `Booked ${seatCount(booked.seats.length)}: booking reference ${booked.reference ?? booked.id}.`;
+      return `Booked ${what}: booking reference ${booked.reference ?? booked.id}.`;
     });
   }
 
   async function releaseAll(): Promise<void> {
     await eachHold('Releasing…', async (hold) => {
-      const { released } = await client.release(eventId, hold.tok);
-      return `Released ${seatCount(released)}.`;
+      const what = holdWhat(hold);
+      await client.release(eventId, hold.tok);
+      return `Released ${what}.`;
     });
   }
 
@@ -292,7 +341,7 @@ async function start(): Promise<void> {
     panel.say(working);
     try {
       const outcomes: string[] = [];
-      for (const hold of client.holds(eventId).filter((h) => h.seats.length > 0)) outcomes.push(await action(hold));
+      for (const hold of client.holds(eventId).filter((h) => h.seats.length > 0 || (h.ga?.length ?? 0) > 0)) outcomes.push(await action(hold));
       panel.say(outcomes.join(' '), 'ok');
     } catch (err) {
       panel.say(explain(err, 'your seats', labelOf), 'error');
@@ -335,6 +384,11 @@ function explain(err: unknown, what: string, labelOf: (seat: number) => string):
   }
 }
 
+/** "1 place", "3 places" */
+function placeCount(n: number): string {
+  return `${n.toLocaleString()} ${n === 1 ? 'place' : 'places'}`;
+}
+
 /** "1 seat", "3 seats" */
 function seatCount(n: number): string {
   return `${n.toLocaleString()} ${n === 1 ? 'seat' : 'seats'}`;
@@ -353,7 +407,8 @@ function geometryOf(layout: SeatMapLayout): SeatGeometry {
   gaps.sort((a, b) => a - b);
   const wheelchair = new Uint8Array(layout.seatCount);
   for (const seat of layout.seats.attrs?.wheelchair ?? []) wheelchair[seat] = 1;
-  return { x, y, category: Uint16Array.from(layout.seats.category), pitch: gaps[Math.floor(gaps.length / 2)] || 0.5, wheelchair };
+  const areas = (layout.areas ?? []).map((a) => a.shape);
+  return { x, y, category: Uint16Array.from(layout.seats.category), pitch: gaps[Math.floor(gaps.length / 2)] || 0.5, wheelchair, areas };
 }
 
 /** "Section A · Row 3 · Seat 12" for a seat index. */

@@ -36,6 +36,10 @@ export interface DemoHandle {
   seatColour(seat: number): string | null;
   /** seats this page holds */
   mySeats(): number[];
+  /** places still free in a general-admission area in the page's copy, null before the snapshot or for no such area */
+  areaLeft(area: number): number | null;
+  /** places this page holds, by area index */
+  myPlaces(): Record<number, number>;
   position(): { epoch: number; seq: number } | null;
   /** zooms so that one seat pitch is `pixels` CSS px wide, centred on `seat` */
   focusSeat(seat: number, pixels: number): void;

@@ -1,7 +1,7 @@
 /**
  * The page's DOM around the canvas: connection indicator, free seats per
- * category, the legend, and the hold panel (seats with their prices and
- * total, countdown, buttons).
+ * category, the legend, and the hold panel (seats and general-admission
+ * places with their prices and total, countdown, buttons).
  */
 import type { ConnectionChange, HoldInfo, SeatCounts, SeatMapLayout } from '../../core/client/index.js';
 import { STATE_COLOURS, WHEELCHAIR_MARK, categoryColour } from './colors.js';
@@ -131,6 +131,8 @@ export class HoldPanel {
     /** a seat's price in minor units, and the formatter of an amount */
     private readonly priceOf: (seat: number) => number = () => 0,
     private readonly money: (minor: number) => string = (minor) => String(minor),
+    /** general-admission areas: an area's label and the price of one place */
+    private readonly places: { labelOf(area: number): string; priceOf(area: number): number } = { labelOf: (area) => `Area ${area}`, priceOf: () => 0 },
   ) {
     this.bookButton.addEventListener('click', () => actions.book());
     this.releaseButton.addEventListener('click', () => actions.release());
@@ -149,22 +151,33 @@ export class HoldPanel {
   }
 
   show(holds: HoldInfo[]): void {
-    this.holds = holds.filter((h) => h.seats.length > 0);
+    this.holds = holds.filter((h) => h.seats.length > 0 || (h.ga?.length ?? 0) > 0);
+    const item = (text: string, minor: number) => {
+      const li = document.createElement('li');
+      const price = document.createElement('span');
+      price.className = 'price';
+      price.textContent = this.money(minor);
+      li.append(price, text);
+      return li;
+    };
     this.list.replaceChildren(
-      ...this.holds.flatMap((h) =>
-        h.seats.map((seat) => {
-          const li = document.createElement('li');
-          const price = document.createElement('span');
-          price.className = 'price';
-          price.textContent = this.money(this.priceOf(seat));
-          li.append(price, this.labelOf(seat));
+      ...this.holds.flatMap((h) => [
+        ...h.seats.map((seat) => {
+          const li = item(this.labelOf(seat), this.priceOf(seat));
           li.dataset.seat = String(seat);
           return li;
         }),
-      ),
+        ...(h.ga ?? []).map(([area, qty]) => {
+          const li = item(`${this.places.labelOf(area)} × ${qty}`, qty * this.places.priceOf(area));
+          li.dataset.area = String(area);
+          return li;
+        }),
+      ]),
     );
     const seats = this.holds.flatMap((h) => h.seats);
-    this.total.textContent = seats.length > 0 ? `Total ${this.money(seats.reduce((sum, seat) => sum + this.priceOf(seat), 0))}` : '';
+    const placesTotal = this.holds.flatMap((h) => h.ga ?? []).reduce((sum, [area, qty]) => sum + qty * this.places.priceOf(area), 0);
+    const any = seats.length > 0 || this.holds.some((h) => (h.ga?.length ?? 0) > 0);
+    this.total.textContent = any ? `Total ${this.money(seats.reduce((sum, seat) => sum + this.priceOf(seat), 0) + placesTotal)}` : '';
     this.update();
   }
 

@@ -19,6 +19,8 @@ export interface SeatGeometry {
   pitch: number;
   /** 1 for a wheelchair space, by seat index: drawn with a white corner */
   wheelchair?: Uint8Array;
+  /** general-admission areas' rectangles (venue coordinates), by area index: the fit includes them, ga-panel.ts draws them */
+  areas?: readonly { x: number; y: number; width: number; height: number }[];
 }
 
 const MARGIN_CSS_PX = 16;
@@ -72,6 +74,12 @@ export class SeatRenderer {
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
+    }
+    for (const area of geometry.areas ?? []) {
+      minX = Math.min(minX, area.x);
+      minY = Math.min(minY, area.y);
+      maxX = Math.max(maxX, area.x + area.width);
+      maxY = Math.max(maxY, area.y + area.height);
     }
     this.bounds = { minX, minY, maxX, maxY };
   }
@@ -216,6 +224,14 @@ export class SeatRenderer {
     const bx = this.blockX[seat];
     if (bx === undefined || bx === OFF_SCREEN) return null;
     return { x: (this.offsetX + this.geometry.x[seat]! * this.scale) / this.dpr, y: (this.offsetY + this.geometry.y[seat]! * this.scale) / this.dpr };
+  }
+
+  /** A general-admission area's rectangle in CSS px from the canvas's top-left corner (it may reach past the canvas). */
+  areaRect(area: number): { x: number; y: number; width: number; height: number } | null {
+    const shape = this.geometry.areas?.[area];
+    if (!shape) return null;
+    const { scale, offsetX, offsetY, dpr } = this;
+    return { x: (offsetX + shape.x * scale) / dpr, y: (offsetY + shape.y * scale) / dpr, width: (shape.width * scale) / dpr, height: (shape.height * scale) / dpr };
   }
 
   /** The colour on the canvas at a seat's centre ('#rrggbb'), read back from the canvas itself. */

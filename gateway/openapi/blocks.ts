@@ -1,4 +1,4 @@
-/** OpenAPI description of gateway/block-routes.ts: blocking and unblocking seats, one by one or by section and category. */
+/** OpenAPI description of gateway/block-routes.ts: blocking and unblocking seats, one by one or by section and category, and places of general-admission areas. */
 import { ADMIN, bodyRefusals, eventIdParameter, internalRefusal, json, jsonBody, refusals, tokenRefusals, type ApiPart, type Schema } from './schema.js';
 
 const ids = (what: string): Schema => ({
@@ -12,10 +12,17 @@ const ids = (what: string): Schema => ({
 const blockBody = jsonBody(
   {
     type: 'object',
-    description: 'At least one field. `seats` alone: all or nothing. With `sections` or `categories`: a bulk call over the union of the seats listed, the sections\' and the categories\' seats (docs/bookings.md#blocking-seats).',
+    description: 'At least one field. `seats` and/or `areas`: all or nothing, one change-log entry. With `sections` or `categories`: a bulk call over the union of the seats listed, the sections\' and the categories\' seats (docs/bookings.md#blocking-seats); `areas` does not go with them.',
     minProperties: 1,
     properties: {
       seats: { type: 'array', minItems: 1, items: { type: 'integer' }, description: 'seat indexes; at most 1,000 in a call of seats alone' },
+      areas: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 1000,
+        items: { type: 'array', prefixItems: [{ type: 'integer', minimum: 0 }, { type: 'integer', minimum: 1, maximum: 1000 }], minItems: 2, maxItems: 2 },
+        description: 'places of general-admission areas, `[area, qty]` pairs, each area once: block takes `qty` more off sale (held + booked + blocked + qty ≤ capacity, else UNAVAILABLE reason `ga` with `areas` and `left`); unblock puts `qty` blocked places back (more than are blocked: CONFLICT reason `ga`)',
+      },
       sections: ids('section'),
       categories: ids('category'),
     },
@@ -56,9 +63,9 @@ export const BLOCKS_API: ApiPart = {
             '200': json('done: `{seq}` for a call of seats alone, the bulk answer for one naming sections or categories', { oneOf: [seqOnly, bulkAnswer(op)] }),
             ...refusals({
               ...tokenRefusals('admin'),
-              400: ['not JSON, seats not integers, an unknown section or category id, an event without a layout asked by section or category (BAD_REQUEST), or (BAD_SEAT) indexes out of range or repeated: `seats` lists every one', 'BAD_REQUEST', 'BAD_SEAT'],
+              400: ['not JSON, seats not integers, malformed `areas` or an area the event does not have (reason `ga`), `areas` with `sections` or `categories`, an unknown section or category id, an event without a layout asked by section or category (BAD_REQUEST), or (BAD_SEAT) indexes out of range or repeated: `seats` lists every one', 'BAD_REQUEST', 'BAD_SEAT'],
               404: ['no such event', 'NO_EVENT'],
-              409: op === 'block' ? ['seats alone: seats not free (`seats`)', 'UNAVAILABLE'] : ['seats alone: seats not blocked (`seats`)', 'CONFLICT'],
+              409: op === 'block' ? ['seats alone: seats not free (`seats`), or an area without room for the places (reason `ga`, `areas`, `left`)', 'UNAVAILABLE'] : ['seats alone: seats not blocked (`seats`), or fewer places blocked in an area than asked (reason `ga`, `areas`, `left`)', 'CONFLICT'],
               ...bodyRefusals('64 KiB'),
               ...internalRefusal('the outcome is unknown: look at the seats before trying again (a bulk call may simply be repeated)'),
             }),

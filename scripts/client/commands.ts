@@ -14,7 +14,8 @@ export const COMMAND_HELP = `commands:
   extend <ev> <tok>             extend a hold
   book <ev> <tok> [--key K]     book a hold (K: the idempotency key; a new one by default)
   sell <ev> <seat>... [--key K] box office (scope seats:box-office): book free seats directly, without a hold
-  ping                          round trip`;
+  ping                          round trip
+hold, release and sell take --ga A:Q[,A:Q...]: Q places of general-admission area A, beside the seats or instead of them`;
 
 export type Parsed = { ok: true; body: RequestBody } | { ok: false; problem: string };
 
@@ -23,6 +24,14 @@ const INTEGER = /^-?\d+$/;
 function seatsOf(words: string[]): number[] | string {
   const bad = words.filter((w) => !INTEGER.test(w));
   return bad.length > 0 ? `seat indexes must be integers, not ${bad.join(' ')}` : words.map(Number);
+}
+
+/** `--ga 0:2,1:3` as [area, qty] pairs (the server judges ranges), or what is wrong with it. */
+function placesOf(value: string | undefined): [number, number][] | undefined | string {
+  if (value === undefined) return undefined;
+  const pairs = value.split(',').map((part) => /^(\d+):(\d+)$/.exec(part));
+  if (pairs.some((m) => !m)) return `--ga must be area:quantity pairs separated by commas, e.g. 0:2,1:3, not ${value}`;
+  return pairs.map((m) => [Number(m![1]), Number(m![2])]);
 }
 
 /** Splits `--name value` options out of the words. */
@@ -47,9 +56,12 @@ function options(words: string[], names: string[]): { rest: string[]; values: Re
 export function parseCommand(words: string[]): Parsed {
   const [name, ...args] = words;
   const fail = (problem: string): Parsed => ({ ok: false, problem });
-  const split = options(args, ['tok', 'key']);
+  const split = options(args, ['tok', 'key', 'ga']);
   if (typeof split === 'string') return fail(split);
   const { rest, values } = split;
+  const ga = placesOf(values.ga);
+  if (typeof ga === 'string') return fail(ga);
+  const places = ga ? { ga } : {};
   switch (name) {
     case 'ping':
       return { ok: true, body: { t: 'ping' } };
@@ -63,26 +75,26 @@ export function parseCommand(words: string[]): Parsed {
     case 'unsub':
       return rest.length === 1 ? { ok: true, body: { t: 'unsub', ev: rest[0]! } } : fail('usage: unsub <ev>');
     case 'hold': {
-      if (rest.length < 2) return fail('usage: hold <ev> <seat>... [--tok T]');
+      if (rest.length < (ga ? 1 : 2)) return fail('usage: hold <ev> <seat>... [--tok T] [--ga A:Q,...]');
       const seats = seatsOf(rest.slice(1));
       if (typeof seats === 'string') return fail(seats);
-      return { ok: true, body: values.tok ? { t: 'hold', ev: rest[0]!, seats, tok: values.tok } : { t: 'hold', ev: rest[0]!, seats } };
+      return { ok: true, body: values.tok ? { t: 'hold', ev: rest[0]!, seats, ...places, tok: values.tok } : { t: 'hold', ev: rest[0]!, seats, ...places } };
     }
     case 'release': {
       if (rest.length < 2) return fail('usage: release <ev> <tok> [seat]...');
       const seats = seatsOf(rest.slice(2));
       if (typeof seats === 'string') return fail(seats);
-      return { ok: true, body: seats.length > 0 ? { t: 'release', ev: rest[0]!, tok: rest[1]!, seats } : { t: 'release', ev: rest[0]!, tok: rest[1]! } };
+      return { ok: true, body: seats.length > 0 ? { t: 'release', ev: rest[0]!, tok: rest[1]!, seats, ...places } : { t: 'release', ev: rest[0]!, tok: rest[1]!, ...places } };
     }
     case 'extend':
       return rest.length === 2 ? { ok: true, body: { t: 'extend', ev: rest[0]!, tok: rest[1]! } } : fail('usage: extend <ev> <tok>');
     case 'book':
       return rest.length === 2 ? { ok: true, body: { t: 'book', ev: rest[0]!, tok: rest[1]!, key: values.key ?? newIdempotencyKey() } } : fail('usage: book <ev> <tok> [--key K]');
     case 'sell': {
-      if (rest.length < 2) return fail('usage: sell <ev> <seat>... [--key K]');
+      if (rest.length < (ga ? 1 : 2)) return fail('usage: sell <ev> <seat>... [--key K] [--ga A:Q,...]');
       const seats = seatsOf(rest.slice(1));
       if (typeof seats === 'string') return fail(seats);
-      return { ok: true, body: { t: 'book', ev: rest[0]!, seats, key: values.key ?? newIdempotencyKey() } };
+      return { ok: true, body: { t: 'book', ev: rest[0]!, seats, ...places, key: values.key ?? newIdempotencyKey() } };
     }
     default:
       return fail(`unknown command ${JSON.stringify(name ?? '')}\n${COMMAND_HELP}`);

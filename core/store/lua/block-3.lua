@@ -1,5 +1,6 @@
 --[[
-  Admin: takes free seats off sale, all or nothing.
+  Admin: takes free seats, and places of general-admission areas, off sale,
+  all or nothing, in one change-log entry.
 
   Input:
     KEYS[1] meta
@@ -7,7 +8,8 @@
     KEYS[3] log
 
     ARGV[1] now (ms, '' = Redis clock)
-    ARGV[2] seats, comma-separated indexes
+    ARGV[2] seats, comma-separated indexes (may be empty when ARGV[3] is not)
+    ARGV[3] places "area:qty,..." to block ('' or absent: none)
 
   Output:
     {'OK', seq}
@@ -15,8 +17,10 @@
     {'BAD_REQUEST'}
     {'BAD_SEAT', {seats}}
     {'UNAVAILABLE', {seats}}   seats that are not free
+    {'UNAVAILABLE', {}, 'ga', {areas}, {left}}  areas without room: held + booked + blocked + qty > capacity
+    {'BAD_REQUEST', {}, 'ga'}  a malformed place list, an area named twice or unknown
 ]]
 --- @include "includes/seats"
 --- @include "includes/setStates"
 
-return setStates({meta = KEYS[1], status = KEYS[2], log = KEYS[3]}, ARGV, FREE, BLOCKED, 'block', 'UNAVAILABLE')
+return setStates({meta = KEYS[1], status = KEYS[2], log = KEYS[3]}, ARGV, FREE, BLOCKED, 'block', 'UNAVAILABLE', ARGV[3])

@@ -34,6 +34,7 @@
     ARGV[13] geometry bytes (core/store/geometry.ts; '' = none: no best available, no orphan rule)
     ARGV[14] general-admission areas: their capacities, comma-separated, area index order ('' = none)
     ARGV[15] a rebuild: places booked per area, "area:qty,..." ('' = none)
+    ARGV[16] a rebuild: places blocked per area, "area:qty,..." ('' or absent = none)
 
   Output:
     {'OK', epoch}
@@ -65,6 +66,15 @@ for part in string.gmatch(ARGV[15] or '', '[^,]+') do
     return {'BAD_REQUEST'}
   end
   bookedPlaces[a] = (bookedPlaces[a] or 0) + q
+end
+local blockedPlaces = {}
+for part in string.gmatch(ARGV[16] or '', '[^,]+') do
+  local a, q = string.match(part, '^(%d+):(%d+)$')
+  a, q = tonumber(a), tonumber(q)
+  if not a or a >= #capacities or (bookedPlaces[a] or 0) + (blockedPlaces[a] or 0) + q > capacities[a + 1] then
+    return {'BAD_REQUEST'}
+  end
+  blockedPlaces[a] = (blockedPlaces[a] or 0) + q
 end
 
 redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
@@ -99,11 +109,11 @@ redis.call('HSET', KEYS[1],
 if ARGV[12] ~= nil and ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'paymentWindowMs', ARGV[12])
 end
--- the counters of general-admission areas (includes/gaAreas): nothing held, booked as restored
+-- the counters of general-admission areas (includes/gaAreas): nothing held, booked and blocked as restored
 redis.call('HSET', KEYS[1], 'gaCount', #capacities)
 for i, c in ipairs(capacities) do
   local a = i - 1
-  redis.call('HSET', KEYS[1], 'ga:' .. a .. ':c', c, 'ga:' .. a .. ':h', 0, 'ga:' .. a .. ':b', bookedPlaces[a] or 0, 'ga:' .. a .. ':k', 0)
+  redis.call('HSET', KEYS[1], 'ga:' .. a .. ':c', c, 'ga:' .. a .. ':h', 0, 'ga:' .. a .. ':b', bookedPlaces[a] or 0, 'ga:' .. a .. ':k', blockedPlaces[a] or 0)
 end
 redis.call('SPUBLISH', KEYS[8], ARGV[2] .. ':0')
 return {'OK', ARGV[2]}
