@@ -87,11 +87,11 @@ export async function runOperation(
         });
         return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
       }
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, ...(request.ga && { ga: request.ga }) });
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, channels: principal.channels, ...(request.ga && { ga: request.ga }) });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'swap': {
-      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt });
+      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt, channels: principal.channels });
       return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {

@@ -26,7 +26,8 @@
     {'NO_EVENT'}
     {'BAD_REQUEST'}            a malformed or empty seat list
     {'BAD_SEAT', {seats}}      indexes out of range or repeated
-    {'UNAVAILABLE', {seats}}   seats that are not free (held, booked or blocked)
+    {'UNAVAILABLE', {seats}}   seats that are not free (held, booked or blocked; a sales channel's
+                               reserved seats count as free here)
     {'CONFLICT'}               the key was used for other seats, another holder, or a hold token
     {'REFUSED'}                the key's booking was refused by the durable store
     {'EXPIRED'}                the key's booking was void (its event was rebuilt before the commit)
@@ -83,7 +84,9 @@ end
 
 local notFree = {}
 for _, seat in ipairs(seats) do
-  if getSeatState(keys.status, seat) ~= FREE then
+  local state = getSeatState(keys.status, seat)
+  -- the box office sells a sales channel's reserved seats too (4, includes/channels)
+  if state ~= FREE and state ~= 4 then
     notFree[#notFree + 1] = seat
   end
 end
