@@ -10,7 +10,7 @@
  */
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js';
-import { parseChannelClaim } from '../core/store/channels.js';
+import { parseChannelClaim } from '../core/store/channel-keys.js';
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 

@@ -14,7 +14,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
-import { channelArg } from './channels.js';
+import { channelArg } from './channel-keys.js';
 import { checkBulkSeats, checkGa, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, gaArg, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
