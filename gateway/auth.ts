@@ -233,12 +233,12 @@ export function extractToken(sources: TokenSources): { token: string | null; pro
 /** Development tokens (HS256). scope is a space-separated string of scopes. */
 export async function mintDevToken(
   secret: string,
-  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string; acc?: boolean },
+  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string; acc?: boolean; chan?: string | readonly string[] },
 ): Promise<string> {
   const ttlSec = claims.ttlSec ?? 3600;
   if (!secret) throw new Error('mintDevToken: empty secret');
   if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new RangeError('mintDevToken: ttlSec must be a positive integer');
-  const jwt = new SignJWT({ scope: claims.scope, ...(claims.acc && { acc: true }) })
+  const jwt = new SignJWT({ scope: claims.scope, ...(claims.acc && { acc: true }), ...(claims.chan !== undefined && { chan: claims.chan }) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuedAt()
