@@ -6,6 +6,8 @@
  * seats on sale live, in one diff; the admin API's answers match the OpenAPI document.
  */
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { SeatMapClient } from '../core/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDevToken } from '../gateway/auth.js';
 import { apiFetch } from './support/openapi.js';
@@ -16,6 +18,7 @@ import type { ServerMessage } from '../core/protocol/index.js';
 let gw: TestGateway;
 let admin: string;
 const clients: TestClient[] = [];
+const sdkClients: SeatMapClient[] = [];
 const EV = 'presale-ws';
 
 async function connect(t: string): Promise<TestClient> {
@@ -39,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.ws.terminate();
+  for (const c of sdkClients) c.close();
   await gw?.stop();
   if (gw) await wipePrefix(gw.prefix);
 });
@@ -107,6 +111,39 @@ describe('sales channels over the protocol', () => {
     const gone = await apiFetch(`${gw.httpUrl}/events/${ev}/channels/sponsor`, { headers: { Authorization: `Bearer ${admin}` } });
     expect(gone.status).toBe(404);
   }, 20_000);
+
+  it('the SDK reads a member\'s reserved seats as free, and an outsider\'s as 4, through diffs', async () => {
+    const ev = 'presale-sdk';
+    await createVenueEvent(gw.store, ev, 100);
+    await put(ev, 'vip', { seats: [5, 6, 7] });
+    const sdk = async (t: string) => {
+      const c = new SeatMapClient({ url: gw.wsUrl, token: t, WebSocket });
+      sdkClients.push(c);
+      await c.connect();
+      return c;
+    };
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(ok(), what).toBe(true);
+    };
+    const vip = await sdk(await member('v', 'vip'));
+    const out = await sdk(await token('o'));
+    const keys: string[][] = [];
+    vip.on('channels', (e) => keys.push(e.keys));
+    vip.watch(ev);
+    out.watch(ev);
+    await until(() => vip.seats(ev)?.[5] === 0 && out.seats(ev)?.[5] === 4, 'the overlay applied');
+    expect(keys).toEqual([['vip']]);
+    expect([...vip.seats(ev)!.subarray(4, 9)]).toEqual([0, 0, 0, 0, 0]);
+    expect([...out.seats(ev)!.subarray(4, 9)]).toEqual([0, 4, 4, 4, 0]);
+    // a member's hold and release: the seat comes back reserved, which the member reads as free
+    const held = await vip.hold(ev, [6]);
+    await until(() => out.seats(ev)?.[6] === 1 && vip.seats(ev)?.[6] === 1, 'the hold seen');
+    await vip.release(ev, held.tok);
+    await until(() => out.seats(ev)?.[6] === 4 && vip.seats(ev)?.[6] === 0, 'the release seen');
+    expect(vip.counts(ev)!.total.free).toBe(100);
+    expect(out.counts(ev)!.total.free).toBe(97);
+  });
 
   it('the admin API: list, get, delete, refusals', async () => {
     const ev = 'presale-admin';

@@ -1,9 +1,10 @@
 /**
  * One watched event on the client: its seats (a SeatView kept from snapshots
  * and diffs), counts per state in total and per category kept up to date
- * change by change, and whether a subscription is in flight.
+ * change by change, whether a subscription is in flight, and the seats of
+ * this client's sales channels (the `chan` overlay: reserved reads as free on them).
  */
-import { SeatView, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
+import { SeatView, type ChanMessage, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
 
 export interface StateCounts {
   free: number;
@@ -32,6 +33,8 @@ export interface SeatCategories {
 }
 
 const STATES = 4;
+/** a sales channel's seat (docs/protocol.md#sales-channels): free for its members only */
+const RESERVED = 4;
 
 export class EventSeats {
   readonly view = new SeatView();
@@ -40,6 +43,8 @@ export class EventSeats {
   /** counts[0..3]: totals per state; counts[4 + 4c + s]: category c, state s */
   private counts = new Int32Array(STATES);
   private categories: SeatCategories | null = null;
+  /** the seats of this client's sales channels (the last `chan` overlay) */
+  private channelSeats = new Set<number>();
 
   constructor(readonly ev: string) {}
 
@@ -50,7 +55,41 @@ export class EventSeats {
 
   applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st'>): void {
     this.view.applySnap(snap);
+    this.openChannelSeats();
     this.recount();
+  }
+
+  /**
+   * The sales-channel overlay (a `chan` message): this client's channels'
+   * seats, as flat runs. On them reserved (4) reads as free (0), now and in
+   * every snapshot and diff after, until the next overlay replaces it. Returns
+   * the seats that now read as free.
+   */
+  applyChannels(chan: Pick<ChanMessage, 'seats'>): SeatChange[] {
+    const seats = new Set<number>();
+    for (let i = 0; i + 1 < chan.seats.length; i += 2) for (let s = chan.seats[i]!; s <= chan.seats[i + 1]!; s++) seats.add(s);
+    this.channelSeats = seats;
+    const opened = this.openChannelSeats();
+    if (opened.length > 0) this.recount();
+    return opened;
+  }
+
+  /** Whether `seat` is one of this client's channels' (the last overlay). */
+  isChannelSeat(seat: number): boolean {
+    return this.channelSeats.has(seat);
+  }
+
+  /** Reserved seats of the overlay read as free in the view. */
+  private openChannelSeats(): SeatChange[] {
+    const status = this.view.status;
+    const opened: SeatChange[] = [];
+    for (const seat of this.channelSeats) {
+      if (status[seat] === RESERVED) {
+        status[seat] = 0;
+        opened.push({ seat, state: 0, previous: RESERVED });
+      }
+    }
+    return opened;
   }
 
   /** Applies a diff by the protocol's rules; `changes` lists the seats whose state really changed. */
@@ -58,7 +97,14 @@ export class EventSeats {
     const changes: SeatChange[] = [];
     const counts = this.counts;
     const category = this.activeCategories()?.seatCategory;
+    const channelSeats = this.channelSeats;
+    const status = this.view.status;
     const outcome = this.view.applyDiff(diff, (seat, state, previous) => {
+      if (state === RESERVED && channelSeats.has(seat)) {
+        // reserved for a channel of this client's: free for it
+        status[seat] = state = 0;
+        if (previous === 0) return;
+      }
       changes.push({ seat, state, previous });
       if (previous < STATES) counts[previous]!--;
       if (state < STATES) counts[state]!++;
