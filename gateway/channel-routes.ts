@@ -1,6 +1,6 @@
 /**
  * Sales channels (presales) of an event, admin scope, recorded in Postgres
- * for rebuilds (core/bookings/channels.ts; docs/gateway.md#sales-channels):
+ * for rebuilds (core/bookings/channels.ts; docs/bookings.md#sales-channels):
  *
  *   PUT    /events/:id/channels/:key  {"seats"?, "sections"?, "categories"?, "releaseAt"?}
  *   GET    /events/:id/channels/:key

@@ -1,6 +1,6 @@
 /**
  * Sales channels over real WebSockets and HTTP (docs/protocol.md#sales-channels,
- * docs/gateway.md#sales-channels): an outsider sees reserved seats as 4 and is
+ * docs/bookings.md#sales-channels): an outsider sees reserved seats as 4 and is
  * refused with reason channel; a member (the `chan` claim) gets the overlay
  * after its snapshot and holds them; a channel's releaseAt puts its free
  * seats on sale live, in one diff; the admin API's answers match the OpenAPI document.
