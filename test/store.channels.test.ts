@@ -90,6 +90,16 @@ describe('sales channels in the store', () => {
     await check(ev);
   });
 
+  it('an outsider does not take a member\'s overdue hold that the sweeper has not reached', async () => {
+    const ev = await newEvent();
+    await channels.put(ev, 'fc', [1, 2], null);
+    expect((await store.hold({ eventId: ev, holder: 'fan', seats: [1], channels: ['fc'] })).ok).toBe(true);
+    now += 2000; // overdue, not swept
+    expect(await store.hold({ eventId: ev, holder: 'out', seats: [1] })).toEqual({ ok: false, code: 'UNAVAILABLE', seats: [1], reason: 'channel' });
+    expect((await store.hold({ eventId: ev, holder: 'fan2', seats: [1], channels: ['fc'] })).ok).toBe(true);
+    await check(ev);
+  });
+
   it('lets the box office sell reserved seats', async () => {
     const ev = await newEvent();
     await channels.put(ev, 'fc', [7], null);

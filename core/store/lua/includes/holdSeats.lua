@@ -88,7 +88,12 @@ local function holdSeats(keys, args, selection, gaCsv)
       if owner == token and not create then
         -- already ours: accepted, nothing to change
       elseif owner and overdueToken(owner) then
-        fresh[#fresh + 1] = seat
+        -- expired on the way: a channel's seat would be reserved again, so the channel's rule applies
+        if freedState(keys.meta, seat) == RESERVED and not mayTakeReserved(keys.meta, seat, chan, exempt) then
+          closed[#closed + 1] = seat
+        else
+          fresh[#fresh + 1] = seat
+        end
       else
         taken[#taken + 1] = seat
       end
