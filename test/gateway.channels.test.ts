@@ -166,5 +166,7 @@ describe('sales channels over the protocol', () => {
     expect((await apiFetch(`${gw.httpUrl}/events/${ev}/channels`, { headers: { Authorization: `Bearer ${await token('u')}` } })).status).toBe(403);
     const snap = await gw.store.snapshot(ev);
     expect([...snap!.status.subarray(0, 4)]).toEqual([0, 0, 4, 0]);
+    const availability = (await (await apiFetch(`${gw.httpUrl}/events/${ev}/availability`)).json()) as { totals: unknown };
+    expect(availability.totals).toEqual({ free: 99, held: 0, booked: 0, blocked: 0, reserved: 1 });
   });
 });

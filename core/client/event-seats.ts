@@ -11,6 +11,8 @@ export interface StateCounts {
   held: number;
   booked: number;
   blocked: number;
+  /** reserved for a sales channel this client is no member of */
+  reserved: number;
 }
 
 export interface SeatCounts {
@@ -32,7 +34,7 @@ export interface SeatCategories {
   categoryCount: number;
 }
 
-const STATES = 4;
+const STATES = 5;
 /** a sales channel's seat (docs/protocol.md#sales-channels): free for its members only */
 const RESERVED = 4;
 
@@ -40,7 +42,7 @@ export class EventSeats {
   readonly view = new SeatView();
   /** a `sub` for this event is in flight: at most one at a time (gap diffs are ignored meanwhile) */
   subscribing = false;
-  /** counts[0..3]: totals per state; counts[4 + 4c + s]: category c, state s */
+  /** counts[0..4]: totals per state; counts[5 + 5c + s]: category c, state s */
   private counts = new Int32Array(STATES);
   private categories: SeatCategories | null = null;
   /** the seats of this client's sales channels (the last `chan` overlay) */
@@ -119,7 +121,7 @@ export class EventSeats {
 
   seatCounts(): SeatCounts {
     const c = this.counts;
-    const at = (i: number): StateCounts => ({ free: c[i]!, held: c[i + 1]!, booked: c[i + 2]!, blocked: c[i + 3]! });
+    const at = (i: number): StateCounts => ({ free: c[i]!, held: c[i + 1]!, booked: c[i + 2]!, blocked: c[i + 3]!, reserved: c[i + 4]! });
     const categoryCount = this.activeCategories()?.categoryCount ?? 0;
     return { total: at(0), byCategory: Array.from({ length: categoryCount }, (_, k) => at(STATES + k * STATES)) };
   }
