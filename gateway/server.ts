@@ -147,6 +147,7 @@ export class GatewayServer {
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,
       onEventGone: (eventId) => subscriptions?.eventGone(eventId),
+      onChannelChange: (eventId) => void subscriptions?.refreshChannels(eventId),
     });
     // the policy and the mechanics refer to each other: pausing is the subscriptions', the budget the policy's
     let policy: SlowConsumers | null = null;

@@ -296,6 +296,28 @@ export class Subscriptions {
     });
   }
 
+  /**
+   * A sales channel of the event was put or released: every joined watcher
+   * here whose token carries channel keys gets its overlay again (empty
+   * lists when none of its keys is a channel of the event any more).
+   */
+  async refreshChannels(eventId: string): Promise<void> {
+    if (!this.options.channelOverlay) return;
+    for (const s of [...this.watchers(eventId)]) {
+      const keys = s.principal?.channels;
+      const sub = s.subs.get(eventId);
+      if (!keys || keys.length === 0 || !sub?.joined) continue;
+      let overlay: ChanMessage;
+      try {
+        overlay = (await this.options.channelOverlay(eventId, keys)) ?? { t: 'chan', ev: eventId, keys: [], seats: [] };
+      } catch (err) {
+        this.options.logger.warn({ err, ev: eventId }, 'sales-channel overlay not read');
+        continue;
+      }
+      if (s.open && s.subs.get(eventId) === sub) s.cork(() => s.reply(overlay));
+    }
+  }
+
   /** The connection closed: it leaves every room it joined. */
   closed(s: Subscriber): void {
     for (const [eventId, sub] of [...s.subs]) {

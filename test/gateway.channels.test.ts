@@ -68,7 +68,7 @@ describe('sales channels over the protocol', () => {
     const chan = fan.next((m) => 'ev' in m && m.ev === EV && (order.push(m.t), m.t === 'chan'));
     expect(await fan.request({ t: 'sub', ev: EV })).toMatchObject({ t: 'ok' });
     expect(await chan).toEqual({ t: 'chan', ev: EV, keys: ['fanclub'], seats: [10, 13, 20, 20] });
-    expect(order).toEqual(['snap', 'chan']); // one overlay, after the snapshot
+    expect(order).toEqual(['snap', 'chan']); // one overlay, after the snapshot, then ordinary diffs
     const diff = outsider.next((m) => m.t === 'diff' && m.ev === EV);
     expect(await fan.request({ t: 'hold', ev: EV, seats: [10, 11] })).toMatchObject({ t: 'ok' });
     expect(await diff).toMatchObject({ ch: [10, 1, 11, 1] });
@@ -143,6 +143,13 @@ describe('sales channels over the protocol', () => {
     await until(() => out.seats(ev)?.[6] === 4 && vip.seats(ev)?.[6] === 0, 'the release seen');
     expect(vip.counts(ev)!.total.free).toBe(100);
     expect(out.counts(ev)!.total.free).toBe(97);
+    // the channel changes while they watch: the member's overlay follows, live
+    await put(ev, 'vip', { seats: [5, 6, 7, 8] });
+    await until(() => out.seats(ev)?.[8] === 4 && vip.seats(ev)?.[8] === 0, 'the new seat free for the member');
+    const deleted = await apiFetch(`${gw.httpUrl}/events/${ev}/channels/vip`, { method: 'DELETE', headers: { Authorization: `Bearer ${admin}` } });
+    expect(deleted.status).toBe(200);
+    await until(() => [5, 6, 7, 8].every((s) => out.seats(ev)?.[s] === 0 && vip.seats(ev)?.[s] === 0) && keys.length === 3, 'the release');
+    expect(keys).toEqual([['vip'], ['vip'], []]);
   });
 
   it('the admin API: list, get, delete, refusals', async () => {
