@@ -83,24 +83,87 @@ local function saveChannel(metaKey, key, releaseAt, seats)
   redis.call('HSET', metaKey, 'ch:' .. key, '{"r":' .. string.format('%d', releaseAt) .. ',"s":' .. encoded .. '}')
 end
 
+-- Batches of fields per HMGET, HSET and HDEL: a channel of a whole section is a few calls, not one per seat.
+local CHANNEL_BATCH = 500
+
+-- The channel key of each of `seats` (false for none), read with HMGET in batches.
+local function channelOwners(metaKey, seats)
+  local owners = {}
+  for i = 1, #seats, CHANNEL_BATCH do
+    local fields = {}
+    for j = i, math.min(i + CHANNEL_BATCH - 1, #seats) do
+      fields[#fields + 1] = 'cs:' .. seats[j]
+    end
+    local got = redis.call('HMGET', metaKey, unpack(fields))
+    for j = 1, #fields do
+      owners[i + j - 1] = got[j]
+    end
+  end
+  return owners
+end
+
+-- Maps `seats` to `key` (HSET in batches), or unmaps them (key nil: HDEL in batches).
+local function mapSeats(metaKey, seats, key)
+  for i = 1, #seats, CHANNEL_BATCH do
+    local args = {}
+    for j = i, math.min(i + CHANNEL_BATCH - 1, #seats) do
+      args[#args + 1] = 'cs:' .. seats[j]
+      if key then
+        args[#args + 1] = key
+      end
+    end
+    if key then
+      redis.call('HSET', metaKey, unpack(args))
+    else
+      redis.call('HDEL', metaKey, unpack(args))
+    end
+  end
+end
+
+-- Writes `state` at `seats` (ascending), one SETRANGE per run of adjacent seats, and appends (seat, state) to changes.
+local function writeSeats(statusKey, seats, state, changes)
+  local byte = string.char(state)
+  local i = 1
+  while i <= #seats do
+    local j = i
+    while j < #seats and seats[j + 1] == seats[j] + 1 do
+      j = j + 1
+    end
+    redis.call('SETRANGE', statusKey, seats[i], string.rep(byte, j - i + 1))
+    for k = i, j do
+      changes[#changes + 1] = seats[k]
+      changes[#changes + 1] = state
+    end
+    i = j + 1
+  end
+end
+
+-- Of `seats` mapped to `key`, unmaps them all and turns the RESERVED ones FREE; returns how many turned FREE.
+local function giveUpSeats(metaKey, statusKey, key, seats, changes)
+  local owners = channelOwners(metaKey, seats)
+  local status = redis.call('GET', statusKey)
+  local unmap, open = {}, {}
+  for i, seat in ipairs(seats) do
+    if owners[i] == key then
+      unmap[#unmap + 1] = seat
+      if string.byte(status, seat + 1) == RESERVED then
+        open[#open + 1] = seat
+      end
+    end
+  end
+  mapSeats(metaKey, unmap, nil)
+  table.sort(open)
+  writeSeats(statusKey, open, 0, changes)
+  return #open
+end
+
 -- Removes a channel: its RESERVED seats turn FREE (appended to changes), its map entries go.
 local function dropChannel(metaKey, statusKey, key, changes)
   local c = channelRecord(metaKey, key)
   if not c then
     return 0
   end
-  local freed = 0
-  for _, seat in ipairs(c.s) do
-    if redis.call('HGET', metaKey, 'cs:' .. seat) == key then
-      redis.call('HDEL', metaKey, 'cs:' .. seat)
-      if string.byte(redis.call('GETRANGE', statusKey, seat, seat)) == RESERVED then
-        redis.call('SETRANGE', statusKey, seat, string.char(0))
-        changes[#changes + 1] = seat
-        changes[#changes + 1] = 0
-        freed = freed + 1
-      end
-    end
-  end
+  local freed = giveUpSeats(metaKey, statusKey, key, c.s, changes)
   redis.call('HDEL', metaKey, 'ch:' .. key)
   local rest = {}
   for _, k in ipairs(channelKeys(metaKey)) do
@@ -123,25 +186,23 @@ end
   is left as it is and reported in `skipped`. A channel put again first gives
   up its seats that are not in the new list (RESERVED ones turn FREE). Returns
   the channel's seats, the skipped ones; or nil when the event would pass
-  CHANNELS_MAX channels.
+  CHANNELS_MAX channels. The status string is read once; the map is read and
+  written in batches, the status a run of adjacent seats at a time.
 ]]
 local function putChannel(metaKey, statusKey, key, seats, releaseAt, changes)
   local old = channelRecord(metaKey, key)
-  local wanted = {}
-  for _, seat in ipairs(seats) do
-    wanted[seat] = true
-  end
   if old then
+    local wanted = {}
+    for _, seat in ipairs(seats) do
+      wanted[seat] = true
+    end
+    local dropped = {}
     for _, seat in ipairs(old.s) do
-      if not wanted[seat] and redis.call('HGET', metaKey, 'cs:' .. seat) == key then
-        redis.call('HDEL', metaKey, 'cs:' .. seat)
-        if string.byte(redis.call('GETRANGE', statusKey, seat, seat)) == RESERVED then
-          redis.call('SETRANGE', statusKey, seat, string.char(0))
-          changes[#changes + 1] = seat
-          changes[#changes + 1] = 0
-        end
+      if not wanted[seat] then
+        dropped[#dropped + 1] = seat
       end
     end
+    giveUpSeats(metaKey, statusKey, key, dropped, changes)
   else
     local keys = channelKeys(metaKey)
     if #keys >= CHANNELS_MAX then
@@ -150,23 +211,25 @@ local function putChannel(metaKey, statusKey, key, seats, releaseAt, changes)
     keys[#keys + 1] = key
     redis.call('HSET', metaKey, 'chl', table.concat(keys, ','))
   end
-  local mine, skipped = {}, {}
-  for _, seat in ipairs(seats) do
-    local owner = redis.call('HGET', metaKey, 'cs:' .. seat)
+  local owners = channelOwners(metaKey, seats)
+  local status = redis.call('GET', statusKey)
+  local mine, skipped, fresh = {}, {}, {}
+  for i, seat in ipairs(seats) do
+    local owner = owners[i]
     if owner == key then
       mine[#mine + 1] = seat
     elseif owner then
       skipped[#skipped + 1] = seat
-    elseif string.byte(redis.call('GETRANGE', statusKey, seat, seat)) == 0 then
-      redis.call('HSET', metaKey, 'cs:' .. seat, key)
-      redis.call('SETRANGE', statusKey, seat, string.char(RESERVED))
-      changes[#changes + 1] = seat
-      changes[#changes + 1] = RESERVED
+    elseif string.byte(status, seat + 1) == 0 then
+      fresh[#fresh + 1] = seat
       mine[#mine + 1] = seat
     else
       skipped[#skipped + 1] = seat
     end
   end
+  table.sort(fresh)
+  mapSeats(metaKey, fresh, key)
+  writeSeats(statusKey, fresh, RESERVED, changes)
   table.sort(mine)
   saveChannel(metaKey, key, releaseAt, mine)
   return mine, skipped
