@@ -240,13 +240,17 @@ local function restoreChannel(metaKey, statusKey, key, releaseAt, seats)
   local keys = channelKeys(metaKey)
   keys[#keys + 1] = key
   redis.call('HSET', metaKey, 'chl', table.concat(keys, ','))
+  table.sort(seats)
+  mapSeats(metaKey, seats, key)
+  local status = redis.call('GET', statusKey)
+  local free = {}
   for _, seat in ipairs(seats) do
-    redis.call('HSET', metaKey, 'cs:' .. seat, key)
-    if string.byte(redis.call('GETRANGE', statusKey, seat, seat)) == 0 then
-      redis.call('SETRANGE', statusKey, seat, string.char(RESERVED))
+    if string.byte(status, seat + 1) == 0 then
+      free[#free + 1] = seat
     end
   end
-  table.sort(seats)
+  -- a new event: no change-log entry, its status is the snapshot
+  writeSeats(statusKey, free, RESERVED, {})
   saveChannel(metaKey, key, releaseAt, seats)
 end
 
