@@ -84,5 +84,9 @@ describe('sales channels and Postgres', () => {
     // and it works as before: the outsider is refused, the member holds
     expect(await out.request({ t: 'hold', ev, seats: [4] })).toMatchObject({ t: 'err', code: 'UNAVAILABLE', reason: 'channel', seats: [4] });
     expect(await fan.request({ t: 'hold', ev, seats: [4] })).toMatchObject({ t: 'ok' });
+
+    // deleted on purpose: its channels go with it
+    expect((await apiFetch(`${gw.httpUrl}/events/${ev}`, { method: 'DELETE', headers: { Authorization: `Bearer ${admin}` } })).status).toBe(200);
+    expect((await pool.query('SELECT 1 FROM sales_channels WHERE event_id = $1', [ev])).rowCount).toBe(0);
   }, 60_000);
 });
