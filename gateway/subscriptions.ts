@@ -165,7 +165,7 @@ export class Subscriptions {
     const joined = sub;
     const keys = s.principal.channels;
     const overlay = keys && keys.length > 0 ? await this.channelOverlay(ev, keys) : null;
-    if (overlay && (!s.open || s.subs.get(ev) !== joined)) return;
+    if (keys && keys.length > 0 && (!s.open || s.subs.get(ev) !== joined)) return; // closed or unsubscribed meanwhile
     const room = hub.room(ev);
     if (!room) {
       // the room was dropped under a joined subscription (the event was deleted): already forgotten
