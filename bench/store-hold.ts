@@ -109,7 +109,7 @@ function expectedSuccess(ops: number, seats: number): number {
  * Two numbers in the token make collisions (CONFLICT) negligible.
  */
 function holdArgs(rand: () => string): ScriptArgs<typeof SCRIPTS.hold> {
-  return { now: '', holder: `h${rand()}`, token: `t${rand()}${rand()}`, create: '1', seats: rand(), accessible: '0', exempt: '0', ratePerSec: '0', rateBurst: '0', ga: '' };
+  return { now: '', holder: `h${rand()}`, token: `t${rand()}${rand()}`, create: '1', seats: rand(), accessible: '0', exempt: '0', ratePerSec: '0', rateBurst: '0', ga: '', chan: '' };
 }
 
 /** The redis-benchmark command: EVALSHA of the loaded hold script, keys and arguments in registry order. */

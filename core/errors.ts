@@ -77,7 +77,7 @@ export const ERROR_CATALOGUE = {
     retry: 'no',
     text: 'The request conflicts with existing state: an idempotency key reused for a different hold, an event that already exists, seats to unblock that are not blocked, or a change the booking\'s state does not allow (docs/bookings.md).',
   },
-  NOT_FOUND: { status: 404, retry: 'no', text: 'No booking with this id or reference exists (for the event, where one is named), or no webhook with this id.' },
+  NOT_FOUND: { status: 404, retry: 'no', text: 'No booking with this id or reference exists (for the event, where one is named), no webhook with this id, or no sales channel with this key.' },
   PENDING: {
     status: 503,
     retry: 'unknown-outcome',

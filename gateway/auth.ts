@@ -10,6 +10,7 @@
  */
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX } from '../core/protocol/index.js';
+import { parseChannelClaim } from '../core/store/channel-keys.js';
 import { textProblem } from '../core/text.js';
 import { KeySetUnavailable, RemoteKeySet } from './jwks.js';
 
@@ -25,6 +26,8 @@ export interface Principal {
   expiresAt: number | null;
   /** the JWT's `acc: true` claim: the holder may take protected wheelchair seats */
   accessible?: boolean;
+  /** the JWT's `chan` claim: the sales channels (presales) whose reserved seats the holder may take */
+  channels?: readonly string[];
 }
 
 /** Whether a principal may hold protected wheelchair seats: the `acc` claim or the box-office scope. */
@@ -134,6 +137,9 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     // the holder in Redis and Postgres: the shared rule for outside text (a NUL would be refused by Postgres for good)
     const { sub } = payload;
     if (typeof sub !== 'string' || textProblem(sub, MAX_SUB_LENGTH) !== null) return refuse('missing or invalid sub');
+    // sales-channel keys: hostile input like the rest; a claim that is not one is refused, not ignored
+    const channels = parseChannelClaim(payload.chan);
+    if (channels === null) return refuse('invalid chan claim');
     return {
       ok: true,
       principal: {
@@ -141,6 +147,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
         scopes: new Set([...claimScopes(payload.scope), ...claimScopes(payload.scp)].filter(isScope)),
         expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
         ...(payload.acc === true && { accessible: true }),
+        ...(channels.length > 0 && { channels }),
       },
     };
   }
@@ -226,12 +233,12 @@ export function extractToken(sources: TokenSources): { token: string | null; pro
 /** Development tokens (HS256). scope is a space-separated string of scopes. */
 export async function mintDevToken(
   secret: string,
-  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string; acc?: boolean },
+  claims: { sub: string; scope: string; ttlSec?: number; issuer?: string; audience?: string; acc?: boolean; chan?: string | readonly string[] },
 ): Promise<string> {
   const ttlSec = claims.ttlSec ?? 3600;
   if (!secret) throw new Error('mintDevToken: empty secret');
   if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new RangeError('mintDevToken: ttlSec must be a positive integer');
-  const jwt = new SignJWT({ scope: claims.scope, ...(claims.acc && { acc: true }) })
+  const jwt = new SignJWT({ scope: claims.scope, ...(claims.acc && { acc: true }), ...(claims.chan !== undefined && { chan: claims.chan }) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuedAt()

@@ -55,6 +55,8 @@ export interface HubOptions {
   checkBatch?: number;
   /** called when an event disappears under its room; the server unsubscribes the room's sockets */
   onEventGone(eventId: string): void;
+  /** a change-log entry of a sales channel (op `channel`: put, released) reached the room; the server refreshes its members' overlays */
+  onChannelChange?(eventId: string): void;
   /** wall clock for lingering (tests) */
   now?: () => number;
 }
@@ -238,7 +240,10 @@ export class Hub {
     if (!slot || slot.loading || slot.resyncing) return;
     this.options.metrics.feedEntries.inc(entries.length);
     const outcome = slot.room.receive(entries);
-    if (outcome === 'ok') return;
+    if (outcome === 'ok') {
+      if (this.options.onChannelChange && entries.some((e) => e.op === 'channel')) this.options.onChannelChange(eventId);
+      return;
+    }
     if (outcome === 'gap') {
       this.options.metrics.feedGaps.inc();
       this.options.logger.warn({ eventId, received: slot.room.received, next: entries[0]?.seq }, 'gap in change log; resyncing room from a snapshot');

@@ -68,7 +68,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; worker?: numb
     rateLimited: new Counter({ name: 'seatmap_rate_limited_total', help: 'Requests refused as RATE_LIMITED', registers }),
     refusals: new Counter({
       name: 'seatmap_refusals_total',
-      help: 'On-sale refusals by reason: subject_connections (closed 4009), ip_upgrades (HTTP 429), connection_rate (the connection\'s bucket), holder_rate (the holder\'s bucket in Redis), not_admitted, queue_closed',
+      help: 'On-sale refusals by reason: subject_connections (closed 4009), ip_upgrades (HTTP 429), connection_rate (the connection\'s bucket), holder_rate (the holder\'s bucket in Redis), not_admitted, queue_closed, channel (seats reserved for a sales channel the holder has no key of)',
       labelNames: ['reason'] as const,
       registers,
     }),

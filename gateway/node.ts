@@ -9,6 +9,8 @@ import { createEventFromLayout } from '../core/events.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ExpirySweeper, Lease, SeatStore } from '../core/store/index.js';
+import { ChannelReleaser } from '../core/store/channels.js';
+import { registerChannelRoutes } from './channel-routes.js';
 import type { Layout } from '../core/layout/index.js';
 import { createAuthenticator } from './auth.js';
 import { startBookings, type Bookings } from './bookings-runtime.js';
@@ -80,6 +82,12 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     onExpired: (eventId, expired) => server.holderNotices?.expired(eventId, expired),
   });
 
+  // sales channels whose releaseAt has come: one look at one global key a second (core/store/channels.ts)
+  const channelReleaser = new ChannelReleaser(store, {
+    onReleased: (r) => logger.info({ eventId: r.eventId, key: r.key, released: r.released, seq: r.seq }, 'sales channel released'),
+    onError: (err) => logger.error({ err }, 'sales channel release failed'),
+  });
+
   const authenticator = createAuthenticator(config.auth);
   const layouts = new LayoutCache();
   const server = new GatewayServer({
@@ -108,6 +116,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
     routes: [
       (app) => registerBookingRoutes(app, { pool, store, authenticator, logger }),
       (app) => registerBlockRoutes(app, { pool, store, authenticator, logger, layouts: eventLayouts(store, layouts) }),
+      (app) => registerChannelRoutes(app, { pool, store, authenticator, logger, layouts: eventLayouts(store, layouts) }),
       (app) => registerDoorRoutes(app, { pool, authenticator, logger }),
       (app) => registerPaymentRoutes(app, { pool, store, authenticator, logger, secret: config.lifecycle.paymentSecret, toleranceS: config.lifecycle.paymentToleranceS }),
       (app) => registerWebhookRoutes(app, { pool, authenticator, logger }),
@@ -135,18 +144,23 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
         onGained: () => {
           logger.info('background lease taken: this process runs the booking flusher, the expiry sweeper and the lifecycle timers');
           sweeper.start();
+          channelReleaser.start();
           bookings.background.start();
         },
         onLost: async () => {
           logger.info('background lease lost: the background work stops here');
           await sweeper.stop();
+          await channelReleaser.stop();
           await bookings.background.stop();
         },
         onError: (err) => logger.warn({ err }, 'background lease: redis did not answer'),
       })
     : null;
   if (lease) lease.start();
-  else sweeper.start();
+  else {
+    sweeper.start();
+    channelReleaser.start();
+  }
   logger.info({ host: config.host, port, prefix: config.keyPrefix, tickMs: config.tickMs }, 'gateway listening');
 
   return {
@@ -160,6 +174,7 @@ export async function startGatewayNode({ config, logger, demoLayout, defaultMetr
       await server.shutdown();
       await lease?.stop(); // gives it back: another process takes the work over at its next try
       await sweeper.stop();
+      await channelReleaser.stop();
       await bookings.stop();
       await closeConnections();
     },

@@ -87,11 +87,11 @@ export async function runOperation(
         });
         return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq, seats: r.seats, together: r.together } : refused(r);
       }
-      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, ...(request.ga && { ga: request.ga }) });
+      const r = await store.hold({ eventId: request.ev, holder, seats: request.seats, token: request.tok, accessible, exempt, channels: principal.channels, ...(request.ga && { ga: request.ga }) });
       return r.ok ? { t: 'ok', rid, tok: r.token, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'swap': {
-      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt });
+      const r = await store.swap({ eventId: request.ev, holder, token: request.tok, release: request.release, hold: request.hold, accessible, exempt, channels: principal.channels });
       return r.ok ? { t: 'ok', rid, exp: r.expiresAt, seq: r.seq } : refused(r);
     }
     case 'release': {
@@ -152,8 +152,9 @@ function storeFacts(store: SeatStore): RefusalFacts {
 }
 
 /** The on-sale refusals the scripts make, by reason on /metrics (the connection's own bucket is the session's). */
-function countRefusal(metrics: GatewayMetrics, code: ErrorCode): void {
-  if (code === 'RATE_LIMITED') metrics.refusals.inc({ reason: 'holder_rate' });
+function countRefusal(metrics: GatewayMetrics, code: ErrorCode, reason?: string): void {
+  if (reason === 'channel') metrics.refusals.inc({ reason: 'channel' });
+  else if (code === 'RATE_LIMITED') metrics.refusals.inc({ reason: 'holder_rate' });
   else if (code === 'NOT_ADMITTED') metrics.refusals.inc({ reason: 'not_admitted' });
   else if (code === 'QUEUE_CLOSED') metrics.refusals.inc({ reason: 'queue_closed' });
 }
@@ -197,7 +198,7 @@ export class Operations {
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
       }
       metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
-      if (reply.t === 'err') countRefusal(metrics, reply.code);
+      if (reply.t === 'err') countRefusal(metrics, reply.code, reply.reason);
       metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
       const answer = reply;
       if (requester.open) requester.cork(() => requester.reply(answer));

@@ -89,6 +89,9 @@ export async function refusalMessage(
         : `seats: an index is out of range or listed twice${range}; ${done}`;
     }
     case 'UNAVAILABLE':
+      if (detail.reason === 'channel') {
+        return `seats: ${named ? seatsAre(named) : 'a seat is'} reserved for a presale (a sales channel) this token carries no key of (the chan claim); ${done}`;
+      }
       if (detail.reason === 'accessible') {
         return named
           ? `seats: ${seatsAre(named)} wheelchair seats, kept for accessible bookings until the event opens them to all; ${done}`

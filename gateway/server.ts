@@ -18,7 +18,8 @@ import uWS from 'uWebSockets.js';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type ConnectionLimits } from '../core/protocol/index.js';
-import { STORE_LIMITS, WaitingRooms, type SeatStore } from '../core/store/index.js';
+import { Channels, STORE_LIMITS, WaitingRooms, type SeatStore } from '../core/store/index.js';
+import { runsOf } from '../core/store/channels.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { ChangeFeed } from './change-feed.js';
@@ -146,9 +147,11 @@ export class GatewayServer {
       lingerMs: config.rooms.lingerMs,
       checkMs: config.rooms.checkMs,
       onEventGone: (eventId) => subscriptions?.eventGone(eventId),
+      onChannelChange: (eventId) => void subscriptions?.refreshChannels(eventId),
     });
     // the policy and the mechanics refer to each other: pausing is the subscriptions', the budget the policy's
     let policy: SlowConsumers | null = null;
+    const channels = new Channels(store);
     subscriptions = new Subscriptions({
       hub: this.hub,
       metrics,
@@ -158,6 +161,10 @@ export class GatewayServer {
       catchUpQueueBytes: config.limits.slowConsumerBytes,
       recoverEvent,
       eventSeen: (eventId) => gate?.remember(eventId),
+      channelOverlay: async (eventId, keys) => {
+        const found = await channels.seatsOf(eventId, keys);
+        return found.keys.length === 0 ? null : { t: 'chan', ev: eventId, keys: found.keys, seats: runsOf(found.seats) };
+      },
       budget: { admit: (s, bytes) => policy!.admit(s, bytes), queued: (bytes) => policy!.queued(bytes) },
     });
     this.slowConsumers = policy = new SlowConsumers({

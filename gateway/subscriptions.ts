@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../core/errors.js';
-import type { ClientRequest, ServerMessage } from '../core/protocol/index.js';
+import type { ChanMessage, ClientRequest, ServerMessage } from '../core/protocol/index.js';
 import { TimeoutError, withTimeout } from '../core/timeout.js';
 import { hasScope, type Principal } from './auth.js';
 import type { Hub } from './hub.js';
@@ -81,6 +81,8 @@ export interface SubscriptionsOptions {
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
   /** told of every event a subscription found loaded */
   eventSeen?(eventId: string): void;
+  /** the sales-channel overlay for a connection carrying channel keys (core/store/channels.ts); null: none to send */
+  channelOverlay?(eventId: string, keys: readonly string[]): Promise<ChanMessage | null>;
   /** the process budget for unsent bytes (gateway/slow-consumers.ts); absent: unbounded */
   budget?: { admit(s: Subscriber, bytes: number): boolean; queued(bytes: number): void };
 }
@@ -158,19 +160,36 @@ export class Subscriptions {
     } else if (!sub.joined) {
       return refuse('BAD_REQUEST', 'a subscription to this event is already being set up');
     }
+    // read before the synchronous block (which seats are the token's channels' does not move with the seats' states);
+    // a connection without channel keys has nothing to wait for
+    const joined = sub;
+    const keys = s.principal.channels;
+    const overlay = keys && keys.length > 0 ? await this.channelOverlay(ev, keys) : null;
+    if (keys && keys.length > 0 && (!s.open || s.subs.get(ev) !== joined)) return; // closed or unsubscribed meanwhile
     const room = hub.room(ev);
     if (!room) {
       // the room was dropped under a joined subscription (the event was deleted): already forgotten
       return refuse('NO_EVENT', `no event ${ev}`);
     }
-    const joined = sub;
     const from = request.epoch !== undefined && request.seq !== undefined ? { epoch: request.epoch, seq: request.seq } : undefined;
     s.cork(() => {
       this.attach(s, ev, joined, room, from, 'sub');
       if (!s.open) return;
+      if (overlay) s.reply(overlay);
       metrics.operations.inc({ op: 'sub', result: 'ok' });
       s.reply({ t: 'ok', rid: request.rid, ev, epoch: room.epoch, seq: room.seq });
     });
+  }
+
+  /** The overlay message for a member of the event's sales channels; null for none (or when Redis did not answer: logged). */
+  private async channelOverlay(ev: string, keys: readonly string[] | undefined): Promise<ChanMessage | null> {
+    if (!keys || keys.length === 0 || !this.options.channelOverlay) return null;
+    try {
+      return await this.options.channelOverlay(ev, keys);
+    } catch (err) {
+      this.options.logger.warn({ err, ev }, 'sales-channel overlay not read');
+      return null;
+    }
   }
 
   /** Joins the room, and once more after the event was rebuilt from Postgres; null when there is no such event. */
@@ -275,6 +294,28 @@ export class Subscriptions {
         this.attach(s, eventId, sub, room, from, 'resync');
       }
     });
+  }
+
+  /**
+   * A sales channel of the event was put or released: every joined watcher
+   * here whose token carries channel keys gets its overlay again (empty
+   * lists when none of its keys is a channel of the event any more).
+   */
+  async refreshChannels(eventId: string): Promise<void> {
+    if (!this.options.channelOverlay) return;
+    for (const s of [...this.watchers(eventId)]) {
+      const keys = s.principal?.channels;
+      const sub = s.subs.get(eventId);
+      if (!keys || keys.length === 0 || !sub?.joined) continue;
+      let overlay: ChanMessage;
+      try {
+        overlay = (await this.options.channelOverlay(eventId, keys)) ?? { t: 'chan', ev: eventId, keys: [], seats: [] };
+      } catch (err) {
+        this.options.logger.warn({ err, ev: eventId }, 'sales-channel overlay not read');
+        continue;
+      }
+      if (s.open && s.subs.get(eventId) === sub) s.cork(() => s.reply(overlay));
+    }
   }
 
   /** The connection closed: it leaves every room it joined. */

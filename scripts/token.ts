@@ -1,16 +1,18 @@
 /**
  * Mints a development token (HS256) and prints only the token, so that it can be captured:
  *
- *   npm run token -- --sub alice --scope "seats:read seats:hold" [--ttl 3600] [--secret S] [--issuer I] [--audience A] [--acc]
+ *   npm run token -- --sub alice --scope "seats:read seats:hold" [--ttl 3600] [--secret S] [--issuer I] [--audience A] [--acc] [--chan fanclub,press]
  *
  * The secret is --secret, else JWT_SECRET, else DEV_JWT_SECRET (the one `npm start` falls back to).
  * Issuer and audience default to JWT_ISSUER / JWT_AUDIENCE so tokens match a gateway configured the same way.
  */
 import { parseArgs } from 'node:util';
+import { MAX_CHANNEL_KEYS, parseChannelClaim } from '../core/store/channel-keys.js';
 import { DEV_JWT_SECRET, isScope, MAX_SUB_LENGTH, mintDevToken, SCOPES } from '../gateway/auth.js';
 
-const USAGE = `usage: npm run token -- --sub <subject> [--scope "<scopes>"] [--ttl <seconds>] [--secret <secret>] [--issuer <iss>] [--audience <aud>] [--acc]
+const USAGE = `usage: npm run token -- --sub <subject> [--scope "<scopes>"] [--ttl <seconds>] [--secret <secret>] [--issuer <iss>] [--audience <aud>] [--acc] [--chan <keys>]
   --acc adds the acc: true claim (may hold protected wheelchair seats)
+  --chan adds the chan claim: sales-channel keys, comma-separated (may hold those presales' reserved seats)
   scopes (space-separated): ${SCOPES.join(' ')}; default "seats:read seats:hold seats:book"`;
 
 function usage(problem: string): never {
@@ -29,6 +31,7 @@ try {
       issuer: { type: 'string' },
       audience: { type: 'string' },
       acc: { type: 'boolean', default: false },
+      chan: { type: 'string' },
     },
   }));
 } catch (err) {
@@ -41,6 +44,8 @@ const scopes = values.scope.split(/\s+/).filter(Boolean);
 const unknown = scopes.filter((s) => !isScope(s));
 if (unknown.length > 0) usage(`unknown scope: ${unknown.join(', ')}`);
 if (scopes.length === 0) usage('--scope lists no scopes');
+const chan = values.chan === undefined ? undefined : parseChannelClaim(values.chan.split(',').filter(Boolean));
+if (chan === null) usage(`--chan must be at most ${MAX_CHANNEL_KEYS} keys of 1 to 32 characters of A-Z a-z 0-9 _ . -, comma-separated`);
 const ttlSec = Number(values.ttl);
 if (!/^\d+$/.test(values.ttl) || ttlSec <= 0) usage('--ttl must be a positive whole number of seconds');
 
@@ -59,5 +64,6 @@ const token = await mintDevToken(secret, {
   ...(issuer !== undefined && { issuer }),
   ...(audience !== undefined && { audience }),
   ...(values.acc && { acc: true }),
+  ...(chan && chan.length > 0 && { chan }),
 });
 process.stdout.write(`${token}\n`);

@@ -279,12 +279,12 @@ describe('availability per section and category', () => {
     // every seat free: section A's largest block is row B (4 seats from 3); front's row A; standard's B1-B2
     let body = await get();
     expect(body.sections).toEqual([
-      { id: 'A', label: 'Stalls A', free: 7, held: 0, booked: 0, blocked: 0, largestBlock: { size: 4, first: 3 } },
-      { id: 'Z', label: 'Box Z', free: 2, held: 0, booked: 0, blocked: 0, largestBlock: { size: 2, first: 7 } },
+      { id: 'A', label: 'Stalls A', free: 7, held: 0, booked: 0, blocked: 0, reserved: 0, largestBlock: { size: 4, first: 3 } },
+      { id: 'Z', label: 'Box Z', free: 2, held: 0, booked: 0, blocked: 0, reserved: 0, largestBlock: { size: 2, first: 7 } },
     ]);
     expect(body.categories).toEqual([
-      { id: 'front', label: 'Front', free: 6, held: 0, booked: 0, blocked: 0, largestBlock: { size: 3, first: 0 } },
-      { id: 'standard', label: 'Standard', free: 3, held: 0, booked: 0, blocked: 0, largestBlock: { size: 2, first: 3 } },
+      { id: 'front', label: 'Front', free: 6, held: 0, booked: 0, blocked: 0, reserved: 0, largestBlock: { size: 3, first: 0 } },
+      { id: 'standard', label: 'Standard', free: 3, held: 0, booked: 0, blocked: 0, reserved: 0, largestBlock: { size: 2, first: 3 } },
     ]);
 
     // hold B2 (seat 4), block row A's middle seat (1) and box Z: blocks shrink, a section with none free says so
@@ -294,13 +294,13 @@ describe('availability per section and category', () => {
     expect((await post('/events/studio/block', { sections: ['Z'] })).status).toBe(200);
     body = await get();
     expect(body.sections).toEqual([
-      { id: 'A', label: 'Stalls A', free: 5, held: 1, booked: 0, blocked: 1, largestBlock: { size: 2, first: 5 } },
-      { id: 'Z', label: 'Box Z', free: 0, held: 0, booked: 0, blocked: 2, largestBlock: { size: 0, first: null } },
+      { id: 'A', label: 'Stalls A', free: 5, held: 1, booked: 0, blocked: 1, reserved: 0, largestBlock: { size: 2, first: 5 } },
+      { id: 'Z', label: 'Box Z', free: 0, held: 0, booked: 0, blocked: 2, reserved: 0, largestBlock: { size: 0, first: null } },
     ]);
     // front: seats 0, 2, 5 free but none adjacent (5 is alone in row B between standard seats)
     expect(body.categories).toEqual([
-      { id: 'front', label: 'Front', free: 3, held: 0, booked: 0, blocked: 3, largestBlock: { size: 1, first: 0 } },
-      { id: 'standard', label: 'Standard', free: 2, held: 1, booked: 0, blocked: 0, largestBlock: { size: 1, first: 3 } },
+      { id: 'front', label: 'Front', free: 3, held: 0, booked: 0, blocked: 3, reserved: 0, largestBlock: { size: 1, first: 0 } },
+      { id: 'standard', label: 'Standard', free: 2, held: 1, booked: 0, blocked: 0, reserved: 0, largestBlock: { size: 1, first: 3 } },
     ]);
   });
 
@@ -317,7 +317,7 @@ describe('availability per section and category', () => {
     const b = countAvailability(rowB, c);
     expect(b.sections[0]!.largestBlock).toEqual({ size: 4, first: 3 });
     expect(b.categories.map((x) => x.largestBlock)).toEqual([{ size: 1, first: 5 }, { size: 2, first: 3 }]);
-    expect(countAvailability(rowB, null)).toEqual({ totals: { free: 4, held: 0, booked: 5, blocked: 0 }, categories: [], sections: [] });
+    expect(countAvailability(rowB, null)).toEqual({ totals: { free: 4, held: 0, booked: 5, blocked: 0, reserved: 0 }, categories: [], sections: [] });
     expect(seatsOfGroups(c, { sections: ['Z'], categories: ['front'], seats: [3] })).toEqual({ ok: true, seats: [0, 1, 2, 3, 5, 7, 8] });
     expect(seatsOfGroups(c, { sections: ['nope'], categories: ['x', 'x'] })).toEqual({ ok: false, unknownSections: ['nope'], unknownCategories: ['x'] });
   });

@@ -28,7 +28,7 @@ const flushers: BookingFlusher[] = [];
 beforeAll(async () => {
   db = await createTestDatabase(testDatabaseUrl());
   pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  expect(await migrate(pool)).toEqual(['001_bookings', '002_rebuild_and_cancel', '003_lifecycle', '004_ga_areas', '006_ga_blocks']);
+  expect(await migrate(pool)).toEqual(['001_bookings', '002_rebuild_and_cancel', '003_lifecycle', '004_ga_areas', '005_channels', '006_ga_blocks']);
 });
 
 afterAll(async () => {
@@ -100,13 +100,13 @@ describe('migrations', () => {
     try {
       const results = await Promise.all([migrate(fresh.url), migrate(fresh.url), migrate(fresh.url)]);
       // each migration applied by exactly one of the three (which one applies which is a race)
-      expect(results.flat().sort()).toEqual(['001_bookings', '002_rebuild_and_cancel', '003_lifecycle', '004_ga_areas', '006_ga_blocks']);
+      expect(results.flat().sort()).toEqual(['001_bookings', '002_rebuild_and_cancel', '003_lifecycle', '004_ga_areas', '005_channels', '006_ga_blocks']);
       expect(await migrate(fresh.url)).toEqual([]);
       const check = new pg.Client({ connectionString: fresh.url });
       await check.connect();
       try {
         const rows = await check.query('SELECT name FROM schema_migrations ORDER BY name');
-        expect(rows.rows).toEqual([{ name: '001_bookings' }, { name: '002_rebuild_and_cancel' }, { name: '003_lifecycle' }, { name: '004_ga_areas' }, { name: '006_ga_blocks' }]);
+        expect(rows.rows).toEqual([{ name: '001_bookings' }, { name: '002_rebuild_and_cancel' }, { name: '003_lifecycle' }, { name: '004_ga_areas' }, { name: '005_channels' }, { name: '006_ga_blocks' }]);
       } finally {
         await check.end();
       }

@@ -159,10 +159,10 @@ describe('seat copy', () => {
     };
     expect(availability.seq).toBe(client.position('counts')!.seq);
     const counts = client.counts('counts')!;
-    expect(counts.total).toEqual({ free: 394, held: 6, booked: 0, blocked: 0 });
+    expect(counts.total).toEqual({ free: 394, held: 6, booked: 0, blocked: 0, reserved: 0 });
     expect(counts.total).toEqual(availability.totals);
     expect(counts.byCategory).toHaveLength(layout.categories.length);
-    counts.byCategory.forEach((c, i) => expect(c).toEqual({ free: availability.categories[i]!.free, held: availability.categories[i]!.held, booked: 0, blocked: 0 }));
+    counts.byCategory.forEach((c, i) => expect(c).toEqual({ free: availability.categories[i]!.free, held: availability.categories[i]!.held, booked: 0, blocked: 0, reserved: 0 }));
   });
 });
 

@@ -416,13 +416,13 @@ describe('GET /events/:id/availability', () => {
     ({ epoch } = await createEvent('avail-1'));
   });
 
-  type Counts = { free: number; held: number; booked: number; blocked: number };
+  type Counts = { free: number; held: number; booked: number; blocked: number; reserved: number };
   type AvailabilityBody = { id: string; epoch: number; seq: number; seatCount: number; totals: Counts; categories: ({ id: string; label: string } & Counts)[] };
 
   const sumCategories = (body: AvailabilityBody): Counts =>
     body.categories.reduce(
-      (sum, c) => ({ free: sum.free + c.free, held: sum.held + c.held, booked: sum.booked + c.booked, blocked: sum.blocked + c.blocked }),
-      { free: 0, held: 0, booked: 0, blocked: 0 },
+      (sum, c) => ({ free: sum.free + c.free, held: sum.held + c.held, booked: sum.booked + c.booked, blocked: sum.blocked + c.blocked, reserved: sum.reserved + c.reserved }),
+      { free: 0, held: 0, booked: 0, blocked: 0, reserved: 0 },
     );
 
   async function availability(id: string): Promise<AvailabilityBody> {
@@ -435,7 +435,7 @@ describe('GET /events/:id/availability', () => {
   it('counts every seat free at first, by category too', async () => {
     const body = await availability('avail-1');
     expect(body).toMatchObject({ id: 'avail-1', epoch, seq: 0, seatCount: 500 });
-    expect(body.totals).toEqual({ free: 500, held: 0, booked: 0, blocked: 0 });
+    expect(body.totals).toEqual({ free: 500, held: 0, booked: 0, blocked: 0, reserved: 0 });
     expect(body.categories.map((c) => c.id)).toEqual(venue.categories.map((c) => c.id));
     expect(sumCategories(body)).toEqual(body.totals);
   });
@@ -445,7 +445,7 @@ describe('GET /events/:id/availability', () => {
     const held = await t.store.hold({ eventId: 'avail-1', holder: 'h1', seats });
     expect(held.ok).toBe(true);
     const body = await availability('avail-1');
-    expect(body.totals).toEqual({ free: 497, held: 3, booked: 0, blocked: 0 });
+    expect(body.totals).toEqual({ free: 497, held: 3, booked: 0, blocked: 0, reserved: 0 });
     expect(body.seq).toBeGreaterThan(0);
     expect(sumCategories(body)).toEqual(body.totals);
 
@@ -466,7 +466,7 @@ describe('GET /events/:id/availability', () => {
     live.set('avail-1', { epoch, seq: 4242, status });
     const body = await availability('avail-1');
     expect(body).toMatchObject({ epoch, seq: 4242, seatCount: 500 });
-    expect(body.totals).toEqual({ free: 484, held: 1, booked: 10, blocked: 5 });
+    expect(body.totals).toEqual({ free: 484, held: 1, booked: 10, blocked: 5, reserved: 0 });
     expect(sumCategories(body)).toEqual(body.totals);
   });
 
@@ -474,7 +474,7 @@ describe('GET /events/:id/availability', () => {
     const rules = { holdTtlMs: 60_000, maxHoldLifetimeMs: 600_000, maxSeatsPerToken: 10, maxSeatsPerHolder: 10 };
     expect((await t.store.createEvent({ eventId: 'bare-2', seatCount: 7, rules })).ok).toBe(true);
     const body = await availability('bare-2');
-    expect(body).toMatchObject({ seatCount: 7, totals: { free: 7, held: 0, booked: 0, blocked: 0 }, categories: [] });
+    expect(body).toMatchObject({ seatCount: 7, totals: { free: 7, held: 0, booked: 0, blocked: 0, reserved: 0 }, categories: [] });
   });
 
   it('answers 404 NO_EVENT for an unknown event and 400 for a malformed id', async () => {

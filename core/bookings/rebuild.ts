@@ -4,7 +4,8 @@
  *
  * The rebuilt event has the layout and hold rules recorded in `events`, every
  * seat of an active booking (awaiting payment, confirmed, checked in) BOOKED, every seat in `blocked_seats` BLOCKED, the
- * general-admission areas' booked and blocked places (`booked_places`, `blocked_places`), the
+ * general-admission areas' booked and blocked places (`booked_places`, `blocked_places`), the sales channels whose
+ * release_at has not passed (their free seats RESERVED, their releases scheduled), the
  * idempotency records of all its bookings, and a new epoch, so clients
  * re-snapshot. Holds are lost; bookings are not: every booking acknowledged to
  * a client was committed here before its acknowledgement.
@@ -19,6 +20,8 @@
 import type pg from 'pg';
 import type { HoldRules, RestoredBooking, SeatStore } from '../store/seat-store.js';
 import { geometryOfDocument } from '../events.js';
+import { Channels } from '../store/channels.js';
+import { channelsToRestore } from './channels.js';
 import { appendToLog } from './event-log.js';
 import { isActive, type BookingState } from './states.js';
 import { Rollback, inTransaction } from './transaction.js';
@@ -75,6 +78,8 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     // places taken off sale (006_ga_blocks.sql), as blocked_seats for seats
     const blockedPlaces = await client.query<{ area: number; qty: number }>('SELECT area, qty FROM blocked_places WHERE event_id = $1', [eventId]);
     const blockedOf = new Map(blockedPlaces.rows.map((p) => [p.area, p.qty]));
+    // sales channels whose presale is not over (005_channels.sql): their free seats reserved again
+    const channels = await channelsToRestore(client, eventId, now);
     const placesOf = new Map<string, [number, number][]>();
     for (const p of places.rows) placesOf.set(p.booking_id, [...(placesOf.get(p.booking_id) ?? []), [p.area, p.qty]]);
     const seatCount = row.seat_count;
@@ -96,11 +101,12 @@ export async function rebuildEvent(pool: pg.Pool, store: SeatStore, eventId: str
     const epoch = Math.max(now, Number(row.epoch ?? 0) + 1);
     const geometry = geometryOfDocument(row.layout, seatCount);
     const created = await store.createEvent({ eventId, seatCount, rules: row.settings, layout: row.layout, epoch, status, bookings: restored, ...(geometry && { geometry }),
-      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked), areasBlocked: areas.rows.map((a) => blockedOf.get(a.area) ?? 0) });
+      areaCapacities: areas.rows.map((a) => a.capacity), areasBooked: areas.rows.map((a) => a.booked), areasBlocked: areas.rows.map((a) => blockedOf.get(a.area) ?? 0), channels });
     if (!created.ok) {
       if (created.code === 'CONFLICT') return new Rollback({ status: 'present' }); // another node rebuilt it first
       throw new Error(`rebuilding ${eventId}: the seat store refused with ${created.code}`);
     }
+    await new Channels(store).schedule(eventId, channels);
     await client.query('UPDATE events SET epoch = $2 WHERE id = $1', [eventId, epoch]);
     const outcome = {
       status: 'rebuilt' as const,

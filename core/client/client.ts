@@ -365,6 +365,8 @@ export class SeatMapClient extends Emitter<ClientEvents> {
         return this.watches.onSnap(message);
       case 'diff':
         return this.watches.onDiff(message);
+      case 'chan':
+        return this.watches.onChan(message);
       case 'ok':
       case 'pong':
         this.pending.settle(message);
@@ -418,7 +420,10 @@ export class SeatMapClient extends Emitter<ClientEvents> {
     if (this.connectionState === 'open') this.request({ t: 'unsub', ev }).catch(() => {});
   }
 
-  /** The event's seat states (0 free, 1 held, 2 booked, 3 blocked), or null before its first snapshot. Do not modify. */
+  /**
+   * The event's seat states (0 free, 1 held, 2 booked, 3 blocked, 4 reserved for a sales channel this
+   * client is no member of: a member's channel seats read 0), or null before its first snapshot. Do not modify.
+   */
   seats(ev: string): Uint8Array | null {
     return this.watches.seats(ev);
   }

@@ -2,15 +2,18 @@
  * One watched event on the client: its seats (a SeatView kept from snapshots
  * and diffs), counts per state in total and per category kept up to date
  * change by change, the counters of its general-admission areas (the `ga`
- * of snapshots and diffs), and whether a subscription is in flight.
+ * of snapshots and diffs), whether a subscription is in flight, and the seats of
+ * this client's sales channels (the `chan` overlay: reserved reads as free on them).
  */
-import { SeatView, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
+import { SeatView, type ChanMessage, type DiffMessage, type DiffOutcome, type SnapMessage } from '../protocol/index.js';
 
 export interface StateCounts {
   free: number;
   held: number;
   booked: number;
   blocked: number;
+  /** reserved for a sales channel this client is no member of */
+  reserved: number;
 }
 
 export interface SeatCounts {
@@ -42,17 +45,21 @@ export interface SeatCategories {
   categoryCount: number;
 }
 
-const STATES = 4;
+const STATES = 5;
+/** a sales channel's seat (docs/protocol.md#sales-channels): free for its members only */
+const RESERVED = 4;
 
 export class EventSeats {
   readonly view = new SeatView();
   /** a `sub` for this event is in flight: at most one at a time (gap diffs are ignored meanwhile) */
   subscribing = false;
-  /** counts[0..3]: totals per state; counts[4 + 4c + s]: category c, state s */
+  /** counts[0..4]: totals per state; counts[5 + 5c + s]: category c, state s */
   private counts = new Int32Array(STATES);
   private categories: SeatCategories | null = null;
   /** area index → counters, from the last snapshot and the diffs after it */
   private areaCounters = new Map<number, AreaCounts>();
+  /** the seats of this client's sales channels (the last `chan` overlay) */
+  private channelSeats = new Set<number>();
 
   constructor(readonly ev: string) {}
 
@@ -63,10 +70,44 @@ export class EventSeats {
 
   applySnap(snap: Pick<SnapMessage, 'epoch' | 'seq' | 'st' | 'ga'>): void {
     this.view.applySnap(snap);
+    this.openChannelSeats();
     this.recount();
     // a snapshot lists every area: the counters are replaced wholesale
     this.areaCounters = new Map();
     this.applyAreas(snap.ga);
+  }
+
+  /**
+   * The sales-channel overlay (a `chan` message): this client's channels'
+   * seats, as flat runs. On them reserved (4) reads as free (0), now and in
+   * every snapshot and diff after, until the next overlay replaces it. Returns
+   * the seats that now read as free.
+   */
+  applyChannels(chan: Pick<ChanMessage, 'seats'>): SeatChange[] {
+    const seats = new Set<number>();
+    for (let i = 0; i + 1 < chan.seats.length; i += 2) for (let s = chan.seats[i]!; s <= chan.seats[i + 1]!; s++) seats.add(s);
+    this.channelSeats = seats;
+    const opened = this.openChannelSeats();
+    if (opened.length > 0) this.recount();
+    return opened;
+  }
+
+  /** Whether `seat` is one of this client's channels' (the last overlay). */
+  isChannelSeat(seat: number): boolean {
+    return this.channelSeats.has(seat);
+  }
+
+  /** Reserved seats of the overlay read as free in the view. */
+  private openChannelSeats(): SeatChange[] {
+    const status = this.view.status;
+    const opened: SeatChange[] = [];
+    for (const seat of this.channelSeats) {
+      if (status[seat] === RESERVED) {
+        status[seat] = 0;
+        opened.push({ seat, state: 0, previous: RESERVED });
+      }
+    }
+    return opened;
   }
 
   /**
@@ -78,7 +119,14 @@ export class EventSeats {
     const changes: SeatChange[] = [];
     const counts = this.counts;
     const category = this.activeCategories()?.seatCategory;
+    const channelSeats = this.channelSeats;
+    const status = this.view.status;
     const outcome = this.view.applyDiff(diff, (seat, state, previous) => {
+      if (state === RESERVED && channelSeats.has(seat)) {
+        // reserved for a channel of this client's: free for it
+        status[seat] = state = 0;
+        if (previous === 0) return;
+      }
       changes.push({ seat, state, previous });
       if (previous < STATES) counts[previous]!--;
       if (state < STATES) counts[state]!++;
@@ -113,7 +161,7 @@ export class EventSeats {
 
   seatCounts(): SeatCounts {
     const c = this.counts;
-    const at = (i: number): StateCounts => ({ free: c[i]!, held: c[i + 1]!, booked: c[i + 2]!, blocked: c[i + 3]! });
+    const at = (i: number): StateCounts => ({ free: c[i]!, held: c[i + 1]!, booked: c[i + 2]!, blocked: c[i + 3]!, reserved: c[i + 4]! });
     const categoryCount = this.activeCategories()?.categoryCount ?? 0;
     return { total: at(0), byCategory: Array.from({ length: categoryCount }, (_, k) => at(STATES + k * STATES)) };
   }

@@ -55,6 +55,8 @@ export interface ClientEvents {
   snapshot: { ev: string; epoch: number; seq: number; status: Uint8Array };
   /** seats that changed state through a diff */
   seats: { ev: string; epoch: number; seq: number; changes: SeatChange[] };
+  /** the sales-channel overlay arrived: the token's keys that are channels of the event; their reserved seats now read as free */
+  channels: { ev: string; keys: string[] };
   /** counts per state after every snapshot or diff that changed something */
   counts: { ev: string; counts: SeatCounts };
   /**

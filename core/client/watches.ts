@@ -7,7 +7,7 @@
  * hello, reconnects) stays in client.ts, which tells this module when the
  * connection opens and ends.
  */
-import type { DiffMessage, SnapMessage } from '../protocol/index.js';
+import type { ChanMessage, DiffMessage, SnapMessage } from '../protocol/index.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { EventSeats, type AreaCounts, type SeatCategories, type SeatCounts } from './event-seats.js';
 import type { HoldTracker } from './holds.js';
@@ -134,6 +134,17 @@ export class EventWatches {
       case 'duplicate':
         return;
     }
+  }
+
+  /** The sales-channel overlay: reserved seats of the client's channels read as free from now on. */
+  onChan(chan: ChanMessage): void {
+    const seats = this.events.get(chan.ev);
+    if (!seats) return;
+    const changes = seats.applyChannels(chan);
+    this.ctx.emit('channels', { ev: chan.ev, keys: chan.keys });
+    if (!seats.view.ready || changes.length === 0) return;
+    this.ctx.emit('seats', { ev: chan.ev, epoch: seats.view.epoch, seq: seats.view.seq, changes });
+    this.ctx.emit('counts', { ev: chan.ev, counts: seats.seatCounts() });
   }
 
   /** The event was deleted (or may not be watched): its copy and its holds are forgotten. */

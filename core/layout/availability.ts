@@ -13,7 +13,9 @@
 import type { CompiledLayout } from './compile.js';
 
 /** Seat states as stored (core/store/seat-state.ts), in the order of the counts. */
-export const STATE_NAMES = ['free', 'held', 'booked', 'blocked'] as const;
+export const STATE_NAMES = ['free', 'held', 'booked', 'blocked', 'reserved'] as const;
+/** states counted (reserved: a sales channel's free seat, docs/store.md#sales-channels) */
+const STATES = STATE_NAMES.length;
 export type StateCounts = Record<(typeof STATE_NAMES)[number], number>;
 
 /** The largest block of adjacent free seats: its size and first seat (null when no seat is free). */
@@ -37,17 +39,17 @@ type Layout = Pick<CompiledLayout, 'categories' | 'sections' | 'rows' | 'rowStar
 const FREE = 0;
 
 export function countAvailability(status: Uint8Array, compiled: Layout | null): AvailabilityCounts {
-  const totals = new Float64Array(4);
+  const totals = new Float64Array(STATES);
   if (!compiled) {
     for (let i = 0; i < status.length; i++) {
       const s = status[i]!;
-      if (s <= 3) totals[s]! += 1;
+      if (s < STATES) totals[s]! += 1;
     }
     return { totals: counts(totals, 0), categories: [], sections: [] };
   }
   const { categories, sections, rows, rowStart, seatCategory } = compiled;
-  const byCategory = new Float64Array(categories.length * 4);
-  const bySection = new Float64Array(sections.length * 4);
+  const byCategory = new Float64Array(categories.length * STATES);
+  const bySection = new Float64Array(sections.length * STATES);
   const categoryBest = new Int32Array(categories.length);
   const categoryFirst = new Int32Array(categories.length).fill(-1);
   const sectionBest = new Int32Array(sections.length);
@@ -60,11 +62,11 @@ export function countAvailability(status: Uint8Array, compiled: Layout | null): 
     let runCategory = -1;
     for (let i = rowStart[r]!; i < rowStart[r + 1]!; i++) {
       const s = status[i]!;
-      if (s > 3) continue; // not a known state
+      if (s >= STATES) continue; // not a known state
       const c = seatCategory[i]!;
       totals[s]! += 1;
-      byCategory[c * 4 + s]! += 1;
-      bySection[section * 4 + s]! += 1;
+      byCategory[c * STATES + s]! += 1;
+      bySection[section * STATES + s]! += 1;
       if (s !== FREE) {
         sectionRun = 0;
         categoryRun = 0;
@@ -86,11 +88,11 @@ export function countAvailability(status: Uint8Array, compiled: Layout | null): 
   const block = (best: Int32Array, first: Int32Array, i: number): FreeBlock => ({ size: best[i]!, first: first[i]! < 0 ? null : first[i]! });
   return {
     totals: counts(totals, 0),
-    categories: categories.map((c, i) => ({ id: c.id, label: c.label, ...counts(byCategory, i * 4), largestBlock: block(categoryBest, categoryFirst, i) })),
-    sections: sections.map((s, i) => ({ id: s.id, label: s.label, ...counts(bySection, i * 4), largestBlock: block(sectionBest, sectionFirst, i) })),
+    categories: categories.map((c, i) => ({ id: c.id, label: c.label, ...counts(byCategory, i * STATES), largestBlock: block(categoryBest, categoryFirst, i) })),
+    sections: sections.map((s, i) => ({ id: s.id, label: s.label, ...counts(bySection, i * STATES), largestBlock: block(sectionBest, sectionFirst, i) })),
   };
 }
 
 function counts(a: Float64Array, at: number): StateCounts {
-  return { free: a[at]!, held: a[at + 1]!, booked: a[at + 2]!, blocked: a[at + 3]! };
+  return { free: a[at]!, held: a[at + 1]!, booked: a[at + 2]!, blocked: a[at + 3]!, reserved: a[at + 4]! };
 }

@@ -151,7 +151,7 @@ export interface SnapMessage {
   ev: string;
   epoch: number;
   seq: number;
-  /** one byte per seat: 0 free, 1 held, 2 booked, 3 blocked */
+  /** one byte per seat: 0 free, 1 held, 2 booked, 3 blocked, 4 reserved (a sales channel's: free for its members only) */
   st: Uint8Array;
   /** [area, free, held, booked, ...] of every general-admission area; absent for an event without areas */
   ga?: number[];
@@ -168,6 +168,22 @@ export interface DiffMessage {
   ch: number[];
   /** [area, free, held, booked, ...]: the final counters of every general-admission area changed in (from, to]; absent when none did */
   ga?: number[];
+}
+
+/**
+ * The sales-channel overlay (docs/protocol.md#sales-channels): sent after the
+ * catch-up of a `sub` to a connection whose token carries channel keys
+ * (`chan`) the event has. `seats` are the seats of those channels as flat
+ * runs [first, last, first, last, ...]; on them, reserved (4) means free for
+ * this connection, in the snapshot and in every diff after it.
+ */
+export interface ChanMessage {
+  t: 'chan';
+  ev: string;
+  /** the keys of the token's that are channels of the event */
+  keys: string[];
+  /** [first, last, ...] ascending runs of seat indexes */
+  seats: number[];
 }
 
 export interface OkMessage {
@@ -206,6 +222,7 @@ export type ServerMessage =
   | HelloMessage
   | SnapMessage
   | DiffMessage
+  | ChanMessage
   | OkMessage
   | PongMessage
   | ErrMessage

@@ -1,7 +1,7 @@
 /** Decoding of change-log stream entries. */
 import { decode } from '@msgpack/msgpack';
 
-export type ChangeOp = 'hold' | 'release' | 'swap' | 'expire' | 'book' | 'checkout' | 'block' | 'unblock' | 'cancel' | 'fail' | 'unpaid' | 'void';
+export type ChangeOp = 'hold' | 'release' | 'swap' | 'expire' | 'book' | 'checkout' | 'block' | 'unblock' | 'cancel' | 'fail' | 'unpaid' | 'void' | 'channel';
 
 export interface ChangeEntry {
   readonly seq: number;

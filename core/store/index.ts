@@ -32,6 +32,7 @@ export {
   type AreaCounters,
 } from './seat-store.js';
 export { ExpirySweeper, type SweeperOptions, type SweepStats } from './expiry-sweeper.js';
+export { Channels, ChannelReleaser, CHANNEL_KEY, MAX_CHANNEL_KEYS, isChannelKey, parseChannelClaim, type Channel, type PutChannelResult } from './channels.js';
 export { encodeGeometry, type EventGeometry, type GeometrySource } from './geometry.js';
 export { Lease, type LeaseOptions } from './lease.js';
 export { deleteKeysByPrefix } from './maintenance.js';

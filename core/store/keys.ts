@@ -16,9 +16,9 @@ export function assertEventId(eventId: string): void {
 }
 
 export interface EventKeys {
-  /** hash: seats, epoch, seq, settings, createdAt; per general-admission area a: ga:<a>:c (capacity), ga:<a>:h, ga:<a>:b, ga:<a>:k (held, booked, blocked) */
+  /** hash: seats, epoch, seq, settings, createdAt; per general-admission area a: ga:<a>:c (capacity), ga:<a>:h, ga:<a>:b, ga:<a>:k (held, booked, blocked); sales channels: ch:<key>, cs:<seat>, chl (lua/includes/channels.lua) */
   meta: string;
-  /** string: one byte per seat (0 free, 1 held, 2 booked, 3 blocked) */
+  /** string: one byte per seat (0 free, 1 held, 2 booked, 3 blocked, 4 reserved for a sales channel) */
   status: string;
   /** string: the layout JSON the event was created from */
   layout: string;
@@ -61,6 +61,8 @@ export interface GlobalKeys {
   redisIdentity: string;
   /** set: ids of the events that have a waiting room (walked by the admitter) */
   queues: string;
+  /** sorted set: sales channels waiting for their releaseAt, member `<event>/<key>/<releaseAt>` scored by releaseAt (core/store/channels.ts) */
+  channelReleases: string;
 }
 
 export function eventKeys(prefix: string, eventId: string): EventKeys {
@@ -87,7 +89,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 }
 
 export function globalKeys(prefix: string): GlobalKeys {
-  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity`, queues: `${prefix}queues` };
+  return { sweepIndex: `${prefix}sweep`, events: `${prefix}events`, lease: `${prefix}lease`, redisIdentity: `${prefix}redis-identity`, queues: `${prefix}queues`, channelReleases: `${prefix}channel-releases` };
 }
 
 /**

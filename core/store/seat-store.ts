@@ -14,6 +14,7 @@ import { isCluster, type RedisClient } from './redis-client.js';
 import { loadScripts, ScriptRunner } from './script-loader.js';
 import { SCRIPTS, type ScriptArgs, type ScriptDef, type ScriptKeys } from './scripts.js';
 import { parseReply, refusalFrom, refuse, type OpResult, type Refusal } from './results.js';
+import { channelArg } from './channel-keys.js';
 import { checkBulkSeats, checkGa, checkHolder, checkKey, checkSeats, checkStoredKey, checkToken, gaArg, newToken, statusBytesChecked, validRules, type HoldRules } from './inputs.js';
 
 export { STORE_LIMITS, type HoldRules } from './inputs.js';
@@ -135,7 +136,7 @@ export class SeatStore {
   }
 
   /** What the scripts get as `now`: '' lets them read the Redis clock. */
-  private scriptNow(): string | number {
+  scriptNow(): string | number {
     return this.clock ? this.clock() : '';
   }
 
@@ -162,6 +163,7 @@ export class SeatStore {
       areas: (input.areaCapacities ?? []).join(','),
       areasBooked: (input.areasBooked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
       areasBlocked: (input.areasBlocked ?? []).flatMap((q, a) => (q > 0 ? [`${a}:${q}`] : [])).join(','),
+      channels: input.channels && input.channels.length > 0 ? JSON.stringify(input.channels.map((c) => [c.key, c.releaseAt ?? 0, c.seats])) : '',
     }, async (rest) => {
       // announced on the registry's channel: booking flushers start reading the new outbox at once
       await this.redis.publish(this.global.events, eventId);
@@ -184,7 +186,7 @@ export class SeatStore {
     const bad = checkHolder(input.holder) ?? checkSeats(input.seats, withGa) ?? (input.ga !== undefined ? checkGa(input.ga) : undefined) ?? (input.token !== undefined ? checkToken(input.token) : undefined);
     if (bad) return bad;
     const token = input.token ?? newToken();
-    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt), ga: gaArg(input.ga) };
+    const args = { now: this.scriptNow(), holder: input.holder, token, create: input.token === undefined ? 1 : 0, seats: input.seats.join(','), accessible: input.accessible ? 1 : 0, ...this.gate(input.exempt), ga: gaArg(input.ga), chan: channelArg(input.channels) };
     return this.indexedHold(input.eventId, input.holder, SCRIPTS.holdIndexed, SCRIPTS.hold, args, (rest) => ({
       ok: true,
       token: String(rest[0]),
@@ -276,6 +278,7 @@ export class SeatStore {
       hold: input.hold.join(','),
       accessible: input.accessible ? 1 : 0,
       ...this.gate(input.exempt),
+      chan: channelArg(input.channels),
     }, (rest) => ({ ok: true, expiresAt: Number(rest[0]), seq: Number(rest[1]) }));
   }
 

@@ -51,6 +51,8 @@ export interface CreateEventInput {
   areasBooked?: readonly number[];
   /** a rebuild: places blocked per area, area index order */
   areasBlocked?: readonly number[];
+  /** a rebuild: the event's sales channels as recorded (docs/store.md#sales-channels) */
+  channels?: readonly { key: string; seats: readonly number[]; releaseAt?: number | null }[];
 }
 
 /** General-admission quantities of a hold or release: [area index, quantity] pairs. */
@@ -109,6 +111,8 @@ export interface HoldInput {
   exempt?: boolean;
   /** the holder may take protected wheelchair seats (the accessible claim or the box-office scope) */
   accessible?: boolean;
+  /** the holder's sales-channel keys (the JWT `chan` claim): reserved seats of those channels may be held */
+  channels?: readonly string[];
 }
 
 /** Best available: `n` seats picked by the store (docs/store.md#best-available). */
@@ -136,6 +140,8 @@ export interface SwapInput extends TokenInput {
   release: readonly number[];
   hold: readonly number[];
   accessible?: boolean;
+  /** the holder's sales-channel keys, as for a hold */
+  channels?: readonly string[];
 }
 
 export interface TokenInput {

@@ -13,6 +13,7 @@
  */
 import { BLOCKS_API } from './blocks.js';
 import { BOOKINGS_API } from './bookings.js';
+import { CHANNELS_API } from './channels.js';
 import { DEMO_API } from './demo.js';
 import { DOOR_API } from './door.js';
 import { EVENTS_API } from './events.js';
@@ -37,7 +38,7 @@ const OPENAPI_API: ApiPart = {
 };
 
 /** Every route group's description, in the order the server registers them. */
-export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, QUEUE_API, OPENAPI_API, BOOKINGS_API, BLOCKS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
+export const API_PARTS: readonly ApiPart[] = [HEALTH_API, EVENTS_API, QUEUE_API, OPENAPI_API, BOOKINGS_API, BLOCKS_API, CHANNELS_API, DOOR_API, PAYMENTS_API, WEBHOOKS_API, DEMO_API];
 
 export type OpenApiDocument = {
   openapi: string;

@@ -133,12 +133,13 @@ export const COMMON_SCHEMAS: Record<string, Schema> = {
   },
   StateCounts: {
     type: 'object',
-    required: ['free', 'held', 'booked', 'blocked'],
+    required: ['free', 'held', 'booked', 'blocked', 'reserved'],
     properties: {
       free: { type: 'integer', minimum: 0 },
       held: { type: 'integer', minimum: 0 },
       booked: { type: 'integer', minimum: 0 },
       blocked: { type: 'integer', minimum: 0 },
+      reserved: { type: 'integer', minimum: 0, description: 'free seats reserved for a sales channel (a presale): free only for its members' },
     },
   },
 };

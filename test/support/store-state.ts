@@ -26,6 +26,9 @@ export interface RawState {
   areas: { capacity: number; held: number; booked: number; blocked: number }[];
   /** the event's score in the sweep index (null when absent) */
   sweepScore: number | null;
+  /** sales channels (includes/channels.lua): seat -> channel key, and key -> its seats */
+  channelOfSeat: Map<number, string>;
+  channels: Map<string, { r: number; s: number[] }>;
 }
 
 export async function readRawState(store: SeatStore, eventId: string): Promise<RawState> {
@@ -69,6 +72,8 @@ export async function readRawState(store: SeatStore, eventId: string): Promise<R
     log: (log as unknown as [Buffer, Buffer[]][]).map(decodeChangeEntry).map((e) => ({ seq: e.seq, changes: e.changes, ...(e.ga && { ga: e.ga }) })),
     areas: areasOfMeta(meta),
     sweepScore: sweepScore === null ? null : Number(sweepScore),
+    channelOfSeat: new Map(Object.entries(meta).filter(([f]) => f.startsWith('cs:')).map(([f, v]) => [Number(f.slice(3)), v])),
+    channels: new Map(Object.entries(meta).filter(([f]) => f.startsWith('ch:')).map(([f, v]) => [f.slice(3), JSON.parse(v) as { r: number; s: number[] }])),
   };
 }
 
@@ -91,7 +96,13 @@ function outboxFields(entries: [string, string[]][]): Record<string, string>[] {
 /** The invariants that hold after any sequence of operations, whatever their outcome. */
 export function checkInvariants(s: RawState): void {
   expect(s.status.length).toBe(s.seatCount);
-  for (const v of s.status) expect([0, 1, 2, 3]).toContain(v);
+  for (const v of s.status) expect([0, 1, 2, 3, 4]).toContain(v);
+  // Sales channels: a reserved seat belongs to a channel, and a channel's seats are exactly the seats mapped to it.
+  s.status.forEach((v, seat) => {
+    if (v === 4) expect(s.channelOfSeat.has(seat), `reserved seat ${seat} has a channel`).toBe(true);
+  });
+  for (const [seat, key] of s.channelOfSeat) expect(s.channels.get(key)?.s, `channel ${key} lists seat ${seat}`).toContain(seat);
+  for (const [key, c] of s.channels) for (const seat of c.s) expect(s.channelOfSeat.get(seat)).toBe(key);
 
   // A held seat has exactly one holder token, and the token lists it.
   for (let seat = 0; seat < s.seatCount; seat++) {
@@ -175,5 +186,5 @@ export function checkInvariants(s: RawState): void {
 /** Everything an operation could change, for checking that a refused one changed nothing. */
 export function digest(s: RawState): string {
   const sorted = <K, V>(m: Map<K, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.expiredHolds, s.log, s.sweepScore, s.areas]);
+  return JSON.stringify([s.seq, s.status, sorted(s.seatHolds), sorted(s.tokens), sorted(s.expiry), sorted(s.holders), sorted(s.bookings), s.outbox, s.expiredHolds, s.log, s.sweepScore, s.areas, sorted(s.channelOfSeat), sorted(s.channels)]);
 }

@@ -33,7 +33,8 @@
     {'BAD_REQUEST'}            a malformed seat list, or an empty one without places
     {'BAD_REQUEST', {}, 'ga'}  a malformed place list, a quantity outside 1..1000, an area named twice or unknown
     {'BAD_SEAT', {seats}}      indexes out of range or repeated
-    {'UNAVAILABLE', {seats}}   seats that are not free (held, booked or blocked)
+    {'UNAVAILABLE', {seats}}   seats that are not free (held, booked or blocked; a sales channel's
+                               reserved seats count as free here)
     {'UNAVAILABLE', {}, 'ga', {areas}, {left}}  areas without room for the quantity (every seat was free)
     {'CONFLICT'}               the key was used for other seats, another holder, or a hold token
     {'REFUSED'}                the key's booking was refused by the durable store
@@ -132,7 +133,9 @@ end
 
 local notFree = {}
 for _, seat in ipairs(seats) do
-  if getSeatState(keys.status, seat) ~= FREE then
+  local state = getSeatState(keys.status, seat)
+  -- the box office sells a sales channel's reserved seats too (4, includes/channels)
+  if state ~= FREE and state ~= 4 then
     notFree[#notFree + 1] = seat
   end
 end

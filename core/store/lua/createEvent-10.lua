@@ -35,6 +35,8 @@
     ARGV[14] general-admission areas: their capacities, comma-separated, area index order ('' = none)
     ARGV[15] a rebuild: places booked per area, "area:qty,..." ('' = none)
     ARGV[16] a rebuild: places blocked per area, "area:qty,..." ('' or absent = none)
+    ARGV[17] a rebuild: sales channels, JSON: an array of [key, releaseAt, seats array] ('' = none); their
+             seats FREE in the status turn RESERVED (includes/channels)
 
   Output:
     {'OK', epoch}
@@ -42,6 +44,7 @@
     {'BAD_REQUEST'}  seat count < 1, a status string of another length, or a bad area list
 ]]
 --- @include "includes/getNow"
+--- @include "includes/channels"
 
 local seatCount = tonumber(ARGV[1])
 if not seatCount or seatCount < 1 or (ARGV[10] ~= '' and #ARGV[10] ~= seatCount) then
@@ -114,6 +117,17 @@ redis.call('HSET', KEYS[1], 'gaCount', #capacities)
 for i, c in ipairs(capacities) do
   local a = i - 1
   redis.call('HSET', KEYS[1], 'ga:' .. a .. ':c', c, 'ga:' .. a .. ':h', 0, 'ga:' .. a .. ':b', bookedPlaces[a] or 0, 'ga:' .. a .. ':k', blockedPlaces[a] or 0)
+end
+if ARGV[17] ~= nil and ARGV[17] ~= '' then
+  for _, c in ipairs(cjson.decode(ARGV[17])) do
+    local seats = {}
+    for _, seat in ipairs(type(c[3]) == 'table' and c[3] or {}) do
+      if seat >= 0 and seat < seatCount then
+        seats[#seats + 1] = seat
+      end
+    end
+    restoreChannel(KEYS[1], KEYS[2], c[1], c[2], seats)
+  end
 end
 redis.call('SPUBLISH', KEYS[8], ARGV[2] .. ':0')
 return {'OK', ARGV[2]}

@@ -37,6 +37,7 @@
 --- @include "includes/tokens"
 --- @include "includes/appendChange"
 --- @include "includes/gate"
+--- @include "includes/channels"
 
 -- the holder's bucket first (docs/onsale.md): a refusal there changes nothing
 local limited = gateBucket(KEYS[8], ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 5))
@@ -74,9 +75,7 @@ end
 local changes = {}
 for _, seat in ipairs(tok.s) do
   redis.call('HDEL', keys.seatHolds, seat)
-  setSeatState(keys.status, seat, FREE)
-  changes[#changes + 1] = seat
-  changes[#changes + 1] = FREE
+  freeSeat(keys.meta, keys.status, seat, changes)
 end
 deleteToken(keys.tokens, keys.expiry, token)
 addHolderSeats(keys.holders, holder, -(#tok.s + gaTokenTotal(tok)))

@@ -36,6 +36,8 @@
     ARGV[9] the bucket's burst
     ARGV[10] general-admission quantities "area:qty,..." held with the seats ('' or absent = none;
              with them the seat list may be empty)
+    ARGV[11] the holder's sales-channel keys, comma-separated ('' = none): RESERVED seats of
+             those channels may be held (includes/channels); the box office (ARGV[7]) may hold any
 
   Output:
     {'OK', token, expiresAt, seq}
@@ -46,6 +48,7 @@
     {'NOT_HOLDER'}            token bound to another holder
     {'CONFLICT'}              a token to create already exists
     {'UNAVAILABLE', {seats}}  seats held by others, booked or blocked
+    {'UNAVAILABLE', {seats}, 'channel'}  seats reserved for a sales channel the holder has no key of
     {'UNAVAILABLE', {}, 'ga', {areas}, {left}}  areas without room for the quantity asked: held +
                               booked + blocked + qty > capacity; left = the places still free in each
     {'BAD_REQUEST', {}, 'ga'} a malformed quantity list, a quantity outside 1..1000, an area named twice
@@ -70,4 +73,4 @@ end
 
 return holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
-  {geometry = KEYS[9], accessible = ARGV[6] == '1'}, ARGV[10])
+  {geometry = KEYS[9], accessible = ARGV[6] == '1', chan = channelSet(ARGV[11]), exempt = ARGV[7] == '1'}, ARGV[10])

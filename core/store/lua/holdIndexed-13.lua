@@ -31,6 +31,7 @@
     ARGV[10] the bucket's burst
     ARGV[11] general-admission quantities "area:qty,..." held with the seats ('' or absent = none;
              with them the seat list may be empty)
+    ARGV[12] the holder's sales-channel keys, comma-separated ('' = none; see hold-12)
 
   Output: as hold-12
     {'NOT_ADMITTED'}          the event has a waiting room and the holder is not admitted (includes/gate)
@@ -50,7 +51,7 @@ end
 
 local result = holdSeats({meta = KEYS[1], status = KEYS[2], seatHolds = KEYS[3], tokens = KEYS[4],
   expiry = KEYS[5], holders = KEYS[6], log = KEYS[7], outbox = KEYS[8]}, ARGV,
-  {geometry = KEYS[10], accessible = ARGV[7] == '1'}, ARGV[11])
+  {geometry = KEYS[10], accessible = ARGV[7] == '1', chan = channelSet(ARGV[12]), exempt = ARGV[8] == '1'}, ARGV[11])
 if result[1] == 'OK' then
   touchSweepIndex(KEYS[9], ARGV[6], result[3])
 end

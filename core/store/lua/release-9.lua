@@ -47,6 +47,7 @@
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
 --- @include "includes/gaAreas"
+--- @include "includes/channels"
 --- @include "includes/getNow"
 --- @include "includes/gate"
 
@@ -130,9 +131,7 @@ local releasing, changes = {}, {}
 for _, seat in ipairs(seats) do
   releasing[seat] = true
   redis.call('HDEL', keys.seatHolds, seat)
-  setSeatState(keys.status, seat, FREE)
-  changes[#changes + 1] = seat
-  changes[#changes + 1] = FREE
+  freeSeat(keys.meta, keys.status, seat, changes)
 end
 local kept = {}
 for _, seat in ipairs(tok.s) do

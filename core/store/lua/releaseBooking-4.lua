@@ -37,6 +37,7 @@
 --- @include "includes/parseSeats"
 --- @include "includes/appendChange"
 --- @include "includes/gaAreas"
+--- @include "includes/channels"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], bookings = KEYS[4]}
 local now = getNow(ARGV[1])
@@ -78,9 +79,7 @@ local changes, kept = {}, {}
 for _, seat in ipairs(type(record.s) == 'table' and record.s or {}) do
   if releasing[seat] then
     if getSeatState(keys.status, seat) == BOOKED then
-      setSeatState(keys.status, seat, FREE)
-      changes[#changes + 1] = seat
-      changes[#changes + 1] = FREE
+      freeSeat(keys.meta, keys.status, seat, changes)
     end
   else
     kept[#kept + 1] = seat

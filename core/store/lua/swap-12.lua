@@ -29,6 +29,7 @@
     ARGV[7] '1': exempt from the on-sale gate (the box office)
     ARGV[8] the holder's operations per second on the event ('' or 0 = no bucket)
     ARGV[9] the bucket's burst
+    ARGV[10] the holder's sales-channel keys, comma-separated ('' = none; see hold-12)
 
   Output:
     {'OK', expiresAt, seq}
@@ -38,6 +39,7 @@
     {'EXPIRED'}
     {'NOT_HOLDER', {seats}}   another holder's token ({}), or seats to release it does not hold
     {'UNAVAILABLE', {seats}}  seats to hold that are held by others, booked or blocked
+    {'UNAVAILABLE', {seats}, 'channel'}  seats to hold reserved for a sales channel the holder has no key of
     {'HOLD_LIMIT'}            the result exceeds the token's or the holder's limit
     {'UNAVAILABLE', {seats}, 'accessible'} {'BAD_REQUEST', {seats}, 'companion'} {'ORPHAN_SEAT', {seats}}
     {'NOT_ADMITTED'}          the event has a waiting room and the holder is not admitted (includes/gate)
@@ -52,6 +54,7 @@
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
 --- @include "includes/gate"
+--- @include "includes/channels"
 
 -- the on-sale gate first (docs/onsale.md): a refusal there changes nothing
 local refused = gate({rate = KEYS[10], queue = KEYS[11], admitted = KEYS[12]}, ARGV[2], getNow(ARGV[1]), gateArgs(ARGV, 7))
@@ -106,17 +109,27 @@ end
 if #notHeld > 0 then
   return {'NOT_HOLDER', notHeld}
 end
-local taken, fresh = {}, {}
+local taken, fresh, closed = {}, {}, {}
+local chan = channelSet(ARGV[10])
 for _, seat in ipairs(hold) do
   local state = getSeatState(keys.status, seat)
   if state == FREE then
     fresh[#fresh + 1] = seat
+  elseif state == RESERVED then
+    if mayTakeReserved(keys.meta, seat, chan, ARGV[7] == '1') then
+      fresh[#fresh + 1] = seat
+    else
+      closed[#closed + 1] = seat
+    end
   elseif not (state == HELD and redis.call('HGET', keys.seatHolds, seat) == token) then
     taken[#taken + 1] = seat
   end
 end
 if #taken > 0 then
   return {'UNAVAILABLE', taken}
+end
+if #closed > 0 then
+  return {'UNAVAILABLE', closed, 'channel'}
 end
 
 local final = {}
@@ -144,9 +157,7 @@ end
 local changes = {}
 for _, seat in ipairs(release) do
   redis.call('HDEL', keys.seatHolds, seat)
-  setSeatState(keys.status, seat, FREE)
-  changes[#changes + 1] = seat
-  changes[#changes + 1] = FREE
+  freeSeat(keys.meta, keys.status, seat, changes)
 end
 for _, seat in ipairs(fresh) do
   setSeatState(keys.status, seat, HELD)

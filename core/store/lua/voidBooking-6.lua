@@ -45,6 +45,7 @@
 --- @include "includes/seats"
 --- @include "includes/appendChange"
 --- @include "includes/gaAreas"
+--- @include "includes/channels"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], bookings = KEYS[4],
   outbox = KEYS[5], deadLetters = KEYS[6]}
@@ -92,7 +93,7 @@ if record and meta and tonumber(f.epoch) == meta.epoch and type(record.s) == 'ta
   for _, seat in ipairs(record.s) do
     if allowed[seat] and seat >= 0 and seat < meta.seats and getSeatState(keys.status, seat) == BOOKED then
       changes[#changes + 1] = seat
-      changes[#changes + 1] = FREE
+      changes[#changes + 1] = freedState(keys.meta, seat)
     end
   end
 end
@@ -117,7 +118,7 @@ if record then
   redis.call('HSET', keys.bookings, f.key, cjson.encode(record))
 end
 for i = 1, #changes, 2 do
-  setSeatState(keys.status, changes[i], FREE)
+  setSeatState(keys.status, changes[i], changes[i + 1])
 end
 if #changes > 0 or gaAnyTouched() then
   seq = appendChange(keys.meta, keys.log, meta, 'void', changes, now)

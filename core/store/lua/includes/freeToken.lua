@@ -5,20 +5,20 @@
   in the same script as the change, so the booking flusher commits it to the
   event log in Postgres (docs/bookings.md). keys: meta, status, seatHolds,
   tokens, expiry, holders, outbox. Its general-admission places go back to
-  their areas (includes/gaAreas).
+  their areas (includes/gaAreas); a seat of a sales channel goes back to RESERVED
+  (includes/channels).
 ]]
 --- @include "includes/seats"
 --- @include "includes/tokens"
 --- @include "includes/gaAreas"
+--- @include "includes/channels"
 
 local function freeToken(keys, token, t, changes)
   local freed = {}
   for _, seat in ipairs(t.s) do
     if redis.call('HGET', keys.seatHolds, seat) == token then
       redis.call('HDEL', keys.seatHolds, seat)
-      setSeatState(keys.status, seat, FREE)
-      changes[#changes + 1] = seat
-      changes[#changes + 1] = FREE
+      freeSeat(keys.meta, keys.status, seat, changes)
       freed[#freed + 1] = seat
     end
   end

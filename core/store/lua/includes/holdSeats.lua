@@ -6,7 +6,8 @@
   selection rules (includes/selectionRefusal), nil for none. gaCsv:
   general-admission quantities "area:qty,..." held with the seats, all or
   nothing (includes/gaAreas); nil or '' for none, and then seats must not be
-  empty.
+  empty. selection.chan: the caller's sales-channel keys (a set, includes/channels) and
+  selection.exempt (the box office): who may take RESERVED seats.
 ]]
 --- @include "includes/getNow"
 --- @include "includes/seats"
@@ -16,6 +17,7 @@
 --- @include "includes/appendChange"
 --- @include "includes/selectionRefusal"
 --- @include "includes/gaAreas"
+--- @include "includes/channels"
 
 -- How many overdue tokens one hold may expire on its way.
 local LAZY_EXPIRY_LIMIT = 100
@@ -69,17 +71,29 @@ local function holdSeats(keys, args, selection, gaCsv)
     return overdue[t]
   end
 
-  local taken, fresh = {}, {}
+  local taken, fresh, closed = {}, {}, {}
+  local chan, exempt = (selection and selection.chan) or {}, selection and selection.exempt
   for _, seat in ipairs(seats) do
     local state = getSeatState(keys.status, seat)
     if state == FREE then
       fresh[#fresh + 1] = seat
+    elseif state == RESERVED then
+      if mayTakeReserved(keys.meta, seat, chan, exempt) then
+        fresh[#fresh + 1] = seat
+      else
+        closed[#closed + 1] = seat
+      end
     elseif state == HELD then
       local owner = redis.call('HGET', keys.seatHolds, seat)
       if owner == token and not create then
         -- already ours: accepted, nothing to change
       elseif owner and overdueToken(owner) then
-        fresh[#fresh + 1] = seat
+        -- expired on the way: a channel's seat would be reserved again, so the channel's rule applies
+        if freedState(keys.meta, seat) == RESERVED and not mayTakeReserved(keys.meta, seat, chan, exempt) then
+          closed[#closed + 1] = seat
+        else
+          fresh[#fresh + 1] = seat
+        end
       else
         taken[#taken + 1] = seat
       end
@@ -89,6 +103,9 @@ local function holdSeats(keys, args, selection, gaCsv)
   end
   if #taken > 0 then
     return {'UNAVAILABLE', taken}
+  end
+  if #closed > 0 then
+    return {'UNAVAILABLE', closed, 'channel'}
   end
 
   -- Areas: places of overdue tokens count as free (on success they are expired below).
