@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventFromLayout } from '../core/events.js';
 import { generateVenue, withStandingArea } from '../core/layout/index.js';
 import { SeatStore } from '../core/store/index.js';
-import { DEV_JWT_SECRET } from '../gateway/auth.js';
+import { DEV_JWT_SECRET, mintDevToken } from '../gateway/auth.js';
 import { STATE_COLOURS, categoryColour } from '../gateway/demo/colors.js';
 import type { DemoHandle } from '../gateway/demo/handle.js';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../scripts/chromium.js';
@@ -249,6 +249,22 @@ describe.skipIf(!haveChromium)('demo seat map in Chromium', () => {
       expect(statSync(path).size).toBeGreaterThan(10_000);
     }
   }, 90_000);
+
+  it('draws the seats a presale holds back in their own colour, named in the legend', async () => {
+    const SEAT_RESERVED = 75;
+    // the page's gateway runs with the development secret
+    const admin = await mintDevToken(DEV_JWT_SECRET, { sub: 'ops', scope: 'admin' });
+    const put = await fetch(`${gw.httpUrl}/events/${EVENT}/channels/fans`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ seats: [SEAT_RESERVED] }),
+    });
+    expect(put.status).toBe(200);
+    await eventually(async () => (await state(alice, SEAT_RESERVED)) === 4, 'alice to see the seat reserved');
+    await focus(alice, SEAT_RESERVED);
+    await eventually(async () => (await colour(alice, SEAT_RESERVED)) === STATE_COLOURS.reserved, 'the seat drawn reserved');
+    expect(await alice.page.locator('#legend').textContent()).toContain('Reserved for a presale');
+  });
 });
 
 describe.skipIf(!haveChromium)('demo seat map on a gateway with its own secret', () => {

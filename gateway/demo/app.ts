@@ -252,7 +252,7 @@ async function start(): Promise<void> {
   function stateName(seat: number): string {
     const state = client.seats(eventId)?.[seat];
     if (state === SEAT_STATE.held) return mine.has(seat) ? 'held by you' : 'held';
-    return state === SEAT_STATE.free ? 'free' : state === SEAT_STATE.booked ? 'booked' : state === SEAT_STATE.blocked ? 'not for sale' : '…';
+    return state === SEAT_STATE.free ? 'free' : state === SEAT_STATE.booked ? 'booked' : state === SEAT_STATE.blocked ? 'not for sale' : state === SEAT_STATE.reserved ? 'reserved for a presale' : '…';
   }
 
   async function onSeatClick(seat: number): Promise<void> {

@@ -12,6 +12,8 @@ export const STATE_COLOURS = {
   mine: '#1e90ff',
   booked: '#5f6b78',
   blocked: '#a14a57',
+  /** held back for a sales channel (a presale) this page's token is not in */
+  reserved: '#c0a36e',
 } as const;
 
 export const BACKGROUND = '#0f1419';
@@ -39,6 +41,7 @@ export class SeatPalette {
   private readonly mine = pixel(STATE_COLOURS.mine);
   private readonly booked = pixel(STATE_COLOURS.booked);
   private readonly blocked = pixel(STATE_COLOURS.blocked);
+  private readonly reserved = pixel(STATE_COLOURS.reserved);
 
   constructor(categoryCount: number) {
     this.free = Uint32Array.from({ length: Math.max(1, categoryCount) }, (_, c) => pixel(categoryColour(c)));
@@ -52,6 +55,8 @@ export class SeatPalette {
         return mine ? this.mine : this.held;
       case 2:
         return this.booked;
+      case 4:
+        return this.reserved;
       default:
         return this.blocked;
     }

@@ -95,6 +95,7 @@ export function renderLegend(layout: SeatMapLayout): void {
     [STATE_COLOURS.held, 'Held'],
     [STATE_COLOURS.booked, 'Booked'],
     [STATE_COLOURS.blocked, 'Not for sale'],
+    [STATE_COLOURS.reserved, 'Reserved for a presale'],
     ...(layout.seats.attrs?.wheelchair?.length ? [[WHEELCHAIR_MARK, 'Wheelchair space (white corner)'] as [string, string]] : []),
   ];
   for (const [colour, label] of entries) {
