@@ -117,7 +117,7 @@ export function memoryLimits(before: MemoryReading, small: MemoryReading, big: M
 }
 
 /** A list item wrapped as the rest of the document is. */
-function bullet(text: string, width = 118): string {
+export function bullet(text: string, width = 118): string {
   const lines: string[] = [];
   let line = '-';
   for (const word of text.split(' ')) {

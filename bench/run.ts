@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- figure ...]`: the gateway's speed beside its limits and
  * its peers, each figure a ratio or a count measured in one run, printed as a
- * table and published in docs/performance.md. Figures: holds, fanout,
+ * table and published in docs/performance.md. Figures: holds, op-cost, fanout,
  * watchers, connections, storm, snapshot, selection (all by default).
  */
 import { createTestDatabase } from '../scripts/services/index.js';
@@ -11,6 +11,7 @@ import { connections } from './figures/connections.js';
 import { newContext, privateRedis, type Figure, type Row } from './figures/context.js';
 import { fanout } from './figures/fanout.js';
 import { holds } from './figures/holds.js';
+import { opCost } from './figures/op-cost.js';
 import { selection } from './figures/selection.js';
 import { snapshot } from './figures/snapshot.js';
 import { reconnectStorm } from './figures/storm.js';
@@ -23,7 +24,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const DOC = path.join(REPO_ROOT, 'docs/performance.md');
 const RESULTS = path.join(REPO_ROOT, 'docs/bench/performance.json');
 
-const FIGURES: Record<string, Figure> = { holds, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot, selection };
+const FIGURES: Record<string, Figure> = { holds, 'op-cost': opCost, fanout, watchers: watchersPerCore, connections, storm: reconnectStorm, snapshot, selection };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((f) => !(f in FIGURES));

@@ -7,13 +7,21 @@
  * an operation (or the expiry sweep) publishes what became of the token:
  *
  * - hold, extend, a release that leaves seats: `tok` with the token's seats
- *   and expiry as the store now keeps them (one HGET after the reply);
- * - a release that leaves no seat: `tokend released`; book and checkout:
- *   `tokend booked`; the sweeper freeing it: `tokend expired`.
+ *   and expiry as the store now keeps them (one HGET after the reply; none
+ *   for a hold that made a new token, whose reply says them);
+ * - a release that leaves no seat: `tokend released` (no HGET for a release
+ *   of every seat); book and checkout: `tokend booked`; the sweeper freeing
+ *   it: `tokend expired`.
+ *
+ * The publishing node's own connections of the holder get the frame at once,
+ * queued behind the operation's reply (one write for both); each message
+ * carries its node's tag (ORIGIN_MARK, 8 random bytes, then the frame), so
+ * that the node passes over its own when Redis sends it back.
  *
  * Pub/Sub keeps nothing: a connection that is down when it is published
  * misses it; the operation replies and the seat map remain the authority.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { encodeMessage, type OkMessage, type SeatOperationRequest, type TokMessage, type TokendMessage } from '../core/protocol/index.js';
 import type { RedisClient, SeatStore } from '../core/store/index.js';
@@ -23,9 +31,13 @@ import type { GatewayMetrics } from './metrics.js';
 export interface HolderSocket {
   readonly open: boolean;
   readonly principal: { sub: string | null } | null;
-  send(frame: Uint8Array): boolean;
-  cork(fn: () => void): void;
+  /** sends the frame with the connection's others of this microtask checkpoint (Session.queueFrame) */
+  queueFrame(frame: Uint8Array): void;
 }
+
+/** First byte of a tagged message: 0xc1 never starts a MessagePack value, so it cannot be taken for a frame. */
+export const ORIGIN_MARK = 0xc1;
+const TAG_BYTES = 8;
 
 export interface HolderNoticesOptions {
   store: SeatStore;
@@ -38,9 +50,12 @@ export interface HolderNoticesOptions {
 export class HolderNotices {
   private readonly local = new Map<string, Set<HolderSocket>>();
   private readonly prefix: string;
+  /** ORIGIN_MARK and this node's tag, the head of every message it publishes */
+  private readonly origin: Buffer;
 
   constructor(private readonly options: HolderNoticesOptions) {
     this.prefix = `${options.store.prefix}holder:`;
+    this.origin = Buffer.concat([Buffer.from([ORIGIN_MARK]), randomBytes(TAG_BYTES)]);
     options.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.received(channel.toString(), payload));
   }
 
@@ -69,12 +84,19 @@ export class HolderNotices {
     this.options.subscriber.unsubscribe(this.channel(sub)).catch(() => undefined);
   }
 
-  /** Publishes a notice to every connection of the holder, on every node. */
+  /** Publishes a notice to every connection of the holder: this node's at once, the other nodes' over Redis. */
   publish(holder: string, message: TokMessage | TokendMessage): void {
-    this.options.store.redis.publish(this.channel(holder), Buffer.from(encodeMessage(message))).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+    const frame = encodeMessage(message);
+    this.deliver(this.local.get(holder), frame);
+    const payload = Buffer.concat([this.origin, frame]);
+    this.options.store.redis.publish(this.channel(holder), payload).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
   }
 
-  /** After an operation's `ok`: what became of its token. */
+  /**
+   * After an operation's `ok`: what became of its token. Called right after
+   * the reply was queued; what needs no Redis read is published before the
+   * first await, so this node's frame joins the reply's write.
+   */
   async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage): Promise<void> {
     const { ev } = request;
     if (request.t === 'book' || request.t === 'checkout') {
@@ -82,6 +104,10 @@ export class HolderNotices {
       if ('tok' in request && reply.replayed !== true) this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'booked' });
       return;
     }
+    const fresh = freshToken(request, reply);
+    if (fresh) return this.publish(holder, { t: 'tok', ev, tok: String(reply.tok), exp: Number(reply.exp), seats: fresh });
+    // a release of every seat (and place) leaves the token empty until it expires
+    if (request.t === 'release' && request.seats === undefined && request.ga === undefined) return this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'released' });
     const tok = request.t === 'hold' ? String(reply.tok) : request.tok;
     const info = await this.options.store.tokenInfo(ev, tok);
     // extend with ms 0 releases every seat and deletes the token
@@ -98,10 +124,31 @@ export class HolderNotices {
 
   private received(channel: string, payload: Buffer): void {
     if (!channel.startsWith(this.prefix)) return;
-    const sockets = this.local.get(channel.slice(this.prefix.length));
-    if (!sockets) return;
-    const frame = new Uint8Array(payload);
-    this.options.metrics.holderNotices.inc(sockets.size);
-    for (const socket of sockets) if (socket.open) socket.cork(() => socket.send(frame));
+    let frame: Uint8Array = payload;
+    if (payload[0] === ORIGIN_MARK) {
+      // this node's own, delivered when it was published
+      if (payload.subarray(0, this.origin.length).equals(this.origin)) return;
+      frame = payload.subarray(this.origin.length);
+    }
+    this.deliver(this.local.get(channel.slice(this.prefix.length)), frame);
   }
+
+  private deliver(sockets: Set<HolderSocket> | undefined, frame: Uint8Array): void {
+    if (!sockets || sockets.size === 0) return;
+    this.options.metrics.holderNotices.inc(sockets.size);
+    for (const socket of sockets) if (socket.open) socket.queueFrame(frame);
+  }
+}
+
+/**
+ * The seats of a hold that made a new token, from its request and reply:
+ * all of them are the token's (a hold is all or nothing). Null for any other
+ * operation, and for holds of general-admission places (the token's places
+ * are not in the reply): those read the token.
+ */
+function freshToken(request: SeatOperationRequest, reply: OkMessage): number[] | null {
+  if (request.t !== 'hold' || request.tok !== undefined || typeof reply.tok !== 'string' || typeof reply.exp !== 'number') return null;
+  if ('best' in request) return Array.isArray(reply.seats) ? [...reply.seats].sort((x, y) => x - y) : null;
+  if (request.ga !== undefined) return null;
+  return [...new Set(request.seats)].sort((x, y) => x - y);
 }

@@ -5,7 +5,8 @@
  * of the request, so a client cannot act for someone else. `Operations`
  * runs one for a connection: counted in flight (for shutdown), run again once
  * after an event Redis had lost was rebuilt from Postgres, measured, and
- * answered corked.
+ * answered with the connection's other frames of the same microtask
+ * checkpoint in one corked write (Session.queueFrame).
  */
 import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
@@ -162,8 +163,13 @@ function countRefusal(metrics: GatewayMetrics, code: ErrorCode): void {
 export interface Requester {
   readonly open: boolean;
   readonly principal: Principal | null;
-  reply(message: ServerMessage): void;
-  cork(fn: () => void): void;
+  /**
+   * Sends a reply with the other frames of the connection queued in the same
+   * microtask checkpoint (one Redis read often answers several operations of
+   * one connection, and the holder's `tok` follows its reply): one corked
+   * write for all of them, no later than a reply sent at once would be.
+   */
+  queueReply(message: ServerMessage): void;
 }
 
 export interface OperationsOptions {
@@ -174,11 +180,21 @@ export interface OperationsOptions {
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
-  /** told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts) */
+  /**
+   * told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts), right after
+   * its reply was queued: what it sends the holder's connections at once joins the reply's write
+   */
   succeeded?(holder: string, request: SeatOperation, reply: OkMessage): Promise<void>;
 }
 
+type Counted = { inc(): void };
+type Timed = { observe(seconds: number): void };
+
 export class Operations {
+  /** the metrics' children by label values, looked up once (prom-client hashes the labels on every call otherwise) */
+  private readonly counted = new Map<string, Counted>();
+  private readonly timed = new Map<string, Timed>();
+
   constructor(private readonly options: OperationsOptions) {}
 
   /** Runs one operation and answers it; the reply is sent inside the in-flight count, so shutdown waits for it. */
@@ -196,14 +212,26 @@ export class Operations {
         logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
       }
-      metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+      this.count(request.t, reply.t === 'err' ? reply.code : 'ok');
       if (reply.t === 'err') countRefusal(metrics, reply.code);
-      metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
-      const answer = reply;
-      if (requester.open) requester.cork(() => requester.reply(answer));
-      if (answer.t === 'ok' && principal.sub !== null) {
-        await this.options.succeeded?.(principal.sub, request, answer).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
+      this.time(request.t, (performance.now() - started) / 1000);
+      if (requester.open) requester.queueReply(reply);
+      if (reply.t === 'ok' && principal.sub !== null) {
+        await this.options.succeeded?.(principal.sub, request, reply).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
       }
     });
+  }
+
+  private count(op: string, result: string): void {
+    const key = `${op} ${result}`;
+    let child = this.counted.get(key);
+    if (!child) this.counted.set(key, (child = this.options.metrics.operations.labels({ op, result })));
+    child.inc();
+  }
+
+  private time(op: string, seconds: number): void {
+    let child = this.timed.get(op);
+    if (!child) this.timed.set(op, (child = this.options.metrics.operationSeconds.labels({ op })));
+    child.observe(seconds);
   }
 }

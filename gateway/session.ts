@@ -75,6 +75,8 @@ export class Session implements Subscriber, Requester {
   /** the subject whose connection slot this connection holds */
   private slotOf: string | null = null;
   private readonly early: EarlyFrames;
+  /** frames waiting for the end of the microtask checkpoint (queueFrame), in order */
+  private queued: Uint8Array[] | null = null;
 
   constructor(
     readonly id: number,
@@ -123,6 +125,7 @@ export class Session implements Subscriber, Requester {
     }
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.queued = null;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.early.clear();
     this.deps.subscriptions.closed(this);
@@ -302,9 +305,52 @@ export class Session implements Subscriber, Requester {
     this.send(encodeMessage(message));
   }
 
+  /**
+   * An operation's reply, sent with the other frames queued in the same
+   * microtask checkpoint (queueFrame).
+   */
+  queueReply(message: ServerMessage): void {
+    this.queueFrame(encodeMessage(message));
+  }
+
+  /**
+   * A frame sent with the others queued for this connection in the same
+   * microtask checkpoint (the replies one Redis read answers, the holder's
+   * `tok` after its reply): one corked write for all of them, a system call
+   * each otherwise. A lone frame waits for nothing: the checkpoint ends as
+   * soon as the code that queued it is done. Any other send first sends what
+   * is queued, so frames keep their order; each queued frame goes through
+   * send(), so a dropped frame still closes the connection (and the frames
+   * after it are not sent), and a connection closed meanwhile gets none.
+   */
+  queueFrame(frame: Uint8Array): void {
+    if (!this.open) return;
+    if (this.queued) {
+      this.queued.push(frame);
+      return;
+    }
+    this.queued = [frame];
+    queueMicrotask(this.flushQueued);
+  }
+
+  /** The queue's flush at the end of the checkpoint, corked (bound once, not a closure per frame). */
+  private readonly flushQueued = (): void => {
+    if (!this.queued) return;
+    if (this.open) this.ws!.cork(this.sendQueued);
+    else this.queued = null;
+  };
+
+  private readonly sendQueued = (): void => {
+    const frames = this.queued;
+    this.queued = null;
+    if (frames) for (const frame of frames) if (!this.send(frame)) return;
+  };
+
   /** Sends one frame; one uWS dropped (past its hard cap) leaves the client incomplete, so it is closed. */
   send(frame: Uint8Array): boolean {
     // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
+    if (!this.open) return false;
+    if (this.queued) this.sendQueued();
     if (!this.open) return false;
     if (this.ws!.send(frame, true) === SEND_DROPPED) {
       this.deps.metrics.slowConsumers.inc({ action: 'closed' });
