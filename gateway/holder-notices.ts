@@ -93,11 +93,27 @@ export class HolderNotices {
   }
 
   /**
+   * Called right after an operation was sent to Redis: for one whose notice
+   * needs the token as the store keeps it afterwards, reads it on the
+   * holder's connection, where it follows the operation in the same write and
+   * its reply comes in the same read. Null when the notice needs no read.
+   */
+  readAfter(holder: string, request: SeatOperationRequest): TokenRead {
+    const token = tokenToRead(request);
+    if (token === null) return null;
+    const read = this.options.store.tokenInfo(request.ev, token, holder);
+    // the operation may fail, and its read be left unused
+    read.catch(() => undefined);
+    return read;
+  }
+
+  /**
    * After an operation's `ok`: what became of its token. Called right after
    * the reply was queued; what needs no Redis read is published before the
-   * first await, so this node's frame joins the reply's write.
+   * first await, so this node's frame joins the reply's write. `read` is
+   * readAfter's, when the operation ran once (not again after a rebuild).
    */
-  async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage): Promise<void> {
+  async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage, read?: TokenRead): Promise<void> {
     const { ev } = request;
     if (request.t === 'book' || request.t === 'checkout') {
       // the box office's direct book has no token
@@ -109,7 +125,7 @@ export class HolderNotices {
     // a release of every seat (and place) leaves the token empty until it expires
     if (request.t === 'release' && request.seats === undefined && request.ga === undefined) return this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'released' });
     const tok = request.t === 'hold' ? String(reply.tok) : request.tok;
-    const info = await this.options.store.tokenInfo(ev, tok);
+    const info = await (read ?? this.options.store.tokenInfo(ev, tok));
     // extend with ms 0 releases every seat and deletes the token
     if (!info && request.t === 'extend' && request.ms === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
     if (!info || info.holder !== holder) return;
@@ -137,6 +153,25 @@ export class HolderNotices {
     if (!sockets || sockets.size === 0) return;
     this.options.metrics.holderNotices.inc(sockets.size);
     for (const socket of sockets) if (socket.open) socket.queueFrame(frame);
+  }
+}
+
+type TokenInfo = Awaited<ReturnType<SeatStore['tokenInfo']>>;
+/** readAfter's read of a token, or null when the notice needs none */
+export type TokenRead = Promise<TokenInfo | null> | null;
+
+/** The token an operation's notice reads back (a release of some seats or places, an extend, a swap, a hold adding to a token); null: none. */
+function tokenToRead(request: SeatOperationRequest): string | null {
+  switch (request.t) {
+    case 'release':
+      return request.seats !== undefined || request.ga !== undefined ? request.tok : null;
+    case 'extend':
+    case 'swap':
+      return request.tok;
+    case 'hold':
+      return request.tok ?? null;
+    default:
+      return null;
   }
 }
 

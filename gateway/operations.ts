@@ -15,6 +15,7 @@ import type { BookingState, CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, mayHoldAccessible, type Principal, type Scope } from './auth.js';
+import type { TokenRead } from './holder-notices.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
@@ -182,9 +183,15 @@ export interface OperationsOptions {
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
   /**
    * told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts), right after
-   * its reply was queued: what it sends the holder's connections at once joins the reply's write
+   * its reply was queued: what it sends the holder's connections at once joins the reply's write;
+   * `read` is what `sent` returned for it
    */
-  succeeded?(holder: string, request: SeatOperation, reply: OkMessage): Promise<void>;
+  succeeded?(holder: string, request: SeatOperation, reply: OkMessage, read: TokenRead | undefined): Promise<void>;
+  /**
+   * told of every operation right after its script was sent to Redis (runOperation sends it before
+   * its first await): a read issued here goes out on the holder's connection behind the script
+   */
+  sent?(holder: string, request: SeatOperation): TokenRead;
 }
 
 type Counted = { inc(): void };
@@ -204,10 +211,16 @@ export class Operations {
     const started = performance.now();
     return inflight.run(async () => {
       let reply: ServerMessage;
+      let read: TokenRead | undefined;
       try {
-        reply = await runOperation(store, principal, request, durable);
+        const running = runOperation(store, principal, request, durable);
+        read = principal.sub === null ? undefined : this.options.sent?.(principal.sub, request);
+        reply = await running;
         // Redis had lost the event and it has just been rebuilt from Postgres: the operation changed nothing, run it again
-        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev, principal))) reply = await runOperation(store, principal, request, durable);
+        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev, principal))) {
+          read = undefined; // it read the lost event
+          reply = await runOperation(store, principal, request, durable);
+        }
       } catch (err) {
         logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
@@ -217,7 +230,7 @@ export class Operations {
       this.time(request.t, (performance.now() - started) / 1000);
       if (requester.open) requester.queueReply(reply);
       if (reply.t === 'ok' && principal.sub !== null) {
-        await this.options.succeeded?.(principal.sub, request, reply).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
+        await this.options.succeeded?.(principal.sub, request, reply, read).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
       }
     });
   }

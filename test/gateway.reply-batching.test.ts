@@ -6,7 +6,8 @@
  * connection as a direct send does (4008, counted once) without breaking
  * another connection's batch, and a connection closed before the checkpoint
  * ends is sent nothing. Against a real gateway and Redis, a burst of holds on
- * one connection is answered in full, each `tok` after its own reply.
+ * one connection is answered in full, each `tok` after its own reply, and a
+ * burst of releases is told what each left.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -120,7 +121,7 @@ describe('a burst of holds on one connection, real gateway', () => {
     await wipePrefix(gw.prefix);
   });
 
-  it('answers every hold, and each hold’s tok comes after its reply with the seats Redis keeps', async () => {
+  it('answers every hold, each hold’s tok comes after its reply with the seats Redis keeps, and each release’s tok has what it left', async () => {
     const c = await TestClient.connect(gw.wsUrl, { token: await token('burster') });
     const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => c.ok({ t: 'hold', ev: 'burst', seats: [i * 2, i * 2 + 1] })));
     const toks = () => c.messages.filter((m) => m.t === 'tok');
@@ -137,6 +138,12 @@ describe('a burst of holds on one connection, real gateway', () => {
       expect(c.messages[tokAt]).toMatchObject({ ev: 'burst', seats: [i * 2, i * 2 + 1], exp: info.expiresAt });
       expect(r.exp).toBe(info.expiresAt);
     }
+    // a release of some seats: the token is read on the holder's connection behind the release, so its tok has what the release left
+    const before = c.messages.length;
+    await Promise.all(replies.map((r, i) => c.ok({ t: 'release', ev: 'burst', tok: r.tok as string, seats: [i * 2] })));
+    const left = () => c.messages.slice(before).filter((m) => m.t === 'tok');
+    for (const deadline = Date.now() + 5000; left().length < 40 && Date.now() < deadline; ) await c.next((m) => m.t === 'tok', 1000).catch(() => undefined);
+    for (const [i, r] of replies.entries()) expect(left().filter((m) => m.t === 'tok' && m.tok === r.tok)).toMatchObject([{ seats: [i * 2 + 1] }]);
     await c.close();
   });
 });
