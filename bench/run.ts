@@ -47,9 +47,10 @@ try {
   for (const name of selected) {
     log(`— ${name}`);
     try {
-      const { rows, limits } = await FIGURES[name]!(ctx);
+      const { rows, limits, partial } = await FIGURES[name]!(ctx);
       measured.push(...rows);
-      runs[name] = { rows, limits, machine, date: new Date().toISOString() };
+      if (partial) log(`${name}: a narrowed run, printed but not published`);
+      else runs[name] = { rows, limits, machine, date: new Date().toISOString() };
     } catch (err) {
       failed = true;
       log(`${name} failed: ${err instanceof Error ? err.stack : String(err)}`);

@@ -31,7 +31,7 @@ import type { GatewayMetrics } from './metrics.js';
 export interface HolderSocket {
   readonly open: boolean;
   readonly principal: { sub: string | null } | null;
-  /** sends the frame with the connection's others of this microtask checkpoint (Session.queueFrame) */
+  /** sends the frame with the connection's others of this event-loop turn (Session.queueFrame) */
   queueFrame(frame: Uint8Array): void;
 }
 

@@ -5,8 +5,8 @@
  * of the request, so a client cannot act for someone else. `Operations`
  * runs one for a connection: counted in flight (for shutdown), run again once
  * after an event Redis had lost was rebuilt from Postgres, measured, and
- * answered with the connection's other frames of the same microtask
- * checkpoint in one corked write (Session.queueFrame).
+ * answered with the connection's other frames of the same event-loop turn
+ * in one corked write (Session.queueFrame).
  */
 import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
@@ -166,7 +166,7 @@ export interface Requester {
   readonly principal: Principal | null;
   /**
    * Sends a reply with the other frames of the connection queued in the same
-   * microtask checkpoint (one Redis read often answers several operations of
+   * event-loop turn (one Redis read often answers several operations of
    * one connection, and the holder's `tok` follows its reply): one corked
    * write for all of them, no later than a reply sent at once would be.
    */

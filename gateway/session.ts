@@ -31,6 +31,7 @@ import type { SubjectSlots } from './subject-slots.js';
 import type { QueueWatch } from './queue-watch.js';
 import type { HolderNotices } from './holder-notices.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
+import { atEndOfTurn, type EndOfTurn } from './turn-flush.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
 export type SessionPhase = 'verifying' | 'ready' | 'refused' | 'closed';
@@ -63,7 +64,7 @@ export interface SessionDeps {
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Session implements Subscriber, Requester {
+export class Session implements Subscriber, Requester, EndOfTurn {
   phase: SessionPhase = 'verifying';
   principal: Principal | null = null;
   readonly subs = new Map<string, Subscription>();
@@ -75,7 +76,7 @@ export class Session implements Subscriber, Requester {
   /** the subject whose connection slot this connection holds */
   private slotOf: string | null = null;
   private readonly early: EarlyFrames;
-  /** frames waiting for the end of the microtask checkpoint (queueFrame), in order */
+  /** frames waiting for the end of the event-loop turn (queueFrame), in order */
   private queued: Uint8Array[] | null = null;
 
   constructor(
@@ -305,23 +306,20 @@ export class Session implements Subscriber, Requester {
     this.send(encodeMessage(message));
   }
 
-  /**
-   * An operation's reply, sent with the other frames queued in the same
-   * microtask checkpoint (queueFrame).
-   */
+  /** An operation's reply, sent with the connection's other frames of this event-loop turn (queueFrame). */
   queueReply(message: ServerMessage): void {
     this.queueFrame(encodeMessage(message));
   }
 
   /**
    * A frame sent with the others queued for this connection in the same
-   * microtask checkpoint (the replies one Redis read answers, the holder's
-   * `tok` after its reply): one corked write for all of them, a system call
-   * each otherwise. A lone frame waits for nothing: the checkpoint ends as
-   * soon as the code that queued it is done. Any other send first sends what
-   * is queued, so frames keep their order; each queued frame goes through
-   * send(), so a dropped frame still closes the connection (and the frames
-   * after it are not sent), and a connection closed meanwhile gets none.
+   * event-loop turn (the replies one Redis read answers, the holder's `tok`
+   * after its reply): one corked write for all of them at the end of the turn
+   * (gateway/turn-flush.ts), a system call each otherwise. Any other send
+   * first sends what is queued, so frames keep their order; each queued frame
+   * goes through send(), so a dropped frame still closes the connection (and
+   * the frames after it are not sent), and a connection closed meanwhile gets
+   * none.
    */
   queueFrame(frame: Uint8Array): void {
     if (!this.open) return;
@@ -330,16 +328,26 @@ export class Session implements Subscriber, Requester {
       return;
     }
     this.queued = [frame];
-    queueMicrotask(this.flushQueued);
+    atEndOfTurn(this);
   }
 
-  /** The queue's flush at the end of the checkpoint, corked (bound once, not a closure per frame). */
-  private readonly flushQueued = (): void => {
+  /** The end of the turn: the queue, corked. */
+  flush(): void {
     if (!this.queued) return;
-    if (this.open) this.ws!.cork(this.sendQueued);
-    else this.queued = null;
-  };
+    if (!this.open) {
+      this.queued = null;
+      return;
+    }
+    try {
+      this.ws!.cork(this.sendQueued);
+    } catch (err) {
+      // one connection's failure must not keep the frames of the others of this turn
+      this.deps.logger.error({ err, socket: this.id }, 'queued frames not sent');
+      this.queued = null;
+    }
+  }
 
+  /** Sends the queue (bound once, not a closure per flush). */
   private readonly sendQueued = (): void => {
     const frames = this.queued;
     this.queued = null;

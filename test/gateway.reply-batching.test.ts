@@ -1,11 +1,11 @@
 /**
- * The frames a connection is sent in one microtask checkpoint (operation
+ * The frames a connection is sent in one event-loop turn (operation
  * replies, the holder's `tok` behind its reply) go out in one corked write:
  * on a session with a fake socket that records its corks and frames, the
  * queue keeps order with frames sent at once, a dropped frame closes the
  * connection as a direct send does (4008, counted once) without breaking
- * another connection's batch, and a connection closed before the checkpoint
- * ends is sent nothing. Against a real gateway and Redis, a burst of holds on
+ * another connection's batch, and a connection closed before the turn ends
+ * is sent nothing. Against a real gateway and Redis, a burst of holds on
  * one connection is answered in full, each `tok` after its own reply, and a
  * burst of releases is told what each left.
  */
@@ -51,21 +51,37 @@ function session(log: string[], name: string, drop: (m: string) => boolean = () 
   return { s, metrics };
 }
 
+/** Resolves after the flush of the turn that queued (its setImmediate was queued first). */
+const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const closedCount = async (metrics: ReturnType<typeof createMetrics>) => (await metrics.slowConsumers.get()).values.find((v) => v.labels.action === 'closed')?.value ?? 0;
 
-describe('frames of one microtask checkpoint', () => {
-  it('go out in one cork, in the order they were queued, and not before the checkpoint ends', async () => {
+describe('frames of one event-loop turn', () => {
+  it('go out in one cork, in the order they were queued, and not before the turn ends', async () => {
     const log: string[] = [];
     const { s } = session(log, 'a');
     for (let rid = 1; rid <= 3; rid++) s.queueReply({ t: 'ok', rid });
     s.queueFrame(encodeMessage({ t: 'tok', ev: 'e', tok: 't', exp: 1, seats: [1] }));
     expect(log).toEqual([]);
-    await Promise.resolve();
+    await endOfTurn();
     expect(log).toEqual(['a cork', 'a ok 1', 'a ok 2', 'a ok 3', 'a tok']);
-    // the next checkpoint is a batch of its own
+    // the next turn is a batch of its own
     s.queueReply({ t: 'ok', rid: 4 });
-    await Promise.resolve();
+    await endOfTurn();
     expect(log.slice(5)).toEqual(['a cork', 'a ok 4']);
+  });
+
+  it('frames queued by later promise continuations of the same turn join the batch', async () => {
+    const log: string[] = [];
+    const { s } = session(log, 'a');
+    s.queueReply({ t: 'ok', rid: 1 });
+    // a holder notice after a read already answered: queued a few continuations later
+    await Promise.resolve();
+    await Promise.resolve();
+    s.queueFrame(encodeMessage({ t: 'tokend', ev: 'e', tok: 't', reason: 'released' }));
+    expect(log).toEqual([]);
+    await endOfTurn();
+    expect(log).toEqual(['a cork', 'a ok 1', 'a tokend']);
   });
 
   it('a frame sent at once goes after the queued ones, and nothing is sent twice', async () => {
@@ -74,7 +90,7 @@ describe('frames of one microtask checkpoint', () => {
     s.queueReply({ t: 'ok', rid: 1 });
     s.reply({ t: 'pong', rid: 2 });
     expect(log).toEqual(['a ok 1', 'a pong 2']);
-    await Promise.resolve();
+    await endOfTurn();
     expect(log).toEqual(['a ok 1', 'a pong 2']);
   });
 
@@ -86,7 +102,7 @@ describe('frames of one microtask checkpoint', () => {
       a.s.queueReply({ t: 'ok', rid });
       b.s.queueReply({ t: 'ok', rid });
     }
-    await Promise.resolve();
+    await endOfTurn();
     expect(log).toEqual(['a cork', 'a ok 1', 'a ok 2', `a end ${CLOSE_CODES.SLOW_CONSUMER.code}`, 'b cork', 'b ok 1', 'b ok 2', 'b ok 3']);
     expect(a.s.open).toBe(false);
     expect(await closedCount(a.metrics)).toBe(1);
@@ -94,16 +110,16 @@ describe('frames of one microtask checkpoint', () => {
     expect(await closedCount(b.metrics)).toBe(0);
     // a closed connection queues nothing more
     a.s.queueReply({ t: 'ok', rid: 9 });
-    await Promise.resolve();
+    await endOfTurn();
     expect(log).toHaveLength(8);
   });
 
-  it('a connection closed before the checkpoint ends is sent nothing', async () => {
+  it('a connection closed before the turn ends is sent nothing', async () => {
     const log: string[] = [];
     const { s } = session(log, 'a');
     s.queueReply({ t: 'ok', rid: 1 });
     s.closed(1000, new ArrayBuffer(0));
-    await Promise.resolve();
+    await endOfTurn();
     expect(log).toEqual([]);
   });
 });
