@@ -199,11 +199,16 @@ function opCostLimits(gateway: readonly OpCostRun[], socketio: readonly OpCostRu
   return bullet(
     `**Cost of one operation.** At ${fmt(low)} operations a second the gateway spent ${fmt(us(at(gateway, low)), 1)} µs of CPU on each ` +
       `(${fmt(kernel(at(gateway, low)))}% in the kernel), at ${fmt(high)} a second ${fmt(us(at(gateway, high)), 1)} µs (${fmt(kernel(at(gateway, high)))}% in the kernel); ` +
-      `the Socket.IO baseline ${fmt(us(at(socketio, low)), 1)} µs and ${fmt(us(at(socketio, high)), 1)} µs. At a low rate each operation comes in a ` +
-      `turn of its own, so its system calls are its own: the frame's read, the script's write to Redis and its reply's read, the reply's ` +
-      `write, and the holder's notice (one HGET of the token, one PUBLISH, the message back on the holders' connection, one more frame ` +
-      `to the holder's connections). At a high rate the operations of one event-loop turn share them: one write to Redis for all their ` +
-      `commands (auto-pipelining), and the replies to one connection go out in one corked write, so the figure falls with the rate; ` +
-      `what is left per operation is the decoding, the script's reply, the metrics and the garbage they make.`,
+      `the Socket.IO baseline ${fmt(us(at(socketio, low)), 1)} µs and ${fmt(us(at(socketio, high)), 1)} µs. Neither server is busy when idle, so at a low rate ` +
+      `the cost is the wake-ups: each operation arrives in an event-loop turn of its own, and each of its system calls is its own (the ` +
+      `frame's read, the script's write to Redis and its reply's read, one write of the reply with the holder's \`tok\`, the notice's ` +
+      `PUBLISH and Redis's copy of it read back on the holders' connection), each paid for on a machine whose two cores are shared, with ` +
+      `the caches cold after the other processes ran. At a high rate the operations of one turn share them: one write to Redis per ` +
+      `connection for their commands (auto-pipelining; a holder's operations go to one of REDIS_CONNECTIONS connections, so fewer share ` +
+      `each write than on one connection) and one corked write per WebSocket for the replies and notices of the turn, so the figure ` +
+      `falls with the rate. The gateway does more per operation than the baseline: the holder's \`tok\` / \`tokend\` to every connection ` +
+      `of the holder on any node (a PUBLISH, its copy read back, and for a release of some seats a read of the token) has no ` +
+      `counterpart there. What is left per operation is ioredis's command and pipeline objects, the command's encoding, the ` +
+      `reply's decoding and the garbage they make (a V8 profile at these rates: garbage collection about a quarter of the busy time).`,
   );
 }
