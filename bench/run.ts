@@ -49,7 +49,7 @@ try {
     try {
       const { rows, limits, partial } = await FIGURES[name]!(ctx);
       measured.push(...rows);
-      if (partial) log(`${name}: a narrowed run, printed but not published`);
+      if (partial) log(`${name}: a narrowed run, printed but not published:\n${rows.map((r) => `  ${r.figure}: ${r.value} (${r.detail})`).join('\n')}`);
       else runs[name] = { rows, limits, machine, date: new Date().toISOString() };
     } catch (err) {
       failed = true;

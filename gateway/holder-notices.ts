@@ -14,8 +14,9 @@
  *   it: `tokend expired`.
  *
  * The publishing node's own connections of the holder get the frame at once,
- * queued behind the operation's reply (one write for both); each message
- * carries its node's tag (ORIGIN_MARK, 8 random bytes, then the frame), so
+ * queued behind the operation's reply (one write for both), and the PUBLISH
+ * goes out at the end of the turn, after the replies; each message carries
+ * its node's tag (ORIGIN_MARK, 8 random bytes, then the frame), so
  * that the node passes over its own when Redis sends it back.
  *
  * Pub/Sub keeps nothing: a connection that is down when it is published
@@ -26,6 +27,7 @@ import type { Logger } from 'pino';
 import { encodeMessage, type OkMessage, type SeatOperationRequest, type TokMessage, type TokendMessage } from '../core/protocol/index.js';
 import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayMetrics } from './metrics.js';
+import { atEndOfTurn, type EndOfTurn } from './turn-flush.js';
 
 /** What the notices need of a connection. */
 export interface HolderSocket {
@@ -47,11 +49,13 @@ export interface HolderNoticesOptions {
   logger: Logger;
 }
 
-export class HolderNotices {
+export class HolderNotices implements EndOfTurn {
   private readonly local = new Map<string, Set<HolderSocket>>();
   private readonly prefix: string;
   /** ORIGIN_MARK and this node's tag, the head of every message it publishes */
   private readonly origin: Buffer;
+  /** channel, payload, … of the notices of this turn, published at its end */
+  private outgoing: (string | Buffer)[] = [];
 
   constructor(private readonly options: HolderNoticesOptions) {
     this.prefix = `${options.store.prefix}holder:`;
@@ -84,12 +88,26 @@ export class HolderNotices {
     this.options.subscriber.unsubscribe(this.channel(sub)).catch(() => undefined);
   }
 
-  /** Publishes a notice to every connection of the holder: this node's at once, the other nodes' over Redis. */
+  /**
+   * Publishes a notice to every connection of the holder: this node's at once
+   * (queued with their frames of this turn), the other nodes' over Redis at
+   * the end of the turn, after the replies queued before it were written, so
+   * that the PUBLISH's write does not delay them.
+   */
   publish(holder: string, message: TokMessage | TokendMessage): void {
     const frame = encodeMessage(message);
     this.deliver(this.local.get(holder), frame);
-    const payload = Buffer.concat([this.origin, frame]);
-    this.options.store.redis.publish(this.channel(holder), payload).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+    this.outgoing.push(this.channel(holder), Buffer.concat([this.origin, frame]));
+    atEndOfTurn(this);
+  }
+
+  /** The end of the turn: this turn's notices to Redis (auto-pipelined: one write). */
+  flush(): void {
+    const outgoing = this.outgoing;
+    this.outgoing = [];
+    for (let i = 0; i + 1 < outgoing.length; i += 2) {
+      this.options.store.redis.publish(outgoing[i] as string, outgoing[i + 1] as Buffer).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+    }
   }
 
   /**
