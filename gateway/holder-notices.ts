@@ -1,7 +1,7 @@
 /**
  * `tok` and `tokend` to every connection of a holder, on any gateway node
  * (docs/onsale.md, "Hold timers pushed"): each holder has a Redis Pub/Sub
- * channel `<prefix>holder:<sub>`; a node subscribes to the channels of the
+ * channel `<prefix>notices:<sub>`; a node subscribes to the channels of the
  * subjects connected to it (one dedicated subscriber connection) and, on a
  * message, sends the frame to each of their connections. Whichever node runs
  * an operation (or the expiry sweep) publishes what became of the token:
@@ -58,7 +58,9 @@ export class HolderNotices implements EndOfTurn {
   private outgoing: (string | Buffer)[] = [];
 
   constructor(private readonly options: HolderNoticesOptions) {
-    this.prefix = `${options.store.prefix}holder:`;
+    // `notices:`, not the `holder:` of the untagged messages earlier versions published: a node of
+    // one version never gets the other's, rather than frames it cannot tell from its own
+    this.prefix = `${options.store.prefix}notices:`;
     this.origin = Buffer.concat([Buffer.from([ORIGIN_MARK]), randomBytes(TAG_BYTES)]);
     options.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.received(channel.toString(), payload));
   }

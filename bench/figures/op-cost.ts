@@ -199,16 +199,17 @@ function opCostLimits(gateway: readonly OpCostRun[], socketio: readonly OpCostRu
   return bullet(
     `**Cost of one operation.** At ${fmt(low)} operations a second the gateway spent ${fmt(us(at(gateway, low)), 1)} µs of CPU on each ` +
       `(${fmt(kernel(at(gateway, low)))}% in the kernel), at ${fmt(high)} a second ${fmt(us(at(gateway, high)), 1)} µs (${fmt(kernel(at(gateway, high)))}% in the kernel); ` +
-      `the Socket.IO baseline ${fmt(us(at(socketio, low)), 1)} µs and ${fmt(us(at(socketio, high)), 1)} µs. Neither server is busy when idle, so at a low rate ` +
-      `the cost is the wake-ups: each operation arrives in an event-loop turn of its own, and each of its system calls is its own (the ` +
-      `frame's read, the script's write to Redis and its reply's read, one write of the reply with the holder's \`tok\`, the notice's ` +
-      `PUBLISH and Redis's copy of it read back on the holders' connection), each paid for on a machine whose two cores are shared, with ` +
-      `the caches cold after the other processes ran. At a high rate the operations of one turn share them: one write to Redis per ` +
-      `connection for their commands (auto-pipelining; a holder's operations go to one of REDIS_CONNECTIONS connections, so fewer share ` +
-      `each write than on one connection) and one corked write per WebSocket for the replies and notices of the turn, so the figure ` +
-      `falls with the rate. The gateway does more per operation than the baseline: the holder's \`tok\` / \`tokend\` to every connection ` +
-      `of the holder on any node (a PUBLISH, its copy read back, and for a release of some seats a read of the token) has no ` +
-      `counterpart there. What is left per operation is ioredis's command and pipeline objects, the command's encoding, the ` +
-      `reply's decoding and the garbage they make (a V8 profile at these rates: garbage collection about a quarter of the busy time).`,
+      `the Socket.IO baseline ${fmt(us(at(socketio, low)), 1)} µs and ${fmt(us(at(socketio, high)), 1)} µs. Neither server is busy when idle ` +
+      `(${fmt(1000 * mean(at(gateway, low), (r) => r.idleCores))} ms of CPU a second for the gateway), and most of the cost is user time, ` +
+      `so at a low rate it is the same work done in more pieces: each operation arrives in an event-loop turn of its own and pays alone ` +
+      `for what a turn costs (the callbacks into JavaScript, the promise continuations, ioredis's pipeline object and its write to Redis, ` +
+      `the reply's write), on a machine whose two cores are shared (see the load beside each run), so that each turn starts with caches the ` +
+      `other processes have taken. At a high rate the operations of one turn share them: one write to Redis per connection for their ` +
+      `commands (auto-pipelining; a holder's operations go to one of REDIS_CONNECTIONS connections, so fewer share each write than on one ` +
+      `connection) and one corked write per WebSocket for the replies and notices of the turn, so the figure falls with the rate. The ` +
+      `gateway does more per operation than the baseline: the holder's \`tok\` / \`tokend\` to every connection of the holder on any node ` +
+      `(a PUBLISH, its copy read back on the holders' connection, and for a release of some seats a read of the token) has no counterpart ` +
+      `there. A V8 profile of the gateway at these rates puts garbage collection at about a quarter of its busy time and ioredis's ` +
+      `command and pipeline objects and their encoding at another fifth.`,
   );
 }
