@@ -210,6 +210,8 @@ function opCostLimits(gateway: readonly OpCostRun[], socketio: readonly OpCostRu
       `gateway does more per operation than the baseline: the holder's \`tok\` / \`tokend\` to every connection of the holder on any node ` +
       `(a PUBLISH, its copy read back on the holders' connection, and for a release of some seats a read of the token) has no counterpart ` +
       `there. A V8 profile of the gateway at these rates puts garbage collection at about a quarter of its busy time and ioredis's ` +
-      `command and pipeline objects and their encoding at another fifth.`,
+      `command and pipeline objects and their encoding at another fifth. The driver shares the two cores: at ${fmt(high)} offered it got ` +
+      `${fmt(mean(at(gateway, high), (r) => r.achieved))} operations a second answered by the gateway and ${fmt(mean(at(socketio, high), (r) => r.achieved))} by the ` +
+      `baseline, so the high rate's figures are for that many, with fewer operations per turn than the offered rate would bring.`,
   );
 }
