@@ -14,6 +14,13 @@ export const PERFORMANCE_NOTES = `## How each figure is measured
 - **holds/s**: 32 WebSockets with 16 holds in flight each hold one random seat of a 4,000,000-seat event through the
   gateway; redis-benchmark runs the gateway's hold script (\`holdIndexed\`, EVALSHA) with 50 connections pipelining 16,
   the most Redis does with this script here.
+- **op-cost** (\`bench/figures/op-cost.ts\`): 4 driver connections (4 holders) in the benchmark's process hold one seat each
+  at half the offered rate and release it a second later (the other half), for 6 s, no watcher subscribed; the server's
+  CPU (\`/proc/<pid>/stat\`, user + kernel) from the first hold until the last release is answered, divided by the
+  operations answered. Each rate runs twice after a 2 s warm-up; the server's idle CPU (3 s with the connections open) is
+  shown beside it, and the load average, since the machine is shared. The Socket.IO baseline gets the same driver: a JSON
+  message in, the same store script, its reply, and the diff emitted through its Redis adapter. A lone hold's round trip
+  (one at a time on one connection, 2 ms apart) is timed on a gateway with nothing else to do.
 - **fan-out**: watchers subscribe to one 20,000-seat event on one gateway process; a driver connection holds 1,000
   seats a second and releases each a second later (2,000 changes a second). 200 sampled watchers sit in a load
   process of their own at normal priority, as clients on their own machines would; the others sit in load processes
@@ -141,7 +148,7 @@ export function memoryLimits(before: MemoryReading, small: MemoryReading, big: M
 }
 
 /** A list item wrapped as the rest of the document is. */
-function bullet(text: string, width = 118): string {
+export function bullet(text: string, width = 118): string {
   const lines: string[] = [];
   let line = '-';
   for (const word of text.split(' ')) {

@@ -1,31 +1,45 @@
 /**
  * `tok` and `tokend` to every connection of a holder, on any gateway node
  * (docs/onsale.md, "Hold timers pushed"): each holder has a Redis Pub/Sub
- * channel `<prefix>holder:<sub>`; a node subscribes to the channels of the
+ * channel `<prefix>notices:<sub>`; a node subscribes to the channels of the
  * subjects connected to it (one dedicated subscriber connection) and, on a
  * message, sends the frame to each of their connections. Whichever node runs
  * an operation (or the expiry sweep) publishes what became of the token:
  *
  * - hold, extend, a release that leaves seats: `tok` with the token's seats
- *   and expiry as the store now keeps them (one HGET after the reply);
- * - a release that leaves no seat: `tokend released`; book and checkout:
- *   `tokend booked`; the sweeper freeing it: `tokend expired`.
+ *   and expiry as the store now keeps them (one HGET after the reply; none
+ *   for a hold that made a new token, whose reply says them);
+ * - a release that leaves no seat: `tokend released` (no HGET for a release
+ *   of every seat); book and checkout: `tokend booked`; the sweeper freeing
+ *   it: `tokend expired`.
+ *
+ * The publishing node's own connections of the holder get the frame at once,
+ * queued behind the operation's reply (one write for both), and the PUBLISH
+ * goes out at the end of the turn, after the replies; each message carries
+ * its node's tag (ORIGIN_MARK, 8 random bytes, then the frame), so
+ * that the node passes over its own when Redis sends it back.
  *
  * Pub/Sub keeps nothing: a connection that is down when it is published
  * misses it; the operation replies and the seat map remain the authority.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { encodeMessage, type OkMessage, type SeatOperationRequest, type TokMessage, type TokendMessage } from '../core/protocol/index.js';
 import type { RedisClient, SeatStore } from '../core/store/index.js';
 import type { GatewayMetrics } from './metrics.js';
+import { atEndOfTurn, type EndOfTurn } from './turn-flush.js';
 
 /** What the notices need of a connection. */
 export interface HolderSocket {
   readonly open: boolean;
   readonly principal: { sub: string | null } | null;
-  send(frame: Uint8Array): boolean;
-  cork(fn: () => void): void;
+  /** sends the frame with the connection's others of this event-loop turn (Session.queueFrame) */
+  queueFrame(frame: Uint8Array): void;
 }
+
+/** First byte of a tagged message: 0xc1 never starts a MessagePack value, so it cannot be taken for a frame. */
+export const ORIGIN_MARK = 0xc1;
+const TAG_BYTES = 8;
 
 export interface HolderNoticesOptions {
   store: SeatStore;
@@ -35,12 +49,19 @@ export interface HolderNoticesOptions {
   logger: Logger;
 }
 
-export class HolderNotices {
+export class HolderNotices implements EndOfTurn {
   private readonly local = new Map<string, Set<HolderSocket>>();
   private readonly prefix: string;
+  /** ORIGIN_MARK and this node's tag, the head of every message it publishes */
+  private readonly origin: Buffer;
+  /** channel, payload, … of the notices of this turn, published at its end */
+  private outgoing: (string | Buffer)[] = [];
 
   constructor(private readonly options: HolderNoticesOptions) {
-    this.prefix = `${options.store.prefix}holder:`;
+    // `notices:`, not the `holder:` of the untagged messages earlier versions published: a node of
+    // one version never gets the other's, rather than frames it cannot tell from its own
+    this.prefix = `${options.store.prefix}notices:`;
+    this.origin = Buffer.concat([Buffer.from([ORIGIN_MARK]), randomBytes(TAG_BYTES)]);
     options.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.received(channel.toString(), payload));
   }
 
@@ -69,21 +90,62 @@ export class HolderNotices {
     this.options.subscriber.unsubscribe(this.channel(sub)).catch(() => undefined);
   }
 
-  /** Publishes a notice to every connection of the holder, on every node. */
+  /**
+   * Publishes a notice to every connection of the holder: this node's at once
+   * (queued with their frames of this turn), the other nodes' over Redis at
+   * the end of the turn, after the replies queued before it were written, so
+   * that the PUBLISH's write does not delay them.
+   */
   publish(holder: string, message: TokMessage | TokendMessage): void {
-    this.options.store.redis.publish(this.channel(holder), Buffer.from(encodeMessage(message))).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+    const frame = encodeMessage(message);
+    this.deliver(this.local.get(holder), frame);
+    this.outgoing.push(this.channel(holder), Buffer.concat([this.origin, frame]));
+    atEndOfTurn(this);
   }
 
-  /** After an operation's `ok`: what became of its token. */
-  async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage): Promise<void> {
+  /** The end of the turn: this turn's notices to Redis (auto-pipelined: one write). */
+  flush(): void {
+    const outgoing = this.outgoing;
+    this.outgoing = [];
+    for (let i = 0; i + 1 < outgoing.length; i += 2) {
+      this.options.store.redis.publish(outgoing[i] as string, outgoing[i + 1] as Buffer).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+    }
+  }
+
+  /**
+   * Called right after an operation was sent to Redis: for one whose notice
+   * needs the token as the store keeps it afterwards, reads it on the
+   * holder's connection, where it follows the operation in the same write and
+   * its reply comes in the same read. Null when the notice needs no read.
+   */
+  readAfter(holder: string, request: SeatOperationRequest): TokenRead {
+    const token = tokenToRead(request);
+    if (token === null) return null;
+    const read = this.options.store.tokenInfo(request.ev, token, holder);
+    // the operation may fail, and its read be left unused
+    read.catch(() => undefined);
+    return read;
+  }
+
+  /**
+   * After an operation's `ok`: what became of its token. Called right after
+   * the reply was queued; what needs no Redis read is published before the
+   * first await, so this node's frame joins the reply's write. `read` is
+   * readAfter's, when the operation ran once (not again after a rebuild).
+   */
+  async afterOperation(holder: string, request: SeatOperationRequest, reply: OkMessage, read?: TokenRead): Promise<void> {
     const { ev } = request;
     if (request.t === 'book' || request.t === 'checkout') {
       // the box office's direct book has no token
       if ('tok' in request && reply.replayed !== true) this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'booked' });
       return;
     }
+    const fresh = freshToken(request, reply);
+    if (fresh) return this.publish(holder, { t: 'tok', ev, tok: String(reply.tok), exp: Number(reply.exp), seats: fresh });
+    // a release of every seat (and place) leaves the token empty until it expires
+    if (request.t === 'release' && request.seats === undefined && request.ga === undefined) return this.publish(holder, { t: 'tokend', ev, tok: request.tok, reason: 'released' });
     const tok = request.t === 'hold' ? String(reply.tok) : request.tok;
-    const info = await this.options.store.tokenInfo(ev, tok);
+    const info = await (read ?? this.options.store.tokenInfo(ev, tok));
     // extend with ms 0 releases every seat and deletes the token
     if (!info && request.t === 'extend' && request.ms === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
     if (!info || info.holder !== holder) return;
@@ -98,10 +160,50 @@ export class HolderNotices {
 
   private received(channel: string, payload: Buffer): void {
     if (!channel.startsWith(this.prefix)) return;
-    const sockets = this.local.get(channel.slice(this.prefix.length));
-    if (!sockets) return;
-    const frame = new Uint8Array(payload);
-    this.options.metrics.holderNotices.inc(sockets.size);
-    for (const socket of sockets) if (socket.open) socket.cork(() => socket.send(frame));
+    let frame: Uint8Array = payload;
+    if (payload[0] === ORIGIN_MARK) {
+      // this node's own, delivered when it was published
+      if (payload.subarray(0, this.origin.length).equals(this.origin)) return;
+      frame = payload.subarray(this.origin.length);
+    }
+    this.deliver(this.local.get(channel.slice(this.prefix.length)), frame);
   }
+
+  private deliver(sockets: Set<HolderSocket> | undefined, frame: Uint8Array): void {
+    if (!sockets || sockets.size === 0) return;
+    this.options.metrics.holderNotices.inc(sockets.size);
+    for (const socket of sockets) if (socket.open) socket.queueFrame(frame);
+  }
+}
+
+type TokenInfo = Awaited<ReturnType<SeatStore['tokenInfo']>>;
+/** readAfter's read of a token, or null when the notice needs none */
+export type TokenRead = Promise<TokenInfo | null> | null;
+
+/** The token an operation's notice reads back (a release of some seats or places, an extend, a swap, a hold adding to a token); null: none. */
+function tokenToRead(request: SeatOperationRequest): string | null {
+  switch (request.t) {
+    case 'release':
+      return request.seats !== undefined || request.ga !== undefined ? request.tok : null;
+    case 'extend':
+    case 'swap':
+      return request.tok;
+    case 'hold':
+      return request.tok ?? null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The seats of a hold that made a new token, from its request and reply:
+ * all of them are the token's (a hold is all or nothing). Null for any other
+ * operation, and for holds of general-admission places (the token's places
+ * are not in the reply): those read the token.
+ */
+function freshToken(request: SeatOperationRequest, reply: OkMessage): number[] | null {
+  if (request.t !== 'hold' || request.tok !== undefined || typeof reply.tok !== 'string' || typeof reply.exp !== 'number') return null;
+  if ('best' in request) return Array.isArray(reply.seats) ? [...reply.seats].sort((x, y) => x - y) : null;
+  if (request.ga !== undefined) return null;
+  return [...new Set(request.seats)].sort((x, y) => x - y);
 }

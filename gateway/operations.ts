@@ -5,7 +5,8 @@
  * of the request, so a client cannot act for someone else. `Operations`
  * runs one for a connection: counted in flight (for shutdown), run again once
  * after an event Redis had lost was rebuilt from Postgres, measured, and
- * answered corked.
+ * answered with the connection's other frames of the same event-loop turn
+ * in one corked write (Session.queueFrame).
  */
 import type { Logger } from 'pino';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
@@ -14,6 +15,7 @@ import type { BookingState, CommitOutcome } from '../core/bookings/commits.js';
 import { STALE_EPOCH } from '../core/bookings/codes.js';
 import type { SeatStore } from '../core/store/index.js';
 import { hasScope, mayHoldAccessible, type Principal, type Scope } from './auth.js';
+import type { TokenRead } from './holder-notices.js';
 import type { Inflight } from './inflight.js';
 import type { GatewayMetrics } from './metrics.js';
 import { refusalMessage, type RefusalFacts } from './refusal-messages.js';
@@ -163,8 +165,13 @@ function countRefusal(metrics: GatewayMetrics, code: ErrorCode, reason?: string)
 export interface Requester {
   readonly open: boolean;
   readonly principal: Principal | null;
-  reply(message: ServerMessage): void;
-  cork(fn: () => void): void;
+  /**
+   * Sends a reply with the other frames of the connection queued in the same
+   * event-loop turn (one Redis read often answers several operations of
+   * one connection, and the holder's `tok` follows its reply): one corked
+   * write for all of them, no later than a reply sent at once would be.
+   */
+  queueReply(message: ServerMessage): void;
 }
 
 export interface OperationsOptions {
@@ -175,11 +182,27 @@ export interface OperationsOptions {
   durable?: DurableBookings;
   /** rebuilds an event Redis has lost from Postgres; true when Redis has it afterwards */
   recoverEvent?(eventId: string, who: Principal): Promise<boolean>;
-  /** told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts) */
-  succeeded?(holder: string, request: SeatOperation, reply: OkMessage): Promise<void>;
+  /**
+   * told of every operation that succeeded (tok and tokend, gateway/holder-notices.ts), right after
+   * its reply was queued: what it sends the holder's connections at once joins the reply's write;
+   * `read` is what `sent` returned for it
+   */
+  succeeded?(holder: string, request: SeatOperation, reply: OkMessage, read: TokenRead | undefined): Promise<void>;
+  /**
+   * told of every operation right after its script was sent to Redis (runOperation sends it before
+   * its first await): a read issued here goes out on the holder's connection behind the script
+   */
+  sent?(holder: string, request: SeatOperation): TokenRead;
 }
 
+type Counted = { inc(): void };
+type Timed = { observe(seconds: number): void };
+
 export class Operations {
+  /** the metrics' children by label values, looked up once (prom-client hashes the labels on every call otherwise) */
+  private readonly counted = new Map<string, Counted>();
+  private readonly timed = new Map<string, Timed>();
+
   constructor(private readonly options: OperationsOptions) {}
 
   /** Runs one operation and answers it; the reply is sent inside the in-flight count, so shutdown waits for it. */
@@ -189,22 +212,40 @@ export class Operations {
     const started = performance.now();
     return inflight.run(async () => {
       let reply: ServerMessage;
+      let read: TokenRead | undefined;
       try {
-        reply = await runOperation(store, principal, request, durable);
+        const running = runOperation(store, principal, request, durable);
+        read = principal.sub === null ? undefined : this.options.sent?.(principal.sub, request);
+        reply = await running;
         // Redis had lost the event and it has just been rebuilt from Postgres: the operation changed nothing, run it again
-        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev, principal))) reply = await runOperation(store, principal, request, durable);
+        if (reply.t === 'err' && reply.code === 'NO_EVENT' && (await recoverEvent?.(request.ev, principal))) {
+          read = undefined; // it read the lost event
+          reply = await runOperation(store, principal, request, durable);
+        }
       } catch (err) {
         logger.error({ err, op: request.t, ev: request.ev }, 'operation failed');
         reply = errorMessage(request.rid, 'INTERNAL', 'the operation failed on the server; it may be retried');
       }
-      metrics.operations.inc({ op: request.t, result: reply.t === 'err' ? reply.code : 'ok' });
+      this.count(request.t, reply.t === 'err' ? reply.code : 'ok');
       if (reply.t === 'err') countRefusal(metrics, reply.code, reply.reason);
-      metrics.operationSeconds.observe({ op: request.t }, (performance.now() - started) / 1000);
-      const answer = reply;
-      if (requester.open) requester.cork(() => requester.reply(answer));
-      if (answer.t === 'ok' && principal.sub !== null) {
-        await this.options.succeeded?.(principal.sub, request, answer).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
+      this.time(request.t, (performance.now() - started) / 1000);
+      if (requester.open) requester.queueReply(reply);
+      if (reply.t === 'ok' && principal.sub !== null) {
+        await this.options.succeeded?.(principal.sub, request, reply, read).catch((err: unknown) => logger.warn({ err, op: request.t }, 'holder notice failed'));
       }
     });
+  }
+
+  private count(op: string, result: string): void {
+    const key = `${op} ${result}`;
+    let child = this.counted.get(key);
+    if (!child) this.counted.set(key, (child = this.options.metrics.operations.labels({ op, result })));
+    child.inc();
+  }
+
+  private time(op: string, seconds: number): void {
+    let child = this.timed.get(op);
+    if (!child) this.timed.set(op, (child = this.options.metrics.operationSeconds.labels({ op })));
+    child.observe(seconds);
   }
 }

@@ -197,7 +197,7 @@ export class GatewayServer {
           inflight: this.inflight,
           durable: options.durable,
           recoverEvent,
-          ...(notices && { succeeded: (holder, request, reply) => notices.afterOperation(holder, request, reply) }),
+          ...(notices && { succeeded: (holder, request, reply, read) => notices.afterOperation(holder, request, reply, read), sent: (holder, request) => notices.readAfter(holder, request) }),
         }),
         slowConsumers: this.slowConsumers,
         slots: this.slots ?? undefined,

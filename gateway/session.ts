@@ -31,6 +31,7 @@ import type { SubjectSlots } from './subject-slots.js';
 import type { QueueWatch } from './queue-watch.js';
 import type { HolderNotices } from './holder-notices.js';
 import type { Subscriber, Subscription, Subscriptions } from './subscriptions.js';
+import { atEndOfTurn, type EndOfTurn } from './turn-flush.js';
 import { ABNORMAL_CLOSURE, SEND_DROPPED, type Socket } from './uws.js';
 
 export type SessionPhase = 'verifying' | 'ready' | 'refused' | 'closed';
@@ -63,7 +64,7 @@ export interface SessionDeps {
 /** setTimeout cannot wait longer than 2^31-1 ms; such tokens outlive any connection we care about. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Session implements Subscriber, Requester {
+export class Session implements Subscriber, Requester, EndOfTurn {
   phase: SessionPhase = 'verifying';
   principal: Principal | null = null;
   readonly subs = new Map<string, Subscription>();
@@ -75,6 +76,8 @@ export class Session implements Subscriber, Requester {
   /** the subject whose connection slot this connection holds */
   private slotOf: string | null = null;
   private readonly early: EarlyFrames;
+  /** frames waiting for the end of the event-loop turn (queueFrame), in order */
+  private queued: Uint8Array[] | null = null;
 
   constructor(
     readonly id: number,
@@ -123,6 +126,7 @@ export class Session implements Subscriber, Requester {
     }
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.queued = null;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.early.clear();
     this.deps.subscriptions.closed(this);
@@ -302,9 +306,59 @@ export class Session implements Subscriber, Requester {
     this.send(encodeMessage(message));
   }
 
+  /** An operation's reply, sent with the connection's other frames of this event-loop turn (queueFrame). */
+  queueReply(message: ServerMessage): void {
+    this.queueFrame(encodeMessage(message));
+  }
+
+  /**
+   * A frame sent with the others queued for this connection in the same
+   * event-loop turn (the replies one Redis read answers, the holder's `tok`
+   * after its reply): one corked write for all of them at the end of the turn
+   * (gateway/turn-flush.ts), a system call each otherwise. Any other send
+   * first sends what is queued, so frames keep their order; each queued frame
+   * goes through send(), so a dropped frame still closes the connection (and
+   * the frames after it are not sent), and a connection closed meanwhile gets
+   * none.
+   */
+  queueFrame(frame: Uint8Array): void {
+    if (!this.open) return;
+    if (this.queued) {
+      this.queued.push(frame);
+      return;
+    }
+    this.queued = [frame];
+    atEndOfTurn(this);
+  }
+
+  /** The end of the turn: the queue, corked. */
+  flush(): void {
+    if (!this.queued) return;
+    if (!this.open) {
+      this.queued = null;
+      return;
+    }
+    try {
+      this.ws!.cork(this.sendQueued);
+    } catch (err) {
+      // one connection's failure must not keep the frames of the others of this turn
+      this.deps.logger.error({ err, socket: this.id }, 'queued frames not sent');
+      this.queued = null;
+    }
+  }
+
+  /** Sends the queue (bound once, not a closure per flush). */
+  private readonly sendQueued = (): void => {
+    const frames = this.queued;
+    this.queued = null;
+    if (frames) for (const frame of frames) if (!this.send(frame)) return;
+  };
+
   /** Sends one frame; one uWS dropped (past its hard cap) leaves the client incomplete, so it is closed. */
   send(frame: Uint8Array): boolean {
     // a socket closed earlier in this same step (a dropped send, a slow-consumer close) must not be touched
+    if (!this.open) return false;
+    if (this.queued) this.sendQueued();
     if (!this.open) return false;
     if (this.ws!.send(frame, true) === SEND_DROPPED) {
       this.deps.metrics.slowConsumers.inc({ action: 'closed' });

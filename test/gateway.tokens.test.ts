@@ -88,10 +88,12 @@ describe('tok and tokend', () => {
     const onB = await connect(b, 'two-tabs');
     const stranger = await connect(b, 'stranger');
     const made = next(onB, 'tok');
+    // the sending connection is told as well, in the write of the reply or after it
+    const told = next(onA, 'tok');
     const held = await onA.ok({ t: 'hold', ev: 'tk', seats: [21, 20] });
     expect(await made).toMatchObject({ ev: 'tk', tok: held.tok, exp: held.exp, seats: [20, 21] });
-    // the sending connection is told as well
-    expect(await next(onA, 'tok', (m) => m.tok === held.tok)).toMatchObject({ seats: [20, 21] });
+    expect(await told).toMatchObject({ tok: held.tok, seats: [20, 21] });
+    expect(onA.messages.findIndex((m) => m.t === 'tok')).toBeGreaterThan(onA.messages.findIndex((m) => m.t === 'ok' && m.tok === held.tok));
 
     const afterRelease = next(onB, 'tok', (m) => (m.seats as number[]).length === 1);
     await onA.ok({ t: 'release', ev: 'tk', tok: held.tok as string, seats: [20] });

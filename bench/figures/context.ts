@@ -44,6 +44,8 @@ export interface FigureResult {
   rows: Row[];
   /** what limits the figures on this machine, worked out from this run's numbers (docs/performance.md) */
   limits?: string[];
+  /** only some of the figure's rows were measured (a narrowed run): printed, not published */
+  partial?: boolean;
 }
 
 export type Figure = (ctx: BenchContext) => Promise<FigureResult>;

@@ -94,12 +94,28 @@ function comparisonRow(gw: FanoutRun, io: FanoutRun): Row {
   };
 }
 
-export const fanout: Figure = async (ctx) => {
-  const gw = await runFanout(ctx, 'gateway', fanoutWatchers(ctx), SECONDS);
+/** BENCH_FANOUT_COMPARED=50[,300]: only the comparisons with these watcher counts (printed, not published). */
+function narrowedTo(): number[] | null {
+  const wanted = process.env.BENCH_FANOUT_COMPARED;
+  if (!wanted) return null;
+  const counts = wanted.split(',').map(Number);
+  if (counts.some((c) => !Number.isSafeInteger(c) || c < 1)) throw new Error(`BENCH_FANOUT_COMPARED=${wanted}: watcher counts, comma-separated`);
+  return counts;
+}
+
+async function comparisons(ctx: BenchContext, counts: readonly number[]): Promise<{ gw: FanoutRun; io: FanoutRun }[]> {
   const compared: { gw: FanoutRun; io: FanoutRun }[] = [];
-  for (const watchers of COMPARED_WATCHERS) {
+  for (const watchers of counts) {
     compared.push({ gw: await runFanout(ctx, 'gateway', watchers, SECONDS), io: await runFanout(ctx, 'socketio', watchers, SECONDS) });
   }
+  return compared;
+}
+
+export const fanout: Figure = async (ctx) => {
+  const narrowed = narrowedTo();
+  if (narrowed) return { rows: (await comparisons(ctx, narrowed)).map((c) => comparisonRow(c.gw, c.io)), partial: true };
+  const gw = await runFanout(ctx, 'gateway', fanoutWatchers(ctx), SECONDS);
+  const compared = await comparisons(ctx, COMPARED_WATCHERS);
   return {
     rows: [deliveryRow(gw), delayRow(gw), cpuRow(gw), ...compared.map((c) => comparisonRow(c.gw, c.io))],
     limits: [fanoutLimits(gw, compared[0]!.gw)],

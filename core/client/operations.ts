@@ -110,11 +110,13 @@ export async function bookFreeSeats(ctx: OperationContext, ev: string, seats: re
 
 async function durableBooking(ctx: OperationContext, body: RequestBody, tok: string | undefined, key: string, timeoutMs: number | undefined): Promise<BookResult> {
   const deadline = Date.now() + (timeoutMs ?? ctx.bookTimeoutMs);
+  // the token's places as this client holds them now: the `tokend` of the booking can arrive in the reply's own write, before it is read
+  const heldPlaces = tok ? (ctx.holds.list().find((h) => h.tok === tok)?.ga ?? []) : [];
   for (;;) {
     try {
       const ok = await operation(ctx, body, tok, Math.max(1, deadline - Date.now()));
       // the places: the reply's (the box office), else those this client held in the token
-      const ga = Array.isArray(ok.ga) ? pairs(ok.ga) : tok ? (ctx.holds.list().find((h) => h.tok === tok)?.ga ?? []) : [];
+      const ga = Array.isArray(ok.ga) ? pairs(ok.ga) : heldPlaces;
       if (tok) ctx.holds.forget(tok);
       return {
         id: field(ok, 'id', 'string'),

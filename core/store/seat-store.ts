@@ -489,9 +489,14 @@ export class SeatStore {
     });
   }
 
-  /** A hold token's holder, seats and expiry as the store keeps it; null when it is gone. */
-  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
-    const raw = await this.redis.hget(this.keys(eventId).tokens, token);
+  /**
+   * A hold token's holder, seats and expiry as the store keeps it; null when it is gone. With
+   * `holder`, read on that holder's connection (runnerFor): asked right after one of its
+   * operations was sent, it goes out in the same write and reads what the operation left.
+   */
+  async tokenInfo(eventId: string, token: string, holder?: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+    const redis = holder === undefined ? this.redis : this.runnerFor(holder).redis;
+    const raw = await redis.hget(this.keys(eventId).tokens, token);
     if (raw === null) return null;
     const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
     return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
