@@ -37,7 +37,6 @@ import { EventRows } from './event-rows.js';
 import { OutboxClaims } from './outbox-claims.js';
 import { dedupe, entryKind, parseBooking, parseHoldExpiry, type BookingEntry, type HoldExpiryEntry, type RawEntry } from './outbox-entries.js';
 import { OutboxReader } from './outbox-reader.js';
-import { inTransaction } from './transaction.js';
 
 export type { CommittedBooking } from './commit-round.js';
 export { DeadLetterError } from './dead-letters.js';
@@ -295,7 +294,7 @@ export class BookingFlusher {
 
     let committed: CommittedBooking[] = [];
     if (bookings.length > 0 || expiries.length > 0) {
-      const round = await inTransaction(this.pool, (client) => commitRound(client, bookings, this.consumer, expiries));
+      const round = await commitRound(this.pool, bookings, this.consumer, expiries);
       committed = round.committed;
       dead.push(...round.refused);
       this.stats.transactions++;
