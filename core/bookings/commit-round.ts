@@ -259,10 +259,12 @@ async function inBulk(
   existing: Map<string, string>,
   refused: DeadEntry[],
 ): Promise<BookingEntry[]> {
-  const res = await client.query<{ ord: number; outcome: RowOutcome; reference: string | null; event_epoch: string | null }>(
-    ROUND_SQL,
-    insertParams(bookings, 0, consumer),
-  );
+  // named: prepared once per connection, so a round does not plan the statement again
+  const res = await client.query<{ ord: number; outcome: RowOutcome; reference: string | null; event_epoch: string | null }>({
+    name: 'commit-round',
+    text: ROUND_SQL,
+    values: insertParams(bookings, 0, consumer),
+  });
   const suspects: BookingEntry[] = [];
   const lookUp: BookingEntry[] = [];
   const stale = new Map<BookingEntry, number>();
@@ -385,7 +387,7 @@ function holdExpiryLogEntry(x: HoldExpiryEntry): NewLogEntry {
 }
 
 async function insert(client: pg.PoolClient, rows: readonly BookingEntry[], level: number, consumer: string): Promise<{ id: string; reference: string }[]> {
-  const res = await client.query<{ id: string; reference: string }>(INSERT_SQL, insertParams(rows, level, consumer));
+  const res = await client.query<{ id: string; reference: string }>({ name: 'commit-round-insert', text: INSERT_SQL, values: insertParams(rows, level, consumer) });
   return res.rows;
 }
 

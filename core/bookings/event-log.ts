@@ -11,9 +11,9 @@
  * entry that commits later with a lower number. Appending also writes one
  * delivery per webhook that wants the entry's type, in the same transaction.
  *
- * Appending is two statements per event: the head row (lock, counter, the
- * event's seat count), then the entries with the head's new position and
- * their webhook deliveries. The lock is taken late in each transaction
+ * Appending is two statements per event (named, so each connection plans
+ * them once): the head row (lock, counter, the event's seat count), then the
+ * entries with the head's new position and their webhook deliveries. The lock is taken late in each transaction
  * (callers append last), so the time it is held is little more than the
  * commit itself. The same row counts
  * the event's seats taken (in active bookings, or blocked), from the deltas
@@ -124,7 +124,7 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
   const written: LogEntry[] = [];
   for (const eventId of [...byEvent.keys()].sort()) {
     const delta = deltas.get(eventId) ?? 0;
-    const head = (await client.query<HeadRow>(HEAD_SQL, [eventId, delta])).rows[0]!;
+    const head = (await client.query<HeadRow>({ name: 'event-log-head', text: HEAD_SQL, values: [eventId, delta] })).rows[0]!;
     let list = byEvent.get(eventId)!;
     const keys = list.flatMap((e) => (e.dedupe ? [e.dedupe] : []));
     if (keys.length > 0) {
@@ -151,17 +151,21 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
       continue;
     }
     const first = Number(head.last_seq) + 1;
-    const rows = await client.query<{ id: string; seq: string; type: LogEventType; at: Date; data: Record<string, unknown> }>(APPEND_SQL, [
-      eventId,
-      list.map((_, i) => first + i),
-      list.map(() => randomUUID()),
-      list.map((e) => e.type),
-      list.map((e) => e.bookingId),
-      list.map((e) => JSON.stringify(e.data)),
-      list.map((e) => e.dedupe ?? null),
-      first + list.length - 1,
-      soldOut,
-    ]);
+    const rows = await client.query<{ id: string; seq: string; type: LogEventType; at: Date; data: Record<string, unknown> }>({
+      name: 'event-log-append',
+      text: APPEND_SQL,
+      values: [
+        eventId,
+        list.map((_, i) => first + i),
+        list.map(() => randomUUID()),
+        list.map((e) => e.type),
+        list.map((e) => e.bookingId),
+        list.map((e) => JSON.stringify(e.data)),
+        list.map((e) => e.dedupe ?? null),
+        first + list.length - 1,
+        soldOut,
+      ],
+    });
     for (const r of rows.rows) written.push(toLogEntry({ ...r, event_id: eventId }));
   }
   return written;
