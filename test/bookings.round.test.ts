@@ -1,11 +1,12 @@
 /**
- * A flusher round that holds bookings Postgres must refuse: its one statement
- * sets aside the ones that could be refused (a seat another booking holds, a
- * seat two bookings of the round take, a key in use, a general-admission area
- * the round would take past its capacity), which then go in one by one in
- * booking-id order; exactly the losers are refused and dead-lettered, the
- * others commit, and nothing of a loser is written. A round whose statement
- * Postgres refuses as a whole (a data error) goes entry by entry with the same
+ * A flusher round that holds bookings Postgres must refuse: once Postgres
+ * refuses the round's statement, one query sorts the round, and only the
+ * bookings that could be refused (a seat another booking holds, a seat two
+ * bookings of the round take, a key in use, a general-admission area the
+ * round would take past its capacity) go in one by one, in booking-id order;
+ * exactly the losers are refused and dead-lettered, the others commit, and
+ * nothing of a loser is written. A round whose data Postgres refuses (a data
+ * error, which fails that query too) goes entry by entry with the same
  * outcome. On the real Redis and a throwaway Postgres database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,25 +1,27 @@
 /**
  * Committing a round: the SQL and the round's one transaction. Bookings of an
  * older epoch than their event's row are refused (STALE_EPOCH); the rest go
- * in with one statement (data-modifying CTEs over `unnest` arrays),
- * `ON CONFLICT (id) DO NOTHING`, with their seats, history and seat changes
- * only for rows actually inserted. The same statement takes the epoch check's
- * share locks, finds the bookings already there (delivered again), and sets
- * aside the bookings that could be refused (a seat another booking holds or
- * that two of the round take, a general-admission area the round would take
- * past its capacity, a key or short reference in use): those go in one by one
- * under savepoints after it, so a refused one does not fail the others and
- * only they cost a savepoint each. Should the statement itself be refused (a
- * race with another writer, a data error), the round rolls back to the
- * savepoint opened with its BEGIN and goes entry by entry. The log entries of
- * the round (each new booking, each expired hold, an event that sold out) are
- * appended in the same transaction (event-log.ts). The commit notification is
- * sent in the COMMIT's round trip, inside the transaction, so it is delivered
- * with the commit and never before it.
- *
- * Round trips to Postgres in a round without refusals: BEGIN (with the
- * savepoint), the round's statement, the event log's two per event, then
+ * in with one statement (data-modifying CTEs over `unnest` arrays), which
+ * also takes the epoch check's share locks, `ON CONFLICT (id) DO NOTHING`,
+ * with their seats, history and seat changes only for rows actually
+ * inserted. The log entries of the round (each new booking, each expired
+ * hold, an event that sold out) are appended in the same transaction
+ * (event-log.ts). The commit notification is sent in the COMMIT's round trip,
+ * inside the transaction, so it is delivered with the commit and never before
+ * it. A round without refusals thus costs Postgres five round trips: BEGIN
+ * (with a savepoint), the round's statement, the event log's two, then
  * NOTIFY with COMMIT.
+ *
+ * When Postgres refuses the statement, the round rolls back to the savepoint
+ * and sorts its bookings in one query (SORT_SQL): the ones that could be
+ * refused (a seat another booking holds or that two of the round take, a
+ * general-admission area the round would take past its capacity, a key or
+ * short reference in use) go in one by one under savepoints, in booking-id
+ * order, and the others in one insert; so one refused booking does not fail
+ * the others, and only the suspects cost a savepoint each. Should that query
+ * be refused too (a data error, such as a NUL in a text), every booking goes
+ * under its own savepoint. The refused entries come back for the dead-letter
+ * stream.
  */
 import type pg from 'pg';
 import { COMMIT_CHANNEL, STALE_EPOCH, notificationPayloads } from './codes.js';
@@ -84,11 +86,11 @@ WITH input AS (
 SELECT id::text AS id, reference FROM ins`;
 
 /**
- * The round's statement: per input row (in order, `ord`), what became of it.
- * `inserted` and `known` carry the reference; `suspect` rows were not written
- * (they could be refused: the caller inserts them one by one); `stale` ones
- * are of an older epoch than their event's row (`event_epoch`); `lost` ones
- * were inserted meanwhile by another writer (ON CONFLICT skipped them).
+ * The round's statement: the epoch check (its share locks) and the insert of
+ * every booking that is not stale, with its rows. Per input row (in order,
+ * `ord`): the reference when it inserted it, and the event's epoch when the
+ * booking is stale. A row neither inserted nor stale is already there
+ * (delivered again, or inserted meanwhile by another writer).
  */
 const ROUND_SQL = `
 WITH input AS (
@@ -100,6 +102,63 @@ WITH input AS (
 ), ev AS (
   -- share-locked to the commit, in id order (see refuseStale)
   SELECT id, epoch FROM events WHERE id = ANY($3::text[]) ORDER BY id FOR SHARE
+), live AS (
+  SELECT input.* FROM input WHERE NOT EXISTS (SELECT 1 FROM ev WHERE ev.id = input.event_id AND input.epoch < ev.epoch)
+), ins AS (
+  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
+  SELECT id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
+         to_timestamp(pay_by_ms / 1000.0)
+  FROM live
+  ORDER BY id
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, reference, event_id, seats, seq, epoch, state
+), booked AS (
+  INSERT INTO booked_seats (event_id, seat, booking_id)
+  SELECT ins.event_id, s.seat, ins.id FROM ins, unnest(ins.seats) AS s(seat)
+), history AS (
+  INSERT INTO booking_history (booking_id, from_state, to_state, action, detail)
+  SELECT ins.id, 'none', ins.state, CASE ins.state WHEN 'pending_payment' THEN 'checkout' ELSE 'book' END,
+         jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', live.entry_id, 'consumer', $11::text)
+  FROM ins JOIN live ON live.id = ins.id
+), changes AS (
+  INSERT INTO seat_changes (event_id, seat, booking_id, change)
+  SELECT ins.event_id, s.seat, ins.id, 'booked' FROM ins, unnest(ins.seats) AS s(seat)
+), places AS (
+  -- general-admission places: ga_areas' CHECK refuses an area past its capacity
+  INSERT INTO booked_places (booking_id, event_id, area, qty)
+  SELECT ins.id, ins.event_id, p.key::int, p.value::int
+  FROM ins JOIN live ON live.id = ins.id, jsonb_each_text(live.ga) AS p
+)
+SELECT input.ord::int AS ord, ins.reference,
+       CASE WHEN input.epoch < ev.epoch THEN ev.epoch::text END AS stale_at,
+       (SELECT count(*) FROM ev)::int AS locked
+FROM input
+  LEFT JOIN ins ON ins.id = input.id
+  LEFT JOIN ev ON ev.id = input.event_id
+ORDER BY input.ord`;
+
+/**
+ * After Postgres refused the round's statement: sorts the round's bookings
+ * in one query, taking the epoch check's share locks again. Per input row:
+ * `known` (already there; its reference), `stale` (the event's epoch), or,
+ * for the rest, `suspect` (could be refused: a seat another active booking
+ * holds or that two bookings of the round take, an idempotency key or short
+ * reference in use or used twice, a general-admission area the round would
+ * take past its capacity, one the event does not have) or `clean` (none of
+ * that: it can go in with the others of its kind, in bulk).
+ */
+const SORT_SQL = `
+WITH input AS (
+  SELECT t.ord, t.id, t.reference, t.event_id, t.holder, t.idempotency_key,
+         ARRAY(SELECT jsonb_array_elements_text(t.seats_json::jsonb)::int) AS seats,
+         t.seq, t.epoch, t.at_ms, t.entry_id, t.hold_token, t.state, t.pay_by_ms, t.ga_json::jsonb AS ga
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
+    WITH ORDINALITY AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json, ord)
+), ev AS (
+  -- share-locked to the commit, in id order (see refuseStale)
+  SELECT id, epoch FROM events WHERE id = ANY($3::text[]) ORDER BY id FOR SHARE
+), unused AS (
+  SELECT $11::text AS consumer -- the parameters are ROUND_SQL's; the consumer is not needed here
 ), known AS (
   SELECT id, reference FROM bookings WHERE id = ANY($1::uuid[])
 ), fresh AS (
@@ -111,13 +170,11 @@ WITH input AS (
 ), fresh_places AS (
   SELECT f.id, f.event_id, p.key::int AS area, p.value::int AS qty FROM fresh f, jsonb_each_text(f.ga) AS p
 ), suspect AS (
-  -- a seat another active booking holds, or that two bookings of the round take
   SELECT fs.id FROM fresh_seats fs JOIN booked_seats bs ON bs.event_id = fs.event_id AND bs.seat = fs.seat
   UNION
   SELECT fs.id FROM fresh_seats fs
     JOIN (SELECT event_id, seat FROM fresh_seats GROUP BY event_id, seat HAVING count(*) > 1) d ON d.event_id = fs.event_id AND d.seat = fs.seat
   UNION
-  -- an idempotency key or short reference in use, or used twice in the round
   SELECT f.id FROM fresh f JOIN bookings b ON b.event_id = f.event_id AND b.idempotency_key = f.idempotency_key
   UNION
   SELECT f.id FROM fresh f JOIN bookings b ON b.reference = f.reference
@@ -128,56 +185,25 @@ WITH input AS (
   UNION
   SELECT f.id FROM fresh f JOIN (SELECT reference FROM fresh GROUP BY reference HAVING count(*) > 1) d ON d.reference = f.reference
   UNION
-  -- general admission: an area the round would take past its capacity, one the event does not have, a quantity below one
   SELECT fp.id FROM fresh_places fp
     JOIN (
       SELECT p.event_id, p.area FROM fresh_places p LEFT JOIN ga_areas g ON g.event_id = p.event_id AND g.area = p.area
       GROUP BY p.event_id, p.area, g.capacity, g.booked
       HAVING g.capacity IS NULL OR min(p.qty) < 1 OR g.booked + sum(p.qty) > g.capacity
     ) o ON o.event_id = fp.event_id AND o.area = fp.area
-), clean AS (
-  SELECT fresh.* FROM fresh WHERE fresh.id NOT IN (SELECT id FROM suspect)
-), ins AS (
-  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
-  SELECT id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
-         to_timestamp(pay_by_ms / 1000.0)
-  FROM clean
-  ORDER BY id
-  ON CONFLICT (id) DO NOTHING
-  RETURNING id, reference, event_id, seats, seq, epoch, state
-), booked AS (
-  INSERT INTO booked_seats (event_id, seat, booking_id)
-  SELECT ins.event_id, s.seat, ins.id FROM ins, unnest(ins.seats) AS s(seat)
-), history AS (
-  INSERT INTO booking_history (booking_id, from_state, to_state, action, detail)
-  SELECT ins.id, 'none', ins.state, CASE ins.state WHEN 'pending_payment' THEN 'checkout' ELSE 'book' END,
-         jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', clean.entry_id, 'consumer', $11::text)
-  FROM ins JOIN clean ON clean.id = ins.id
-), changes AS (
-  INSERT INTO seat_changes (event_id, seat, booking_id, change)
-  SELECT ins.event_id, s.seat, ins.id, 'booked' FROM ins, unnest(ins.seats) AS s(seat)
-), places AS (
-  -- general-admission places: ga_areas' CHECK refuses an area past its capacity
-  INSERT INTO booked_places (booking_id, event_id, area, qty)
-  SELECT ins.id, ins.event_id, p.key::int, p.value::int
-  FROM ins JOIN clean ON clean.id = ins.id, jsonb_each_text(clean.ga) AS p
 )
 SELECT input.ord::int AS ord,
-       CASE WHEN ins.id IS NOT NULL THEN 'inserted'
-            WHEN known.id IS NOT NULL THEN 'known'
+       CASE WHEN known.id IS NOT NULL THEN 'known'
+            WHEN input.epoch < ev.epoch THEN 'stale'
             WHEN input.id IN (SELECT id FROM suspect) THEN 'suspect'
-            WHEN input.id NOT IN (SELECT id FROM fresh) THEN 'stale'
-            ELSE 'lost' END AS outcome,
-       COALESCE(ins.reference, known.reference) AS reference,
+            ELSE 'clean' END AS sort,
+       known.reference,
        ev.epoch::text AS event_epoch,
        (SELECT count(*) FROM ev)::int AS locked
 FROM input
-  LEFT JOIN ins ON ins.id = input.id
   LEFT JOIN known ON known.id = input.id
   LEFT JOIN ev ON ev.id = input.event_id
 ORDER BY input.ord`;
-
-type RowOutcome = 'inserted' | 'known' | 'suspect' | 'stale' | 'lost';
 
 /** The savepoint a round's transaction opens with its BEGIN, to go entry by entry from. */
 const ROUND_SAVEPOINT = 'round';
@@ -216,17 +242,29 @@ async function roundBody(
   const references = new Map<string, string>();
   /** booking id -> reference, of the bookings found already there (delivered again) */
   const existing = new Map<string, string>();
-  let live: BookingEntry[];
-  try {
-    live = bookings.length > 0 ? await inBulk(client, bookings, consumer, references, existing, refused) : [];
-  } catch (err) {
-    if (!isRefusal(err)) throw err;
-    // the statement was refused as a whole: go entry by entry so the rest commits
+  const reset = async () => {
     await client.query(`ROLLBACK TO SAVEPOINT ${ROUND_SAVEPOINT}`);
     references.clear();
     existing.clear();
     refused.length = 0;
-    live = await entryByEntry(client, bookings, consumer, references, existing, refused);
+  };
+  let live: BookingEntry[] = [];
+  if (bookings.length > 0) {
+    try {
+      live = await inBulk(client, bookings, consumer, references, existing, refused);
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      // someone in the round is refused: sort the round in one query, and only the suspects go one by one
+      await reset();
+      try {
+        live = await sorted(client, bookings, consumer, references, existing, refused);
+      } catch (err) {
+        if (!isRefusal(err)) throw err;
+        // the round's data itself is refused (a data error): every booking under its own savepoint
+        await reset();
+        live = await entryByEntry(client, bookings, consumer, references, existing, refused);
+      }
+    }
   }
   const committed: CommittedBooking[] = [];
   const entries: NewLogEntry[] = [];
@@ -247,10 +285,7 @@ async function roundBody(
   return { committed, inserted, refused };
 }
 
-/**
- * The round's statement, then its suspect rows one by one. Fills `references`,
- * `existing` and `refused`; returns the bookings that are not stale.
- */
+/** The round's statement. Fills `references` and `existing`, and `refused` with the stale bookings; returns the others. */
 async function inBulk(
   client: pg.PoolClient,
   bookings: readonly BookingEntry[],
@@ -259,33 +294,86 @@ async function inBulk(
   existing: Map<string, string>,
   refused: DeadEntry[],
 ): Promise<BookingEntry[]> {
-  // named: prepared once per connection, so a round does not plan the statement again
-  const res = await client.query<{ ord: number; outcome: RowOutcome; reference: string | null; event_epoch: string | null }>({
+  // named: prepared once per connection, so a round does not parse and plan it again
+  const res = await client.query<{ ord: number; reference: string | null; stale_at: string | null }>({
     name: 'commit-round',
     text: ROUND_SQL,
     values: insertParams(bookings, 0, consumer),
   });
-  const suspects: BookingEntry[] = [];
   const lookUp: BookingEntry[] = [];
   const stale = new Map<BookingEntry, number>();
   for (const row of res.rows) {
     const b = bookings[row.ord - 1]!;
-    if (row.outcome === 'inserted') references.set(b.id, row.reference!);
-    else if (row.outcome === 'known') existing.set(b.id, row.reference!);
-    else if (row.outcome === 'suspect') suspects.push(b);
+    if (row.reference !== null) references.set(b.id, row.reference);
     else {
-      if (row.outcome === 'stale') stale.set(b, Number(row.event_epoch));
+      if (row.stale_at !== null) stale.set(b, Number(row.stale_at));
       lookUp.push(b);
     }
   }
+  // delivered again (the booking was committed before, by this or another flusher), or stale
+  if (lookUp.length > 0) for (const [id, reference] of await findExisting(client, lookUp)) existing.set(id, reference);
+  return withoutStale(bookings, stale, existing, refused);
+}
+
+/**
+ * After the round's statement was refused: SORT_SQL, then the clean bookings
+ * in one insert (under a savepoint: should it still be refused, a race with
+ * another writer, they join the suspects) and the suspects one by one, in
+ * booking-id order, each under its own savepoint.
+ */
+async function sorted(
+  client: pg.PoolClient,
+  bookings: readonly BookingEntry[],
+  consumer: string,
+  references: Map<string, string>,
+  existing: Map<string, string>,
+  refused: DeadEntry[],
+): Promise<BookingEntry[]> {
+  const res = await client.query<{ ord: number; sort: 'known' | 'stale' | 'suspect' | 'clean'; reference: string | null; event_epoch: string | null }>(
+    SORT_SQL,
+    insertParams(bookings, 0, consumer),
+  );
+  let clean: BookingEntry[] = [];
+  let suspects: BookingEntry[] = [];
+  const lookUp: BookingEntry[] = [];
+  const stale = new Map<BookingEntry, number>();
+  for (const row of res.rows) {
+    const b = bookings[row.ord - 1]!;
+    if (row.sort === 'known') existing.set(b.id, row.reference!);
+    else if (row.sort === 'suspect') suspects.push(b);
+    else if (row.sort === 'clean') clean.push(b);
+    else {
+      stale.set(b, Number(row.event_epoch));
+      lookUp.push(b);
+    }
+  }
+  if (clean.length > 0) {
+    await client.query('SAVEPOINT clean');
+    try {
+      for (const row of await insert(client, clean, 0, consumer)) references.set(row.id, row.reference);
+      await client.query('RELEASE SAVEPOINT clean');
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT clean');
+      references.clear();
+      suspects = [...suspects, ...clean].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      clean = [];
+    }
+  }
+  for (const b of clean) if (!references.has(b.id)) lookUp.push(b);
   for (const b of suspects) {
     const outcome = await insertOne(client, b, consumer);
     if (outcome.inserted) references.set(b.id, outcome.inserted);
     else if (outcome.refused) refused.push(refusedBooking(b, outcome.refused.message, outcome.refused.code));
     else lookUp.push(b);
   }
-  // committed by another writer meanwhile (the statement's snapshot did not see it): delivered again
+  // committed by another writer meanwhile (the query's snapshot did not see it): delivered again
   if (lookUp.length > 0) for (const [id, reference] of await findExisting(client, lookUp)) existing.set(id, reference);
+  return withoutStale(bookings, stale, existing, refused);
+}
+
+/** The bookings but the stale ones, which go to `refused` (a stale booking found in Postgres is one delivered again). */
+function withoutStale(bookings: readonly BookingEntry[], stale: ReadonlyMap<BookingEntry, number>, existing: ReadonlyMap<string, string>, refused: DeadEntry[]): BookingEntry[] {
   const live: BookingEntry[] = [];
   for (const b of bookings) {
     const epoch = stale.get(b);
@@ -295,7 +383,7 @@ async function inBulk(
   return live;
 }
 
-/** After the round's statement was refused as a whole: the stale check, then every booking under its own savepoint. */
+/** After the round's data was refused (SORT_SQL too): the stale check, then every booking under its own savepoint. */
 async function entryByEntry(
   client: pg.PoolClient,
   bookings: readonly BookingEntry[],
