@@ -278,30 +278,31 @@ booking, ${ms(roundK)} ms for ${k.toFixed(1)} (best runs). Fitting R(k) = a + b�
 The ratio is k(a + b) / (a + b·k) = ${((k * (fixed + perBooking)) / (fixed + perBooking * k)).toFixed(1)}× at this batch (measured ${ratio.toFixed(2)}×), and it
 cannot pass (a + b) / b ≈ **${ceiling.toFixed(1)}×** however large the batch.
 
-**Postgres is the smaller part of both.** The same commitRound alone (its own
-database, no Redis, no gateway; lowest of 7 samples) takes ${ms(pg1)} ms for one booking
-and ${ms(pgK)} ms for ${kAlone}: a_pg ≈ ${ms(pgFixed)} ms, b_pg ≈ ${ms(pgPerBooking)} ms. A round without refusals is
-five round trips to Postgres: BEGIN with a savepoint; one statement that takes
-the epoch check's share locks and inserts the bookings with their seats, history,
-seat changes and places; the event log's head row (its lock, the seats-taken
-counter, the event's seat count); the log entries with the head's new position
-and their webhook deliveries; then NOTIFY (one per round, its payload cut at
-7,900 bytes) in the same round trip as COMMIT. Per booking Postgres writes five
-rows with their indexes (the booking, its seats, its history, its seat changes,
-its event-log entry). So of a round's a, Postgres is ${pct(pgFixed / fixed)}; the rest (${ms(fixed - pgFixed)} ms) is
-the round's Redis commands (reading the outbox, XACK and XDEL in one MULTI per
-outbox) and waiting its turn in the one Node process that also runs the gateway
-and the ${CLIENTS} clients. Of b, Postgres is ${pct(pgPerBooking / perBooking)}; the rest (${ms(perBooking - pgPerBooking)} ms per booking)
-is that process's work for the booking outside the flusher's queries: its hold
-and book requests from client to Redis and back, its ack, the clients' side of
-all that. The bench process ran at ${pct(bestGroup.cpu)} of a core in the best group run
-(the table's last column). A Node process runs JavaScript on one thread: near
-100 % the group variant would be bound by that thread; below it, the round
-waits. It waits on Postgres and Redis, on the event loop it shares with the
-gateway and the clients (each of a round's seven round trips, five to Postgres
-and two to Redis, the outbox read and the MULTI, goes on only when the loop gets
-to it, and the busier the clients the later), and on the cores the machine's
-other work takes (the load column).
+**Where a round's time goes.** The same commitRound alone (its own database, no
+Redis, no gateway; lowest of 7 samples) takes ${ms(pg1)} ms for one booking and ${ms(pgK)} ms
+for ${kAlone}: a_pg ≈ ${ms(pgFixed)} ms, b_pg ≈ ${ms(pgPerBooking)} ms, what Postgres needs for the work itself.
+A round without refusals is five round trips to Postgres: BEGIN with a
+savepoint; one statement that takes the epoch check's share locks and inserts
+the bookings with their seats, history, seat changes and places; the event log's
+head row (its lock, the seats-taken counter, the event's seat count); the log
+entries with the head's new position and their webhook deliveries; then NOTIFY
+(one per round, its payload cut at 7,900 bytes) in the same round trip as
+COMMIT. Per booking Postgres writes five rows with their indexes (the booking,
+its seats, its history, its seat changes, its event-log entry). Then two round
+trips to Redis: the outbox read before, XACK and XDEL in one MULTI per outbox
+after.
+
+In the runs a round takes ${(round1 / pg1).toFixed(1)}× (one booking) and ${(roundK / pgK).toFixed(1)}× (${k.toFixed(1)}) that. Each
+of its seven round trips goes on only when the Node event loop, shared with the
+gateway and the ${CLIENTS} clients, gets to the reply, and each reply comes only when
+Postgres or Redis gets a core: the machine's two, shared with the bench process
+and with the machine's other work (the load column). So on these 2 cores a round
+is mostly waiting: its fixed part a grows with its round trips, and its
+per-booking part b with the work the bench process does for each booking
+besides the flusher's (its hold and book from client to Redis and back, its ack),
+which competes for the same cores. The bench process ran at ${pct(bestGroup.cpu)} of a core in the
+best group run (the table's last column; a Node process runs JavaScript on one
+thread, so near 100 % it would be bound by that thread).
 
 Two things keep the ratio where it is:
 
@@ -316,9 +317,9 @@ Two things keep the ratio where it is:
   booking runs the same code with FLUSH_BATCH_SIZE=1, so fewer round trips per round
   speed it up by more than they speed up group commit: a smaller a lowers the ratio
   (k(a + b) / (a + b·k) grows with a / b), while the durable bookings/s of both go up.
-  The ratio grows with a smaller b, and b is mostly not Postgres's: with the
-  clients in the gateway's process, a booking's share of the round is the whole
-  process's work for it.
+  The ratio grows with a smaller b, and Postgres's own work is ${pct(pgPerBooking / perBooking)} of b: with
+  the clients in the gateway's process, a booking's share of the round is mostly
+  the waits its own traffic causes the round.
 
 On a loaded machine (other processes share these 2 cores) a grows most (fsync and
 scheduling waits), and the ratio with it: compare runs made together, as the
