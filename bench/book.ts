@@ -288,12 +288,12 @@ head row (its lock, the seats-taken counter, the event's seat count); the log
 entries with the head's new position and their webhook deliveries; then NOTIFY
 (one per round, its payload cut at 7,900 bytes) in the same round trip as
 COMMIT. Per booking Postgres writes five rows with their indexes (the booking,
-its seats, its history, its seat changes, its event-log entry). Then two round
-trips to Redis: the outbox read before, XACK and XDEL in one MULTI per outbox
-after.
+its seats, its history, its seat changes, its event-log entry). And Redis: the
+outbox read before, then XACK and XDEL in one MULTI per outbox, sent after the
+COMMIT and under way while the next round reads.
 
 In the runs a round takes ${(round1 / pg1).toFixed(1)}× (one booking) and ${(roundK / pgK).toFixed(1)}× (${k.toFixed(1)}) that. Each
-of its seven round trips goes on only when the Node event loop, shared with the
+of the six round trips in its path (five to Postgres, the outbox read) goes on only when the Node event loop, shared with the
 gateway and the ${CLIENTS} clients, gets to the reply, and each reply comes only when
 Postgres or Redis gets a core: the machine's two, shared with the bench process
 and with the machine's other work (the load column). So on these 2 cores a round
