@@ -24,9 +24,10 @@ export interface TransactionOptions {
 }
 
 /**
- * Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it
- * throws (rethrown) or returns a Rollback. A connection whose ROLLBACK fails
- * is discarded instead of going back to the pool.
+ * Runs `body` in a transaction: COMMIT when it returns (after a CommitWith's
+ * statements, in the same round trip), ROLLBACK when it throws (rethrown) or
+ * returns a Rollback. A connection whose ROLLBACK fails is discarded instead
+ * of going back to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
