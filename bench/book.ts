@@ -339,7 +339,7 @@ ${table}
 
 ${summary}
 
-Every run ends with exactly its ${BOOKINGS} bookings in Postgres (last column).
+Every run ends with exactly its ${BOOKINGS} bookings in Postgres (the rows in Postgres column).
 
 ${limits}`;
 console.log(table);
