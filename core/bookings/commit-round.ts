@@ -205,7 +205,7 @@ FROM input
   LEFT JOIN ev ON ev.id = input.event_id
 ORDER BY input.ord`;
 
-/** The savepoint a round's transaction opens with its BEGIN, to go entry by entry from. */
+/** The savepoint a round's transaction opens with its BEGIN: where it goes back to when Postgres refuses the round's statement. */
 const ROUND_SAVEPOINT = 'round';
 
 /**
