@@ -303,6 +303,37 @@ describe('BookingFlusher', () => {
     expect(calls).toBe(f.stats.transactions);
     expect(calls).toBeLessThanOrEqual(2);
   });
+
+  it('running, an acknowledgement that fails after the commit (sent while the next round reads) leaves its entries to be read again: each booking once in Postgres, every entry acknowledged', async () => {
+    const ts = testStore();
+    const eventId = 'fl-ack-fails';
+    const redis = redisClient();
+    // the real client, whose first MULTI (the round's XACK/XDEL) fails as if Redis had gone away
+    const multi = redis.multi.bind(redis);
+    let failed = 0;
+    (redis as unknown as { multi: () => unknown }).multi = () => {
+      if (failed > 0) return multi();
+      failed++;
+      const chain = { xack: () => chain, xdel: () => chain, exec: () => Promise.reject(new Error('connection lost before the acknowledgement')) };
+      return chain;
+    };
+    const errors: unknown[] = [];
+    const committed: string[] = [];
+    const f = flusher(ts.prefix, 'acker', { redis, batchSize: 500, onError: (e) => errors.push(e), onCommitted: (b) => committed.push(...b.map((c) => c.id)) });
+    const booked = await bookMany(ts.store, eventId, 20);
+    f.start();
+    await waitFor(async () => (await bookingCount(eventId)) === 20 && (await ts.redis.xlen(ts.store.keys(eventId).outbox)) === 0);
+    await f.stop();
+    expect(failed).toBe(1);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['connection lost before the acknowledgement']);
+    expect(await bookingCount(eventId)).toBe(20);
+    expect(await count('SELECT count(*) AS n FROM booking_history h JOIN bookings b ON b.id = h.booking_id WHERE b.event_id = $1', [eventId])).toBe(20);
+    expect(f.stats.inserted).toBe(20);
+    // the entries of the failed acknowledgement came again, inserted nothing, and were acknowledged then
+    expect(f.stats.duplicates).toBeGreaterThan(0);
+    expect(new Set(committed)).toEqual(new Set(booked.map((b) => b.bookingId)));
+    expect(await outboxState(ts, eventId)).toEqual({ length: 0, pending: 0 });
+  });
 });
 
 describe.each(redisTargets())('the flusher on $name, events on every master', (target) => {

@@ -11,8 +11,11 @@
  * entry that commits later with a lower number. Appending also writes one
  * delivery per webhook that wants the entry's type, in the same transaction.
  *
- * The lock is taken late in each transaction (callers append last), so the
- * time it is held is little more than the commit itself. The same row counts
+ * Appending is two statements per event (named, so each connection plans
+ * them once): the head row (lock, counter, the event's seat count), then the
+ * entries with the head's new position and their webhook deliveries. The lock is taken late in each transaction
+ * (callers append last), so the time it is held is little more than the
+ * commit itself. The same row counts
  * the event's seats taken (in active bookings, or blocked), from the deltas
  * each writer passes; the transaction that takes the last one appends
  * `event.soldout`, without counting rows.
@@ -76,7 +79,34 @@ interface HeadRow {
   last_seq: string;
   taken: number;
   sold_out: boolean;
+  seat_count: number | null;
 }
+
+/** Takes the event's head row (its lock is held to the commit), moves its count of seats taken, and reads the event's seat count. */
+const HEAD_SQL = `
+INSERT INTO event_log_heads (event_id, taken) VALUES ($1, $2)
+ON CONFLICT (event_id) DO UPDATE SET taken = event_log_heads.taken + excluded.taken
+RETURNING last_seq, taken, sold_out, (SELECT seat_count FROM events WHERE id = $1) AS seat_count`;
+
+/**
+ * One statement: the entries, the head's new last position and sold-out flag,
+ * and one delivery per webhook that wants an entry's type.
+ */
+const APPEND_SQL = `
+WITH entries AS (
+  INSERT INTO event_log (event_id, seq, id, type, booking_id, data, dedupe)
+  SELECT $1, t.seq, t.id, t.type, t.booking_id, t.data, t.dedupe
+    FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::jsonb[], $7::text[]) AS t(seq, id, type, booking_id, data, dedupe)
+  RETURNING id, seq, type, booking_id, at, data
+), head AS (
+  UPDATE event_log_heads SET last_seq = $8, sold_out = $9 WHERE event_id = $1
+), deliveries AS (
+  -- the order key: a booking's entries go out in order, as do the event's own; expired holds in any order
+  INSERT INTO webhook_deliveries (webhook_id, event_id, seq, order_key)
+  SELECT w.id, $1, e.seq, COALESCE(e.booking_id::text, CASE WHEN e.type = 'hold.expired' THEN e.id::text ELSE '' END)
+    FROM entries e JOIN webhooks w ON e.type = ANY(w.events) OR '*' = ANY(w.events)
+)
+SELECT id::text AS id, seq, type, at, data FROM entries`;
 
 /**
  * Appends entries inside the caller's transaction, event by event in id
@@ -94,14 +124,7 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
   const written: LogEntry[] = [];
   for (const eventId of [...byEvent.keys()].sort()) {
     const delta = deltas.get(eventId) ?? 0;
-    const head = (
-      await client.query<HeadRow>(
-        `INSERT INTO event_log_heads (event_id, taken) VALUES ($1, $2)
-         ON CONFLICT (event_id) DO UPDATE SET taken = event_log_heads.taken + excluded.taken
-         RETURNING last_seq, taken, sold_out`,
-        [eventId, delta],
-      )
-    ).rows[0]!;
+    const head = (await client.query<HeadRow>({ name: 'event-log-head', text: HEAD_SQL, values: [eventId, delta] })).rows[0]!;
     let list = byEvent.get(eventId)!;
     const keys = list.flatMap((e) => (e.dedupe ? [e.dedupe] : []));
     if (keys.length > 0) {
@@ -117,21 +140,21 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
     }
     let soldOut = head.sold_out && delta >= 0;
     if (delta > 0 && !head.sold_out) {
-      const seatCount = (await client.query<{ seat_count: number | null }>('SELECT seat_count FROM events WHERE id = $1', [eventId])).rows[0]?.seat_count;
+      const seatCount = head.seat_count;
       if (seatCount && head.taken >= seatCount) {
         soldOut = true;
         list = [...list, { eventId, type: 'event.soldout', bookingId: null, data: { seatCount, taken: head.taken } }];
       }
     }
-    if (soldOut !== head.sold_out) await client.query('UPDATE event_log_heads SET sold_out = $2 WHERE event_id = $1', [eventId, soldOut]);
-    if (list.length === 0) continue;
+    if (list.length === 0) {
+      if (soldOut !== head.sold_out) await client.query('UPDATE event_log_heads SET sold_out = $2 WHERE event_id = $1', [eventId, soldOut]);
+      continue;
+    }
     const first = Number(head.last_seq) + 1;
-    const rows = await client.query<{ id: string; seq: string; type: LogEventType; at: Date; data: Record<string, unknown> }>(
-      `INSERT INTO event_log (event_id, seq, id, type, booking_id, data, dedupe)
-       SELECT $1, t.seq, t.id, t.type, t.booking_id, t.data, t.dedupe
-         FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::uuid[], $6::jsonb[], $7::text[]) AS t(seq, id, type, booking_id, data, dedupe)
-       RETURNING id::text AS id, seq, type, at, data`,
-      [
+    const rows = await client.query<{ id: string; seq: string; type: LogEventType; at: Date; data: Record<string, unknown> }>({
+      name: 'event-log-append',
+      text: APPEND_SQL,
+      values: [
         eventId,
         list.map((_, i) => first + i),
         list.map(() => randomUUID()),
@@ -139,17 +162,10 @@ export async function appendToLog(client: pg.PoolClient, entries: readonly NewLo
         list.map((e) => e.bookingId),
         list.map((e) => JSON.stringify(e.data)),
         list.map((e) => e.dedupe ?? null),
+        first + list.length - 1,
+        soldOut,
       ],
-    );
-    await client.query('UPDATE event_log_heads SET last_seq = $2 WHERE event_id = $1', [eventId, first + list.length - 1]);
-    await client.query(
-      // the order key: a booking's entries go out in order, as do the event's own; expired holds in any order
-      `INSERT INTO webhook_deliveries (webhook_id, event_id, seq, order_key)
-       SELECT w.id, l.event_id, l.seq, COALESCE(l.booking_id::text, CASE WHEN l.type = 'hold.expired' THEN l.id::text ELSE '' END)
-         FROM event_log l JOIN webhooks w ON l.type = ANY(w.events) OR '*' = ANY(w.events)
-        WHERE l.event_id = $1 AND l.seq BETWEEN $2 AND $3`,
-      [eventId, first, first + list.length - 1],
-    );
+    });
     for (const r of rows.rows) written.push(toLogEntry({ ...r, event_id: eventId }));
   }
   return written;

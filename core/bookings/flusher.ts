@@ -7,6 +7,8 @@
  * - One consumer group (`flusher`) per outbox; any number of flushers, each
  *   with its own consumer name, share the work.
  * - Group commit: every entry read in one round goes into one transaction.
+ *   Running, a round's XACK/XDEL is sent after its COMMIT and goes on while
+ *   the next round reads; that round waits for it before it commits.
  * - Idempotent: an entry delivered twice (crash after COMMIT, before XACK)
  *   inserts nothing.
  * - Entries Postgres refuses for good go to the dead-letter stream and their
@@ -37,7 +39,6 @@ import { EventRows } from './event-rows.js';
 import { OutboxClaims } from './outbox-claims.js';
 import { dedupe, entryKind, parseBooking, parseHoldExpiry, type BookingEntry, type HoldExpiryEntry, type RawEntry } from './outbox-entries.js';
 import { OutboxReader } from './outbox-reader.js';
-import { inTransaction } from './transaction.js';
 
 export type { CommittedBooking } from './commit-round.js';
 export { DeadLetterError } from './dead-letters.js';
@@ -105,6 +106,8 @@ export class BookingFlusher {
   private signals: ChangeSignals | undefined;
   private readonly prefix: string;
   private wake: (() => void) | undefined;
+  /** the running loop's last acknowledgement, sent while the next round reads; awaited before that round commits */
+  private acking: Promise<void> | undefined;
 
   constructor(options: BookingFlusherOptions) {
     this.redis = options.redis;
@@ -180,6 +183,8 @@ export class BookingFlusher {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.acking;
+    this.acking = undefined;
     this.signals?.close();
     this.subscriber?.disconnect();
     this.loop = undefined;
@@ -256,9 +261,11 @@ export class BookingFlusher {
       }
       throw err;
     }
+    // the last round's acknowledgement has gone with this round's read; it is settled before this round commits
+    await this.settleAcking();
     if (entries.length === 0) return 0;
     try {
-      return await this.commit(dedupe(entries));
+      return await this.commit(dedupe(entries), signalled);
     } catch (err) {
       // the round's entries stay pending with this consumer: read them again next round
       this.reader.rereadOwnPending();
@@ -266,8 +273,13 @@ export class BookingFlusher {
     }
   }
 
-  /** Commits the entries in one transaction, acknowledges them, then settles the refused ones. */
-  private async commit(entries: RawEntry[]): Promise<number> {
+  /**
+   * Commits the entries in one transaction, acknowledges them, then settles
+   * the refused ones. With `overlap` (the running loop) and nothing refused,
+   * the acknowledgement is not waited for: it is under way while the next
+   * round reads (settleAcking).
+   */
+  private async commit(entries: RawEntry[], overlap = false): Promise<number> {
     const bookings: BookingEntry[] = [];
     const expiries: HoldExpiryEntry[] = [];
     const dead: DeadEntry[] = [];
@@ -295,7 +307,7 @@ export class BookingFlusher {
 
     let committed: CommittedBooking[] = [];
     if (bookings.length > 0 || expiries.length > 0) {
-      const round = await inTransaction(this.pool, (client) => commitRound(client, bookings, this.consumer, expiries));
+      const round = await commitRound(this.pool, bookings, this.consumer, expiries);
       committed = round.committed;
       dead.push(...round.refused);
       this.stats.transactions++;
@@ -312,7 +324,19 @@ export class BookingFlusher {
       }
     }
 
-    const acked = await this.acknowledge(committed, bookings, [...gone, ...expiries]);
+    const done = [...gone, ...expiries];
+    if (overlap && dead.length === 0) {
+      this.acking = this.acknowledge(committed, bookings, done).then(
+        () => undefined,
+        (err: unknown) => {
+          // still pending with this consumer: read them again (they insert nothing) and acknowledge them then
+          this.reader.rereadOwnPending();
+          this.report(err);
+        },
+      );
+      return committed.length + done.length;
+    }
+    const acked = await this.acknowledge(committed, bookings, done);
     const settled = await this.deadLetters.settle(dead);
     this.stats.dead += settled.length;
     this.stats.acked += settled.length;
@@ -339,6 +363,12 @@ export class BookingFlusher {
     }
     this.stats.acked += settled;
     return settled;
+  }
+
+  private async settleAcking(): Promise<void> {
+    const acking = this.acking;
+    this.acking = undefined;
+    await acking;
   }
 
   private report(err: unknown): void {
