@@ -2,7 +2,7 @@
  * The event routes: `GET /events/:id` (the layout view, cached per epoch),
  * `GET /events/:id/availability` (counts from this node's room, else a Redis
  * snapshot: per state, category and section, with the largest blocks of
- * adjacent free seats) and `POST /events` (admin: create an event from a layout; an id
+ * adjacent free seats; per sales channel too for an admin's token) and `POST /events` (admin: create an event from a layout; an id
  * is made when the body has none). gateway/openapi/events.ts describes them.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,8 +11,9 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { createEventFromLayout } from '../core/events.js';
 import { LayoutError, countAvailability, type AvailabilityCounts } from '../core/layout/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
+import { Channels, type Channel } from '../core/store/channels.js';
 import { EVENT_ID, EVENT_ID_RULE } from '../core/ids.js';
-import type { Authenticator } from './auth.js';
+import { bearerToken, hasScope, type Authenticator } from './auth.js';
 import { authorize } from './http-auth.js';
 import { holdBody, readJsonBody, type BodyBudget } from './http-body.js';
 import { JSON_TYPE, asyncHandler, sendError, sendJson, sendRaw } from './http-util.js';
@@ -41,12 +42,39 @@ export interface Availability extends AvailabilityCounts {
   epoch: number;
   seq: number;
   seatCount: number;
+  /** admins only: each sales channel's seats by state */
+  channels?: ChannelAvailability[];
+}
+
+export interface ChannelAvailability {
+  key: string;
+  releaseAt: number | null;
+  /** the channel's seats, and how many of them are in each state now */
+  seats: number;
+  reserved: number;
+  held: number;
+  booked: number;
+  blocked: number;
+}
+
+/** A channel's seats counted by their state in `status` (its free seats are reserved, state 4, until it is released). */
+export function channelAvailability(channel: Channel, status: Uint8Array): ChannelAvailability {
+  const by = [0, 0, 0, 0, 0];
+  let seats = 0;
+  for (const seat of channel.seats) {
+    const state = status[seat];
+    if (state === undefined) continue;
+    seats++;
+    if (state < by.length) by[state]!++;
+  }
+  return { key: channel.key, releaseAt: channel.releaseAt, seats, reserved: by[4]!, held: by[1]!, booked: by[2]!, blocked: by[3]! };
 }
 
 export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): void {
   const { store, layouts, logger } = deps;
 
   const { loadDocument, current: currentLayout } = eventLayouts(store, layouts);
+  const channels = new Channels(store);
 
   app.get(
     '/events/:id',
@@ -81,7 +109,17 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
     '/events/:id/availability',
     asyncHandler(async (res, req, ctx) => {
       const eventId = req.getParameter(0);
+      // optional: anonymous callers get the public counts; a token must be valid, and an admin's adds the channels
+      const token = bearerToken(req.getHeader('authorization'));
+      const hasAuthorization = req.getHeader('authorization') !== '';
       if (!EVENT_ID.test(eventId)) return sendError(res, 'BAD_REQUEST', 'bad event id');
+      let admin = false;
+      if (hasAuthorization) {
+        const auth = token ? await deps.authenticator.verify(token) : { ok: false as const, reason: 'the Authorization header is not "Bearer <jwt>"' };
+        if (ctx.aborted) return;
+        if (!auth.ok) return sendError(res, 'UNAUTHORIZED', auth.reason);
+        admin = hasScope(auth.principal, 'admin');
+      }
 
       const state = deps.liveStatus(eventId) ?? (await store.snapshot(eventId));
       if (ctx.aborted) return;
@@ -103,6 +141,11 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
         seatCount: state.status.length,
         ...countAvailability(state.status, compiled),
       };
+      if (admin) {
+        const list = await channels.list(eventId);
+        if (ctx.aborted) return;
+        body.channels = list.map((c) => channelAvailability(c, state.status));
+      }
       sendJson(res, 200, body, { 'Cache-Control': 'no-cache' });
     }, logger),
   );

@@ -5,6 +5,7 @@
  * after its snapshot and holds them; a channel's releaseAt puts its free
  * seats on sale live, in one diff; the admin API's answers match the OpenAPI document.
  */
+import type { Availability } from '../gateway/event-routes.js';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { SeatMapClient } from '../core/client/index.js';
@@ -175,5 +176,30 @@ describe('sales channels over the protocol', () => {
     expect([...snap!.status.subarray(0, 4)]).toEqual([0, 0, 4, 0]);
     const availability = (await (await apiFetch(`${gw.httpUrl}/events/${ev}/availability`)).json()) as { totals: unknown };
     expect(availability.totals).toEqual({ free: 99, held: 0, booked: 0, blocked: 0, reserved: 1 });
+  });
+  it('availability counts each channel\'s seats by state for an admin only; a bad token is refused', async () => {
+    const ev = 'presale-availability';
+    await createVenueEvent(gw.store, ev, 100);
+    expect((await put(ev, 'club', { seats: [0, 1, 2, 3] })).status).toBe(200);
+    expect((await put(ev, 'press', { seats: [50], releaseAt: 4_000_000_000_000 })).status).toBe(200);
+    const clubber = await connect(await member('m', 'club'));
+    expect(await clubber.request({ t: 'hold', ev, seats: [1, 2] })).toMatchObject({ t: 'ok' });
+    const url = `${gw.httpUrl}/events/${ev}/availability`;
+
+    const forAdmin = (await (await apiFetch(url, { headers: { Authorization: `Bearer ${admin}` } })).json()) as Availability;
+    expect(forAdmin.channels).toEqual([
+      { key: 'club', releaseAt: null, seats: 4, reserved: 2, held: 2, booked: 0, blocked: 0 },
+      { key: 'press', releaseAt: 4_000_000_000_000, seats: 1, reserved: 1, held: 0, booked: 0, blocked: 0 },
+    ]);
+    expect(forAdmin.totals).toMatchObject({ reserved: 3, held: 2 });
+    // the public answer, and a fan's, have no channels; a token that is not valid is refused, not ignored
+    const anonymous = (await (await apiFetch(url)).json()) as Availability;
+    expect(anonymous.channels).toBeUndefined();
+    expect(anonymous.totals).toEqual(forAdmin.totals);
+    expect(((await (await apiFetch(url, { headers: { Authorization: `Bearer ${await token('fan')}` } })).json()) as Availability).channels).toBeUndefined();
+    const forged = await apiFetch(url, { headers: { Authorization: 'Bearer not.a.jwt' } });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await apiFetch(url, { headers: { Authorization: 'Basic abc' } })).status).toBe(401);
   });
 });

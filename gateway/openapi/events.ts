@@ -117,6 +117,23 @@ const availability = {
     totals: ref('StateCounts'),
     categories: groupCounts('category'),
     sections: groupCounts('section'),
+    channels: {
+      type: 'array',
+      description: "only for a token with the admin scope: each sales channel's seats and how many are in each state now (reserved: still free for its members)",
+      items: {
+        type: 'object',
+        required: ['key', 'releaseAt', 'seats', 'reserved', 'held', 'booked', 'blocked'],
+        properties: {
+          key: { type: 'string' },
+          releaseAt: { type: ['integer', 'null'] },
+          seats: { type: 'integer' },
+          reserved: { type: 'integer' },
+          held: { type: 'integer' },
+          booked: { type: 'integer' },
+          blocked: { type: 'integer' },
+        },
+      },
+    },
   },
 };
 
@@ -181,8 +198,10 @@ export const EVENTS_API: ApiPart = {
         summary: 'Seats free, held, booked and blocked, in total, per category and per section, with the largest blocks of adjacent free seats',
         tags: ['events'],
         operationId: 'getAvailability',
+        description: 'Open to anyone. A token is optional; when one is sent it must be valid (else 401), and one with the admin scope adds the counts per sales channel.',
+        security: [{}, { bearer: [] }],
         parameters: [eventIdParameter],
-        responses: { '200': json('the counts now', availability), ...errors({ 400: 'a malformed event id', 404: 'no such event' }) },
+        responses: { '200': json('the counts now', availability), ...errors({ 400: 'a malformed event id', 401: 'a token was sent and is not valid', 404: 'no such event' }) },
       },
     },
   },
