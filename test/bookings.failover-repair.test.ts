@@ -118,4 +118,36 @@ describe('failover repair', () => {
     expect(snap.epoch).toBe(created.epoch); // not rebuilt
     expect((await pool.query("SELECT count(*)::int AS n FROM booked_seats WHERE event_id = 'fr3'")).rows[0].n).toBe(n);
   });
+  it('a new epoch given in place keeps the bookings made before it: the flusher commits them, none refused as stale', async () => {
+    const created = await event('fr4');
+    if (!created.ok) throw new Error('not created');
+    const flusher = new BookingFlusher({ redis: t.redis, pool, prefix: t.prefix, consumer: 'fr4-test', refreshMs: 0 });
+    // one booking committed (the events row written at the first epoch), three more made in Redis and not yet committed
+    const bookSeat = async (i: number) => {
+      const held = await t.store.hold({ eventId: 'fr4', holder: `b${i}`, seats: [i] });
+      if (!held.ok) throw new Error(`hold ${i}: ${held.code}`);
+      expect((await t.store.book({ eventId: 'fr4', holder: `b${i}`, token: held.token, key: `fr4-${i}` })).ok).toBe(true);
+    };
+    await bookSeat(0);
+    while ((await flusher.flushOnce()) === 0) await new Promise((r) => setTimeout(r, 5));
+    for (const i of [1, 2, 3]) await bookSeat(i);
+
+    // a failover: the identity changes, the event gets a new epoch in place before the flusher reads the three
+    const repair = new FailoverRepair({ pool, store: t.store, intervalMs: 0 });
+    await repair.pass();
+    await t.redis.hset(t.store.global.redisIdentity, 'redis', 'a-replica-promoted-since');
+    expect((await repair.pass()).repaired).toContainEqual({ eventId: 'fr4', repair: { kind: 'epoch', epoch: expect.any(Number) } });
+    await bookSeat(4); // and one made in the new epoch
+
+    let committed = 0;
+    for (let tries = 0; committed < 4 && tries < 200; tries++) {
+      committed += await flusher.flushOnce();
+      if (committed < 4) await new Promise((r) => setTimeout(r, 5));
+    }
+    const booked = await pool.query<{ seat: number }>("SELECT seat FROM booked_seats WHERE event_id = 'fr4' ORDER BY seat");
+    expect(booked.rows.map((r) => r.seat)).toEqual([0, 1, 2, 3, 4]);
+    expect(await t.redis.xlen(`${t.store.keys('fr4').outbox}:dead`)).toBe(0);
+    const snap = (await t.store.snapshot('fr4'))!;
+    expect([0, 1, 2, 3, 4].map((s) => snap.status[s])).toEqual(Array(5).fill(SeatState.BOOKED));
+  });
 });

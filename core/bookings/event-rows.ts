@@ -62,7 +62,9 @@ export class EventRows {
       : null;
     await this.pool.query(UPSERT_EVENT_SQL, [
       eventId,
-      current ? Number(meta.epoch) : epoch,
+      // the epoch the event was created or rebuilt at: one given in place after a failover (bumpEpoch) keeps the
+      // state, and the bookings made before it, which the epoch guard would otherwise refuse while Redis keeps them
+      current ? Number(meta.baseEpoch ?? meta.epoch) : epoch,
       current && layout !== null ? layout : null,
       settings === null ? null : JSON.stringify(settings),
       current ? Number(meta.seats) : null,
