@@ -252,6 +252,29 @@ describe('general-admission areas over the protocol', () => {
     await watcher.request({ t: 'unsub', ev: EV });
   });
 
+  it('book and checkout of a token with places say the places booked (ga), replays too', async () => {
+    const carol = await open('ct-carol');
+    const held = await carol.request({ t: 'hold', ev: EV, seats: [9], ga: [[1, 2]] });
+    expect((await carol.request({ t: 'hold', ev: EV, tok: held.tok, ga: [[0, 1]] })).t).toBe('ok');
+    const booked = await carol.request({ t: 'book', ev: EV, tok: held.tok, key: 'carol-1' });
+    expect(booked, JSON.stringify(booked)).toMatchObject({ t: 'ok', seats: [9], ga: [[0, 1], [1, 2]], replayed: false, state: 'confirmed' });
+    expect(await carol.request({ t: 'book', ev: EV, tok: held.tok, key: 'carol-1' })).toMatchObject({ t: 'ok', replayed: true, seats: [9], ga: [[0, 1], [1, 2]] });
+    const placesOnly = await carol.request({ t: 'hold', ev: EV, ga: [[1, 1]] });
+    const co = await carol.request({ t: 'checkout', ev: EV, tok: placesOnly.tok, key: 'carol-2' });
+    expect(co, JSON.stringify(co)).toMatchObject({ t: 'ok', seats: [], ga: [[1, 1]], state: 'pending_payment' });
+    const seatsOnly = await carol.request({ t: 'hold', ev: EV, seats: [8] });
+    const plain = await carol.request({ t: 'book', ev: EV, tok: seatsOnly.tok, key: 'carol-3' });
+    expect(plain).toMatchObject({ t: 'ok', seats: [8] });
+    expect(plain.ga).toBeUndefined();
+    // give the places back for the box-office test below: fail the checkout, cancel the bookings
+    expect((await http('POST', `/bookings/${co.id as string}/fail`, {})).status).toBe(200);
+    for (const b of [booked, plain]) expect((await http('POST', `/events/${EV}/bookings/${b.id as string}/cancel`, {})).status).toBeLessThan(300);
+    expect(await gw.store.areaCounters(EV)).toEqual([
+      { capacity: 6, held: 0, booked: 0, blocked: 0 },
+      { capacity: 2000, held: 0, booked: 0, blocked: 0 },
+    ]);
+  });
+
   it('the box office books free seats and places without a token, idempotent on key', async () => {
     const clerk = await open('ct-clerk', 'seats:read seats:box-office');
     const buyer = await open('ct-buyer');

@@ -338,7 +338,7 @@ export class SeatStore {
    * A key whose booking the durable store refused answers REFUSED (or EXPIRED
    * when the event was rebuilt before it was committed), for good.
    */
-  async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+  async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; ga?: [number, number][]; replayed: boolean }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.book, this.keys(input.eventId), {
@@ -353,6 +353,7 @@ export class SeatStore {
       seq: Number(rest[1]),
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
+      ...placesOf(rest[5]),
     }));
   }
 
@@ -361,7 +362,7 @@ export class SeatStore {
    * `payBy` = now + the event's payment window; otherwise exactly `book`
    * (same key rules; the seats stay BOOKED until Postgres ends the booking).
    */
-  async checkout(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean; payBy: number }>> {
+  async checkout(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; ga?: [number, number][]; replayed: boolean; payBy: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.checkout, this.keys(input.eventId), {
@@ -378,6 +379,7 @@ export class SeatStore {
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
       payBy: Number(rest[4]),
+      ...placesOf(rest[5]),
     }));
   }
 
@@ -572,6 +574,12 @@ export class SeatStore {
 }
 
 /** A flat reply list [area, qty, ...] as pairs. */
+/** A token's general-admission places booked, `{ga}` when there are any (a booking of seats only has no `ga`). */
+function placesOf(value: unknown): { ga?: [number, number][] } {
+  const ga = pairsOf(value);
+  return ga.length > 0 ? { ga } : {};
+}
+
 function pairsOf(value: unknown): [number, number][] {
   const flat = Array.isArray(value) ? value.map(Number) : [];
   const out: [number, number][] = [];

@@ -65,21 +65,6 @@ if withGa then
   end
 end
 
--- {"<area>": qty} as a reply list {area, qty, ...}, ascending by area
-local function placeList(g)
-  local out = {}
-  for a, q in pairs(type(g) == 'table' and g or {}) do
-    out[#out + 1] = {tonumber(a), q}
-  end
-  table.sort(out, function(x, y) return x[1] < y[1] end)
-  local flat = {}
-  for _, p in ipairs(out) do
-    flat[#flat + 1] = p[1]
-    flat[#flat + 1] = p[2]
-  end
-  return flat
-end
-
 local function samePlaces(a, b)
   local x, y = placeList(a), placeList(b)
   if #x ~= #y then

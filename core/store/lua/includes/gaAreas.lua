@@ -135,6 +135,21 @@ local function gaPlacesOf(t)
   return t.g
 end
 
+-- {"<area>": qty} as a reply list {area, qty, ...}, ascending by area
+local function placeList(g)
+  local out = {}
+  for a, q in pairs(type(g) == 'table' and g or {}) do
+    out[#out + 1] = {tonumber(a), q}
+  end
+  table.sort(out, function(x, y) return x[1] < y[1] end)
+  local flat = {}
+  for _, p in ipairs(out) do
+    flat[#flat + 1] = p[1]
+    flat[#flat + 1] = p[2]
+  end
+  return flat
+end
+
 -- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none.
 local function gaUnbook(metaKey, record)
   for key, q in pairs(type(record.g) == 'table' and record.g or {}) do
