@@ -432,6 +432,12 @@ describe('best available, swap and extend', () => {
     expect(end).toMatchObject({ t: 'ok', n: 2 });
     expect(isInt(end.exp) && (end.seq as number) > (held.seq as number)).toBe(true);
     expectErr(await c.request({ t: 'extend', ev: EV, tok: held.tok }), 'EXPIRED');
+    // places go too, and n counts them as release does
+    const mixed = await c.request({ t: 'hold', ev: EV, seats: [6], ga: [[0, 2], [1, 3]] });
+    expect(await c.request({ t: 'extend', ev: EV, tok: mixed.tok, ms: 0 })).toMatchObject({ t: 'ok', n: 6 });
+    expect((await gw.store.areaCounters(EV)).map((a) => a.held)).toEqual([0, 0]);
+    const again = await c.request({ t: 'hold', ev: EV, seats: [6], ga: [[0, 2], [1, 3]] });
+    expect(await c.request({ t: 'release', ev: EV, tok: again.tok })).toMatchObject({ t: 'ok', n: 6 });
   });
 
   it('queue: an event without a waiting room admits at once, without until', async () => {

@@ -300,7 +300,8 @@ export class SeatStore {
   /**
    * Extends a token: without `ms`, the sliding TTL from now; with `ms`, an
    * expiry of now + ms (sooner or later, never past the token's lifetime
-   * cap), and `ms: 0` releases every seat of the token and deletes it.
+   * cap), and `ms: 0` releases every seat and place of the token and deletes
+   * it (`released` counts both, as release does).
    */
   async extend(input: TokenInput & { ms?: number }): Promise<OpResult<{ expiresAt: number; seq: number; released?: number }>> {
     const bad =
