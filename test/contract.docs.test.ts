@@ -13,7 +13,9 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { OpenApiDocument } from '../gateway/openapi/index.js';
 import { startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
+import { apiFetch, responseValidator, type ResponseValidator } from './support/openapi.js';
 
 type Msg = Record<string, unknown> & { t: string };
 
@@ -109,6 +111,8 @@ const isIntArray = (v: unknown): v is number[] => Array.isArray(v) && v.every(is
 
 let gw: TestGateway;
 let admin: string;
+/** the document the gateway serves at /openapi.json: every HTTP answer below is checked against it */
+let served: ResponseValidator;
 const clients: RawClient[] = [];
 
 /** A layout of docs/layout.md: 2 seated sections of 10 seats in 2 categories, and 2 general-admission areas. */
@@ -129,11 +133,11 @@ const LAYOUT = {
 };
 
 async function http(method: string, path: string, body?: unknown, bearer = admin): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${gw.httpUrl}${path}`, {
+  const res = await apiFetch(`${gw.httpUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  }, served);
   const json = (await res.json()) as Record<string, unknown>;
   // docs/gateway.md#http-routes: errors are {code, msg} with the code's status
   if (res.status >= 400) {
@@ -191,6 +195,9 @@ async function snapGa(c: RawClient, ev: string, seq = 0): Promise<number[]> {
 beforeAll(async () => {
   gw = await startTestGateway({ OPS_PER_SECOND: '100000', OPS_BURST: '100000' });
   admin = await token('ops', 'admin');
+  const doc = await fetch(`${gw.httpUrl}/openapi.json`);
+  expect(doc.status).toBe(200);
+  served = responseValidator((await doc.json()) as OpenApiDocument);
 }, 60_000);
 
 afterAll(async () => {
@@ -363,7 +370,7 @@ describe('availability', () => {
   it('answers the documented fields: totals, categories and sections with their largest free block', async () => {
     const buyer = await open('ct-av');
     expect((await buyer.request({ t: 'hold', ev: EV, seats: [4] })).t).toBe('ok');
-    const res = await fetch(`${gw.httpUrl}/events/${EV}/availability`);
+    const res = await apiFetch(`${gw.httpUrl}/events/${EV}/availability`, undefined, served);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-cache');
     const a = (await res.json()) as Record<string, unknown>;
@@ -448,6 +455,43 @@ describe('best available, swap and extend', () => {
     expectErr(await c.request({ t: 'queue', ev: 'ct-none' }), 'NO_EVENT');
     const viewer = await open('ct-qv', 'seats:read');
     expectErr(await viewer.request({ t: 'queue', ev: EV }), 'FORBIDDEN');
+  });
+});
+
+describe('the waiting room', () => {
+  const EV = 'ct-room';
+  beforeAll(() => createEvent(EV));
+
+  it('queue answers the documented states; admit, NOT_ADMITTED, and admit with until 0 when the room is removed', async () => {
+    const put = await http('PUT', `/events/${EV}/queue`, { onSaleAt: Date.now() - 1000, admitPerMinute: 60, maxActive: 1 });
+    expect(put.status).toBe(201);
+    const first = await open('ct-q1');
+    const second = await open('ct-q2');
+    const j1 = await first.request({ t: 'queue', ev: EV });
+    expect(j1.t).toBe('ok');
+    if (j1.state === 'waiting') {
+      expect(isInt(j1.pos) && isInt(j1.ahead) && isInt(j1.etaMs)).toBe(true);
+      const admit = await first.next((m) => m.t === 'admit' && m.ev === EV, 10_000);
+      expect(isInt(admit.until) && (admit.until as number) > Date.now()).toBe(true);
+    } else {
+      expect(j1).toMatchObject({ state: 'admitted' });
+      expect(isInt(j1.until)).toBe(true);
+    }
+    expect((await first.request({ t: 'hold', ev: EV, seats: [0], ga: [[0, 1]] })).t).toBe('ok');
+
+    const j2 = await second.request({ t: 'queue', ev: EV });
+    expect(j2, JSON.stringify(j2)).toMatchObject({ t: 'ok', state: 'waiting', pos: 1, ahead: 0 });
+    expect(isInt(j2.etaMs)).toBe(true);
+    const before = await state(EV);
+    expectErr(await second.request({ t: 'hold', ev: EV, seats: [1] }), 'NOT_ADMITTED');
+    expectErr(await second.request({ t: 'hold', ev: EV, ga: [[0, 1]] }), 'NOT_ADMITTED');
+    expectErr(await second.request({ t: 'hold', ev: EV, best: { n: 1 } }), 'NOT_ADMITTED');
+    expect(await state(EV)).toEqual(before);
+
+    const opened = second.next((m) => m.t === 'admit' && m.ev === EV, 10_000);
+    expect((await http('DELETE', `/events/${EV}/queue`)).status).toBe(200);
+    expect(await opened).toMatchObject({ t: 'admit', ev: EV, until: 0 });
+    expect((await second.request({ t: 'hold', ev: EV, ga: [[0, 1]] })).t).toBe('ok');
   });
 });
 
