@@ -259,6 +259,23 @@ describe('general-admission areas over the protocol', () => {
     await watcher.request({ t: 'unsub', ev: EV });
   });
 
+  it('tok tells the holder its places; a release that leaves places does not end the token', async () => {
+    const dave = await open('ct-dave');
+    const tab = await open('ct-dave'); // another connection of the same holder
+    const held = await dave.request({ t: 'hold', ev: EV, ga: [[1, 4]] });
+    const first = await tab.next((m) => m.t === 'tok' && m.tok === held.tok);
+    expect(first).toMatchObject({ ev: EV, seats: [], ga: [[1, 4]], exp: held.exp });
+    const withSeat = await dave.request({ t: 'hold', ev: EV, tok: held.tok, seats: [3], ga: [[0, 1]] });
+    expect(await tab.next((m) => m.t === 'tok' && m.tok === held.tok && m.exp === withSeat.exp)).toMatchObject({ seats: [3], ga: [[0, 1], [1, 4]] });
+    expect((await dave.request({ t: 'release', ev: EV, tok: held.tok, seats: [3] })).t).toBe('ok');
+    const afterSeat = await tab.next((m) => (m.t === 'tok' || m.t === 'tokend') && m.tok === held.tok && !(m.t === 'tok' && (m.seats as number[]).length > 0));
+    expect(afterSeat, JSON.stringify(afterSeat)).toMatchObject({ t: 'tok', seats: [], ga: [[0, 1], [1, 4]] });
+    expect((await dave.request({ t: 'release', ev: EV, tok: held.tok, ga: [[1, 1]] })).t).toBe('ok');
+    expect(await tab.next((m) => (m.t === 'tok' || m.t === 'tokend') && m.tok === held.tok)).toMatchObject({ t: 'tok', seats: [], ga: [[0, 1], [1, 3]] });
+    expect((await dave.request({ t: 'release', ev: EV, tok: held.tok })).t).toBe('ok');
+    expect(await tab.next((m) => (m.t === 'tok' || m.t === 'tokend') && m.tok === held.tok)).toMatchObject({ t: 'tokend', reason: 'released' });
+  });
+
   it('book and checkout of a token with places say the places booked (ga), replays too', async () => {
     const carol = await open('ct-carol');
     const held = await carol.request({ t: 'hold', ev: EV, seats: [9], ga: [[1, 2]] });

@@ -106,6 +106,8 @@ export interface TokMessage {
   /** when the hold expires (ms, server clock) */
   exp: number;
   seats: number[];
+  /** the token's general-admission places, [area, qty] ascending by area; absent when it has none */
+  ga?: GaPlaces;
 }
 
 /** A hold token of the connection's subject ended. */

@@ -489,12 +489,18 @@ export class SeatStore {
     });
   }
 
-  /** A hold token's holder, seats and expiry as the store keeps it; null when it is gone. */
-  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+  /** A hold token's holder, seats, general-admission places ([area, qty] ascending) and expiry as the store keeps it; null when it is gone. */
+  async tokenInfo(eventId: string, token: string): Promise<{ holder: string; seats: number[]; ga: [number, number][]; expiresAt: number } | null> {
     const raw = await this.redis.hget(this.keys(eventId).tokens, token);
     if (raw === null) return null;
-    const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
-    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
+    const t = JSON.parse(raw) as { h: string; s?: unknown; g?: unknown; e: number };
+    // t.g is {"<area>": qty} (lua/includes/gaAreas.lua); cjson writes an empty one as []
+    const g = t.g !== null && typeof t.g === 'object' && !Array.isArray(t.g) ? (t.g as Record<string, unknown>) : {};
+    const ga = Object.entries(g)
+      .map(([a, q]) => [Number(a), Number(q)] as [number, number])
+      .filter(([, q]) => q > 0)
+      .sort((x, y) => x[0] - y[0]);
+    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], ga, expiresAt: t.e };
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
