@@ -621,6 +621,20 @@ describe('hostile input on the new fields', () => {
     expect(await state(EV)).toEqual(before);
   });
 
+  it('integral floats are integers (3.0 is 3): a ga of floats holds; a token that expires gives its places back', async () => {
+    const floats = encode({ t: 'hold', rid: 7001, ev: EV, ga: [[1, 2]] }, { forceIntegerToFloat: true });
+    expect(floats.includes(0xcb)).toBe(true); // float 64
+    const reply = c.next((m) => m.rid === 7001);
+    c.ws.send(floats);
+    const held = await reply;
+    expect(held, JSON.stringify(held)).toMatchObject({ t: 'ok' });
+    expect((await gw.store.areaCounters(EV))[1]!.held).toBe(2);
+    const ended = c.next((m) => m.t === 'tokend' && m.tok === held.tok, 15_000);
+    expect((await c.request({ t: 'extend', ev: EV, tok: held.tok, ms: 1 })).t).toBe('ok');
+    expect(await ended).toMatchObject({ reason: 'expired' });
+    expect((await gw.store.areaCounters(EV))[1]!.held).toBe(0);
+  }, 20_000);
+
   it('10,000 pairs, a __proto__ key, huge seat arrays: BAD_REQUEST (rid null when undecodable), nothing changed', async () => {
     const before = await state(EV);
     const pairs = Array.from({ length: 10_000 }, (_, i) => [i, 1]);
