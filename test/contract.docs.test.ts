@@ -99,6 +99,8 @@ function expectErr(m: Msg, code: string, extra: Record<string, unknown> = {}): v
   expect(m, JSON.stringify(m)).toMatchObject({ t: 'err', code, ...extra });
   expect(typeof m.msg).toBe('string');
   expect((m.msg as string).length).toBeGreaterThan(0);
+  // docs/protocol.md#errors: msg says what happened to this request, naming the field; not the code's general sentence
+  if (code === 'BAD_REQUEST') expect(m.msg, JSON.stringify(m)).not.toMatch(/^The request is malformed/);
   if (m.seats !== undefined) expect(isIntArray(m.seats)).toBe(true);
   if (m.reason === 'ga' && code !== 'BAD_REQUEST') {
     expect(isIntArray(m.areas)).toBe(true);
