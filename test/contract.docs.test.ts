@@ -243,6 +243,9 @@ describe('general-admission areas over the protocol', () => {
     expectErr(await alice.request({ t: 'release', ev: EV, tok: held.tok, ga: [[0, 5]] }), 'NOT_HOLDER', { reason: 'ga', areas: [0] });
     expectErr(await alice.request({ t: 'release', ev: EV, tok: held.tok, ga: [[1, 1]] }), 'NOT_HOLDER', { reason: 'ga', areas: [1] });
     expectErr(await alice.request({ t: 'release', ev: EV, tok: held.tok, ga: [[9, 1]] }), 'BAD_REQUEST', { reason: 'ga' });
+    // places count towards the seats per token (10 here) like seats
+    expectErr(await bob.request({ t: 'hold', ev: EV, ga: [[1, 11]] }), 'HOLD_LIMIT');
+    expectErr(await bob.request({ t: 'hold', ev: EV, seats: [1, 2, 3], ga: [[1, 8]] }), 'HOLD_LIMIT');
 
     const released = await alice.request({ t: 'release', ev: EV, tok: held.tok, ga: [[0, 1]] });
     expect(released).toMatchObject({ t: 'ok', n: 1 });
