@@ -333,6 +333,21 @@ describe('general-admission areas over the protocol', () => {
   });
 });
 
+describe('an event without areas', () => {
+  it('snap has no ga, and a hold with ga is BAD_REQUEST reason ga', async () => {
+    const plain = { ...LAYOUT, sections: LAYOUT.sections.filter((s) => s.kind !== 'ga') };
+    expect((await http('POST', '/events', { id: 'ct-plain', layout: plain })).status).toBe(201);
+    const c = await open('ct-plain');
+    const snap = c.next((m) => m.t === 'snap' && m.ev === 'ct-plain');
+    await c.request({ t: 'sub', ev: 'ct-plain' });
+    const s = await snap;
+    expect('ga' in s).toBe(false);
+    expectErr(await c.request({ t: 'hold', ev: 'ct-plain', ga: [[0, 1]] }), 'BAD_REQUEST', { reason: 'ga' });
+    const a = (await (await apiFetch(`${gw.httpUrl}/events/ct-plain/availability`, undefined, served)).json()) as Record<string, unknown>;
+    expect(a.areas).toEqual([]);
+  });
+});
+
 describe('block and unblock over HTTP', () => {
   const EV = 'ct-block';
   beforeAll(() => createEvent(EV));
@@ -362,8 +377,15 @@ describe('block and unblock over HTTP', () => {
     expect(seatTaken.json).toMatchObject({ code: 'UNAVAILABLE', seats: [0] });
     expect(await state(EV)).toEqual(before);
 
+    // watchers: one diff, with the seat in ch and the area's counters in ga; seq grows by one
+    await watcher.request({ t: 'sub', ev: EV });
+    await watcher.next((m) => m.t === 'snap' && m.ev === EV);
     const u1 = await http('POST', `/events/${EV}/unblock`, { seats: [0], areas: [[0, 2]] });
     expect(u1.status).toBe(200);
+    expect(u1.json.seq).toBe((b1.json.seq as number) + 1);
+    const d = await watcher.next((m) => m.t === 'diff' && m.ev === EV && (m.to as number) >= (u1.json.seq as number));
+    expect(d).toMatchObject({ ch: [0, 0], ga: [0, 6, 0, 0] });
+    await watcher.request({ t: 'unsub', ev: EV });
     expect(await snapGa(watcher, EV, u1.json.seq as number)).toEqual([0, 6, 0, 0, 1, 2000, 0, 0]);
   });
 
