@@ -583,6 +583,16 @@ describe('checkout and the payment callbacks', () => {
 
     const h2 = await c.request({ t: 'hold', ev: EV, seats: [8] });
     const co2 = await c.request({ t: 'checkout', ev: EV, tok: h2.tok, key: 'order-2' });
+    // a forged signature (no admin token) is 401 UNAUTHORIZED and changes nothing
+    const path = `/bookings/${co2.id as string}/confirm`;
+    const forged = await apiFetch(`${gw.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'seatmap-timestamp': String(Math.floor(Date.now() / 1000)), 'seatmap-signature': `v1=${'0'.repeat(64)}`, 'content-type': 'application/json' },
+      body: '{}',
+    }, served);
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { code: string }).code).toBe('UNAUTHORIZED');
+    expect(await c.request({ t: 'checkout', ev: EV, tok: h2.tok, key: 'order-2' })).toMatchObject({ t: 'ok', replayed: true, state: 'pending_payment' });
     const failed = await http('POST', `/bookings/${co2.id as string}/fail`, { reason: 'card declined' });
     expect(failed.status).toBe(200);
     expect(failed.json).toMatchObject({ changed: true });
