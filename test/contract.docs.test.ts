@@ -732,6 +732,12 @@ describe('hostile input on the new fields', () => {
         // a message that names what is wrong, not the catalogue's sentence
         expect(res.json.msg, JSON.stringify(res.json)).not.toMatch(/^The request is malformed/);
       }
+      // an event that does not exist
+      for (const body of [{ seats: [1] }, { areas: [[0, 1]] }, { seats: [1], areas: [[0, 1]] }, { sections: ['A'] }]) {
+        const res = await http('POST', `/events/ct-nothing/${op}`, body);
+        expect(res.status, `${op} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`).toBe(404);
+        expect(res.json.code).toBe('NO_EVENT');
+      }
       // an area the event does not have, however large the index (past Postgres's int too)
       for (const body of [{ areas: [[2, 1]] }, { areas: [[2 ** 40, 1]] }, { areas: [[2 ** 31, 1]] }, { seats: [1], areas: [[0, 1], [2 ** 40, 1]] }]) {
         const res = await http('POST', `/events/${EV}/${op}`, body);
