@@ -330,6 +330,14 @@ describe('general-admission areas over the protocol', () => {
     expectErr(await clerk.request({ t: 'book', ev: EV, seats: [99], key: 'till-5' }), 'BAD_SEAT', { seats: [99] });
     expect(await state(EV)).toEqual(before);
     expect(await snapGa(clerk, EV, sold.seq as number)).toEqual([0, 4, 0, 2, 1, 1997, 0, 3]);
+
+    // the same key, seats and places return the first booking whatever happened since: cancelled here
+    const small = await clerk.request({ t: 'book', ev: EV, ga: [[1, 1]], key: 'till-9' });
+    expect(small).toMatchObject({ t: 'ok', ga: [[1, 1]] });
+    expect((await http('POST', `/events/${EV}/bookings/${small.id as string}/cancel`, {})).status).toBeLessThan(300);
+    const replay = await clerk.request({ t: 'book', ev: EV, ga: [[1, 1]], key: 'till-9' });
+    expect(replay, JSON.stringify(replay)).toMatchObject({ t: 'ok', replayed: true, id: small.id, state: 'cancelled' });
+    expectErr(await clerk.request({ t: 'book', ev: EV, ga: [[1, 2]], key: 'till-9' }), 'CONFLICT');
   });
 });
 

@@ -103,8 +103,9 @@ end
 local earlier = redis.call('HGET', keys.bookings, key)
 if earlier then
   local b = cjson.decode(earlier)
-  -- a refused or void booking gave its places back and keeps none (includes/gaAreas gaUnbook): only its seats compare
-  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s, seats) or (b.r == nil and not samePlaces(b.g, places)) then
+  -- a refused or void booking's places are not compared, only its seats; an ended one (cancelled, failed,
+  -- expired) compares the places it was made with (includes/gaAreas gaUnbook keeps them as gx)
+  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s, seats) or (b.r == nil and not samePlaces(gaPlacesBooked(b), places)) then
     return {'CONFLICT'}
   end
   if b.r == 'REFUSED' then
@@ -112,7 +113,7 @@ if earlier then
   elseif b.r == 'EXPIRED' then
     return {'EXPIRED'}
   end
-  return {'OK', b.id, b.seq, b.s, 1, placeList(b.g)}
+  return {'OK', b.id, b.seq, b.s, 1, placeList(gaPlacesBooked(b))}
 end
 
 local notFree = {}

@@ -40,7 +40,7 @@ local function replayBooking(keys, key, token, holder)
   elseif b.r == 'EXPIRED' then
     return {'EXPIRED'}
   end
-  return {'OK', b.id, b.seq, b.s, 1, b.p or 0, placeList(b.g)}
+  return {'OK', b.id, b.seq, b.s, 1, b.p or 0, placeList(gaPlacesBooked(b))}
 end
 
 local function bookToken(keys, token, holder, now)

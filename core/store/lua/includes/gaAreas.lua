@@ -150,10 +150,19 @@ local function placeList(g)
   return flat
 end
 
--- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none.
+-- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none
+-- booked (g), but remembers what it booked (gx), so that a replay of its key still names them.
 local function gaUnbook(metaKey, record)
   for key, q in pairs(type(record.g) == 'table' and record.g or {}) do
     gaMove(metaKey, tonumber(key), 'b', -q)
   end
+  if type(record.g) == 'table' then
+    record.gx = record.g
+  end
   record.g = nil
+end
+
+-- The places a booking record was made with, booked still (g) or given back since (gx).
+local function gaPlacesBooked(record)
+  return record.g or record.gx
 end
