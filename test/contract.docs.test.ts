@@ -338,6 +338,12 @@ describe('general-admission areas over the protocol', () => {
     const replay = await clerk.request({ t: 'book', ev: EV, ga: [[1, 1]], key: 'till-9' });
     expect(replay, JSON.stringify(replay)).toMatchObject({ t: 'ok', replayed: true, id: small.id, state: 'cancelled' });
     expectErr(await clerk.request({ t: 'book', ev: EV, ga: [[1, 2]], key: 'till-9' }), 'CONFLICT');
+    // and after some of its seats were cancelled
+    const pair = await clerk.request({ t: 'book', ev: EV, seats: [16, 17], key: 'till-10' });
+    expect(pair.t).toBe('ok');
+    expect((await http('POST', `/events/${EV}/bookings/${pair.id as string}/cancel`, { seats: [17] })).status).toBeLessThan(300);
+    const again10 = await clerk.request({ t: 'book', ev: EV, seats: [17, 16], key: 'till-10' });
+    expect(again10, JSON.stringify(again10)).toMatchObject({ t: 'ok', replayed: true, id: pair.id });
   });
 });
 

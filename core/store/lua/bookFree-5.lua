@@ -105,7 +105,8 @@ if earlier then
   local b = cjson.decode(earlier)
   -- a refused or void booking's places are not compared, only its seats; an ended one (cancelled, failed,
   -- expired) compares the places it was made with (includes/gaAreas gaUnbook keeps them as gx)
-  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s, seats) or (b.r == nil and not samePlaces(gaPlacesBooked(b), places)) then
+  -- the seats compared are those it was made with (s0 once some were cancelled, releaseBooking-4.lua)
+  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s0 or b.s, seats) or (b.r == nil and not samePlaces(gaPlacesBooked(b), places)) then
     return {'CONFLICT'}
   end
   if b.r == 'REFUSED' then
