@@ -578,12 +578,13 @@ describe('the waiting room moves', () => {
   beforeAll(() => createEvent(EV));
 
   it('qpos tells a waiting subject its new place when one ahead is admitted', async () => {
-    const put = await http('PUT', `/events/${EV}/queue`, { onSaleAt: Date.now() - 1000, admitPerMinute: 600, maxActive: 1, admissionTtlMs: 1000, order: 'fifo' });
+    const put = await http('PUT', `/events/${EV}/queue`, { onSaleAt: Date.now() - 1000, admitPerMinute: 600, maxActive: 1, admissionTtlMs: 4000, order: 'fifo' });
     expect(put.status).toBe(201);
     const subjects = await Promise.all(['ct-w1', 'ct-w2', 'ct-w3'].map((s) => open(s)));
     for (const c of subjects) expect((await c.request({ t: 'queue', ev: EV })).t).toBe('ok');
     const last = subjects[2]!;
-    const moved = await last.next((m) => m.t === 'qpos' && m.ev === EV, 15_000);
+    // w1 is admitted for 4 s; then w2 is, and w3 stays at place 1 for 4 s: long enough for a poll to see it
+    const moved = await last.next((m) => m.t === 'qpos' && m.ev === EV && m.pos === 1, 15_000);
     expect(isInt(moved.pos) && isInt(moved.ahead) && isInt(moved.etaMs)).toBe(true);
     expect(moved.ahead).toBe((moved.pos as number) - 1);
     expect(moved.pos as number).toBeLessThan(3);
