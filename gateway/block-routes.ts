@@ -21,6 +21,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
 import { MAX_GA_QUANTITY } from '../core/protocol/index.js';
 import { EVENT_ID } from '../core/ids.js';
 import { LayoutError, MAX_ID_LENGTH, seatsOfGroups } from '../core/layout/index.js';
+import { STORE_LIMITS } from '../core/store/index.js';
 import type { SeatStore } from '../core/store/seat-store.js';
 import type { Authenticator } from './auth.js';
 import type { EventLayouts } from './current-layout.js';
@@ -160,6 +161,10 @@ export function blockBody(input: unknown): BlockBody | string {
     if (!Array.isArray(value) || value.length === 0 || value.length > MAX_IDS) return `${name} must be a non-empty array of at most ${MAX_IDS} ids`;
     if (!value.every((id) => typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH)) return `${name} must be ids of the layout (strings of 1 to ${MAX_ID_LENGTH} characters)`;
     out[name] = value as string[];
+  }
+  // seats alone (or with areas) are one all-or-nothing script call of at most maxSeatsPerCall; a bulk call takes a venue
+  if (out.seats && !out.sections && !out.categories && out.seats.length > STORE_LIMITS.maxSeatsPerCall) {
+    return `seats: at most ${STORE_LIMITS.maxSeatsPerCall} seat indexes in one call, got ${out.seats.length} (name sections or categories to change more at once)`;
   }
   if (!out.seats && !out.areas && !out.sections && !out.categories) return 'name the seats to change: seats (a non-empty array of seat indexes), areas ([[area, qty]] places of general-admission areas), sections or categories (arrays of ids of the layout)';
   return out;

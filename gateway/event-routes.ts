@@ -26,7 +26,7 @@ export interface EventRouteDeps {
   logger: Logger;
   layouts: LayoutCache;
   /** live seat states this node holds in memory for an event, or null: then read store.snapshot() */
-  liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array } | null;
+  liveStatus(eventId: string): { epoch: number; seq: number; status: Uint8Array; ga?: number[] } | null;
   /** largest accepted request body (POST /events), bytes */
   maxBodyBytes: number;
   /** what request bodies may buffer in all; absent: the process-wide budget (gateway/http-body.ts) */
@@ -42,6 +42,8 @@ export interface Availability extends AvailabilityCounts {
   epoch: number;
   seq: number;
   seatCount: number;
+  /** per general-admission area of the layout, in area index order; empty without areas or a layout */
+  areas: AreaAvailability[];
   /** admins only: each sales channel's seats by state */
   channels?: ChannelAvailability[];
 }
@@ -52,6 +54,18 @@ export interface ChannelAvailability {
   /** the channel's seats, and how many of them are in each state now */
   seats: number;
   reserved: number;
+  held: number;
+  booked: number;
+  blocked: number;
+}
+
+export interface AreaAvailability {
+  /** the area index (hold/release `ga`, snap/diff `ga`) */
+  area: number;
+  id: string;
+  label: string;
+  capacity: number;
+  free: number;
   held: number;
   booked: number;
   blocked: number;
@@ -68,6 +82,23 @@ export function channelAvailability(channel: Channel, status: Uint8Array): Chann
     if (state < by.length) by[state]!++;
   }
   return { key: channel.key, releaseAt: channel.releaseAt, seats, reserved: by[4]!, held: by[1]!, booked: by[2]!, blocked: by[3]! };
+}
+
+/**
+ * The areas' counters from the published `[area, free, held, booked, ...]`
+ * and the layout's capacities: blocked = capacity − free − held − booked, as
+ * docs/protocol.md defines free. An area the state does not name has no
+ * counter (an event created before its layout had areas): left out.
+ */
+export function areaAvailability(ga: readonly number[] | undefined, areas: readonly { id: string; label: string; capacity: number }[]): AreaAvailability[] {
+  const out: AreaAvailability[] = [];
+  for (let i = 0; ga && i + 3 < ga.length; i += 4) {
+    const [area, free, held, booked] = [ga[i]!, ga[i + 1]!, ga[i + 2]!, ga[i + 3]!];
+    const layout = areas[area];
+    if (!layout) continue;
+    out.push({ area, id: layout.id, label: layout.label, capacity: layout.capacity, free, held, booked, blocked: Math.max(0, layout.capacity - free - held - booked) });
+  }
+  return out.sort((a, b) => a.area - b.area);
 }
 
 export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): void {
@@ -140,6 +171,7 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRouteDeps): vo
         seq: state.seq,
         seatCount: state.status.length,
         ...countAvailability(state.status, compiled),
+        areas: compiled ? areaAvailability(state.ga, compiled.areas) : [],
       };
       if (admin) {
         const list = await channels.list(eventId);

@@ -6,12 +6,13 @@
  * message, sends the frame to each of their connections. Whichever node runs
  * an operation (or the expiry sweep) publishes what became of the token:
  *
- * - hold, extend, a release that leaves seats: `tok` with the token's seats
- *   and expiry as the store now keeps them (one HGET after the reply; none
- *   for a hold that made a new token, whose reply says them);
- * - a release that leaves no seat: `tokend released` (no HGET for a release
- *   of every seat); book and checkout: `tokend booked`; the sweeper freeing
- *   it: `tokend expired`.
+ * - hold, extend, a release that leaves seats or places: `tok` with the
+ *   token's seats, places and expiry as the store now keeps them (one HGET
+ *   after the reply; none for a hold that made a new token of seats only,
+ *   whose reply says them);
+ * - a release that leaves no seat and no place: `tokend released` (no HGET
+ *   for a release of everything); book and checkout: `tokend booked`; the
+ *   sweeper freeing it: `tokend expired`.
  *
  * The publishing node's own connections of the holder get the frame at once,
  * queued behind the operation's reply (one write for both), and the PUBLISH
@@ -149,8 +150,9 @@ export class HolderNotices implements EndOfTurn {
     // extend with ms 0 releases every seat and deletes the token
     if (!info && request.t === 'extend' && request.ms === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
     if (!info || info.holder !== holder) return;
-    if (request.t === 'release' && info.seats.length === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
-    this.publish(holder, { t: 'tok', ev, tok, exp: info.expiresAt, seats: [...info.seats].sort((x, y) => x - y) });
+    // a token that still has places is not ended by a release of its seats (nor of some of its places)
+    if (request.t === 'release' && info.seats.length === 0 && info.ga.length === 0) return this.publish(holder, { t: 'tokend', ev, tok, reason: 'released' });
+    this.publish(holder, { t: 'tok', ev, tok, exp: info.expiresAt, seats: [...info.seats].sort((x, y) => x - y), ...(info.ga.length > 0 && { ga: info.ga }) });
   }
 
   /** The sweeper expired these tokens of an event. */

@@ -115,14 +115,14 @@ export async function runOperation(
       }
       const r = await store.book({ eventId: request.ev, holder, token: request.tok, key: request.key });
       if (!r.ok) return refused(r);
-      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed } as const;
+      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed, ...(r.ga && { ga: r.ga }) } as const;
       return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'confirmed') : booked;
     }
     case 'checkout': {
       const r = await store.checkout({ eventId: request.ev, holder, token: request.tok, key: request.key });
       if (!r.ok) return errorMessage(rid, r.code, undefined, r.seats);
       // payBy is 0 for a replay of a key that `book` used
-      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed, ...(r.payBy > 0 && { payBy: r.payBy }) } as const;
+      const booked = { t: 'ok', rid, id: r.bookingId, seats: r.seats, seq: r.seq, replayed: r.replayed, ...(r.ga && { ga: r.ga }), ...(r.payBy > 0 && { payBy: r.payBy }) } as const;
       return durable ? afterCommit(booked, await durable.waitForCommit(r.bookingId, r.replayed), 'pending_payment') : booked;
     }
   }

@@ -151,6 +151,11 @@ export class Room {
   }
 
   /** The diff being published over several turns (watchers not reached yet are at its `from`), or null. */
+  /** [area, free, held, booked, ...] of the general-admission areas as published (snap's `ga`); undefined for an event without areas */
+  get ga(): number[] | undefined {
+    return this.areas.size > 0 ? flatAreas(this.areas) : undefined;
+  }
+
   get publishing(): InFlight | null {
     return this.inFlight;
   }

@@ -214,7 +214,7 @@ export class GatewayServer {
       layouts: options.layouts ?? new LayoutCache(),
       liveStatus: (eventId: string) => {
         const room = this.hub.room(eventId);
-        return room ? { epoch: room.epoch, seq: room.seq, status: room.status } : null;
+        return room ? { epoch: room.epoch, seq: room.seq, status: room.status, ga: room.ga } : null;
       },
       maxBodyBytes: config.limits.maxBodyBytes,
       eventRecorded: options.eventRecorded,

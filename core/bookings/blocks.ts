@@ -77,13 +77,24 @@ export async function setSeatsBlockedBulk(
 }
 
 /**
+ * Postgres's `int` of `blocked_seats.seat` and `blocked_places.area`: an index
+ * past it is out of range for every event, so it gets no row; the script then
+ * refuses it (BAD_SEAT, or BAD_REQUEST reason `ga`) and the transaction rolls
+ * back. Without this the cast of the whole list fails first: a 500 for bad input.
+ */
+const PG_INT_MAX = 2 ** 31 - 1;
+const storable = (index: number): boolean => index >= 0 && index <= PG_INT_MAX;
+
+/**
  * Adds (block) or takes away (unblock) places per area in `blocked_places`.
  * The script judges them (an unblock of more than is blocked is refused
  * there and rolls this back); a row whose count reaches 0 goes.
  */
 async function writePlaces(client: pg.PoolClient, operation: BlockOperation, eventId: string, places: readonly (readonly [number, number])[]): Promise<void> {
-  const areas = places.map(([area]) => area);
-  const qtys = places.map(([, qty]) => qty);
+  const rows = places.filter(([area]) => storable(area));
+  if (rows.length === 0) return;
+  const areas = rows.map(([area]) => area);
+  const qtys = rows.map(([, qty]) => qty);
   if (operation === 'block') {
     await client.query(
       `INSERT INTO blocked_places (event_id, area, qty) SELECT $1, a, q FROM unnest($2::int[], $3::int[]) AS p(a, q)
@@ -105,7 +116,8 @@ async function writePlaces(client: pg.PoolClient, operation: BlockOperation, eve
 }
 
 /** Inserts (block) or deletes (unblock) the rows of `seats`; the seats taken (negative: given up). */
-async function writeRows(client: pg.PoolClient, operation: BlockOperation, eventId: string, seats: readonly number[]): Promise<number> {
+async function writeRows(client: pg.PoolClient, operation: BlockOperation, eventId: string, all: readonly number[]): Promise<number> {
+  const seats = all.filter(storable);
   if (seats.length === 0) return 0;
   const changed =
     operation === 'block'

@@ -106,6 +106,8 @@ export interface TokMessage {
   /** when the hold expires (ms, server clock) */
   exp: number;
   seats: number[];
+  /** the token's general-admission places, [area, qty] ascending by area; absent when it has none */
+  ga?: GaPlaces;
 }
 
 /** A hold token of the connection's subject ended. */
@@ -323,6 +325,8 @@ export function validateRequest(value: unknown, maxSeats: number): DecodeResult 
       if (tok === null) return fail('tok must be a hold token (8-64 characters of A-Z a-z 0-9 _ -)');
       if (m.best !== undefined) {
         if (m.seats !== undefined) return fail('a hold names seats or asks for best, not both');
+        // best picks seats only: places beside it would otherwise be dropped without a word
+        if (m.ga !== undefined) return fail('ga does not go with best: best picks seats; hold places with ga in a hold of their own, or add them to the token after');
         const best = bestAvailable(m.best, maxSeats);
         if (typeof best === 'string') return fail(best);
         return { ok: true, request: tok === undefined ? { t, rid, ev, best } : { t, rid, ev, best, tok } };

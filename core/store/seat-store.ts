@@ -303,7 +303,8 @@ export class SeatStore {
   /**
    * Extends a token: without `ms`, the sliding TTL from now; with `ms`, an
    * expiry of now + ms (sooner or later, never past the token's lifetime
-   * cap), and `ms: 0` releases every seat of the token and deletes it.
+   * cap), and `ms: 0` releases every seat and place of the token and deletes
+   * it (`released` counts both, as release does).
    */
   async extend(input: TokenInput & { ms?: number }): Promise<OpResult<{ expiresAt: number; seq: number; released?: number }>> {
     const bad =
@@ -341,7 +342,7 @@ export class SeatStore {
    * A key whose booking the durable store refused answers REFUSED (or EXPIRED
    * when the event was rebuilt before it was committed), for good.
    */
-  async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean }>> {
+  async book(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; ga?: [number, number][]; replayed: boolean }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.book, this.keys(input.eventId), {
@@ -356,6 +357,7 @@ export class SeatStore {
       seq: Number(rest[1]),
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
+      ...placesOf(rest[5]),
     }));
   }
 
@@ -364,7 +366,7 @@ export class SeatStore {
    * `payBy` = now + the event's payment window; otherwise exactly `book`
    * (same key rules; the seats stay BOOKED until Postgres ends the booking).
    */
-  async checkout(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; replayed: boolean; payBy: number }>> {
+  async checkout(input: TokenInput & { key: string }): Promise<OpResult<{ bookingId: string; seq: number; seats: number[]; ga?: [number, number][]; replayed: boolean; payBy: number }>> {
     const bad = checkHolder(input.holder) ?? checkToken(input.token) ?? checkKey(input.key);
     if (bad) return bad;
     return this.call(this.runnerFor(input.holder), SCRIPTS.checkout, this.keys(input.eventId), {
@@ -381,6 +383,7 @@ export class SeatStore {
       seats: Array.isArray(rest[2]) ? rest[2].map(Number) : [],
       replayed: Number(rest[3]) === 1,
       payBy: Number(rest[4]),
+      ...placesOf(rest[5]),
     }));
   }
 
@@ -490,16 +493,23 @@ export class SeatStore {
   }
 
   /**
-   * A hold token's holder, seats and expiry as the store keeps it; null when it is gone. With
-   * `holder`, read on that holder's connection (runnerFor): asked right after one of its
-   * operations was sent, it goes out in the same write and reads what the operation left.
+   * A hold token's holder, seats, general-admission places ([area, qty] ascending) and expiry as
+   * the store keeps it; null when it is gone. With `holder`, read on that holder's connection
+   * (runnerFor): asked right after one of its operations was sent, it goes out in the same write
+   * and reads what the operation left.
    */
-  async tokenInfo(eventId: string, token: string, holder?: string): Promise<{ holder: string; seats: number[]; expiresAt: number } | null> {
+  async tokenInfo(eventId: string, token: string, holder?: string): Promise<{ holder: string; seats: number[]; ga: [number, number][]; expiresAt: number } | null> {
     const redis = holder === undefined ? this.redis : this.runnerFor(holder).redis;
     const raw = await redis.hget(this.keys(eventId).tokens, token);
     if (raw === null) return null;
-    const t = JSON.parse(raw) as { h: string; s?: unknown; e: number };
-    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], expiresAt: t.e };
+    const t = JSON.parse(raw) as { h: string; s?: unknown; g?: unknown; e: number };
+    // t.g is {"<area>": qty} (lua/includes/gaAreas.lua); cjson writes an empty one as []
+    const g = t.g !== null && typeof t.g === 'object' && !Array.isArray(t.g) ? (t.g as Record<string, unknown>) : {};
+    const ga = Object.entries(g)
+      .map(([a, q]) => [Number(a), Number(q)] as [number, number])
+      .filter(([, q]) => q > 0)
+      .sort((x, y) => x[0] - y[0]);
+    return { holder: t.h, seats: Array.isArray(t.s) ? t.s.map(Number) : [], ga, expiresAt: t.e };
   }
 
   /** The status string with the epoch and seq it belongs to, read atomically; null for an unknown event. */
@@ -580,6 +590,12 @@ export class SeatStore {
 }
 
 /** A flat reply list [area, qty, ...] as pairs. */
+/** A token's general-admission places booked, `{ga}` when there are any (a booking of seats only has no `ga`). */
+function placesOf(value: unknown): { ga?: [number, number][] } {
+  const ga = pairsOf(value);
+  return ga.length > 0 ? { ga } : {};
+}
+
 function pairsOf(value: unknown): [number, number][] {
   const flat = Array.isArray(value) ? value.map(Number) : [];
   const out: [number, number][] = [];

@@ -108,7 +108,7 @@ const groupCounts = (what: string) => ({
 
 const availability = {
   type: 'object',
-  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories', 'sections'],
+  required: ['id', 'epoch', 'seq', 'seatCount', 'totals', 'categories', 'sections', 'areas'],
   properties: {
     id: { type: 'string' },
     epoch: { type: 'integer' },
@@ -131,6 +131,25 @@ const availability = {
           held: { type: 'integer' },
           booked: { type: 'integer' },
           blocked: { type: 'integer' },
+        },
+      },
+    },
+    areas: {
+      type: 'array',
+      description: 'per general-admission area, in area index order: its places by state (free = capacity − held − booked − blocked, as snap/diff `ga`); empty for an event without areas or without a layout. Seats only are in `totals`, `categories` and `sections`.',
+      items: {
+        type: 'object',
+        required: ['area', 'id', 'label', 'capacity', 'free', 'held', 'booked', 'blocked'],
+        additionalProperties: false,
+        properties: {
+          area: { type: 'integer', minimum: 0, description: 'the area index (hold/release `ga`, snap/diff `ga`)' },
+          id: { type: 'string' },
+          label: { type: 'string' },
+          capacity: { type: 'integer', minimum: 1 },
+          free: { type: 'integer', minimum: 0 },
+          held: { type: 'integer', minimum: 0 },
+          booked: { type: 'integer', minimum: 0 },
+          blocked: { type: 'integer', minimum: 0 },
         },
       },
     },

@@ -23,8 +23,10 @@
     ARGV[5] booking id (used only when a new booking is made)
 
   Output:
-    {'OK', bookingId, seq, {seats}, replayed}   replayed = 1 for an earlier booking returned again
-                                                (then with a sixth element: its payBy, 0 if none)
+    {'OK', bookingId, seq, {seats}, replayed, payBy, {area, qty, ...}}
+                      replayed = 1 for an earlier booking returned again; payBy 0 but for
+                      an earlier booking made by checkout; the token's general-admission
+                      places booked, ascending by area (empty for none)
     {'NO_EVENT'}
     {'CONFLICT'}      the key was used for another token or holder
     {'REFUSED'}       the key's booking was refused by the durable store (seats released)

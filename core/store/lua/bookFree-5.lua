@@ -66,21 +66,6 @@ if withGa then
   end
 end
 
--- {"<area>": qty} as a reply list {area, qty, ...}, ascending by area
-local function placeList(g)
-  local out = {}
-  for a, q in pairs(type(g) == 'table' and g or {}) do
-    out[#out + 1] = {tonumber(a), q}
-  end
-  table.sort(out, function(x, y) return x[1] < y[1] end)
-  local flat = {}
-  for _, p in ipairs(out) do
-    flat[#flat + 1] = p[1]
-    flat[#flat + 1] = p[2]
-  end
-  return flat
-end
-
 local function samePlaces(a, b)
   local x, y = placeList(a), placeList(b)
   if #x ~= #y then
@@ -119,8 +104,10 @@ end
 local earlier = redis.call('HGET', keys.bookings, key)
 if earlier then
   local b = cjson.decode(earlier)
-  -- a refused or void booking gave its places back and keeps none (includes/gaAreas gaUnbook): only its seats compare
-  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s, seats) or (b.r == nil and not samePlaces(b.g, places)) then
+  -- a refused or void booking's places are not compared, only its seats; an ended one (cancelled, failed,
+  -- expired) compares the places it was made with (includes/gaAreas gaUnbook keeps them as gx)
+  -- the seats compared are those it was made with (s0 once some were cancelled, releaseBooking-4.lua)
+  if b.tok ~= '' or b.h ~= holder or not sameSeats(b.s0 or b.s, seats) or (b.r == nil and not samePlaces(gaPlacesBooked(b), places)) then
     return {'CONFLICT'}
   end
   if b.r == 'REFUSED' then
@@ -128,7 +115,7 @@ if earlier then
   elseif b.r == 'EXPIRED' then
     return {'EXPIRED'}
   end
-  return {'OK', b.id, b.seq, b.s, 1, placeList(b.g)}
+  return {'OK', b.id, b.seq, b.s, 1, placeList(gaPlacesBooked(b))}
 end
 
 local notFree = {}

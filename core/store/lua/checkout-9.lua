@@ -28,9 +28,10 @@
     ARGV[6] payment window (ms) for an event whose meta has no paymentWindowMs
 
   Output:
-    {'OK', bookingId, seq, {seats}, replayed, payBy}   replayed = 1 for an earlier booking
-                                                       returned again; payBy = 0 for an
-                                                       earlier booking made by book
+    {'OK', bookingId, seq, {seats}, replayed, payBy, {area, qty, ...}}
+                      replayed = 1 for an earlier booking returned again; payBy = 0 for an
+                      earlier booking made by book; the token's general-admission places
+                      booked, ascending by area (empty for none)
     {'NO_EVENT'}
     {'CONFLICT'}      the key was used for another token or holder
     {'REFUSED'}       the key's booking was refused by the durable store (seats released)

@@ -24,7 +24,7 @@
     ARGV[7] the bucket's burst
 
   Output:
-    {'OK', expiresAt, seq, released}   released: seats freed (ms = 0); expiresAt = now then
+    {'OK', expiresAt, seq, released}   released: seats and places freed (ms = 0); expiresAt = now then
     {'NO_EVENT'}
     {'BAD_REQUEST'}   ms is not a non-negative integer
     {'EXPIRED'}
@@ -77,11 +77,13 @@ for _, seat in ipairs(tok.s) do
   redis.call('HDEL', keys.seatHolds, seat)
   freeSeat(keys.meta, keys.status, seat, changes)
 end
+-- seats and places, as release counts them
+local released = #tok.s + gaTokenTotal(tok)
 deleteToken(keys.tokens, keys.expiry, token)
-addHolderSeats(keys.holders, holder, -(#tok.s + gaTokenTotal(tok)))
+addHolderSeats(keys.holders, holder, -released)
 gaFreeToken(keys.meta, tok)
 local seq = meta.seq
 if #changes > 0 or gaAnyTouched() then
   seq = appendChange(keys.meta, keys.log, meta, 'release', changes, now)
 end
-return {'OK', now, seq, #tok.s}
+return {'OK', now, seq, released}

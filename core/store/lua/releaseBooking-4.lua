@@ -90,6 +90,10 @@ if final == '1' then
   -- the booking's general-admission places go back with it (a partial cancel is of seats only)
   gaUnbook(keys.meta, record)
 else
+  -- the seats it was made with stay known (s0), so that a replay of a box-office key still matches them
+  if record.s0 == nil then
+    record.s0 = record.s
+  end
   record.s = kept
 end
 redis.call('HSET', keys.bookings, key, cjson.encode(record))

@@ -40,7 +40,7 @@ local function replayBooking(keys, key, token, holder)
   elseif b.r == 'EXPIRED' then
     return {'EXPIRED'}
   end
-  return {'OK', b.id, b.seq, b.s, 1, b.p or 0}
+  return {'OK', b.id, b.seq, b.s, 1, b.p or 0, placeList(gaPlacesBooked(b))}
 end
 
 local function bookToken(keys, token, holder, now)
@@ -112,5 +112,5 @@ local function bookHold(keys, args, op, paymentWindow)
   end
   redis.call('XADD', keys.outbox, '*', unpack(entry))
   redis.call('HSET', keys.bookings, key, cjson.encode(record))
-  return {'OK', bookingId, seq, tok.s, 0, payBy}
+  return {'OK', bookingId, seq, tok.s, 0, payBy or 0, placeList(record.g)}
 end

@@ -135,10 +135,34 @@ local function gaPlacesOf(t)
   return t.g
 end
 
--- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none.
+-- {"<area>": qty} as a reply list {area, qty, ...}, ascending by area
+local function placeList(g)
+  local out = {}
+  for a, q in pairs(type(g) == 'table' and g or {}) do
+    out[#out + 1] = {tonumber(a), q}
+  end
+  table.sort(out, function(x, y) return x[1] < y[1] end)
+  local flat = {}
+  for _, p in ipairs(out) do
+    flat[#flat + 1] = p[1]
+    flat[#flat + 1] = p[2]
+  end
+  return flat
+end
+
+-- An ended booking gives its booked places back (releaseBooking, voidBooking); the record keeps none
+-- booked (g), but remembers what it booked (gx), so that a replay of its key still names them.
 local function gaUnbook(metaKey, record)
   for key, q in pairs(type(record.g) == 'table' and record.g or {}) do
     gaMove(metaKey, tonumber(key), 'b', -q)
   end
+  if type(record.g) == 'table' then
+    record.gx = record.g
+  end
   record.g = nil
+end
+
+-- The places a booking record was made with, booked still (g) or given back since (gx).
+local function gaPlacesBooked(record)
+  return record.g or record.gx
 end
