@@ -53,16 +53,29 @@ export interface RoundOutcome {
   refused: DeadEntry[];
 }
 
-const INSERT_SQL = `
-WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
-    AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json)
-), ins AS (
+/** The round's bookings as rows, from the parameters every statement here takes (roundParams): the same in each. */
+const INPUT_ROWS = `
+  SELECT t.ord, t.id, t.reference, t.event_id, t.holder, t.idempotency_key,
+         ARRAY(SELECT jsonb_array_elements_text(t.seats_json::jsonb)::int) AS seats,
+         t.seq, t.epoch, t.at_ms, t.entry_id, t.hold_token, t.state, t.pay_by_ms, t.ga_json::jsonb AS ga
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
+    WITH ORDINALITY AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json, ord)`;
+
+/** The events' rows share-locked to the commit, in id order (see refuseStale). */
+const LOCKED_EVENTS = `
+  SELECT id, epoch FROM events WHERE id = ANY($3::text[]) ORDER BY id FOR SHARE`;
+
+/**
+ * The CTEs inserting the bookings of the rows `source` names (INPUT_ROWS'
+ * columns), `ON CONFLICT (id) DO NOTHING`, with their seats, history, seat
+ * changes and places for the rows actually inserted (`ins`).
+ */
+const insertBookings = (source: string) => `
+ins AS (
   INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
-  SELECT id, reference, event_id, holder, idempotency_key, state,
-         ARRAY(SELECT jsonb_array_elements_text(input.seats_json::jsonb)::int), seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
+  SELECT id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
          to_timestamp(pay_by_ms / 1000.0)
-  FROM input
+  FROM ${source}
   ORDER BY id
   ON CONFLICT (id) DO NOTHING
   RETURNING id, reference, event_id, seats, seq, epoch, state
@@ -72,8 +85,8 @@ WITH input AS (
 ), history AS (
   INSERT INTO booking_history (booking_id, from_state, to_state, action, detail)
   SELECT ins.id, 'none', ins.state, CASE ins.state WHEN 'pending_payment' THEN 'checkout' ELSE 'book' END,
-         jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', input.entry_id, 'consumer', $11::text)
-  FROM ins JOIN input ON input.id = ins.id
+         jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', ${source}.entry_id, 'consumer', $11::text)
+  FROM ins JOIN ${source} ON ${source}.id = ins.id
 ), changes AS (
   INSERT INTO seat_changes (event_id, seat, booking_id, change)
   SELECT ins.event_id, s.seat, ins.id, 'booked' FROM ins, unnest(ins.seats) AS s(seat)
@@ -81,8 +94,13 @@ WITH input AS (
   -- general-admission places: ga_areas' CHECK refuses an area past its capacity
   INSERT INTO booked_places (booking_id, event_id, area, qty)
   SELECT ins.id, ins.event_id, p.key::int, p.value::int
-  FROM ins JOIN input ON input.id = ins.id, jsonb_each_text(input.ga_json::jsonb) AS p
-)
+  FROM ins JOIN ${source} ON ${source}.id = ins.id, jsonb_each_text(${source}.ga) AS p
+)`;
+
+/** Inserts bookings already sorted out (no stale one among them): the references of those it inserted. */
+const INSERT_SQL = `
+WITH input AS (${INPUT_ROWS}
+), ${insertBookings('input')}
 SELECT id::text AS id, reference FROM ins`;
 
 /**
@@ -93,42 +111,11 @@ SELECT id::text AS id, reference FROM ins`;
  * (delivered again, or inserted meanwhile by another writer).
  */
 const ROUND_SQL = `
-WITH input AS (
-  SELECT t.ord, t.id, t.reference, t.event_id, t.holder, t.idempotency_key,
-         ARRAY(SELECT jsonb_array_elements_text(t.seats_json::jsonb)::int) AS seats,
-         t.seq, t.epoch, t.at_ms, t.entry_id, t.hold_token, t.state, t.pay_by_ms, t.ga_json::jsonb AS ga
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
-    WITH ORDINALITY AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json, ord)
-), ev AS (
-  -- share-locked to the commit, in id order (see refuseStale)
-  SELECT id, epoch FROM events WHERE id = ANY($3::text[]) ORDER BY id FOR SHARE
+WITH input AS (${INPUT_ROWS}
+), ev AS (${LOCKED_EVENTS}
 ), live AS (
   SELECT input.* FROM input WHERE NOT EXISTS (SELECT 1 FROM ev WHERE ev.id = input.event_id AND input.epoch < ev.epoch)
-), ins AS (
-  INSERT INTO bookings (id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, booked_at, hold_token, pay_by)
-  SELECT id, reference, event_id, holder, idempotency_key, state, seats, seq, epoch, to_timestamp(at_ms / 1000.0), hold_token,
-         to_timestamp(pay_by_ms / 1000.0)
-  FROM live
-  ORDER BY id
-  ON CONFLICT (id) DO NOTHING
-  RETURNING id, reference, event_id, seats, seq, epoch, state
-), booked AS (
-  INSERT INTO booked_seats (event_id, seat, booking_id)
-  SELECT ins.event_id, s.seat, ins.id FROM ins, unnest(ins.seats) AS s(seat)
-), history AS (
-  INSERT INTO booking_history (booking_id, from_state, to_state, action, detail)
-  SELECT ins.id, 'none', ins.state, CASE ins.state WHEN 'pending_payment' THEN 'checkout' ELSE 'book' END,
-         jsonb_build_object('seq', ins.seq, 'epoch', ins.epoch, 'entry', live.entry_id, 'consumer', $11::text)
-  FROM ins JOIN live ON live.id = ins.id
-), changes AS (
-  INSERT INTO seat_changes (event_id, seat, booking_id, change)
-  SELECT ins.event_id, s.seat, ins.id, 'booked' FROM ins, unnest(ins.seats) AS s(seat)
-), places AS (
-  -- general-admission places: ga_areas' CHECK refuses an area past its capacity
-  INSERT INTO booked_places (booking_id, event_id, area, qty)
-  SELECT ins.id, ins.event_id, p.key::int, p.value::int
-  FROM ins JOIN live ON live.id = ins.id, jsonb_each_text(live.ga) AS p
-)
+), ${insertBookings('live')}
 SELECT input.ord::int AS ord, ins.reference,
        CASE WHEN input.epoch < ev.epoch THEN ev.epoch::text END AS stale_at,
        (SELECT count(*) FROM ev)::int AS locked
@@ -148,15 +135,8 @@ ORDER BY input.ord`;
  * that: it can go in with the others of its kind, in bulk).
  */
 const SORT_SQL = `
-WITH input AS (
-  SELECT t.ord, t.id, t.reference, t.event_id, t.holder, t.idempotency_key,
-         ARRAY(SELECT jsonb_array_elements_text(t.seats_json::jsonb)::int) AS seats,
-         t.seq, t.epoch, t.at_ms, t.entry_id, t.hold_token, t.state, t.pay_by_ms, t.ga_json::jsonb AS ga
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $12::text[], $13::text[], $14::bigint[], $15::text[])
-    WITH ORDINALITY AS t(id, reference, event_id, holder, idempotency_key, seats_json, seq, epoch, at_ms, entry_id, hold_token, state, pay_by_ms, ga_json, ord)
-), ev AS (
-  -- share-locked to the commit, in id order (see refuseStale)
-  SELECT id, epoch FROM events WHERE id = ANY($3::text[]) ORDER BY id FOR SHARE
+WITH input AS (${INPUT_ROWS}
+), ev AS (${LOCKED_EVENTS}
 ), unused AS (
   SELECT $11::text AS consumer -- the parameters are ROUND_SQL's; the consumer is not needed here
 ), known AS (
