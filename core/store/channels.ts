@@ -12,6 +12,7 @@
 import { isChannelKey } from './channel-keys.js';
 import { SCRIPTS } from './scripts.js';
 import { parseReply, refuse, refusalFrom, type OpResult } from './results.js';
+import { RepeatingTask } from './repeating-task.js';
 import type { SeatStore } from './seat-store.js';
 
 export { CHANNEL_KEY, MAX_CHANNEL_KEYS, MAX_CHANNELS, isChannelKey, parseChannelClaim, channelArg } from './channel-keys.js';
@@ -186,44 +187,28 @@ export interface ChannelReleaserOptions {
  * to run in several at once.
  */
 export class ChannelReleaser {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
   private readonly channels: Channels;
+  private readonly task = new RepeatingTask(() => this.tick());
 
   constructor(private readonly store: SeatStore, private readonly options: ChannelReleaserOptions = {}) {
     this.channels = new Channels(store);
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-      });
-    }, delayMs);
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
+  private async tick(): Promise<number> {
     try {
       const now = this.options.now ? await this.options.now() : await this.store.now();
       for (const r of await this.channels.releaseDue(now)) this.options.onReleased?.(r);
     } catch (err) {
       this.options.onError?.(err);
     }
-    this.schedule(this.options.intervalMs ?? 1000);
+    return this.options.intervalMs ?? 1000;
   }
 }

@@ -16,6 +16,7 @@
 import { isCluster } from './redis-client.js';
 import type { SeatStore } from './seat-store.js';
 import { SCRIPTS } from './scripts.js';
+import { RepeatingTask } from './repeating-task.js';
 
 export interface SweeperOptions {
   /** how often to look for due events (ms) */
@@ -49,11 +50,9 @@ export class ExpirySweeper {
   private readonly tokensPerEvent: number;
   private readonly leaseMs: number;
   private readonly reconcileEveryMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task = new RepeatingTask(() => this.tick());
   private lastReconcile = 0;
   private reconcileCursor = '0';
-  private stopped = true;
 
   constructor(
     private readonly store: SeatStore,
@@ -67,30 +66,18 @@ export class ExpirySweeper {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (this.task.active) return;
     this.lastReconcile = Date.now();
-    this.schedule(0);
+    this.task.start();
   }
 
   /** Stops the timer and waits for a round in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-      });
-    }, delayMs);
-    this.timer.unref?.();
-  }
-
-  private async tick(): Promise<void> {
+  /** One round; the delay before the next: none while rounds come back full. */
+  private async tick(): Promise<number> {
     let again = false;
     try {
       if (this.reconcileEveryMs > 0 && Date.now() - this.lastReconcile >= this.reconcileEveryMs) {
@@ -103,7 +90,7 @@ export class ExpirySweeper {
     } catch (error) {
       this.options.onError?.(error);
     }
-    this.schedule(again ? 0 : this.intervalMs);
+    return again ? 0 : this.intervalMs;
   }
 
   /** One round: claim due events, expire their tokens, settle the claims. */
