@@ -133,11 +133,13 @@ describe('one queue for every node', () => {
       expect(reply.pos).toBeUndefined();
       early.push(`early-${i}`);
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, onSaleAt - Date.now()) + 20));
-    // later arrivals, before the first admission step has run much
-    const late: string[] = [];
+    // admission held back from the start, so that none happens before the later arrivals are in line (credit
+    // moves only from onSaleAt on: a busy machine could otherwise admit one in the moment after it)
     const redis = a.store.redis;
-    await redis.hset(a.store.keys('qrand').queue, 'credit', '-1000000'); // hold admission back while they arrive
+    await redis.hset(a.store.keys('qrand').queue, 'credit', '-1000000');
+    await new Promise((r) => setTimeout(r, Math.max(0, onSaleAt - Date.now()) + 20));
+    // later arrivals
+    const late: string[] = [];
     for (let i = 0; i < 4; i++) {
       const c = await connect(i % 2 ? b : a, `late-${i}`);
       expect(await c.ok({ t: 'queue', ev: 'qrand' })).toMatchObject({ state: 'waiting', pos: 7 + i });
