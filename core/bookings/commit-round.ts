@@ -22,6 +22,10 @@
  * be refused too (a data error, such as a NUL in a text), every booking goes
  * under its own savepoint. The refused entries come back for the dead-letter
  * stream.
+ *
+ * Some 500 lines, most of them SQL: the round's statements and the three ways
+ * a round goes in (whole, sorted, one by one) read best beside each other,
+ * since each must write exactly what the others would.
  */
 import type pg from 'pg';
 import { COMMIT_CHANNEL, STALE_EPOCH, notificationPayloads } from './codes.js';

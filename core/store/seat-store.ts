@@ -2,7 +2,7 @@
  * The Redis seat store: every seat operation of an event is one atomic Lua
  * script over keys of one hash slot. Inputs are checked first (inputs.ts), so
  * that a malformed call is refused without a round trip, and the scripts check
- * again. Its input and result types are in store-types.ts. Some 600 lines:
+ * again. Its input and result types are in store-types.ts. Some 650 lines:
  * the class is the store's whole API, some twenty operations (holds named,
  * best-available and GA, swap, release, extend, book, checkout, box-office
  * sales, block, expiry, snapshots, the change log, events), one short method
