@@ -41,12 +41,9 @@ local meta = readMeta(KEYS[1])
 if not meta then
   return {'NO_EVENT'}
 end
-local tok = loadToken(KEYS[2], token)
-if not tok or tok.e <= now then
-  return {'EXPIRED'}
-end
-if tok.h ~= holder then
-  return {'NOT_HOLDER'}
+local tok, tokRefusal = holderToken(KEYS[2], token, holder, now)
+if not tok then
+  return tokRefusal
 end
 local e = slidingExpiry(tok, now, meta)
 if e > tok.e then

@@ -58,12 +58,9 @@ local ms = tonumber(ARGV[4])
 if not ms or ms < 0 or ms ~= math.floor(ms) then
   return {'BAD_REQUEST'}
 end
-local tok = loadToken(keys.tokens, token)
-if not tok or tok.e <= now then
-  return {'EXPIRED'}
-end
-if tok.h ~= holder then
-  return {'NOT_HOLDER'}
+local tok, tokRefusal = holderToken(keys.tokens, token, holder, now)
+if not tok then
+  return tokRefusal
 end
 
 if ms > 0 then

@@ -66,12 +66,9 @@ local meta, seats = loadEventSeats(keys.meta, ARGV[4], true)
 if not meta then
   return seats
 end
-local tok = loadToken(keys.tokens, token)
-if not tok or tok.e <= now then
-  return {'EXPIRED'}
-end
-if tok.h ~= holder then
-  return {'NOT_HOLDER', {}}
+local tok, tokRefusal = holderToken(keys.tokens, token, holder, now, {'NOT_HOLDER', {}})
+if not tok then
+  return tokRefusal
 end
 -- General-admission places to give back: ARGV[8] "area:qty,..."; with neither seats
 -- nor places named, the token gives back everything.

@@ -93,12 +93,9 @@ for _, seat in ipairs(hold) do
   end
 end
 
-local tok = loadToken(keys.tokens, token)
-if not tok or tok.e <= now then
-  return {'EXPIRED'}
-end
-if tok.h ~= holder then
-  return {'NOT_HOLDER', {}}
+local tok, tokRefusal = holderToken(keys.tokens, token, holder, now, {'NOT_HOLDER', {}})
+if not tok then
+  return tokRefusal
 end
 local notHeld = {}
 for _, seat in ipairs(release) do

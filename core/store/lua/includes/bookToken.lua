@@ -44,12 +44,9 @@ local function replayBooking(keys, key, token, holder)
 end
 
 local function bookToken(keys, token, holder, now)
-  local tok = loadToken(keys.tokens, token)
-  if not tok or tok.e <= now then
-    return nil, {'EXPIRED'}
-  end
-  if tok.h ~= holder then
-    return nil, {'NOT_HOLDER'}
+  local tok, refusal = holderToken(keys.tokens, token, holder, now)
+  if not tok then
+    return nil, refusal
   end
   if #tok.s == 0 and gaTokenTotal(tok) == 0 then
     return nil, {'BAD_REQUEST'}

@@ -67,12 +67,9 @@ local function holdBestSeats(keys, args)
       return {'CONFLICT'}
     end
   else
-    local tok = loadToken(keys.tokens, token)
-    if not tok or tok.e <= now then
-      return {'EXPIRED'}
-    end
-    if tok.h ~= holder then
-      return {'NOT_HOLDER'}
+    local tok, refusal = holderToken(keys.tokens, token, holder, now)
+    if not tok then
+      return refusal
     end
     tokSeats = tok.s
   end

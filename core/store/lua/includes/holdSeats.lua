@@ -50,12 +50,10 @@ local function holdSeats(keys, args, selection, gaCsv)
     end
     tok = {h = holder, s = {}, c = now, e = 0}
   else
-    tok = loadToken(keys.tokens, token)
-    if not tok or tok.e <= now then
-      return {'EXPIRED'}
-    end
-    if tok.h ~= holder then
-      return {'NOT_HOLDER'}
+    local refusal
+    tok, refusal = holderToken(keys.tokens, token, holder, now)
+    if not tok then
+      return refusal
     end
   end
 

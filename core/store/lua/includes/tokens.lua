@@ -15,6 +15,19 @@ local function loadToken(tokensKey, token)
   return t
 end
 
+-- The holder's live token: tok, or nil and the refusal, {'EXPIRED'} for an unknown token or one past
+-- its expiry, notHolder ({'NOT_HOLDER'} by default) for another holder's. Changes nothing.
+local function holderToken(tokensKey, token, holder, now, notHolder)
+  local tok = loadToken(tokensKey, token)
+  if not tok or tok.e <= now then
+    return nil, {'EXPIRED'}
+  end
+  if tok.h ~= holder then
+    return nil, notHolder or {'NOT_HOLDER'}
+  end
+  return tok
+end
+
 local function saveToken(tokensKey, expiryKey, token, t)
   redis.call('HSET', tokensKey, token, cjson.encode(t))
   redis.call('ZADD', expiryKey, t.e, token)
