@@ -95,14 +95,9 @@ elseif ARGV[4] == '' then
   end
 end
 
-local notHeld = {}
-for _, seat in ipairs(seats) do
-  if redis.call('HGET', keys.seatHolds, seat) ~= token then
-    notHeld[#notHeld + 1] = seat
-  end
-end
-if #notHeld > 0 then
-  return {'NOT_HOLDER', notHeld}
+local notHeld = notHeldRefusal(keys.seatHolds, token, seats)
+if notHeld then
+  return notHeld
 end
 if #seats == 0 and #gaGive == 0 then
   return {'OK', meta.seq, 0}

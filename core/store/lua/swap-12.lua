@@ -97,14 +97,9 @@ local tok, tokRefusal = holderToken(keys.tokens, token, holder, now, {'NOT_HOLDE
 if not tok then
   return tokRefusal
 end
-local notHeld = {}
-for _, seat in ipairs(release) do
-  if redis.call('HGET', keys.seatHolds, seat) ~= token then
-    notHeld[#notHeld + 1] = seat
-  end
-end
-if #notHeld > 0 then
-  return {'NOT_HOLDER', notHeld}
+local notHeld = notHeldRefusal(keys.seatHolds, token, release)
+if notHeld then
+  return notHeld
 end
 local taken, fresh, closed = {}, {}, {}
 local chan = channelSet(ARGV[10])

@@ -28,6 +28,20 @@ local function holderToken(tokensKey, token, holder, now, notHolder)
   return tok
 end
 
+-- The refusal {'NOT_HOLDER', seats} naming the seats `token` does not hold, or nil when it holds them all.
+local function notHeldRefusal(seatHoldsKey, token, seats)
+  local notHeld = {}
+  for _, seat in ipairs(seats) do
+    if redis.call('HGET', seatHoldsKey, seat) ~= token then
+      notHeld[#notHeld + 1] = seat
+    end
+  end
+  if #notHeld > 0 then
+    return {'NOT_HOLDER', notHeld}
+  end
+  return nil
+end
+
 local function saveToken(tokensKey, expiryKey, token, t)
   redis.call('HSET', tokensKey, token, cjson.encode(t))
   redis.call('ZADD', expiryKey, t.e, token)
