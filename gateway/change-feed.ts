@@ -139,9 +139,11 @@ export class ChangeFeed {
     else this.mark(eventId);
   }
 
-  private onSignal(channel: string, signal: ChangeSignal): void {
+  private onSignal(channel: string, signal: ChangeSignal | null): void {
     const eventId = this.byChannel.get(channel);
     if (eventId === undefined) return;
+    // a payload without a position (not sent on log channels): the read finds out
+    if (!signal) return this.mark(eventId);
     const target = this.targets.get(eventId)!;
     if (target.epoch && signal.epoch !== target.epoch()) {
       this.options.onMoved?.(eventId);

@@ -289,6 +289,42 @@ describe('BookingFlusher', () => {
     expect(await outboxState(ts, eventId)).toEqual({ length: 0, pending: 0 });
   });
 
+  it('holds and releases (no outbox entry) do not wake the flusher; a booking wakes it at once', async () => {
+    const ts = testStore();
+    const eventId = 'fl-quiet';
+    await bookMany(ts.store, eventId, 1);
+    const redis = redisClient();
+    let reads = 0;
+    const xreadgroup = redis.xreadgroup.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    (redis as unknown as { xreadgroup: (...args: unknown[]) => Promise<unknown> }).xreadgroup = (...args: unknown[]) => {
+      reads++;
+      return xreadgroup(...args);
+    };
+    // quiet rounds wait 10 s and the claim window comes every 15 s: within the test only a signal makes it read
+    const f = new BookingFlusher({ redis, pool, prefix: ts.prefix, consumer: 'quiet', blockMs: 10_000, refreshMs: 10_000, claimIdleMs: 30_000 });
+    flushers.push(f);
+    f.start();
+    await waitFor(async () => (await bookingCount(eventId)) === 1);
+    await waitFor(async () => (await outboxState(ts, eventId)).length === 0);
+    await new Promise((r) => setTimeout(r, 100)); // the round after the commit has started waiting
+    const readsBefore = reads;
+    for (let i = 0; i < 50; i++) {
+      const held = await ts.store.hold({ eventId, holder: 'browser', seats: [5] });
+      expect(held.ok).toBe(true);
+      if (held.ok) expect((await ts.store.release({ eventId, holder: 'browser', token: held.token })).ok).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reads - readsBefore, '100 changes without an outbox entry').toBe(0);
+    const held = await ts.store.hold({ eventId, holder: 'buyer', seats: [6] });
+    expect(held.ok).toBe(true);
+    const started = Date.now();
+    if (held.ok) expect((await ts.store.book({ eventId, holder: 'buyer', token: held.token, key: 'quiet-2' })).ok).toBe(true);
+    await waitFor(async () => (await bookingCount(eventId)) === 2, 5000);
+    expect(Date.now() - started, 'woken by the outbox signal, not the 10 s quiet wait').toBeLessThan(3000);
+    expect(reads).toBeGreaterThan(readsBefore);
+    await f.stop();
+  });
+
   it('group commit: 500 waiting bookings take far fewer than 500 transactions', async () => {
     const ts = testStore();
     const eventId = 'fl-group';

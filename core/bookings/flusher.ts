@@ -16,9 +16,10 @@
  *   error rolls the whole round back; its entries stay pending and are read
  *   again.
  *
- * - Driven by change signals (core/store/change-signals.ts): every outbox
- *   write comes with a change-log append in the same script, whose signal
- *   marks the outbox dirty; a round reads the dirty outboxes only. At rest a
+ * - Driven by outbox signals (core/store/change-signals.ts,
+ *   includes/appendOutbox.lua): every outbox write is signalled in the same script
+ *   and marks its outbox dirty; a round reads the dirty outboxes only, and a
+ *   change without an outbox entry (a hold, a release) does not wake it. At rest a
  *   flusher costs Redis a constant, however many events exist: a SCARD of the
  *   registry per refreshMs and a claim window (outbox-claims.ts) per
  *   claimIdleMs / 2, whose outboxes are also read (a lost signal is caught
@@ -30,7 +31,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type pg from 'pg';
-import { ChangeSignals, changeChannel } from '../store/change-signals.js';
+import { ChangeSignals, outboxChannel } from '../store/change-signals.js';
 import { globalKeys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { commitRound, type CommittedBooking } from './commit-round.js';
@@ -173,9 +174,9 @@ export class BookingFlusher {
     this.loop = this.run();
   }
 
-  /** change channel -> event id (the channel is the event's log key, `<prefix>{<event>}:log`) */
+  /** outbox channel -> event id (the channel is the event's outbox key, `<prefix>{<event>}:outbox`) */
   private eventOfChannel(channel: string): string {
-    return channel.slice(this.prefix.length + 1, channel.length - '}:log'.length);
+    return channel.slice(this.prefix.length + 1, channel.length - '}:outbox'.length);
   }
 
   /** Stops the loop; a round in progress finishes (commits and acks) first. */
@@ -225,7 +226,7 @@ export class BookingFlusher {
     this.stats.rounds++;
     const added = await this.reader.refreshIfDue();
     // subscribed before the new outboxes (dirty) are read: a later entry is signalled
-    if (this.signals && added.length > 0) await this.signals.add(added.map((eventId) => changeChannel(this.prefix, eventId)));
+    if (this.signals && added.length > 0) await this.signals.add(added.map((eventId) => outboxChannel(this.prefix, eventId)));
     if (this.reader.size === 0) {
       if (signalled) await this.sleep(Math.min(this.blockMs, this.refreshMs));
       return 0;

@@ -31,6 +31,15 @@ export function changeChannel(prefix: string, eventId: string): string {
   return eventKeys(prefix, eventId).log;
 }
 
+/**
+ * The shard channel an event's outbox entries are signalled on (named like the
+ * outbox key; includes/appendOutbox.lua), payload `o`: the booking flusher's, so that
+ * changes without an outbox entry (holds, releases) do not wake it.
+ */
+export function outboxChannel(prefix: string, eventId: string): string {
+  return eventKeys(prefix, eventId).outbox;
+}
+
 export function parseChangeSignal(payload: Buffer | string): ChangeSignal | null {
   const text = typeof payload === 'string' ? payload : payload.toString('latin1');
   const colon = text.indexOf(':');
@@ -47,7 +56,8 @@ export interface ChangeSignalsOptions {
    * connection per master).
    */
   subscriber: RedisClient;
-  onSignal(channel: string, signal: ChangeSignal): void;
+  /** `signal` is null for a message without a change position (an outbox signal) */
+  onSignal(channel: string, signal: ChangeSignal | null): void;
   /** the subscriptions are back after a lost connection: signals may have been missed meanwhile */
   onResubscribed(): void;
   onError?(err: unknown): void;
@@ -66,8 +76,7 @@ export class ChangeSignals {
     const { subscriber } = options;
     this.cluster = isCluster(subscriber);
     this.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
-      const signal = parseChangeSignal(message);
-      if (signal) options.onSignal(channel.toString(), signal);
+      options.onSignal(channel.toString(), parseChangeSignal(message));
     });
     if (this.cluster) {
       // a shard subscriber lost its master (a failover, a restart): ioredis subscribes again on the new owner

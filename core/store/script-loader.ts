@@ -1,10 +1,10 @@
 /**
  * The one script loader. Reads each registered script, inlines its
  * `--- @include "includes/x"` lines (each include once, wherever it is first
- * asked for: every include lists the includes it needs itself), and defines
- * it on an ioredis client: ioredis sends EVALSHA and falls back to EVAL on
- * NOSCRIPT, per node in a Cluster, and pipelines the calls like any other
- * command. A missing or circular include is a ScriptLoadError naming the
+ * asked for: every include lists the includes it needs itself), and runs it
+ * on an ioredis client: EVALSHA, falling back to EVAL on NOSCRIPT (per node
+ * in a Cluster: the client sends both to the master of the keys' slot),
+ * pipelined like any other command. A missing or circular include is a ScriptLoadError naming the
  * chain of files that led to it.
  */
 import { createHash } from 'node:crypto';
@@ -82,48 +82,59 @@ export function loadScripts(): ReadonlyMap<string, LoadedScript> {
   return cache;
 }
 
-const commandName = (def: ScriptDef) => `seatmap_${def.name}`;
-const defined = new WeakSet<RedisClient>();
+type Eval = (scriptOrSha: string, numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
-type ScriptCaller = (...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
+const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
-/** Runs registered scripts on one client, with typed keys and arguments. */
+/**
+ * Runs registered scripts on one client, with typed keys and arguments:
+ * EVALSHA, and EVAL of the source when Redis answers NOSCRIPT (a restarted or
+ * flushed Redis, a new master after a failover), which puts the script back in
+ * that node's cache. Not ioredis's defineCommand: every pipeline object (one
+ * per auto-pipelined batch) copies every defined command onto itself, which
+ * at a low rate, one operation per batch, cost a few percent of the gateway's
+ * CPU.
+ */
 export class ScriptRunner {
-  constructor(readonly redis: RedisClient) {
-    if (!defined.has(redis)) {
-      for (const { def, lua } of loadScripts().values()) {
-        redis.defineCommand(commandName(def), { numberOfKeys: def.keys.length, lua });
-      }
-      defined.add(redis);
-    }
-  }
+  private readonly scripts = loadScripts();
+
+  constructor(readonly redis: RedisClient) {}
 
   /** Loads every script into the script cache up front (readiness), on every master of a Cluster. */
   async preload(): Promise<void> {
     const nodes = isCluster(this.redis) ? await clusterMasters(this.redis) : [this.redis];
-    const scripts = [...loadScripts().values()];
+    const scripts = [...this.scripts.values()];
     await Promise.all(nodes.flatMap((node) => scripts.map((s) => node.script('LOAD', s.lua))));
   }
 
   run<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): Promise<unknown> {
-    return this.caller(commandName(def))(...this.flatten(def, keys, args));
+    return this.call(def, false, this.flatten(def, keys, args));
   }
 
   /** Same as run, with bulk replies as Buffers (binary status strings). */
   runBuffer<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): Promise<unknown> {
-    return this.caller(`${commandName(def)}Buffer`)(...this.flatten(def, keys, args));
+    return this.call(def, true, this.flatten(def, keys, args));
   }
 
-  private caller(name: string): ScriptCaller {
-    const fn = (this.redis as unknown as Record<string, ScriptCaller>)[name];
-    if (typeof fn !== 'function') throw new Error(`script ${name} is not defined on this client`);
-    return fn.bind(this.redis);
+  private call(def: ScriptDef, buffer: boolean, keysAndArgs: (string | number | Buffer)[]): Promise<unknown> {
+    const script = this.scripts.get(def.name);
+    if (!script) throw new Error(`script ${def.name} is not registered`);
+    const redis = this.redis as unknown as { evalsha: Eval; evalshaBuffer: Eval; eval: Eval; evalBuffer: Eval };
+    const n = def.keys.length;
+    const sent = buffer ? redis.evalshaBuffer(script.sha, n, ...keysAndArgs) : redis.evalsha(script.sha, n, ...keysAndArgs);
+    return sent.catch((err: unknown) => {
+      if (!isNoScript(err)) throw err;
+      return buffer ? redis.evalBuffer(script.lua, n, ...keysAndArgs) : redis.eval(script.lua, n, ...keysAndArgs);
+    });
   }
 
   private flatten<S extends ScriptDef>(def: S, keys: ScriptKeys<S>, args: ScriptArgs<S>): (string | number | Buffer)[] {
     const k = keys as Record<string, string>;
     const a = args as Record<string, string | number | Buffer>;
-    return [...def.keys.map((name) => k[name]!), ...def.args.map((name) => a[name]!)];
+    const out: (string | number | Buffer)[] = [];
+    for (const name of def.keys) out.push(k[name]!);
+    for (const name of def.args) out.push(a[name]!);
+    return out;
   }
 }
 

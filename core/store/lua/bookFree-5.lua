@@ -44,6 +44,7 @@
 --- @include "includes/seats"
 --- @include "includes/loadEventSeats"
 --- @include "includes/appendChange"
+--- @include "includes/appendOutbox"
 
 local keys = {meta = KEYS[1], status = KEYS[2], log = KEYS[3], outbox = KEYS[4], bookings = KEYS[5]}
 local now = getNow(ARGV[1])
@@ -154,8 +155,8 @@ end
 local booked = {g = places}
 local seq = appendChange(keys.meta, keys.log, meta, 'book', changes, now)
 local seatsJson = cjson.encode(seats)
-redis.call('XADD', keys.outbox, '*', 'id', bookingId, 'key', key, 'holder', holder,
-  'token', '', 'seats', seatsJson, 'ga', gaBookedJson(booked), 'seq', seq, 'epoch', meta.epoch, 'at', now)
+appendOutbox(keys.outbox, {'id', bookingId, 'key', key, 'holder', holder,
+  'token', '', 'seats', seatsJson, 'ga', gaBookedJson(booked), 'seq', seq, 'epoch', meta.epoch, 'at', now})
 redis.call('HSET', keys.bookings, key, cjson.encode({id = bookingId, tok = '', h = holder,
   s = seats, g = gaPlacesOf(booked), seq = seq, at = now}))
 return {'OK', bookingId, seq, seats, 0, placeList(places)}

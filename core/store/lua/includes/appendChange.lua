@@ -6,10 +6,10 @@
 
   Each entry is also signalled: SPUBLISH on the shard channel named like the
   log key (same hash tag, so the same slot and master as the event), with the
-  payload `<epoch>:<seq>`. Change feeds and flushers subscribe to the events
-  they care about and read only the logs and outboxes that changed
-  (docs/store.md, Change signals). A signal nobody listens to costs Redis one
-  dictionary lookup.
+  payload `<epoch>:<seq>`. Change feeds subscribe to the events they care
+  about and read only the logs that changed (docs/store.md, Change signals);
+  the booking flusher listens to the outbox's own signal (includes/appendOutbox). A
+  signal nobody listens to costs Redis one dictionary lookup.
 
   An operation that moved general-admission counters (includes/gaAreas) adds
   the field ga: the final [area, free, held, booked, ...] of every area it

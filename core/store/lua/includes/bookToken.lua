@@ -25,6 +25,7 @@
 --- @include "includes/tokens"
 --- @include "includes/gaAreas"
 --- @include "includes/appendChange"
+--- @include "includes/appendOutbox"
 
 local function replayBooking(keys, key, token, holder)
   local earlier = redis.call('HGET', keys.bookings, key)
@@ -107,7 +108,7 @@ local function bookHold(keys, args, op, paymentWindow)
     entry[#entry + 1] = payBy
     record.p = payBy
   end
-  redis.call('XADD', keys.outbox, '*', unpack(entry))
+  appendOutbox(keys.outbox, entry)
   redis.call('HSET', keys.bookings, key, cjson.encode(record))
   return {'OK', bookingId, seq, tok.s, 0, payBy or 0, placeList(record.g)}
 end

@@ -12,6 +12,7 @@
 --- @include "includes/tokens"
 --- @include "includes/gaAreas"
 --- @include "includes/channels"
+--- @include "includes/appendOutbox"
 
 local function freeToken(keys, token, t, changes)
   local freed = {}
@@ -26,7 +27,7 @@ local function freeToken(keys, token, t, changes)
   gaFreeToken(keys.meta, t)
   deleteToken(keys.tokens, keys.expiry, token)
   if #freed > 0 then
-    redis.call('XADD', keys.outbox, '*', 'kind', 'hold.expired', 'token', token, 'holder', t.h,
-      'seats', cjson.encode(freed), 'expiredAt', t.e, 'epoch', redis.call('HGET', keys.meta, 'epoch'))
+    appendOutbox(keys.outbox, {'kind', 'hold.expired', 'token', token, 'holder', t.h,
+      'seats', cjson.encode(freed), 'expiredAt', t.e, 'epoch', redis.call('HGET', keys.meta, 'epoch')})
   end
 end
