@@ -102,6 +102,17 @@ describe('best available', () => {
     await expectRefused(ev, () => store.holdBest({ eventId: ev, holder: 'b', n: 1, token: first.token }), { code: 'NOT_HOLDER' });
   });
 
+
+  it('passes over a block beside the token that the orphan rule refuses, for the best block elsewhere (lenient)', async () => {
+    // rows 0–2 and 3–9; 3 and 5 blocked, the token has 6 and 7: beside it only 8, which strands 9 while 4 would strand none
+    const ev = await newEvent({ sections: [[3], [7]], maxSeatsPerToken: 3, orphanPolicy: 'lenient' });
+    expect((await store.block(ev, [3, 5])).ok).toBe(true);
+    const first = await store.hold({ eventId: ev, holder: 'a', seats: [6, 7] });
+    if (!first.ok) throw new Error(first.code);
+    const more = await store.holdBest({ eventId: ev, holder: 'a', n: 1, together: true, token: first.token });
+    expect(more).toMatchObject({ ok: true, token: first.token });
+    if (more.ok) expect([[0], [2], [4]]).toContainEqual(more.seats);
+  });
   it('refuses an event without a layout', async () => {
     const ev = `sel${++n}`;
     await store.createEvent({ eventId: ev, seatCount: 10, rules: { holdTtlMs: 1000, maxHoldLifetimeMs: 2000, maxSeatsPerToken: 3, maxSeatsPerHolder: 4 } });

@@ -10,7 +10,7 @@
   within the chosen row, blocks that leave pieces a block of the same size
   can fill come first, then the best rank sum, then the most central, then
   chance. With a token whose seats are in a row, a block beside them comes
-  before all others. `opts`: n, cats and secs (sets of category and section
+  before all others, unless the orphan rule would refuse it (blockHolds). `opts`: n, cats and secs (sets of category and section
   numbers, nil = any), together, k (wheelchair seats wanted), protect
   (wheelchair seats are protected now), maxCompanions, tokSeats, seed.
   Returns seats, together; or nil, largest (the size of the biggest block of
@@ -528,6 +528,24 @@ local function blockSeats(c, n)
   return seats
 end
 
+--[[
+  Whether the orphan rule lets a block be held. A block that strands no seat
+  always may; one that strands a seat may under lenient only if no block of
+  the same size in its row strands none, which the pick knows only of the
+  blocks it looked at: not when it looked beside the token's seats alone, or
+  at filtered seats only. So such a block is checked as the hold will check it.
+]]
+local function blockHolds(g, statusKey, c, n)
+  if c.orphan == 0 then
+    return true
+  end
+  local changes = {}
+  for i = 0, n - 1 do
+    changes[c.start + i] = false
+  end
+  return #strandedSeats(g, statusKey, changes) == 0
+end
+
 local function bestAvailable(g, statusKey, opts)
   local rnd = newRandom(opts.seed)
   if opts.together and #opts.tokSeats > 0 then
@@ -542,12 +560,12 @@ local function bestAvailable(g, statusKey, opts)
       end
     end
     local c = pickBlock(g, statusKey, opts, rnd, rows, adjacentTo)
-    if c then
+    if c and blockHolds(g, statusKey, c, opts.n) then
       return blockSeats(c, opts.n), true
     end
   end
   local c, largest = pickBlock(g, statusKey, opts, rnd, nil, nil)
-  if c then
+  if c and blockHolds(g, statusKey, c, opts.n) then
     return blockSeats(c, opts.n), true
   end
   if opts.together then
