@@ -20,13 +20,28 @@
  * its node's tag (ORIGIN_MARK, 8 random bytes, then the frame), so
  * that the node passes over its own when Redis sends it back.
  *
+ * A holder connected to one node only (the usual case) costs Redis nothing
+ * per operation: when a PUBLISH reaches no subscriber but this node's own
+ * (its reply says 1, once this node's subscription was confirmed), the holder
+ * is marked local-only and its notices stay on this node. A node that
+ * subscribes to a holder's channel publishes a hello there (the tag alone, no
+ * frame) once Redis confirmed the subscription, and again after its
+ * subscriber connection came back; a hello clears the mark, and so does this
+ * node's own subscriber reconnecting. A reply counts the hello that may have
+ * overtaken it: the mark is set only if no hello for the holder arrived
+ * since the PUBLISH was sent. On a Redis Cluster a PUBLISH reply counts one
+ * node's subscribers only, so there every notice is published.
+ *
  * Pub/Sub keeps nothing: a connection that is down when it is published
- * misses it; the operation replies and the seat map remain the authority.
+ * misses it (so does one on another node in the moment between its
+ * subscription and its hello reaching this node); the operation replies and
+ * the seat map remain the authority.
  */
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { encodeMessage, type OkMessage, type SeatOperationRequest, type TokMessage, type TokendMessage } from '../core/protocol/index.js';
-import type { RedisClient, SeatStore } from '../core/store/index.js';
+import { isCluster, type RedisClient, type SeatStore } from '../core/store/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import { atEndOfTurn, type EndOfTurn } from './turn-flush.js';
 
@@ -55,15 +70,44 @@ export class HolderNotices implements EndOfTurn {
   private readonly prefix: string;
   /** ORIGIN_MARK and this node's tag, the head of every message it publishes */
   private readonly origin: Buffer;
-  /** channel, payload, … of the notices of this turn, published at its end */
+  /** holder, payload, … of the notices of this turn, published at its end */
   private outgoing: (string | Buffer)[] = [];
+  /** holders whose channel Redis confirmed this node subscribes to, by the subscription's generation */
+  private readonly confirmed = new Map<string, number>();
+  /** per holder, bumped by every subscribe and unsubscribe: a late confirmation of an older one is ignored */
+  private readonly generation = new Map<string, number>();
+  /** holders whose last PUBLISH reached this node only: their notices are not published until a hello */
+  private readonly localOnly = new Set<string>();
+  /** per holder, the hellos received: a PUBLISH reply marks local-only only if none came since it was sent */
+  private readonly hellos = new Map<string, number>();
+  /** a PUBLISH reply says how many nodes got it only on one Redis (a Cluster counts one node's subscribers) */
+  private readonly countsReceivers: boolean;
+  private subscriberLost = false;
 
   constructor(private readonly options: HolderNoticesOptions) {
     // `notices:`, not the `holder:` of the untagged messages earlier versions published: a node of
     // one version never gets the other's, rather than frames it cannot tell from its own
     this.prefix = `${options.store.prefix}notices:`;
     this.origin = Buffer.concat([Buffer.from([ORIGIN_MARK]), randomBytes(TAG_BYTES)]);
+    this.countsReceivers = !isCluster(options.store.redis) && !isCluster(options.subscriber);
     options.subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.received(channel.toString(), payload));
+    options.subscriber.on('close', () => {
+      // what was learnt over the lost connection no longer holds: publish everything until it is back
+      this.subscriberLost = true;
+      this.confirmed.clear();
+      this.localOnly.clear();
+    });
+    options.subscriber.on('ready', () => {
+      if (!this.subscriberLost) return;
+      this.subscriberLost = false;
+      // ioredis subscribes again before 'ready'; a PING answered after that means the subscriptions are back
+      (options.subscriber as Redis).ping().then(
+        () => {
+          for (const sub of this.local.keys()) this.subscribed(sub, this.generation.get(sub) ?? 0);
+        },
+        () => undefined,
+      );
+    });
   }
 
   private channel(sub: string): string {
@@ -77,9 +121,28 @@ export class HolderNotices implements EndOfTurn {
     let sockets = this.local.get(sub);
     if (!sockets) {
       this.local.set(sub, (sockets = new Set()));
-      this.options.subscriber.subscribe(this.channel(sub)).catch((err: unknown) => this.options.logger.warn({ err, sub }, 'holder channel not subscribed'));
+      const generation = this.bump(sub);
+      this.options.subscriber.subscribe(this.channel(sub)).then(
+        () => this.subscribed(sub, generation),
+        (err: unknown) => this.options.logger.warn({ err, sub }, 'holder channel not subscribed'),
+      );
     }
     sockets.add(socket);
+  }
+
+  private bump(sub: string): number {
+    const generation = (this.generation.get(sub) ?? 0) + 1;
+    this.generation.set(sub, generation);
+    this.confirmed.delete(sub);
+    this.localOnly.delete(sub);
+    return generation;
+  }
+
+  /** Redis confirmed the subscription `generation` to the holder's channel: say hello to the other nodes that have the holder. */
+  private subscribed(sub: string, generation: number): void {
+    if (this.generation.get(sub) !== generation || !this.local.has(sub)) return;
+    this.confirmed.set(sub, generation);
+    this.options.store.redis.publish(this.channel(sub), this.origin).catch((err: unknown) => this.options.logger.warn({ err, sub }, 'holder hello not published'));
   }
 
   remove(socket: HolderSocket): void {
@@ -88,6 +151,8 @@ export class HolderNotices implements EndOfTurn {
     const sockets = this.local.get(sub);
     if (!sockets?.delete(socket) || sockets.size > 0) return;
     this.local.delete(sub);
+    this.bump(sub);
+    this.hellos.delete(sub);
     this.options.subscriber.unsubscribe(this.channel(sub)).catch(() => undefined);
   }
 
@@ -100,7 +165,11 @@ export class HolderNotices implements EndOfTurn {
   publish(holder: string, message: TokMessage | TokendMessage): void {
     const frame = encodeMessage(message);
     this.deliver(this.local.get(holder), frame);
-    this.outgoing.push(this.channel(holder), Buffer.concat([this.origin, frame]));
+    if (this.localOnly.has(holder)) {
+      this.options.metrics.holderNoticesLocalOnly.inc();
+      return;
+    }
+    this.outgoing.push(holder, Buffer.concat([this.origin, frame]));
     atEndOfTurn(this);
   }
 
@@ -109,7 +178,18 @@ export class HolderNotices implements EndOfTurn {
     const outgoing = this.outgoing;
     this.outgoing = [];
     for (let i = 0; i + 1 < outgoing.length; i += 2) {
-      this.options.store.redis.publish(outgoing[i] as string, outgoing[i + 1] as Buffer).catch((err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'));
+      const holder = outgoing[i] as string;
+      const generation = this.countsReceivers ? this.confirmed.get(holder) : undefined;
+      const hellos = this.hellos.get(holder) ?? 0;
+      this.options.store.redis.publish(this.channel(holder), outgoing[i + 1] as Buffer).then(
+        (receivers) => {
+          // only this node's own subscriber got it, no hello came meanwhile, and the subscription is the one confirmed before
+          if (generation !== undefined && receivers === 1 && (this.hellos.get(holder) ?? 0) === hellos && this.confirmed.get(holder) === generation) {
+            this.localOnly.add(holder);
+          }
+        },
+        (err: unknown) => this.options.logger.warn({ err }, 'holder notice not published'),
+      );
     }
   }
 
@@ -163,12 +243,19 @@ export class HolderNotices implements EndOfTurn {
   private received(channel: string, payload: Buffer): void {
     if (!channel.startsWith(this.prefix)) return;
     let frame: Uint8Array = payload;
+    const sub = channel.slice(this.prefix.length);
     if (payload[0] === ORIGIN_MARK) {
       // this node's own, delivered when it was published
       if (payload.subarray(0, this.origin.length).equals(this.origin)) return;
+      if (payload.length === this.origin.length) {
+        // another node's hello: it has a connection of the holder now
+        this.hellos.set(sub, (this.hellos.get(sub) ?? 0) + 1);
+        this.localOnly.delete(sub);
+        return;
+      }
       frame = payload.subarray(this.origin.length);
     }
-    this.deliver(this.local.get(channel.slice(this.prefix.length)), frame);
+    this.deliver(this.local.get(sub), frame);
   }
 
   private deliver(sockets: Set<HolderSocket> | undefined, frame: Uint8Array): void {

@@ -75,6 +75,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; worker?: numb
     queueAdmitted: new Counter({ name: 'seatmap_queue_admitted_total', help: 'Subjects this node admitted from waiting rooms', registers }),
     queuePushes: new Counter({ name: 'seatmap_queue_pushes_total', help: 'Waiting-room pushes sent to sockets, by type (qpos, admit)', labelNames: ['type'] as const, registers }),
     holderNotices: new Counter({ name: 'seatmap_holder_notices_total', help: 'tok and tokend frames sent to this node\'s connections (from any node, over the holders\' Pub/Sub channels)', registers }),
+    holderNoticesLocalOnly: new Counter({
+      name: 'seatmap_holder_notices_local_only_total',
+      help: 'tok and tokend frames not published to Redis: no other node has a connection of the holder',
+      registers,
+    }),
     feedEntries: new Counter({ name: 'seatmap_feed_entries_total', help: 'Change-log entries read from Redis', registers }),
     feedGaps: new Counter({ name: 'seatmap_feed_gaps_total', help: 'Gaps in a change log repaired from a snapshot', registers }),
     expirySweeps: new Counter({ name: 'seatmap_expiry_sweeps_total', help: 'Expiry sweeps that freed holds', registers }),

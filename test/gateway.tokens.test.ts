@@ -111,6 +111,53 @@ describe('tok and tokend', () => {
     expect(stranger.messages.filter((m) => m.t === 'tok' || m.t === 'tokend')).toEqual([]);
   });
 
+  it('a holder on one node only: its notices stay on that node, until a connection of the holder on the other node says hello', async () => {
+    const localOnly = async () => (await a.node.metrics.holderNoticesLocalOnly.get()).values[0]?.value ?? 0;
+    const solo = await connect(a, 'solo-holder');
+    const held = await solo.ok({ t: 'hold', ev: 'tk', seats: [40] });
+    // the first notice's PUBLISH reached only node a's own subscriber: the ones after it are not published
+    const before = await localOnly();
+    let marked = false;
+    for (let i = 0; i < 40 && !marked; i++) {
+      const told = next(solo, 'tok', (m) => m.tok === held.tok);
+      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
+      await told; // still told on its own connection
+      marked = (await localOnly()) > before;
+      if (!marked) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(marked, 'notices of a holder on one node are kept local').toBe(true);
+
+    // a second tab on node b: b's hello makes a publish again, and b's connection is told from then on
+    const other = await connect(b, 'solo-holder');
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i++) {
+      const told = next(other, 'tok', (m) => m.tok === held.tok, 150).then(
+        () => true,
+        () => false,
+      );
+      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
+      reached = await told;
+    }
+    expect(reached, 'the connection on node b hears of the token').toBe(true);
+    const afterHello = await localOnly();
+    for (let i = 0; i < 5; i++) {
+      const told = next(other, 'tok', (m) => m.tok === held.tok && (m.seats as number[]).includes(41 + i));
+      await solo.ok({ t: 'hold', ev: 'tk', tok: held.tok as string, seats: [41 + i] });
+      expect(await told).toMatchObject({ ev: 'tk', tok: held.tok });
+    }
+    expect(await localOnly()).toBe(afterHello);
+
+    // the second tab closes: node a finds itself alone again
+    other.ws.close();
+    let alone = false;
+    for (let i = 0; i < 40 && !alone; i++) {
+      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
+      alone = (await localOnly()) > afterHello;
+      if (!alone) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(alone).toBe(true);
+  });
+
   it('tokend expired when the sweeper frees a hold, on every connection of the holder', async () => {
     const onA = await connect(a, 'short-holder');
     const onB = await connect(b, 'short-holder');
