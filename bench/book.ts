@@ -17,11 +17,10 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import pg from 'pg';
 import { pino } from 'pino';
+import { decodeServerMessage, encodeMessage, type ServerMessage } from '../core/protocol/index.js';
 import { deleteKeysByPrefix } from '../core/store/index.js';
 import { mintDevToken } from '../gateway/auth.js';
 import { FAIRNESS_LIMITS_OFF, loadConfig } from '../gateway/config.js';
@@ -31,10 +30,6 @@ import { createTestDatabase } from '../scripts/services/index.js';
 import { commitRound } from '../core/bookings/commit-round.js';
 import { migrate } from '../core/bookings/migrate.js';
 import type { BookingEntry } from '../core/bookings/outbox-entries.js';
-import type { BookClientsResult, BookClientsStart } from './load/book-clients.js';
-import { cpuSeconds, processUsage, usageSince } from './load/process-stats.js';
-
-const CLIENTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load', 'book-clients.ts');
 
 const { values: opts } = parseArgs({
   options: {
@@ -65,19 +60,41 @@ interface Run {
   /** the machine's 1-minute load average at the start and the end of the run */
   loadBefore: number;
   loadAfter: number;
-  /** CPU time of this process (the gateway and its flusher) over the run's wall time: 1 = one core busy */
+  /** CPU time of this process (gateway, flusher, clients) over the run's wall time: 1 = one core busy */
   cpu: number;
-  /** the same for the client process */
-  clientsCpu: number;
 }
 
-/** Sends one message to the client process and resolves with its answer. */
-function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: T) => resolve(m));
-    child.once('exit', (code) => reject(new Error(`the client process exited (${code})`)));
-    child.send(message as never);
-  });
+/** A connection that sends requests and resolves each by its rid. */
+class Conn {
+  private rid = 1;
+  private readonly pending = new Map<number, (m: ServerMessage) => void>();
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const m = decodeServerMessage(data);
+      if ((m.t === 'ok' || m.t === 'err') && m.rid !== null) {
+        const resolve = this.pending.get(m.rid as number);
+        this.pending.delete(m.rid as number);
+        resolve?.(m);
+      }
+    });
+  }
+  static open(url: string, token: string): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, ['seatmap.v1', `bearer.${token}`]);
+      ws.once('error', reject);
+      ws.once('message', () => resolve(new Conn(ws)));
+    });
+  }
+  request(body: Record<string, unknown>): Promise<ServerMessage> {
+    const rid = this.rid++;
+    return new Promise((resolve) => {
+      this.pending.set(rid, resolve);
+      this.ws.send(encodeMessage({ ...body, rid } as never));
+    });
+  }
+  close(): void {
+    this.ws.terminate();
+  }
 }
 
 async function runVariant(variant: string, batchSize: number): Promise<Run> {
@@ -104,29 +121,42 @@ async function runVariant(variant: string, batchSize: number): Promise<Run> {
     defaultMetrics: false,
   });
   const url = `ws://127.0.0.1:${node.port}/ws`;
-  const tokens = await Promise.all(
-    Array.from({ length: CLIENTS }, (_, i) => mintDevToken(SECRET, { sub: `buyer-${i}`, scope: 'seats:read seats:hold seats:book' })),
+  const conns = await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i) => Conn.open(url, await mintDevToken(SECRET, { sub: `buyer-${i}`, scope: 'seats:read seats:hold seats:book' }))),
   );
-  const clients = fork(CLIENTS_FILE, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await ask<{ error?: string }>(clients, { t: 'start', url, tokens, bookings: BOOKINGS, warmSeat: BOOKINGS + 50 } satisfies BookClientsStart);
-  if (ready.error) throw new Error(ready.error);
+  // a first booking makes sure the flusher has found the event before the clock starts
+  const warm = await conns[0]!.request({ t: 'hold', ev: 'demo', seats: [BOOKINGS + 50] });
+  await conns[0]!.request({ t: 'book', ev: 'demo', tok: (warm as unknown as { tok: string }).tok, key: 'warm' });
   const commitsBefore = (await node.metrics.flushCommits.get()).values[0]?.value ?? 0;
 
+  const latencies: number[] = [];
+  let holdTotal = 0;
+  let next = 0;
   const loadBefore = os.loadavg()[0]!;
   const cpuBefore = process.cpuUsage();
-  const clientsBefore = processUsage(clients.pid!);
   const started = performance.now();
-  const result = await ask<BookClientsResult>(clients, { t: 'go' });
-  if (result.error) throw new Error(result.error);
-  const wall = (performance.now() - started) / 1000;
+  await Promise.all(
+    conns.map(async (conn, c) => {
+      for (;;) {
+        const seat = next++;
+        if (seat >= BOOKINGS) return;
+        const holdSent = performance.now();
+        const held = await conn.request({ t: 'hold', ev: 'demo', seats: [seat] });
+        if (held.t !== 'ok') throw new Error(`hold ${seat}: ${JSON.stringify(held)}`);
+        const sent = performance.now();
+        holdTotal += sent - holdSent;
+        const booked = await conn.request({ t: 'book', ev: 'demo', tok: held.tok, key: `k-${c}-${seat}` });
+        if (booked.t !== 'ok') throw new Error(`book ${seat}: ${JSON.stringify(booked)}`);
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
   const cpuUsed = process.cpuUsage(cpuBefore);
-  const cpu = (cpuUsed.user + cpuUsed.system) / 1e6 / wall;
-  const clientsCpu = cpuSeconds(usageSince(clients.pid!, clientsBefore)) / wall;
-  clients.disconnect();
-  const seconds = result.elapsed / 1000;
-  const { latencies, holdTotal } = result;
+  const cpu = (cpuUsed.user + cpuUsed.system) / 1e6 / seconds;
   const loadAfter = os.loadavg()[0]!;
   const commits = ((await node.metrics.flushCommits.get()).values[0]?.value ?? 0) - commitsBefore;
+  for (const c of conns) c.close();
   await node.stop();
   const check = new pg.Client({ connectionString: db.url });
   await check.connect();
@@ -142,7 +172,7 @@ async function runVariant(variant: string, batchSize: number): Promise<Run> {
   const ackMean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
   return {
     variant, batchSize, bookings: BOOKINGS, seconds, perSecond: BOOKINGS / seconds, p50: q(0.5), p99: q(0.99), commits, inPostgres,
-    holdMean: holdTotal / BOOKINGS, ackMean, loadBefore, loadAfter, cpu, clientsCpu,
+    holdMean: holdTotal / BOOKINGS, ackMean, loadBefore, loadAfter, cpu,
   };
 }
 
@@ -198,11 +228,11 @@ const singleRate = best(single.map((r) => r.perSecond));
 
 const rows = runs.map(
   (r) =>
-    `| ${r.variant} (FLUSH_BATCH_SIZE=${r.batchSize}) | ${r.bookings} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.commits} | ${(r.bookings / Math.max(1, r.commits)).toFixed(1)} | ${r.inPostgres} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${(r.cpu * 100).toFixed(0)} % | ${(r.clientsCpu * 100).toFixed(0)} % |`,
+    `| ${r.variant} (FLUSH_BATCH_SIZE=${r.batchSize}) | ${r.bookings} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.commits} | ${(r.bookings / Math.max(1, r.commits)).toFixed(1)} | ${r.inPostgres} | ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)} | ${(r.cpu * 100).toFixed(0)} % |`,
 );
 const table = [
-  '| variant | bookings | durable bookings/s | ack p50 (ms) | ack p99 (ms) | commits | bookings per commit | rows in Postgres | load (1 min) | gateway process CPU | client process CPU |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| variant | bookings | durable bookings/s | ack p50 (ms) | ack p99 (ms) | commits | bookings per commit | rows in Postgres | load (1 min) | bench process CPU |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
 ].join('\n');
 const ratio = groupRate / singleRate;
