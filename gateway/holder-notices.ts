@@ -110,6 +110,12 @@ export class HolderNotices implements EndOfTurn {
     });
   }
 
+  /** The local port of the subscriber connection, by which a test can find it in CLIENT LIST and cut it; null on a Cluster or while it is down. */
+  get subscriberPort(): number | null {
+    if (isCluster(this.options.subscriber)) return null;
+    return (this.options.subscriber as Redis).stream?.localPort ?? null;
+  }
+
   private channel(sub: string): string {
     return this.prefix + sub;
   }

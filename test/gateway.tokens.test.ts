@@ -11,6 +11,7 @@ import { SeatMapClient } from '../core/client/index.js';
 import type { ServerMessage } from '../core/protocol/index.js';
 import { createVenueEvent, newPrefix, startTestGateway, token, wipePrefix, type TestGateway } from './support/gateway.js';
 import { TestClient } from './support/ws-client.js';
+import { newRedis } from './support/redis.js';
 
 const prefix = newPrefix();
 let a: TestGateway;
@@ -156,6 +157,42 @@ describe('tok and tokend', () => {
       if (!alone) await new Promise((r) => setTimeout(r, 25));
     }
     expect(alone).toBe(true);
+  });
+
+  it('after both nodes\' holder subscribers were cut, a tab opened on the other node meanwhile still hears of a local-only holder\'s token', async () => {
+    const localOnly = async () => (await a.node.metrics.holderNoticesLocalOnly.get()).values[0]?.value ?? 0;
+    const solo = await connect(a, 'cut-holder');
+    const held = await solo.ok({ t: 'hold', ev: 'tk', seats: [60] });
+    const before = await localOnly();
+    let marked = false;
+    for (let i = 0; i < 40 && !marked; i++) {
+      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
+      marked = (await localOnly()) > before;
+      if (!marked) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(marked).toBe(true);
+    // both nodes' holder subscribers are cut; a second tab opens on b while they come back
+    const admin = newRedis();
+    const list = String(await admin.client('LIST'));
+    const ports = [a, b].map((gw) => gw.node.server.holderNotices!.subscriberPort);
+    const ids = list
+      .split('\n')
+      .filter((line) => ports.some((port) => port !== null && line.includes(` addr=127.0.0.1:${port} `)))
+      .map((line) => /id=(\d+)/.exec(line)![1]!);
+    expect(ids.length).toBe(2);
+    for (const id of ids) await admin.client('KILL', 'ID', id);
+    await admin.quit();
+    const other = await connect(b, 'cut-holder');
+    let reached = false;
+    for (let i = 0; i < 60 && !reached; i++) {
+      const told = next(other, 'tok', (m) => m.tok === held.tok, 150).then(
+        () => true,
+        () => false,
+      );
+      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
+      reached = await told;
+    }
+    expect(reached, 'the tab on node b hears of the token after the reconnect').toBe(true);
   });
 
   it('tokend expired when the sweeper frees a hold, on every connection of the holder', async () => {

@@ -202,15 +202,26 @@ function opCostLimits(gateway: readonly OpCostRun[], socketio: readonly OpCostRu
       `the Socket.IO baseline ${fmt(us(at(socketio, low)), 1)} µs and ${fmt(us(at(socketio, high)), 1)} µs. Neither server is busy when idle ` +
       `(${fmt(1000 * mean(at(gateway, low), (r) => r.idleCores))} ms of CPU a second for the gateway), and most of the cost is user time, ` +
       `so at a low rate it is the same work done in more pieces: each operation arrives in an event-loop turn of its own and pays alone ` +
-      `for what a turn costs (the callbacks into JavaScript, the promise continuations, ioredis's pipeline object and its write to Redis, ` +
-      `the reply's write), on a machine whose two cores are shared (see the load beside each run), so that each turn starts with caches the ` +
+      `for what a turn costs (the callbacks into JavaScript, the promise continuations, the script's write to Redis and the reply's write ` +
+      `to the socket), on a machine whose two cores are shared (see the load beside each run), so that each turn starts with caches the ` +
       `other processes have taken. At a high rate the operations of one turn share them: one write to Redis per connection for their ` +
       `commands (auto-pipelining; a holder's operations go to one of REDIS_CONNECTIONS connections, so fewer share each write than on one ` +
-      `connection) and one corked write per WebSocket for the replies and notices of the turn, so the figure falls with the rate. The ` +
-      `gateway does more per operation than the baseline: the holder's \`tok\` / \`tokend\` to every connection of the holder on any node ` +
-      `(a PUBLISH, its copy read back on the holders' connection, and for a release of some seats a read of the token) has no counterpart ` +
-      `there. A V8 profile of the gateway at these rates puts garbage collection at about a quarter of its busy time and ioredis's ` +
-      `command and pipeline objects and their encoding at another fifth. The driver shares the two cores: at ${fmt(high)} offered it got ` +
+      `connection) and one corked write per WebSocket for the replies and notices of the turn, so the figure falls with the rate. ` +
+      `A V8 profile of the gateway at ${fmt(low)} a second puts about a third of its busy time in the calls that write to sockets ` +
+      `(the script to Redis, the reply to the WebSocket, each with its system call; on loopback a write also does the receiving ` +
+      `side's TCP work), ioredis's command objects at about a tenth and garbage collection at about a twentieth. Three costs per ` +
+      `operation are gone: ioredis's defineCommand ` +
+      `(every auto-pipelined batch copied each of the defined scripts onto its pipeline object; scripts now go as EVALSHA), the booking ` +
+      `flusher's read of the outbox after every change (it listens to outbox signals now, so a hold or release does not wake it), and ` +
+      `the PUBLISH of the holder's \`tok\` / \`tokend\` with its copy read back (a holder connected to this node only is told here, ` +
+      `and nothing goes to Redis: docs/onsale.md). What is left beside the baseline's work is the holder's notice frame and, for a ` +
+      `release of some seats, a read of the token. So both servers now pay about the same for an operation ` +
+      `(${fmt(us(at(gateway, low)) / Math.max(1e-9, us(at(socketio, low))), 2)}× the baseline's at ${fmt(low)} a second, ` +
+      `${fmt(us(at(gateway, high)) / Math.max(1e-9, us(at(socketio, high))), 2)}× at ${fmt(high)}): one script call and one reply each, ` +
+      `whose system calls are most of it. This is what bounds the fan-out comparison with 50 watchers: there the baseline's ` +
+      `messages to its watchers are a minority of its CPU, so the ratio is about 1 + (the baseline's fan-out ÷ its operations), and ` +
+      `5× would need the gateway's operations to cost a fifth of the baseline's, less than the script call and the reply cost ` +
+      `either of them. With 300 watchers the baseline's fan-out dominates and the ratio passes 5×. The driver shares the two cores: at ${fmt(high)} offered it got ` +
       `${fmt(mean(at(gateway, high), (r) => r.achieved))} operations a second answered by the gateway and ${fmt(mean(at(socketio, high), (r) => r.achieved))} by the ` +
       `baseline, so the high rate's figures are for that many, with fewer operations per turn than the offered rate would bring.`,
   );
