@@ -112,65 +112,62 @@ describe('tok and tokend', () => {
     expect(stranger.messages.filter((m) => m.t === 'tok' || m.t === 'tokend')).toEqual([]);
   });
 
-  it('a holder on one node only: its notices stay on that node, until a connection of the holder on the other node says hello', async () => {
-    const localOnly = async () => (await a.node.metrics.holderNoticesLocalOnly.get()).values[0]?.value ?? 0;
-    const solo = await connect(a, 'solo-holder');
-    const held = await solo.ok({ t: 'hold', ev: 'tk', seats: [40] });
-    // the first notice's PUBLISH reached only node a's own subscriber: the ones after it are not published
-    const before = await localOnly();
-    let marked = false;
-    for (let i = 0; i < 40 && !marked; i++) {
-      const told = next(solo, 'tok', (m) => m.tok === held.tok);
-      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
-      await told; // still told on its own connection
-      marked = (await localOnly()) > before;
-      if (!marked) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(marked, 'notices of a holder on one node are kept local').toBe(true);
+  /** node a's notices kept off Redis so far */
+  const localOnly = async () => (await a.node.metrics.holderNoticesLocalOnly.get()).values[0]?.value ?? 0;
 
-    // a second tab on node b: b's hello makes a publish again, and b's connection is told from then on
-    const other = await connect(b, 'solo-holder');
-    let reached = false;
-    for (let i = 0; i < 40 && !reached; i++) {
-      const told = next(other, 'tok', (m) => m.tok === held.tok, 150).then(
+  /** Extends the token from `holder` until node a counts one more local-only notice than `than` (bounded); true when it did. */
+  async function untilLocalOnly(holder: TestClient, tok: string, than: number): Promise<boolean> {
+    for (let i = 0; i < 40; i++) {
+      const told = next(holder, 'tok', (m) => m.tok === tok);
+      await holder.ok({ t: 'extend', ev: 'tk', tok });
+      await told; // the holder's own connection is told either way
+      if ((await localOnly()) > than) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  }
+
+  /** Extends the token from `holder` until `other` is told of it (bounded); true when it was. */
+  async function untilTold(holder: TestClient, other: TestClient, tok: string): Promise<boolean> {
+    for (let i = 0; i < 60; i++) {
+      const told = next(other, 'tok', (m) => m.tok === tok, 150).then(
         () => true,
         () => false,
       );
-      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
-      reached = await told;
+      await holder.ok({ t: 'extend', ev: 'tk', tok });
+      if (await told) return true;
     }
-    expect(reached, 'the connection on node b hears of the token').toBe(true);
+    return false;
+  }
+
+  it('a holder on one node only: its notices stay on that node, until a connection of the holder on the other node says hello', async () => {
+    const solo = await connect(a, 'solo-holder');
+    const held = await solo.ok({ t: 'hold', ev: 'tk', seats: [40] });
+    const tok = held.tok as string;
+    // the first notice's PUBLISH reached only node a's own subscriber: the ones after it are not published
+    expect(await untilLocalOnly(solo, tok, await localOnly()), 'notices of a holder on one node are kept local').toBe(true);
+
+    // a second tab on node b: b's hello makes a publish again, and b's connection is told from then on
+    const other = await connect(b, 'solo-holder');
+    expect(await untilTold(solo, other, tok), 'the connection on node b hears of the token').toBe(true);
     const afterHello = await localOnly();
     for (let i = 0; i < 5; i++) {
-      const told = next(other, 'tok', (m) => m.tok === held.tok && (m.seats as number[]).includes(41 + i));
-      await solo.ok({ t: 'hold', ev: 'tk', tok: held.tok as string, seats: [41 + i] });
-      expect(await told).toMatchObject({ ev: 'tk', tok: held.tok });
+      const told = next(other, 'tok', (m) => m.tok === tok && (m.seats as number[]).includes(41 + i));
+      await solo.ok({ t: 'hold', ev: 'tk', tok, seats: [41 + i] });
+      expect(await told).toMatchObject({ ev: 'tk', tok });
     }
     expect(await localOnly()).toBe(afterHello);
 
     // the second tab closes: node a finds itself alone again
     other.ws.close();
-    let alone = false;
-    for (let i = 0; i < 40 && !alone; i++) {
-      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
-      alone = (await localOnly()) > afterHello;
-      if (!alone) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(alone).toBe(true);
+    expect(await untilLocalOnly(solo, tok, afterHello)).toBe(true);
   });
 
   it('after both nodes\' holder subscribers were cut, a tab opened on the other node meanwhile still hears of a local-only holder\'s token', async () => {
-    const localOnly = async () => (await a.node.metrics.holderNoticesLocalOnly.get()).values[0]?.value ?? 0;
     const solo = await connect(a, 'cut-holder');
     const held = await solo.ok({ t: 'hold', ev: 'tk', seats: [60] });
-    const before = await localOnly();
-    let marked = false;
-    for (let i = 0; i < 40 && !marked; i++) {
-      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
-      marked = (await localOnly()) > before;
-      if (!marked) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(marked).toBe(true);
+    const tok = held.tok as string;
+    expect(await untilLocalOnly(solo, tok, await localOnly())).toBe(true);
     // both nodes' holder subscribers are cut; a second tab opens on b while they come back
     const admin = newRedis();
     const list = String(await admin.client('LIST'));
@@ -183,16 +180,7 @@ describe('tok and tokend', () => {
     for (const id of ids) await admin.client('KILL', 'ID', id);
     await admin.quit();
     const other = await connect(b, 'cut-holder');
-    let reached = false;
-    for (let i = 0; i < 60 && !reached; i++) {
-      const told = next(other, 'tok', (m) => m.tok === held.tok, 150).then(
-        () => true,
-        () => false,
-      );
-      await solo.ok({ t: 'extend', ev: 'tk', tok: held.tok as string });
-      reached = await told;
-    }
-    expect(reached, 'the tab on node b hears of the token after the reconnect').toBe(true);
+    expect(await untilTold(solo, other, tok), 'the tab on node b hears of the token after the reconnect').toBe(true);
   });
 
   it('tokend expired when the sweeper frees a hold, on every connection of the holder', async () => {
