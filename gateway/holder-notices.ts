@@ -25,9 +25,10 @@
  * (its reply says 1, once this node's subscription was confirmed), the holder
  * is marked local-only and its notices stay on this node. A node that
  * subscribes to a holder's channel publishes a hello there (the tag alone, no
- * frame) once Redis confirmed the subscription, and again after its
- * subscriber connection came back; a hello clears the mark, and so does this
- * node's own subscriber reconnecting. A reply counts the hello that may have
+ * frame) once Redis confirmed the subscription (again a second later while
+ * it fails), and again after its subscriber connection came back; a hello,
+ * or any notice of another node on the channel, clears the mark, and so does
+ * this node's own subscriber reconnecting. A reply counts the hello that may have
  * overtaken it: the mark is set only if no hello for the holder arrived
  * since the PUBLISH was sent. On a Redis Cluster a PUBLISH reply counts one
  * node's subscribers only, so there every notice is published.
@@ -56,6 +57,8 @@ export interface HolderSocket {
 /** First byte of a tagged message: 0xc1 never starts a MessagePack value, so it cannot be taken for a frame. */
 export const ORIGIN_MARK = 0xc1;
 const TAG_BYTES = 8;
+/** how long a failed hello waits before it is sent again */
+const HELLO_RETRY_MS = 1000;
 
 export interface HolderNoticesOptions {
   store: SeatStore;
@@ -83,6 +86,9 @@ export class HolderNotices implements EndOfTurn {
   /** a PUBLISH reply says how many nodes got it only on one Redis (a Cluster counts one node's subscribers) */
   private readonly countsReceivers: boolean;
   private subscriberLost = false;
+  /** hellos to send again (holder -> subscription generation), on one timer */
+  private readonly helloRetries = new Map<string, number>();
+  private helloTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: HolderNoticesOptions) {
     // `notices:`, not the `holder:` of the untagged messages earlier versions published: a node of
@@ -148,7 +154,22 @@ export class HolderNotices implements EndOfTurn {
   private subscribed(sub: string, generation: number): void {
     if (this.generation.get(sub) !== generation || !this.local.has(sub)) return;
     this.confirmed.set(sub, generation);
-    this.options.store.redis.publish(this.channel(sub), this.origin).catch((err: unknown) => this.options.logger.warn({ err, sub }, 'holder hello not published'));
+    this.sayHello(sub, generation);
+  }
+
+  /** A hello that failed (the store connection was down) is sent again, once a second, while the subscription lasts: a node that never hears it would keep the holder's notices to itself. */
+  private sayHello(sub: string, generation: number): void {
+    this.options.store.redis.publish(this.channel(sub), this.origin).catch((err: unknown) => {
+      this.options.logger.warn({ err, sub }, 'holder hello not published; trying again');
+      this.helloRetries.set(sub, generation);
+      this.helloTimer ??= setTimeout(() => {
+        this.helloTimer = null;
+        const due = [...this.helloRetries];
+        this.helloRetries.clear();
+        for (const [s, g] of due) if (this.generation.get(s) === g && this.local.has(s)) this.sayHello(s, g);
+      }, HELLO_RETRY_MS);
+      this.helloTimer.unref?.();
+    });
   }
 
   remove(socket: HolderSocket): void {
@@ -253,12 +274,10 @@ export class HolderNotices implements EndOfTurn {
     if (payload[0] === ORIGIN_MARK) {
       // this node's own, delivered when it was published
       if (payload.subarray(0, this.origin.length).equals(this.origin)) return;
-      if (payload.length === this.origin.length) {
-        // another node's hello: it has a connection of the holder now
-        this.hellos.set(sub, (this.hellos.get(sub) ?? 0) + 1);
-        this.localOnly.delete(sub);
-        return;
-      }
+      // another node's hello or notice: it has a connection of the holder (a notice says so even when its hello was lost)
+      this.hellos.set(sub, (this.hellos.get(sub) ?? 0) + 1);
+      this.localOnly.delete(sub);
+      if (payload.length === this.origin.length) return; // a hello carries no frame
       frame = payload.subarray(this.origin.length);
     }
     this.deliver(this.local.get(sub), frame);
