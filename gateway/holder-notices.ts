@@ -275,8 +275,10 @@ export class HolderNotices implements EndOfTurn {
       // this node's own, delivered when it was published
       if (payload.subarray(0, this.origin.length).equals(this.origin)) return;
       // another node's hello or notice: it has a connection of the holder (a notice says so even when its hello was lost)
-      this.hellos.set(sub, (this.hellos.get(sub) ?? 0) + 1);
-      this.localOnly.delete(sub);
+      if (this.local.has(sub)) {
+        this.hellos.set(sub, (this.hellos.get(sub) ?? 0) + 1);
+        this.localOnly.delete(sub);
+      }
       if (payload.length === this.origin.length) return; // a hello carries no frame
       frame = payload.subarray(this.origin.length);
     }
