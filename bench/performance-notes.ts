@@ -117,7 +117,7 @@ export function fanoutLimits(big: FanoutRun, few: FanoutRun): string {
  * one-watcher run), and what the gateway got from the shared machine at the
  * first size that missed.
  */
-export function watchersLimits(alone: FanoutRun, best: FanoutRun | null, miss: FanoutRun | null, limit: number): string {
+export function watchersLimits(alone: FanoutRun, best: FanoutRun | null, miss: FanoutRun | null, limit: number, pair: FanoutRun | null = null): string {
   const waited = (r: FanoutRun) => (100 * r.window.usage.waitedS) / r.window.seconds;
   const at = (r: FanoutRun) =>
     `${n(r.watchers)} watchers: p99 ${n(r.delays['p(99)'])} ms, the gateway on ${n(cores(r), 2)} cores, its event loop runnable but waiting for a core ` +
@@ -128,7 +128,13 @@ export function watchersLimits(alone: FanoutRun, best: FanoutRun | null, miss: F
       `change feed's read, so the writes to the watchers have what is left of the 100 ms. ${best ? `Within it: ${at(best)}.` : ''} ` +
       `${miss ? `First past it: ${at(miss)}.` : ''} The two cores are shared by the gateway, Redis, the driver and the watcher processes, which decode every ` +
       `diff; the loopback limit (≈ ${n(limit)}) assumes a whole core for the gateway's writes. Watchers on other machines, a shorter tick for small ` +
-      `rooms, and a cheaper hold path (the operations' own CPU is most of the one-watcher figure) are what would raise it.`,
+      `rooms, and a cheaper hold path (the operations' own CPU is most of the one-watcher figure) are what would raise it.` +
+      (pair
+        ? ` With WORKERS=2 the pair served ${n(pair.watchers)} within 100 ms, ${pair.watchers > (best?.watchers ?? 0) ? 'more' : 'no more'} than one process: ` +
+          `each process reads every change of the room and publishes its own diffs to its half of the watchers, and the two of them ` +
+          `take the cores that Redis, the driver and the watcher processes need on this machine, so a second process adds a core's ` +
+          `worth of writing only where the watchers run elsewhere.`
+        : ''),
   );
 }
 

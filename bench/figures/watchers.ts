@@ -102,6 +102,6 @@ export const watchersPerCore: Figure = async (ctx) => {
       },
       row('watchers two gateway processes (WORKERS=2) serve within 100 ms p99, 2,000 changes/s', pair, 2 * limit, '', null, 'for the pair', false),
     ],
-    limits: [watchersLimits(alone, one.best, one.firstMiss, limit)],
+    limits: [watchersLimits(alone, one.best, one.firstMiss, limit, pair.best)],
   };
 };
