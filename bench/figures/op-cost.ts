@@ -218,7 +218,7 @@ function opCostLimits(gateway: readonly OpCostRun[], socketio: readonly OpCostRu
       `release of some seats, a read of the token. So both servers now pay about the same for an operation ` +
       `(${fmt(us(at(gateway, low)) / Math.max(1e-9, us(at(socketio, low))), 2)}× the baseline's at ${fmt(low)} a second, ` +
       `${fmt(us(at(gateway, high)) / Math.max(1e-9, us(at(socketio, high))), 2)}× at ${fmt(high)}): one script call and one reply each, ` +
-      `whose system calls are most of it. This is what bounds the fan-out comparison with 50 watchers: there the baseline's ` +
+      `whose writes to the sockets are the largest part of it. This is what bounds the fan-out comparison with 50 watchers: there the baseline's ` +
       `messages to its watchers are a minority of its CPU, so the ratio is about 1 + (the baseline's fan-out ÷ its operations), and ` +
       `5× would need the gateway's operations to cost a fifth of the baseline's, less than the script call and the reply cost ` +
       `either of them. With 300 watchers the baseline's fan-out dominates and the ratio passes 5×. The driver shares the two cores: at ${fmt(high)} offered it got ` +
